@@ -1,0 +1,84 @@
+"""A batch: the tasks one launch created, with running totals kept as they change.
+
+The totals (first start, last finish, summed run time, counts) are updated by the manager on
+every state change, so a batch's timing costs O(1) to read even with 100,000 tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from tasks.records import TaskRecord, TaskState
+from tasks.spec import TaskSpec, format_spec
+from tasks.timing import Timing
+
+
+@dataclass(eq=False)
+class Batch:
+    """The records of one launch and their running totals."""
+
+    id: int
+    specs: tuple[TaskSpec, ...]
+    created: float
+    planned: int
+    """How many tasks this batch will have once launching finishes."""
+    sequential: bool = False
+    """True for a replay that runs its tasks one after another."""
+    replay_of: int | None = None
+    label: str = ""
+    records: list[TaskRecord] = field(default_factory=list)
+    counts: dict[TaskState, int] = field(default_factory=lambda: dict.fromkeys(TaskState, 0))
+    first_start: float | None = None
+    last_finish: float | None = None
+    finished_run_sum: float = 0.0
+    running_start_sum: float = 0.0
+    """Sum of ``started`` over running tasks: with the running count it gives their elapsed time."""
+    measured_sequential_s: float | None = None
+    """Set when a replay of this batch completes."""
+    launching: bool = True
+    _done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    @property
+    def text(self) -> str:
+        """The batch's specs as one line, passwords masked."""
+        return "; ".join(format_spec(spec) for spec in self.specs)
+
+    @property
+    def finished_count(self) -> int:
+        return (
+            self.counts[TaskState.DONE]
+            + self.counts[TaskState.EXCEPTION]
+            + self.counts[TaskState.CANCELLED]
+        )
+
+    @property
+    def done(self) -> bool:
+        return not self.launching and self.finished_count >= self.planned
+
+    async def wait(self) -> Batch:
+        """Wait until every task of the batch has finished, whatever its end."""
+        await self._done.wait()
+        return self
+
+    def timing(self, now: float) -> Timing:
+        """Gain figures so far (live while tasks run)."""
+        if self.first_start is None:
+            return Timing(0.0, 0.0, self.measured_sequential_s)
+        end = self.last_finish if self.done and self.last_finish is not None else now
+        running = self.counts[TaskState.RUNNING]
+        in_progress = running * now - self.running_start_sum if running else 0.0
+        return Timing(
+            wall_s=max(0.0, end - self.first_start),
+            sequential_estimate_s=self.finished_run_sum + max(0.0, in_progress),
+            measured_sequential_s=self.measured_sequential_s,
+        )
+
+    def span(self, now: float) -> tuple[float, float] | None:
+        if self.first_start is None:
+            return None
+        end = self.last_finish if self.done and self.last_finish is not None else now
+        return (self.first_start, max(self.first_start, end))
+
+    def __repr__(self) -> str:
+        return f"<Batch #{self.id} {self.text!r} {self.finished_count}/{self.planned} finished>"

@@ -1,0 +1,51 @@
+"""One exception hierarchy for everything loopscope raises on purpose.
+
+Messages are written for the person at the terminal: each says what was wrong and,
+where it can, what to do instead.
+"""
+
+from __future__ import annotations
+
+
+class LoopscopeError(Exception):
+    """Root of every error loopscope raises itself."""
+
+
+class SpecError(LoopscopeError, ValueError):
+    """A task spec could not be parsed. ``word`` is the offending word, when there is one."""
+
+    def __init__(self, message: str, *, word: str | None = None, position: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.word = word
+        self.position = position
+
+    def __str__(self) -> str:
+        if self.word is None:
+            return self.message
+        return f"{self.message} (at {self.word!r})"
+
+
+class TaskFailure(LoopscopeError):
+    """Base class for the ways a task ends in the ``exception`` state by loopscope's own hand."""
+
+
+class HTTPStatusError(TaskFailure):
+    """A fetch got a response whose status is not 2xx."""
+
+    def __init__(self, status: int, reason: str, method: str, url: str):
+        super().__init__(f"HTTP {status} {reason} from {method} {url}".replace("  ", " "))
+        self.status = status
+        self.reason = reason
+
+
+class FetchTimeout(TaskFailure, TimeoutError):
+    """A fetch did not complete within its timeout."""
+
+
+class InjectedFailure(TaskFailure):
+    """Raised by the ``fail`` kind: a failure on purpose, to show what one looks like."""
+
+
+class ManagerClosed(LoopscopeError, RuntimeError):
+    """The TaskManager was used after ``aclose()``."""

@@ -1,0 +1,45 @@
+"""Run specs to completion with no screen: what ``loopscope run`` does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tasks.manager import TaskManager
+from tasks.report import build_report
+from tasks.spec import TaskSpec
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    sequential: bool = False
+    connector_limit: int = 100
+    limit_per_host: int = 0
+    thread_workers: int = 32
+    process_workers: int | None = None
+
+
+async def run_specs(specs: list[TaskSpec], options: RunOptions) -> dict[str, Any]:
+    """Run ``specs`` as one concurrent batch (then, if asked, replay it one by one)."""
+    async with TaskManager(
+        connector_limit=options.connector_limit,
+        limit_per_host=options.limit_per_host,
+        thread_workers=options.thread_workers,
+        process_workers=options.process_workers,
+    ) as manager:
+        batch = manager.launch(specs)
+        started = manager.clock()
+        await batch.wait()
+        lag = manager.lag.stats(since=started)
+        replay = None
+        if options.sequential:
+            replay = manager.replay_sequential(batch)
+            await replay.wait()
+        report = build_report(batch, manager.clock(), lag, replay)
+        report["executors"] = {
+            "thread_workers": manager.thread_workers,
+            "process_workers": manager.process_workers,
+            "connector_limit": manager.connector_limit,
+            "limit_per_host": manager.limit_per_host,
+        }
+        return report

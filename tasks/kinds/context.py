@@ -1,0 +1,42 @@
+"""What a task kind may ask of the manager that runs it."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+from typing import Protocol
+
+import aiohttp
+
+from tasks.records import TaskRecord
+
+
+class TaskContext(Protocol):
+    thread_pool: ThreadPoolExecutor
+    default_fetch_timeout: float
+
+    @property
+    def session(self) -> aiohttp.ClientSession: ...
+
+    def clock(self) -> float: ...
+
+    def mark_running(self, record: TaskRecord, at: float | None = None) -> None: ...
+
+    def mark_pending(self, record: TaskRecord) -> None: ...
+
+    def progress(self, record: TaskRecord, done: int, total: int | None = None) -> None: ...
+
+    def resolve_url(self, url: str) -> str: ...
+
+    def fetch_slot(self, url: str) -> AbstractAsyncContextManager[object]: ...
+
+    def process_pool(self) -> ProcessPoolExecutor: ...
+
+    def expect_process_start(self, record: TaskRecord) -> None: ...
+
+    def note_on_loop(self, start: float, end: float, label: str) -> None: ...
+
+    async def sample_file(self) -> Path: ...
+
+    async def scratch_path(self) -> Path: ...

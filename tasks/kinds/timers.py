@@ -1,0 +1,37 @@
+"""``sleep``, ``fail`` and ``block``: the kinds that need nothing but the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from tasks.errors import InjectedFailure
+from tasks.kinds.context import TaskContext
+from tasks.records import TaskRecord
+from tasks.spec import TaskSpec, parse_seconds
+
+FAIL_AFTER_S = 0.1
+
+
+async def run_sleep(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
+    seconds = parse_seconds(spec.args[0])
+    ctx.mark_running(record)
+    await asyncio.sleep(seconds)
+    return f"slept {seconds:g} s"
+
+
+async def run_fail(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
+    ctx.mark_running(record)
+    await asyncio.sleep(FAIL_AFTER_S)
+    raise InjectedFailure(" ".join(spec.args) or "this task fails on purpose")
+
+
+async def run_block(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
+    """time.sleep ON the event loop: nothing else runs until it returns. On purpose."""
+    seconds = parse_seconds(spec.args[0])
+    await asyncio.sleep(0)  # let the launch finish and the screen draw "running" first
+    ctx.mark_running(record)
+    start = ctx.clock()
+    time.sleep(seconds)  # noqa: ASYNC251 - blocking the loop is what this kind demonstrates
+    ctx.note_on_loop(start, ctx.clock(), f"task #{record.id} block {seconds:g} s")
+    return f"blocked the loop for {seconds:g} s"

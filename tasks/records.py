@@ -1,0 +1,91 @@
+"""What the engine records about each task: its state and its timestamps.
+
+A ``TaskRecord`` is written only by the TaskManager (and the kind running it); screens and
+reports read it. All timestamps come from the manager's clock (``time.perf_counter`` unless
+one is injected), so differences between them are durations in seconds.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class TaskState(enum.Enum):
+    """The life of a task, in the order it can move through them."""
+
+    PENDING = "pending"
+    """Created, waiting for a slot: a connection, an executor worker, a semaphore."""
+    RUNNING = "running"
+    """Doing its work: a request in flight, a worker running the job."""
+    DONE = "done"
+    """Finished without error."""
+    EXCEPTION = "exception"
+    """Finished by raising; the record holds the type, message and traceback."""
+    CANCELLED = "cancelled"
+    """Stopped by ``cancel`` before it finished."""
+
+    # Members are singletons: hash by identity in C. Enum's own __hash__ is Python code, and
+    # the manager's per-state counters are looked up several times per task event.
+    __hash__ = object.__hash__
+
+    @property
+    def finished(self) -> bool:
+        return self in FINISHED_STATES
+
+    def __str__(self) -> str:
+        return self.value
+
+
+FINISHED_STATES = frozenset({TaskState.DONE, TaskState.EXCEPTION, TaskState.CANCELLED})
+
+
+@dataclass(slots=True, eq=False)
+class TaskRecord:
+    """One task: what it is, where it is in its life, and what it produced."""
+
+    id: int
+    batch_id: int
+    kind: str
+    target: str
+    """What the task works on, as shown to a user: URL, path, seconds... (passwords masked)."""
+    created: float
+    state: TaskState = TaskState.PENDING
+    started: float | None = None
+    finished: float | None = None
+    bytes_done: int = 0
+    bytes_total: int | None = None
+    result: str = ""
+    """A short summary of the result, e.g. ``200 OK, 1.2 KiB``."""
+    error_type: str | None = None
+    error_message: str | None = None
+    traceback: str | None = None
+    version: int = 0
+    """The manager's change counter when this record last changed."""
+    preview: str | None = None
+    """The first few hundred characters of what the task produced, for the detail view."""
+
+    def wait_s(self, now: float) -> float:
+        """Seconds spent pending: from creation until a slot was free (or until now)."""
+        end = self.started if self.started is not None else (self.finished or now)
+        return max(0.0, end - self.created)
+
+    def run_s(self, now: float) -> float:
+        """Seconds spent running: from start to finish (or until now), 0 if it never started."""
+        if self.started is None:
+            return 0.0
+        end = self.finished if self.finished is not None else now
+        return max(0.0, end - self.started)
+
+    @property
+    def error(self) -> str | None:
+        """``Type: message`` for a failed task, else None."""
+        if self.error_type is None:
+            return None
+        return f"{self.error_type}: {self.error_message}" if self.error_message else self.error_type
+
+    def __repr__(self) -> str:
+        return (
+            f"<TaskRecord #{self.id} {self.kind} {self.target!r} {self.state.value}"
+            f" batch={self.batch_id}>"
+        )

@@ -1,0 +1,109 @@
+"""The headless report: every task of a batch and its gain, as a dict (for JSON) or a table.
+
+Figures are labelled: ``sequential_estimate_s`` and ``speedup`` are ESTIMATES from summed task
+durations; ``measured_sequential_s`` and ``measured_speedup`` come from a real sequential replay.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tasks.batch import Batch
+from tasks.lag import LagStats
+from tasks.records import TaskRecord, TaskState
+from tasks.timing import Timing
+from tasks.units import human_bytes, human_seconds
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def task_row(record: TaskRecord, now: float) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "kind": record.kind,
+        "target": record.target,
+        "state": record.state.value,
+        "wait_s": _round(record.wait_s(now)),
+        "run_s": _round(record.run_s(now)),
+        "bytes": record.bytes_done,
+        "result": record.result or None,
+        "error": record.error,
+    }
+
+
+def build_report(
+    batch: Batch, now: float, lag: LagStats, replay: Batch | None = None
+) -> dict[str, Any]:
+    """The JSON report of ``loopscope run``: summary keys first, then the tasks."""
+    timing = batch.timing(now)
+    return {
+        "spec": batch.text,
+        "wall_s": _round(timing.wall_s),
+        "sequential_estimate_s": _round(timing.sequential_estimate_s),
+        "gained_s": _round(timing.gained_s),
+        "speedup": _round(timing.speedup, 2),
+        "measured_sequential_s": _round(timing.measured_sequential_s),
+        "measured_speedup": _round(timing.measured_speedup, 2),
+        "counts": {state.value: batch.counts[state] for state in TaskState},
+        "lag": lag.as_dict(),
+        "tasks": [task_row(record, now) for record in batch.records],
+        "replay_tasks": None if replay is None else [task_row(r, now) for r in replay.records],
+    }
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def render_text(report: dict[str, Any]) -> str:
+    """A readable table of the tasks, then the summary with estimates labelled as such."""
+    lines = [
+        f"{'id':>6}  {'kind':<6} {'state':<9} {'wait':>9} {'run':>9} {'bytes':>10}  "
+        f"{'target':<28} result / error"
+    ]
+    for task in report["tasks"]:
+        outcome = task["error"] or task["result"] or ""
+        lines.append(
+            f"{task['id']:>6}  {task['kind']:<6} {task['state']:<9} "
+            f"{human_seconds(task['wait_s']):>9} {human_seconds(task['run_s']):>9} "
+            f"{human_bytes(task['bytes']) if task['bytes'] else '':>10}  "
+            f"{_cut(task['target'], 28):<28} {_cut(outcome, 60)}"
+        )
+    lines.append("")
+    lines.extend(summary_lines(report))
+    return "\n".join(lines)
+
+
+def summary_lines(report: dict[str, Any]) -> list[str]:
+    counts = "  ".join(f"{state} {n}" for state, n in report["counts"].items())
+    timing = Timing(
+        report["wall_s"] or 0.0,
+        report["sequential_estimate_s"] or 0.0,
+        report["measured_sequential_s"],
+    )
+    lines = [
+        f"tasks               {len(report['tasks'])}   ({counts})",
+        f"wall                {human_seconds(timing.wall_s)}   first start to last finish",
+        f"sequential (est.)   {human_seconds(timing.sequential_estimate_s)}"
+        "   ESTIMATE: the sum of task run times",
+    ]
+    if timing.speedup is not None:
+        lines.append(
+            f"gained (est.)       {human_seconds(max(0.0, timing.gained_s))}"
+            f"   speedup ~{timing.speedup:.1f}x (estimate; lies when tasks contend for CPU)"
+        )
+    if timing.measured_speedup is not None and timing.measured_sequential_s is not None:
+        lines.append(
+            f"sequential (meas.)  {human_seconds(timing.measured_sequential_s)}"
+            f"   MEASURED by a replay one after another: speedup {timing.measured_speedup:.1f}x"
+        )
+    else:
+        lines.append("sequential (meas.)  –   run with --sequential to measure it")
+    lag = report["lag"]
+    lines.append(
+        f"event-loop lag      p50 {lag['p50_ms']:.1f} ms  p99 {lag['p99_ms']:.1f} ms"
+        f"  max {lag['max_ms']:.1f} ms"
+    )
+    return lines

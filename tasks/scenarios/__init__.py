@@ -1,0 +1,1 @@
+"""Teaching scenarios (issue 4)."""

@@ -1,0 +1,65 @@
+"""Functions that run inside executor workers, threads or processes.
+
+This module imports only the standard library so a process-pool worker starts quickly.
+Each job stamps the moment a worker picks it up: that, not submission, is when it starts
+"running"; until then it is "pending", waiting for a free worker.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+CHUNK = 1 << 16
+
+_started_queue: Any = None
+"""In a process worker: the queue on which it announces (job id, start time)."""
+
+
+class JobStopped(Exception):
+    """A thread job noticed its stop event: the task was cancelled or the manager closed."""
+
+
+def init_process_worker(queue: Any) -> None:
+    """ProcessPoolExecutor initializer: remember where to announce job starts."""
+    global _started_queue
+    _started_queue = queue
+
+
+def blocking_wait(
+    seconds: float, on_start: Callable[[float], None], stop: threading.Event
+) -> float:
+    """Block this worker thread for ``seconds``, like time.sleep (the GIL is released).
+
+    It waits on ``stop`` rather than calling time.sleep so that cancelling the task frees the
+    worker at once instead of leaving a sleeping thread behind.
+    """
+    started = time.perf_counter()
+    on_start(started)
+    if stop.wait(seconds):
+        raise JobStopped("stopped before the end")
+    return time.perf_counter() - started
+
+
+def sum_of_squares(n: int, stop: threading.Event | None = None) -> int:
+    """Pure-Python CPU work that holds the GIL: 0² + 1² + ... + (n-1)²."""
+    total = 0
+    for low in range(0, n, CHUNK):
+        if stop is not None and stop.is_set():
+            raise JobStopped("stopped before the end")
+        for i in range(low, min(n, low + CHUNK)):
+            total += i * i
+    return total
+
+
+def cpu_in_thread(n: int, on_start: Callable[[float], None], stop: threading.Event) -> int:
+    on_start(time.perf_counter())
+    return sum_of_squares(n, stop)
+
+
+def cpu_in_process(n: int, job_id: int) -> int:
+    if _started_queue is not None:
+        _started_queue.put((job_id, time.perf_counter()))
+    return sum_of_squares(n)

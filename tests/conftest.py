@@ -1,0 +1,24 @@
+"""Shared fixtures: a started TaskManager on the test's loop, closed after the test."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tasks.manager import TaskManager
+
+
+@pytest.fixture
+async def manager() -> AsyncIterator[TaskManager]:
+    async with TaskManager(demo_seed=1, thread_workers=8, process_workers=2) as running:
+        yield running
+
+
+@pytest.fixture
+def refused_port() -> int:
+    """A loopback port with nothing listening (bound, then closed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -1,0 +1,70 @@
+"""Closing with work in flight leaves nothing behind: no warnings, tasks, threads or workers."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import threading
+import warnings
+
+import psutil
+
+from tasks.manager import TaskManager
+from tasks.records import TaskState
+
+
+def _worker_children() -> list[psutil.Process]:
+    """Child processes other than multiprocessing's resource tracker (a stdlib singleton that
+    lives as long as this interpreter, not an orphan)."""
+    children = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "resource_tracker" not in " ".join(child.cmdline()):
+                children.append(child)
+        except psutil.NoSuchProcess:
+            pass
+    return children
+
+
+async def test_aclose_with_everything_in_flight() -> None:
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _, context: errors.append(context))
+    threads_before = {t.ident for t in threading.enumerate()}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        manager = TaskManager(process_workers=2, thread_workers=4)
+        await manager.start()
+        batch = manager.launch(
+            "fetch /delay/5000 x20; fetch /bytes/50000000?delay_ms=5; thread 30 x6; "
+            "cpu 3000000000 x2; sleep 30 x100; read mode=lines; write 50M"
+        )
+        await asyncio.sleep(1.0)
+        assert manager.counts[TaskState.RUNNING] > 0
+        await asyncio.wait_for(manager.aclose(), 15)
+        assert batch.done
+        assert batch.counts[TaskState.PENDING] == batch.counts[TaskState.RUNNING] == 0
+        del manager
+        gc.collect()
+        await asyncio.sleep(0.05)
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)], caught
+    assert errors == []
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+    assert _worker_children() == []
+    leftover = [
+        t.name for t in threading.enumerate()
+        if t.ident not in threads_before and t.name.startswith("loopscope")
+    ]
+    assert leftover == []
+
+
+async def test_launching_after_close_is_a_clear_error() -> None:
+    manager = TaskManager(demo_server=False, monitors=False)
+    await manager.start()
+    await manager.aclose()
+    try:
+        manager.launch("sleep 1")
+    except Exception as error:
+        assert "closed" in str(error)
+    else:
+        raise AssertionError("launch after aclose should raise")

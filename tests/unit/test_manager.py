@@ -1,0 +1,152 @@
+"""The TaskManager's bookkeeping: changes, counts, batches, history, timing, replay, blame."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tasks.manager import TaskManager
+from tasks.records import TaskState
+from tasks.timing import Timing, union_length
+
+
+async def test_changes_since_returns_only_what_changed(manager: TaskManager) -> None:
+    batch = manager.launch("sleep 0 x5")
+    await batch.wait()
+    version, ids = manager.changes_since(0)
+    assert sorted(ids) == [r.id for r in batch.records]
+    assert manager.changes_since(version) == (version, [])
+    second = manager.launch("sleep 0 x2")
+    await second.wait()
+    _, ids = manager.changes_since(version)
+    assert sorted(ids) == [r.id for r in second.records]
+
+
+async def test_counts_follow_every_transition(manager: TaskManager) -> None:
+    batch = manager.launch("sleep 0.01 x4; fail x2; sleep 30 x3")
+    await asyncio.sleep(0.3)
+    assert manager.counts[TaskState.RUNNING] == 3
+    manager.cancel_all()
+    await batch.wait()
+    assert batch.counts == {
+        TaskState.PENDING: 0,
+        TaskState.RUNNING: 0,
+        TaskState.DONE: 4,
+        TaskState.EXCEPTION: 2,
+        TaskState.CANCELLED: 3,
+    }
+    assert manager.counts == batch.counts
+
+
+async def test_a_big_launch_is_made_in_chunks() -> None:
+    async with TaskManager(demo_server=False, monitors=False, launch_chunk=100) as manager:
+        batch = manager.launch("sleep 0 x1000")
+        await asyncio.sleep(0)
+        # one chunk so far; the rest come on later loop iterations
+        assert 0 < len(batch.records) < 1000
+        await batch.wait()
+        assert len(batch.records) == 1000
+        assert batch.counts[TaskState.DONE] == 1000
+
+
+async def test_cancel_all_stops_a_launch_in_progress() -> None:
+    async with TaskManager(demo_server=False, monitors=False, launch_chunk=100) as manager:
+        batch = manager.launch("sleep 10 x5000")
+        await asyncio.sleep(0)
+        manager.cancel_all()
+        await asyncio.wait_for(batch.wait(), 5)
+        assert len(batch.records) < 5000
+        assert batch.planned == len(batch.records)
+        assert batch.counts[TaskState.CANCELLED] == len(batch.records)
+
+
+async def test_history_is_capped_by_whole_old_batches() -> None:
+    async with TaskManager(demo_server=False, monitors=False, history_limit=100) as manager:
+        for _ in range(5):
+            await manager.launch("sleep 0 x60").wait()
+        assert len(manager.records) <= 100
+        assert list(manager.batches) == [5]  # the newest batch is never dropped
+        assert manager.history_version > 0
+        assert manager.counts[TaskState.DONE] == 300  # totals keep everything
+
+
+async def test_batch_timing_with_an_injected_clock() -> None:
+    now = [100.0]
+    async with TaskManager(demo_server=False, monitors=False, clock=lambda: now[0]) as manager:
+        batch = manager.launch("sleep 0.05 x3")
+        while batch.counts[TaskState.RUNNING] < 3:
+            await asyncio.sleep(0)  # tasks start at 100.0
+        now[0] = 102.0
+        await batch.wait()
+        timing = batch.timing(now[0])
+        assert timing.wall_s == 2.0
+        assert timing.sequential_estimate_s == 6.0
+        assert timing.speedup == 3.0
+        assert timing.gained_s == 4.0
+        assert timing.measured_speedup is None
+
+
+async def test_live_timing_counts_running_tasks() -> None:
+    now = [10.0]
+    async with TaskManager(demo_server=False, monitors=False, clock=lambda: now[0]) as manager:
+        batch = manager.launch("sleep 30 x4")
+        await asyncio.sleep(0.01)
+        now[0] = 11.5
+        timing = batch.timing(now[0])
+        assert timing.wall_s == 1.5
+        assert timing.sequential_estimate_s == 6.0
+        manager.cancel_all()
+        await batch.wait()
+
+
+async def test_replay_measures_the_sequential_time(manager: TaskManager) -> None:
+    batch = manager.launch("sleep 0.1 x4")
+    await batch.wait()
+    replay = manager.replay_sequential(batch)
+    await replay.wait()
+    assert replay.sequential and replay.replay_of == batch.id
+    starts = [r.started for r in replay.records]
+    finishes = [r.finished for r in replay.records]
+    assert all(s is not None and f is not None for s, f in zip(starts, finishes, strict=True))
+    # one after another: each starts after the previous one finished
+    assert all(s >= f for s, f in zip(starts[1:], finishes[:-1], strict=True))  # type: ignore[operator]
+    timing = batch.timing(manager.clock())
+    assert timing.measured_sequential_s is not None
+    assert timing.measured_sequential_s >= 0.4
+    assert timing.measured_speedup is not None and timing.measured_speedup > 2
+    session = manager.session_timing()
+    assert session.measured_sequential_s == timing.measured_sequential_s
+
+
+async def test_the_estimate_lies_under_the_gil_and_the_replay_tells() -> None:
+    """Four CPU-bound jobs in threads: summed durations claim a big gain; a replay shows
+    there was little or none."""
+    async with TaskManager(demo_server=False, thread_workers=4) as manager:
+        batch = manager.launch("cpu 1500000 x4 in=thread")
+        await batch.wait()
+        await manager.replay_sequential(batch).wait()
+        timing = batch.timing(manager.clock())
+        assert timing.speedup is not None and timing.measured_speedup is not None
+        assert timing.measured_speedup < timing.speedup
+        assert timing.measured_speedup < 1.6
+
+
+async def test_a_block_is_caught_by_the_lag_monitor_and_blamed(manager: TaskManager) -> None:
+    batch = manager.launch("block 0.3")
+    await batch.wait()
+    await asyncio.sleep(0.1)
+    assert manager.lag.spikes, "the lag monitor missed a 300 ms block"
+    spike = manager.lag.spikes[-1]
+    assert spike.lag_ms >= 200
+    assert spike.culprit == f"task #{batch.records[0].id} block 0.3 s"
+
+
+def test_union_length_merges_overlaps() -> None:
+    assert union_length([(0, 1), (0.5, 2), (3, 4)]) == 3.0
+    assert union_length([]) == 0.0
+
+
+def test_timing_labels() -> None:
+    timing = Timing(2.0, 8.0, measured_sequential_s=2.2)
+    assert timing.speedup == 4.0
+    assert timing.measured_speedup == 1.1
+    assert timing.measured_gained_s is not None and abs(timing.measured_gained_s - 0.2) < 1e-9

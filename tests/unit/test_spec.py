@@ -1,0 +1,142 @@
+"""The spec language: what parses, what it means, and the errors a user sees."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tasks.errors import SpecError
+from tasks.spec import (
+    KINDS,
+    MAX_REPEAT,
+    TaskSpec,
+    describe_target,
+    format_spec,
+    parse_size,
+    parse_spec,
+    parse_specs,
+)
+
+
+def test_the_issue_examples_parse() -> None:
+    assert parse_spec("fetch /delay/300 x20 timeout=1") == TaskSpec(
+        "fetch", ("/delay/300",), 20, (("timeout", "1"),)
+    )
+    assert parse_spec("read ~/big.log mode=chunks") == TaskSpec(
+        "read", ("~/big.log",), 1, (("mode", "chunks"),)
+    )
+    assert parse_spec("cpu 3000000 x4 in=thread") == TaskSpec(
+        "cpu", ("3000000",), 4, (("in", "thread"),)
+    )
+
+
+def test_several_specs_on_one_line() -> None:
+    specs = parse_specs("sleep 1 x3; fail boom ;thread 0.5")
+    assert [s.kind for s in specs] == ["sleep", "fail", "thread"]
+    assert specs[0].repeat == 3
+    assert specs[1].args == ("boom",)
+
+
+def test_a_query_string_is_not_an_option() -> None:
+    spec = parse_spec("fetch /flaky?p=0.3 x10")
+    assert spec.args == ("/flaky?p=0.3",)
+    assert spec.repeat == 10
+
+
+def test_headers_repeat_and_method_is_normalised() -> None:
+    spec = parse_spec('fetch https://h.test/ method=post header=A:1 "header=B: two words"')
+    assert spec.option("method") == "POST"
+    assert spec.option_all("header") == ["A:1", "B: two words"]
+
+
+def test_the_password_is_masked_when_shown() -> None:
+    spec = parse_spec("fetch https://me:secret@h.test/x auth=alice:hunter2")
+    shown = format_spec(spec)
+    assert "hunter2" not in shown and "secret" not in shown
+    assert "alice:***" in shown and "me:***@" in shown
+    assert "secret" not in describe_target(spec)
+    assert parse_spec(format_spec(spec, mask_secrets=False)) == spec
+
+
+@pytest.mark.parametrize(
+    ("text", "word", "fragment"),
+    [
+        ("fetc /x", "fetc", "unknown kind"),
+        ("fetch example.com", "example.com", "http://"),
+        ("fetch", None, "needs a URL"),
+        ("sleep soon", "soon", "number"),
+        ("sleep -1", "-1", "0 or more"),
+        ("sleep 1 x0", "x0", "x1"),
+        (f"sleep 1 x{MAX_REPEAT + 1}", f"x{MAX_REPEAT + 1}", "100,000"),
+        ("sleep 1 x2 x3", "x3", "twice"),
+        ("sleep 1 colour=red", "colour=red", "unknown option"),
+        ("fetch /x method=FETCH", "method=FETCH", "GET"),
+        ("fetch /x header=nocolon", "header=nocolon", "Name:value"),
+        ("read a b", "b", "one PATH"),
+        ("cpu 1.5", "1.5", "whole number"),
+        ("block 600", "600", "at most"),
+        ("write lots", "lots", "size"),
+        ("sleep 1 x2 extra", "extra", "unexpected"),
+        ("sleep 'unclosed", None, "quotation"),
+        ("", None, "empty"),
+        (" ; ", None, "empty"),
+    ],
+)
+def test_bad_specs_name_the_offending_word(text: str, word: str | None, fragment: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        parse_specs(text)
+    assert caught.value.word == word
+    assert fragment in str(caught.value)
+    if word is not None:
+        assert caught.value.position == text.find(word)
+
+
+def test_sizes() -> None:
+    assert parse_size("4096") == 4096
+    assert parse_size("64K") == 65536
+    assert parse_size("1.5MiB") == 1572864
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_garbage_raises_only_spec_errors(text: str) -> None:
+    try:
+        specs = parse_specs(text)
+    except SpecError as error:
+        assert str(error)
+    else:
+        assert all(spec.kind in KINDS for spec in specs)
+
+
+_word = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    kind=st.sampled_from(["sleep", "thread", "block"]),
+    seconds=st.floats(min_value=0, max_value=60, allow_nan=False).map(lambda f: f"{f:g}"),
+    repeat=st.integers(1, MAX_REPEAT),
+)
+def test_round_trip_timed_kinds(kind: str, seconds: str, repeat: int) -> None:
+    spec = TaskSpec(kind, (seconds,), repeat)
+    assert parse_spec(format_spec(spec)) == spec
+
+
+@settings(max_examples=300, deadline=None)
+@given(message=st.lists(_word, max_size=3), path=_word, repeat=st.integers(1, 50))
+def test_round_trip_words_that_need_quoting(message: list[str], path: str, repeat: int) -> None:
+    for spec in (
+        TaskSpec("fail", tuple(w for w in message if not _looks_special(w)), repeat),
+        TaskSpec("read", () if _looks_special(path) else (path,), repeat, (("mode", "lines"),)),
+    ):
+        assert parse_spec(format_spec(spec)) == spec
+
+
+def _looks_special(word: str) -> bool:
+    """Words the grammar reads as a count or an option rather than a positional."""
+    import re
+
+    return bool(re.match(r"^x\d+$", word) or re.match(r"^[A-Za-z_][A-Za-z0-9_-]*=", word))

@@ -1,0 +1,193 @@
+"""The ``loopscope`` command: the dashboard by default, or a headless run, or the demo server.
+
+Textual is imported only when the dashboard opens, so ``loopscope run`` starts quickly.
+Every user error is one line on stderr and exit status 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from tasks.errors import SpecError
+from tasks.spec import KINDS, MAX_REPEAT, TaskSpec, parse_specs
+
+PROG = "loopscope"
+
+SPEC_HELP = f"""\
+the spec language:
+  KIND ARGS [xN] [key=value ...]     several specs on one line are separated by ';'
+  xN runs N copies (1 to {MAX_REPEAT:,}). A URL starting with / goes to the embedded demo
+  server on 127.0.0.1 (routes: /delay/MS or /delay/MIN-MAX, /status/CODE, /bytes/N,
+  /sensor/ID, /users/ID, /orders/ID, /flaky?p=0.3).
+
+""" + "\n".join(f"  {kind.usage}\n      {kind.summary}" for kind in KINDS.values()) + """
+
+examples:
+  loopscope                                   open the dashboard
+  loopscope run "fetch /delay/200 x100" --json
+  loopscope run "cpu 3000000 x4 in=thread" --sequential   (see the estimate lie)
+  loopscope run "fetch /delay/100 x50" --limit 5          (ten waves of five)
+  loopscope demo-server --port 8080
+
+figures: "sequential_estimate_s" and "speedup" are ESTIMATES (summed task durations);
+"measured_sequential_s" and "measured_speedup" come from --sequential, a real replay."""
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("expected 0 or more")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="A terminal dashboard that makes Python concurrency visible. With no "
+        "command it opens the dashboard.",
+        epilog=SPEC_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_engine_options(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="run specs as one concurrent batch and print every task and the gain",
+        description="Run SPECs as one concurrent batch (the demo server included) and print "
+        "a table, or JSON, of every task and the summary. Exit 0 when the batch ran, even if "
+        "tasks failed; 2 on a malformed spec.",
+        epilog=SPEC_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("specs", nargs="+", metavar="SPEC", help='e.g. "fetch /delay/200 x100"')
+    run.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    run.add_argument(
+        "--sequential",
+        action="store_true",
+        help="also replay the batch one task after another and report the MEASURED speedup",
+    )
+    _add_engine_options(run)
+
+    demo = commands.add_parser(
+        "demo-server",
+        help="run the embedded demo HTTP server alone",
+        description="Serve the demo routes until Ctrl-C. Binds 127.0.0.1 unless --host says "
+        "otherwise.",
+    )
+    demo.add_argument("--port", type=_positive, default=8080, help="port (0: any free one)")
+    demo.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    return parser
+
+
+def _add_engine_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("engine")
+    group.add_argument(
+        "--limit", type=_positive, default=argparse.SUPPRESS,
+        help="connector limit: connections open at once (default 100, 0 = none)",
+    )
+    group.add_argument(
+        "--per-host", type=_positive, default=argparse.SUPPRESS,
+        help="connections per host (default 0 = no limit beyond --limit)",
+    )
+    group.add_argument(
+        "--workers", type=_positive, default=argparse.SUPPRESS,
+        help="thread-pool workers for thread jobs and file I/O (default 32)",
+    )
+    group.add_argument(
+        "--processes", type=_positive, default=argparse.SUPPRESS,
+        help="process-pool workers for cpu jobs (default: the number of cores)",
+    )
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: {message}", file=sys.stderr)
+    return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return _run(args)
+    if args.command == "demo-server":
+        return _demo_server(args)
+    return _dashboard(args)
+
+
+def _engine_kwargs(args: argparse.Namespace) -> dict[str, int]:
+    mapping = {
+        "limit": "connector_limit",
+        "per_host": "limit_per_host",
+        "workers": "thread_workers",
+        "processes": "process_workers",
+    }
+    kwargs = {
+        name: getattr(args, option) for option, name in mapping.items() if hasattr(args, option)
+    }
+    if kwargs.get("thread_workers") == 0:
+        kwargs["thread_workers"] = 1
+    return kwargs
+
+
+def _run(args: argparse.Namespace) -> int:
+    from tasks.headless import RunOptions, run_specs
+    from tasks.report import render_text
+
+    specs: list[TaskSpec] = []
+    for text in args.specs:
+        try:
+            specs.extend(parse_specs(text))
+        except SpecError as error:
+            return _fail(f"bad spec {text!r}: {error}")
+    options = RunOptions(sequential=args.sequential, **_engine_kwargs(args))
+    try:
+        report = asyncio.run(run_specs(specs, options))
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    try:
+        if args.json:
+            json.dump(report, sys.stdout, indent=2)
+            sys.stdout.write("\n")
+        else:
+            print(render_text(report))
+        sys.stdout.flush()
+    except BrokenPipeError:  # `loopscope run ... | head`: the reader left, which is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def _demo_server(args: argparse.Namespace) -> int:
+    from tasks.demo_server import serve_forever
+
+    try:
+        asyncio.run(serve_forever(args.host, args.port))
+    except KeyboardInterrupt:
+        return 0
+    except OSError as error:
+        return _fail(f"cannot serve on {args.host}:{args.port}: {error.strerror or error}")
+    return 0
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    try:
+        from tui.app import make_app
+    except ImportError:  # the dashboard is not built yet
+        build_parser().print_help()
+        return 0
+    app = make_app(**_engine_kwargs(args))
+    app.run()
+    return app.return_code or 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
