@@ -26,7 +26,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tasks.manager import TaskManager  # noqa: E402
+from tasks.manager import TaskManager
 
 
 def start_server() -> tuple[subprocess.Popen[str], str]:

@@ -18,13 +18,14 @@ import itertools
 import multiprocessing
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,24 @@ DEFAULT_HISTORY_LIMIT = 200_000
 LAUNCH_CHUNK = 500
 """Tasks created per loop iteration while launching: 100,000 at once would stall the loop."""
 SLOW_LAUNCH_S = 0.02
+
+
+@contextlib.contextmanager
+def real_stderr() -> Iterator[None]:
+    """Put the interpreter's own stderr back for a moment.
+
+    Starting a process (multiprocessing's resource tracker, a spawned worker) passes
+    ``sys.stderr.fileno()`` to the child. A TUI that captures prints (Textual does) replaces
+    sys.stderr with an object whose fileno is -1, and the start fails with "bad value(s) in
+    fds_to_keep".
+    """
+    saved = sys.stderr
+    if sys.__stderr__ is not None:
+        sys.stderr = sys.__stderr__
+    try:
+        yield
+    finally:
+        sys.stderr = saved
 
 
 class TaskManager:
@@ -620,7 +639,8 @@ class TaskManager:
             if self._closed:
                 raise ManagerClosed("this TaskManager is closed")
             context = multiprocessing.get_context("spawn")
-            self._started_queue = context.SimpleQueue()
+            with real_stderr():  # the queue's lock starts multiprocessing's resource tracker
+                self._started_queue = context.SimpleQueue()
             self._process_pool = ProcessPoolExecutor(
                 self.process_workers,
                 mp_context=context,
@@ -635,6 +655,13 @@ class TaskManager:
 
     def expect_process_start(self, record: TaskRecord) -> None:
         self._awaiting_process[record.id] = record
+
+    def run_in_process(self, function: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        """Submit to the process pool; a new worker may be spawned here (see real_stderr)."""
+        pool = self.process_pool()
+        assert self._loop is not None
+        with real_stderr():
+            return self._loop.run_in_executor(pool, function, *args)
 
     def _read_process_starts(self) -> None:
         queue, loop = self._started_queue, self._loop

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from tasks.errors import SpecError
 from tasks.spec import KINDS, MAX_REPEAT, TaskSpec, parse_specs
@@ -123,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _dashboard(args)
 
 
-def _engine_kwargs(args: argparse.Namespace) -> dict[str, int]:
+def _engine_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     mapping = {
         "limit": "connector_limit",
         "per_host": "limit_per_host",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
+import asyncio
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -34,6 +36,8 @@ class TaskContext(Protocol):
     def process_pool(self) -> ProcessPoolExecutor: ...
 
     def expect_process_start(self, record: TaskRecord) -> None: ...
+
+    def run_in_process(self, function: Callable[..., Any], *args: Any) -> asyncio.Future[Any]: ...
 
     def note_on_loop(self, start: float, end: float, label: str) -> None: ...
 

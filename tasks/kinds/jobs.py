@@ -61,6 +61,6 @@ async def run_cpu(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
         # A job already running in a process cannot be interrupted: cancelling marks the task
         # cancelled at once and the worker finishes the sum on its own (aclose ends it).
         ctx.expect_process_start(record)
-        total = await loop.run_in_executor(ctx.process_pool(), cpu_in_process, n, record.id)
+        total = await ctx.run_in_process(cpu_in_process, n, record.id)
     digits = str(total)
     return f"sum = {digits if len(digits) <= 24 else digits[:10] + '…e' + str(len(digits) - 1)}"

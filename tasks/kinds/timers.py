@@ -11,6 +11,7 @@ from tasks.records import TaskRecord
 from tasks.spec import TaskSpec, parse_seconds
 
 FAIL_AFTER_S = 0.1
+BLOCK_NOTICE_S = 0.2
 
 
 async def run_sleep(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
@@ -29,8 +30,9 @@ async def run_fail(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
 async def run_block(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
     """time.sleep ON the event loop: nothing else runs until it returns. On purpose."""
     seconds = parse_seconds(spec.args[0])
-    await asyncio.sleep(0)  # let the launch finish and the screen draw "running" first
     ctx.mark_running(record)
+    # A moment for a dashboard to draw this task "running" before the freeze it causes.
+    await asyncio.sleep(BLOCK_NOTICE_S)
     start = ctx.clock()
     time.sleep(seconds)  # noqa: ASYNC251 - blocking the loop is what this kind demonstrates
     ctx.note_on_loop(start, ctx.clock(), f"task #{record.id} block {seconds:g} s")

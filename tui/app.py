@@ -1,0 +1,64 @@
+"""The Textual app. It shares its event loop with the TaskManager: the manager, its demo
+server and monitors start when the app mounts and close before it exits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from textual.app import App
+
+from tasks.manager import TaskManager
+from tui.commands import LoopscopeCommands
+from tui.launch_keys import DEFAULT_BATCH_SIZE
+from tui.screens.main import MainScreen
+
+
+class LoopscopeApp(App[int]):
+    """loopscope: make Python concurrency visible."""
+
+    CSS_PATH = "loopscope.tcss"
+    TITLE = "loopscope"
+    COMMANDS = App.COMMANDS | {LoopscopeCommands}
+    HORIZONTAL_BREAKPOINTS = [
+        (0, "-narrow"),
+        (120, "-wide"),
+    ]
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(
+        self,
+        manager_factory: Callable[[], TaskManager],
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> None:
+        super().__init__()
+        self.manager = manager_factory()
+        self.batch_size = batch_size
+
+    async def on_mount(self) -> None:
+        await self.manager.start()
+        await self.push_screen(MainScreen(self.manager, batch_size=self.batch_size))
+
+    async def action_quit(self) -> None:
+        """Cancel everything, close the engine, then leave."""
+        await self.manager.aclose()
+        self.exit(0)
+
+    async def on_unmount(self) -> None:
+        await self.manager.aclose()  # any other way out (ctrl+q, an error) closes it too
+
+
+def make_app(
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    clock: Callable[[], float] | None = None,
+    **engine: Any,
+) -> LoopscopeApp:
+    """The one way to build the app: the CLI, the tests and the screenshot script use it.
+
+    ``engine`` goes to TaskManager (connector_limit, thread_workers, monitors, ...).
+    """
+    if clock is not None:
+        engine["clock"] = clock
+    return LoopscopeApp(lambda: TaskManager(**engine), batch_size=batch_size)

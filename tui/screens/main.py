@@ -1,0 +1,197 @@
+"""The dashboard: task list, gain and system panels, timeline, status line, command bar.
+
+Widgets pull the manager's changes on one timer (10 Hz) inside ``app.batch_update()``; no
+message is posted per task event, so 100,000 tasks cost the screen what ~50 visible rows do.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from tasks.errors import LoopscopeError, SpecError
+from tasks.manager import TaskManager
+from tasks.records import TaskState
+from tasks.units import human_seconds
+from tui.launch_keys import DEFAULT_BATCH_SIZE, launch_spec, next_batch_size
+from tui.screens.detail import DetailScreen
+from tui.screens.help import HelpScreen
+from widgets.command_bar import CommandBar
+from widgets.gain_panel import GainPanel
+from widgets.status_line import StatusLine
+from widgets.system_panel import SystemPanel
+from widgets.task_list import TaskList
+from widgets.timeline import Timeline
+
+REFRESH_S = 0.1
+FILTERS: tuple[TaskState | None, ...] = (None, *TaskState)
+
+
+class MainScreen(Screen[None]):
+    """Everything on one screen, driven from the keyboard."""
+
+    BINDINGS = [
+        Binding("f", "launch('fetch')", "fetch", id="launch.fetch"),
+        Binding("r", "launch('read')", "read", id="launch.read", show=False),
+        Binding("s", "launch('sleep')", "sleep", id="launch.sleep"),
+        Binding("t", "launch('thread')", "thread", id="launch.thread"),
+        Binding("p", "launch('cpu')", "cpu", id="launch.cpu"),
+        Binding("x", "launch('fail')", "fail", id="launch.fail"),
+        Binding("b", "launch('block')", "block", id="launch.block"),
+        Binding("plus,equals_sign", "batch_size(1)", "batch +", id="batch.bigger", show=False),
+        Binding("minus", "batch_size(-1)", "batch -", id="batch.smaller", show=False),
+        Binding("colon", "command_bar", "spec", id="command-bar.open"),
+        Binding("c", "cancel_selected", "cancel", id="cancel.one", show=False),
+        Binding("C", "cancel_all", "cancel all", id="cancel.all", show=False),
+        Binding("R", "replay", "replay", id="replay"),
+        Binding("enter", "details", "details", id="details", show=False),
+        Binding("F", "cycle_filter", "filter", id="filter", show=False),
+        Binding("question_mark", "help", "help", id="help"),
+        Binding("q", "app.quit", "quit", id="quit"),
+    ]
+
+    def __init__(self, manager: TaskManager, *, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+        super().__init__()
+        self.manager = manager
+        self.batch_size = batch_size
+
+    def compose(self) -> ComposeResult:
+        manager = self.manager
+        with Horizontal(id="top"):
+            task_list = TaskList(manager, id="task-list")
+            task_list.border_title = "Tasks"
+            yield task_list
+            with Vertical(id="side"):
+                gain = GainPanel(manager, id="gain")
+                gain.border_title = "Gain"
+                yield gain
+                system = SystemPanel(manager, id="system")
+                system.border_title = "Process & loop"
+                yield system
+        timeline = Timeline(manager, id="timeline")
+        timeline.border_title = "Timeline"
+        yield timeline
+        yield CommandBar(id="command-bar")
+        status = StatusLine(manager, id="status")
+        status.batch_size = self.batch_size
+        yield status
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.query_one(TaskList).focus()
+        self.sync()
+        self.set_interval(REFRESH_S, self.sync)
+
+    def sync(self) -> None:
+        """Pull the engine's changes into every widget, as one screen update."""
+        with self.app.batch_update():
+            task_list = self.query_one(TaskList)
+            task_list.sync()
+            self.query_one(GainPanel).sync()
+            self.query_one(SystemPanel).sync()
+            self.query_one(StatusLine).sync()
+            timeline = self.query_one(Timeline)
+            timeline.sync()
+            timeline.border_title = self._timeline_title(timeline)
+            batch = self.manager.last_batch
+            self.query_one(GainPanel).border_title = (
+                "Gain" if batch is None else f"Gain: batch #{batch.id}"
+            )
+            shown = task_list.row_count
+            total = len(self.manager.records)
+            task_list.border_title = (
+                f"Tasks {total:,}"
+                if task_list.state_filter is None
+                else f"Tasks: {task_list.state_filter.value} {shown:,} of {total:,}"
+            )
+
+    def _timeline_title(self, timeline: Timeline) -> str:
+        batch = timeline.newest
+        if batch is None:
+            return "Timeline"
+        if len(timeline.batches) > 1:
+            return f"Timeline: batches #{timeline.batches[0].id}–#{batch.id}"
+        what = batch.label or batch.text
+        if len(what) > 48:
+            what = what[:47] + "…"
+        return f"Timeline: batch #{batch.id} {what}"
+
+    # --- actions -----------------------------------------------------------------------------
+
+    def launch_text(self, text: str) -> int:
+        """Launch a line of specs; returns the number of tasks. Raises SpecError."""
+        batch = self.manager.launch(text)
+        self.sync()
+        return batch.planned
+
+    def action_launch(self, kind: str) -> None:
+        self.launch_text(launch_spec(kind, self.batch_size))
+
+    def action_batch_size(self, step: int) -> None:
+        self.batch_size = next_batch_size(self.batch_size, step)
+        self.query_one(StatusLine).batch_size = self.batch_size
+
+    def action_command_bar(self) -> None:
+        self.query_one(CommandBar).open()
+
+    def on_command_bar_submitted(self, event: CommandBar.Submitted) -> None:
+        bar = self.query_one(CommandBar)
+        try:
+            count = self.launch_text(event.text)
+        except SpecError as error:
+            bar.show_error(error.message, error.position, error.word)
+        except LoopscopeError as error:
+            bar.show_error(str(error))
+        else:
+            bar.show_result(f"launched {count:,} task{'s' if count != 1 else ''}")
+
+    def action_cancel_selected(self) -> None:
+        record = self.query_one(TaskList).selected
+        if record is None:
+            self.notify("no task selected", severity="warning")
+        elif not self.manager.cancel(record.id):
+            self.notify(f"task #{record.id} has already ended ({record.state.value})")
+
+    def action_cancel_all(self) -> None:
+        count = self.manager.cancel_all()
+        self.notify(f"cancelled {count:,} task{'s' if count != 1 else ''}")
+
+    def action_replay(self) -> None:
+        batch = self.manager.last_batch
+        if batch is None:
+            self.notify("launch a batch first, then R replays it one by one", severity="warning")
+            return
+        if not batch.done:
+            self.notify(f"batch #{batch.id} is still running: wait, or C to cancel it",
+                        severity="warning")
+            return
+        estimate = batch.timing(self.manager.clock()).sequential_estimate_s
+        self.manager.replay_sequential(batch)
+        self.notify(
+            f"replaying batch #{batch.id} one task at a time: about "
+            f"{human_seconds(estimate)} (estimate). C cancels it."
+        )
+        self.sync()
+
+    def action_details(self) -> None:
+        record = self.query_one(TaskList).selected
+        if record is not None:
+            self.app.push_screen(DetailScreen(self.manager, record))
+
+    def on_task_list_selected(self, event: TaskList.Selected) -> None:
+        record = self.manager.get(event.task_id)
+        if record is not None:
+            self.app.push_screen(DetailScreen(self.manager, record))
+
+    def action_cycle_filter(self) -> None:
+        task_list = self.query_one(TaskList)
+        index = FILTERS.index(task_list.state_filter)
+        task_list.state_filter = FILTERS[(index + 1) % len(FILTERS)]
+        self.query_one(StatusLine).state_filter = task_list.state_filter
+        self.sync()
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen())

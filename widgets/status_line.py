@@ -1,0 +1,89 @@
+"""One line: how many tasks are in each state, each count next to its state's word, and the
+settings every launch uses (batch size, executor sizes, connection limit)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from tasks.manager import TaskManager
+from tasks.records import TaskState
+
+
+class StatusLine(Widget):
+    """Counts by state and the engine's settings."""
+
+    COMPONENT_CLASSES = {
+        "status-line--pending",
+        "status-line--running",
+        "status-line--done",
+        "status-line--exception",
+        "status-line--cancelled",
+        "status-line--muted",
+    }
+
+    DEFAULT_CSS = """
+    StatusLine {
+        height: auto;
+        background: $panel;
+        padding: 0 1;
+        & > .status-line--pending { color: $text-muted; }
+        & > .status-line--running { color: $text-primary; text-style: bold; }
+        & > .status-line--done { color: $text-success; }
+        & > .status-line--exception { color: $text-error; text-style: bold; }
+        & > .status-line--cancelled { color: $text-warning; }
+        & > .status-line--muted { color: $text-muted; }
+    }
+    """
+
+    batch_size: reactive[int] = reactive(10)
+    """How many tasks each launch key starts."""
+    state_filter: reactive[TaskState | None] = reactive(None)
+    """The task list's filter, shown so a filtered list is never mistaken for the whole."""
+
+    def __init__(
+        self,
+        manager: TaskManager,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self.manager = manager
+        self._version = -1
+
+    def render(self) -> Text:
+        manager = self.manager
+        muted = self.get_component_rich_style("status-line--muted")
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for state in TaskState:
+            style = self.get_component_rich_style(f"status-line--{state.value}")
+            text.append(state.value, style)
+            text.append(f" {manager.counts[state]:,}  ")
+        text.append("│ ", muted)
+        text.append("batch ", muted)
+        text.append(f"×{self.batch_size:,}  ")
+        if self.state_filter is not None:
+            text.append("filter ", muted)
+            text.append(f"{self.state_filter.value}  ")
+        text.rstrip()
+        settings = Text(no_wrap=True, overflow="ellipsis")
+        settings.append("threads ", muted)
+        settings.append(f"{manager.thread_workers}  ")
+        settings.append("procs ", muted)
+        settings.append(f"{manager.process_workers}  ")
+        settings.append("conn limit ", muted)
+        settings.append(str(manager.connector_limit or "none"))
+        if manager.limit_per_host:
+            settings.append(f" ({manager.limit_per_host} per host)")
+        width = self.content_size.width or self.size.width
+        joiner = "  │ " if text.cell_len + settings.cell_len + 4 <= width else "\n"
+        return Text.assemble(text, (joiner, muted), settings, no_wrap=True, overflow="ellipsis")
+
+    def sync(self) -> None:
+        if self.manager.version != self._version:
+            self._version = self.manager.version
+            self.refresh()
