@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tasks.gc_tuning import tune_garbage_collector
 from tasks.manager import TaskManager
 from tasks.report import build_report
 from tasks.spec import TaskSpec
@@ -21,6 +22,7 @@ class RunOptions:
 
 async def run_specs(specs: list[TaskSpec], options: RunOptions) -> dict[str, Any]:
     """Run ``specs`` as one concurrent batch (then, if asked, replay it one by one)."""
+    tune_garbage_collector()  # `loopscope run` owns its process
     async with TaskManager(
         connector_limit=options.connector_limit,
         limit_per_host=options.limit_per_host,

@@ -132,6 +132,8 @@ class TaskManager:
         self._replayed: list[tuple[float, float]] = []
         """(concurrent wall, measured sequential) for each batch that was replayed."""
         self._on_loop: deque[tuple[float, float, str]] = deque(maxlen=200)
+        self.gil_jobs_running = 0
+        """CPU-bound jobs running in threads now: they starve the loop of the GIL."""
 
         self._want_demo = demo_server and demo_url is None
         self.demo_url = demo_url.rstrip("/") if demo_url else None
@@ -578,12 +580,16 @@ class TaskManager:
         return len(self._replayed)
 
     def blame(self, start: float, end: float) -> str | None:
-        """What the manager knows ran on the loop between ``start`` and ``end``, if anything."""
+        """What the manager knows held the loop between ``start`` and ``end``, if anything:
+        a task that ran on it, or else CPU-bound thread jobs holding the GIL."""
         best, best_overlap = None, 0.0
         for begin, finish, label in self._on_loop:
             overlap = min(end, finish) - max(start, begin)
             if overlap > best_overlap:
                 best, best_overlap = label, overlap
+        if best is None and self.gil_jobs_running:
+            jobs = self.gil_jobs_running
+            best = f"the GIL: {jobs} CPU-bound thread job{'s' if jobs != 1 else ''} running"
         return best
 
     def note_on_loop(self, start: float, end: float, label: str) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from textual.app import App
 
+from tasks.gc_tuning import tune_garbage_collector
 from tasks.manager import TaskManager
 from tui.commands import LoopscopeCommands
 from tui.launch_keys import DEFAULT_BATCH_SIZE
@@ -39,6 +40,7 @@ class LoopscopeApp(App[int]):
     async def on_mount(self) -> None:
         await self.manager.start()
         await self.push_screen(MainScreen(self.manager, batch_size=self.batch_size))
+        tune_garbage_collector()
 
     async def action_quit(self) -> None:
         """Cancel everything, close the engine, then leave."""

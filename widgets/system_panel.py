@@ -27,7 +27,8 @@ class SystemPanel(Vertical):
         & > Horizontal { height: 1; }
         & > Horizontal > #lag-line { width: auto; }
         & > Horizontal > Sparkline { width: 1fr; height: 1; margin: 0 0 0 1; }
-        & > #spike { height: 1; color: $error; }
+        & > #spike { height: auto; max-height: 2; color: $text-muted; }
+        & > #spike.-spiked { color: $text-error; }
     }
     """
 
@@ -68,6 +69,7 @@ class SystemPanel(Vertical):
         self.query_one("#lag-spark", Sparkline).data = manager.lag.recent(SPARK_SAMPLES) or [0.0]
         spike = manager.lag.spikes[-1] if manager.lag.spikes else None
         if spike is not None:
+            self.query_one("#spike", Static).add_class("-spiked")
             culprit = spike.culprit or "cause unknown (not a loopscope task)"
             self.query_one("#spike", Static).update(
                 Text.assemble(("spike ", "bold"), f"{spike.lag_ms:,.0f} ms: {culprit}")

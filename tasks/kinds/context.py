@@ -16,6 +16,7 @@ from tasks.records import TaskRecord
 
 class TaskContext(Protocol):
     thread_pool: ThreadPoolExecutor
+    gil_jobs_running: int
     default_fetch_timeout: float
 
     @property

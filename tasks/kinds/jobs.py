@@ -50,6 +50,7 @@ async def run_cpu(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
     loop = asyncio.get_running_loop()
     if spec.option("in", "process") == "thread":
         stop = threading.Event()
+        ctx.gil_jobs_running += 1  # so a lag spike can be blamed on the GIL
         try:
             total = await loop.run_in_executor(
                 ctx.thread_pool, cpu_in_thread, n, _starter(ctx, record), stop
@@ -57,6 +58,8 @@ async def run_cpu(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
         except asyncio.CancelledError:
             stop.set()
             raise
+        finally:
+            ctx.gil_jobs_running -= 1
     else:
         # A job already running in a process cannot be interrupted: cancelling marks the task
         # cancelled at once and the worker finishes the sum on its own (aclose ends it).

@@ -140,6 +140,17 @@ async def test_a_block_is_caught_by_the_lag_monitor_and_blamed(manager: TaskMana
     assert spike.culprit == f"task #{batch.records[0].id} block 0.3 s"
 
 
+async def test_a_spike_under_gil_bound_threads_blames_the_gil() -> None:
+    async with TaskManager(demo_server=False, thread_workers=4) as manager:
+        batch = manager.launch("cpu 6000000 x4 in=thread")
+        await asyncio.sleep(0.3)
+        assert manager.gil_jobs_running == 4
+        assert manager.blame(0.0, 1.0) == "the GIL: 4 CPU-bound thread jobs running"
+        await batch.wait()
+        assert manager.gil_jobs_running == 0
+        assert manager.blame(0.0, 1.0) is None
+
+
 def test_union_length_merges_overlaps() -> None:
     assert union_length([(0, 1), (0.5, 2), (3, 4)]) == 3.0
     assert union_length([]) == 0.0

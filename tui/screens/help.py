@@ -27,7 +27,7 @@ KEYS = (
     ("R", "replay the last batch one task after another: the MEASURED gain"),
     ("enter", "details of the selected task: timings, traceback, result"),
     ("F", "filter the list by state: all, pending, running, done, exception, cancelled"),
-    ("↑ ↓ PgUp PgDn Home End", "move in the task list"),
+    ("↑ ↓", "move in the task list (also PgUp, PgDn, Home, End)"),
     ("ctrl+p", "command palette: every action by name"),
     ("?", "this help"),
     ("q", "quit: cancels everything and returns to the shell"),

@@ -1,0 +1,88 @@
+"""`make screenshots`: regenerate the SVGs in screenshots/ through run_test + save_screenshot.
+
+Each picture is a real run of the engine staged with an injected clock (tests/staging.py), so
+it looks the same every time it is made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from textual.pilot import Pilot  # noqa: E402
+
+from tests.staging import (  # noqa: E402
+    FakeClock,
+    settle,
+    stage_failed_detail,
+    stage_help,
+    stage_mid_batch,
+    staged_app,
+    until,
+)
+from tui.app import make_app  # noqa: E402
+
+OUT = ROOT / "screenshots"
+Stage = Callable[[Pilot[object], FakeClock | None], Awaitable[None]]
+
+
+async def stage_connector_limit(pilot: Pilot[object], clock: FakeClock | None) -> None:
+    """Fifteen fetches under a limit of five connections, on the real clock: three waves."""
+    manager = pilot.app.manager  # type: ignore[attr-defined]
+    batch = manager.launch("fetch /delay/300 x15")
+    await until(pilot, lambda: batch.done)
+    await pilot.pause(1.2)  # a psutil sample
+    await settle(pilot)
+
+
+async def stage_replay(pilot: Pilot[object], clock: FakeClock | None) -> None:
+    """Four GIL-bound jobs in threads, then R, on the real clock: the estimate says ~4x,
+    the measured replay says ~1x."""
+    manager = pilot.app.manager  # type: ignore[attr-defined]
+    batch = manager.launch("cpu 2000000 x4 in=thread")
+    await until(pilot, lambda: batch.done)
+    await pilot.press("R")
+    await until(pilot, lambda: batch.measured_sequential_s is not None, timeout=60)
+    await pilot.pause(1.2)
+    await settle(pilot)
+
+
+SHOTS: list[tuple[str, Stage, dict[str, object], tuple[int, int]]] = [
+    ("dashboard-mid-batch", stage_mid_batch, {}, (160, 50)),
+    ("dashboard-80x24", stage_mid_batch, {}, (80, 24)),
+    ("detail-traceback", stage_failed_detail, {}, (160, 50)),
+    ("help", stage_help, {}, (160, 50)),
+    ("timeline-connector-limit", stage_connector_limit, {"connector_limit": 5}, (160, 50)),
+    ("replay-measured-gain", stage_replay, {"thread_workers": 4}, (160, 50)),
+]
+REAL_TIME = {"timeline-connector-limit", "replay-measured-gain"}
+"""Shots made on the real clock: their figures are measured, so they vary a little."""
+
+
+async def shoot(name: str, stage: Stage, engine: dict[str, object], size: tuple[int, int]) -> None:
+    if name in REAL_TIME:
+        clock = None
+        app = make_app(**engine)  # type: ignore[arg-type]
+    else:
+        clock = FakeClock()
+        app = staged_app(clock, **engine)
+    async with app.run_test(size=size) as pilot:
+        await stage(pilot, clock)
+        app.save_screenshot(f"{name}.svg", path=str(OUT))
+    print(f"screenshots/{name}.svg")
+
+
+async def main(only: list[str]) -> None:
+    OUT.mkdir(exist_ok=True)
+    for name, stage, engine, size in SHOTS:
+        if not only or name in only:
+            await shoot(name, stage, engine, size)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1:]))

@@ -1,0 +1,128 @@
+"""Deterministic dashboard states for snapshot tests and ``make screenshots``.
+
+Tasks run for real (the demo server, the thread pool, the fail kind), but time comes from a
+FakeClock that is moved only between events, so every duration on screen is the same on every
+run. Groups of tasks end at well-separated real times (50 ms, 400 ms, 1 s) and the clock is set
+while the engine waits between them. The process figures and the lag history, which come from
+the machine, are replaced by fixed values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from tasks.process_stats import ProcessSnapshot
+from tasks.records import TaskState
+from tui.app import LoopscopeApp, make_app
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class FakeClock:
+    """A clock that says what it is told."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def staged_app(clock: FakeClock, **engine: object) -> LoopscopeApp:
+    engine.setdefault("thread_workers", 1)
+    engine.setdefault("process_workers", 2)
+    return make_app(clock=clock, monitors=False, demo_seed=7, **engine)  # type: ignore[arg-type]
+
+
+async def until(pilot: Pilot[object], condition: Callable[[], bool], timeout: float = 20) -> None:
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.005)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+def fix_machine_figures(app: LoopscopeApp) -> None:
+    manager = app.manager
+    manager.process.latest = ProcessSnapshot(
+        at=0.0, cpu_percent=14.0, rss_bytes=61 * 2**20, threads=6, open_fds=31,
+        connections=5, system_cpu_percent=22.0, system_memory_percent=38.0, children=0,
+    )
+    manager.process.version += 1
+    for n, lag in enumerate([0.3, 0.4, 0.2, 0.5, 0.3, 1.1, 0.4, 0.2, 0.3, 2.4, 0.3, 0.2] * 6):
+        manager.lag.samples.append((n * 0.05, lag))
+    manager.lag.version += 1
+
+
+def shorten_tracebacks(app: LoopscopeApp) -> None:
+    """Tracebacks name files by absolute path; make them relative so they match anywhere."""
+    for record in app.manager.records.values():
+        if record.traceback:
+            record.traceback = record.traceback.replace(str(REPO) + "/", "")
+            record.version += 1
+
+
+async def settle(pilot: Pilot[object]) -> None:
+    """Let the 10 Hz refresh draw the final state."""
+    await pilot.pause(0.3)
+    await pilot.wait_for_scheduled_animations()
+
+
+async def stage_mid_batch(pilot: Pilot[object], clock: FakeClock) -> None:
+    """A batch in flight: fetches running, sleeps done, a timeout failed, a thread job waiting
+    for the only worker, one task cancelled."""
+    app = pilot.app
+    assert isinstance(app, LoopscopeApp)
+    manager = app.manager
+    clock.now = 0.0
+    batch = manager.launch(
+        "sleep 0.05 x3; fetch /delay/700 timeout=0.4; fetch /delay/1000 x4; "
+        "thread 3600 x2; sleep 3600 x3"
+    )
+    await until(pilot, lambda: not batch.launching and batch.counts[TaskState.RUNNING] == 12)
+    clock.now = 0.21
+    await until(pilot, lambda: batch.counts[TaskState.DONE] == 3)
+    clock.now = 0.43
+    await until(pilot, lambda: batch.counts[TaskState.EXCEPTION] == 1)
+    clock.now = 1.02
+    await until(pilot, lambda: batch.counts[TaskState.DONE] == 7)
+    clock.now = 1.1
+    manager.cancel(batch.records[-1].id)
+    await until(pilot, lambda: batch.counts[TaskState.CANCELLED] == 1)
+    clock.now = 1.35
+    fix_machine_figures(app)
+    shorten_tracebacks(app)
+    await settle(pilot)
+
+
+async def stage_failed_detail(pilot: Pilot[object], clock: FakeClock) -> None:
+    """One failed task, its detail view open."""
+    app = pilot.app
+    assert isinstance(app, LoopscopeApp)
+    manager = app.manager
+    clock.now = 0.0
+    batch = manager.launch("sleep 3600 x2; fail disk full")
+    record = batch.records[-1] if batch.records else None
+    await until(pilot, lambda: not batch.launching and batch.counts[TaskState.RUNNING] == 3)
+    record = batch.records[-1]
+    clock.now = 0.1
+    await until(pilot, lambda: record.state is TaskState.EXCEPTION)
+    clock.now = 0.8
+    fix_machine_figures(app)
+    shorten_tracebacks(app)
+    await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def stage_help(pilot: Pilot[object], clock: FakeClock) -> None:
+    app = pilot.app
+    assert isinstance(app, LoopscopeApp)
+    fix_machine_figures(app)
+    await settle(pilot)
+    await pilot.press("question_mark")
+    await settle(pilot)
