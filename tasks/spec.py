@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 import shlex
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tasks.errors import SpecError
@@ -293,14 +293,43 @@ KINDS: dict[str, KindSyntax] = {
 # --- parsing ---------------------------------------------------------------------------------
 
 
-def tokenize(text: str) -> list[str]:
-    """Split a line into words the way a shell would, with ``;`` as its own word."""
-    lexer = shlex.shlex(text, posix=True, punctuation_chars=";")
-    lexer.whitespace_split = True
-    try:
-        return list(lexer)
-    except ValueError as error:  # "No closing quotation", "No escaped character"
-        raise SpecError(f"cannot split the line into words: {error}") from None
+def split_statements(text: str) -> list[str]:
+    """Split a line at each ``;`` that is not quoted or escaped."""
+    parts: list[str] = []
+    current: list[str] = []
+    quote: str | None = None
+    escaped = False
+    for char in text:
+        if escaped:
+            escaped = False
+        elif char == "\\" and quote != "'":
+            escaped = True
+        elif quote is not None:
+            if char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+        elif char == ";":
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+def tokenize(text: str) -> list[list[str]]:
+    """Split a line into specs at unquoted ``;``, and each into words the way a shell would.
+    Empty specs are left out."""
+    groups: list[list[str]] = []
+    for part in split_statements(text):
+        try:
+            words = shlex.split(part)
+        except ValueError as error:  # "No closing quotation", "No escaped character"
+            raise SpecError(f"cannot split the line into words: {error}") from None
+        if words:
+            groups.append(words)
+    return groups
 
 
 def _located(error: SpecError, text: str) -> SpecError:
@@ -320,9 +349,8 @@ def parse_spec(text: str) -> TaskSpec:
 
 def parse_specs(text: str) -> list[TaskSpec]:
     """Parse a line of one or more specs separated by ``;``. Raises SpecError."""
-    words = tokenize(text)
     specs: list[TaskSpec] = []
-    for group in _split_groups(words):
+    for group in tokenize(text):
         try:
             specs.append(_parse_words(group))
         except SpecError as error:
@@ -330,19 +358,6 @@ def parse_specs(text: str) -> list[TaskSpec]:
     if not specs:
         raise SpecError(f"empty spec: start with a kind ({', '.join(KINDS)})")
     return specs
-
-
-def _split_groups(words: list[str]) -> Iterator[list[str]]:
-    group: list[str] = []
-    for word in words:
-        if word == ";":
-            if group:
-                yield group
-            group = []
-        else:
-            group.append(word)
-    if group:
-        yield group
 
 
 def _parse_words(words: list[str]) -> TaskSpec:

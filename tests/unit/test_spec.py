@@ -38,6 +38,13 @@ def test_several_specs_on_one_line() -> None:
     assert specs[1].args == ("boom",)
 
 
+def test_a_quoted_semicolon_is_a_word_not_a_separator() -> None:
+    assert parse_specs("fail ';'; read 'a;b'") == [
+        TaskSpec("fail", (";",)),
+        TaskSpec("read", ("a;b",)),
+    ]
+
+
 def test_a_query_string_is_not_an_option() -> None:
     spec = parse_spec("fetch /flaky?p=0.3 x10")
     assert spec.args == ("/flaky?p=0.3",)
