@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from functools import partial
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -55,7 +56,7 @@ async def stage_replay(pilot: Pilot[object], clock: FakeClock | None) -> None:
 SHOTS: list[tuple[str, Stage, dict[str, object], tuple[int, int]]] = [
     ("dashboard-mid-batch", stage_mid_batch, {}, (160, 50)),
     ("dashboard-80x24", stage_mid_batch, {}, (80, 24)),
-    ("detail-traceback", stage_failed_detail, {}, (160, 50)),
+    ("detail-traceback", partial(stage_failed_detail, stable_lines=False), {}, (160, 50)),
     ("help", stage_help, {}, (160, 50)),
     ("timeline-connector-limit", stage_connector_limit, {"connector_limit": 5}, (160, 50)),
     ("replay-measured-gain", stage_replay, {"thread_workers": 4}, (160, 50)),

@@ -6,7 +6,7 @@ It runs on 127.0.0.1 with an ephemeral port, inside the same event loop as the m
 Routes::
 
     /delay/{ms}          answer after ms milliseconds (or a random delay in "100-800")
-    /status/{code}       answer with that status
+    /status/{code}       answer with that status (?delay_ms= waits first)
     /bytes/{n}           n bytes streamed in 64 KiB chunks; ?delay_ms= pauses between chunks
     /sensor/{id}         {"sensor": id, "fahrenheit": ...} after a random 50-400 ms
     /users/{id}          a user record, after 50-150 ms
@@ -79,6 +79,12 @@ def build_app(*, seed: int | None = None) -> web.Application:
     @routes.route("*", "/status/{code}")
     async def status(request: web.Request) -> web.Response:
         code = _int(request, "code", 200, 599)
+        try:
+            pause_ms = max(0, min(MAX_DELAY_MS, int(request.query.get("delay_ms", "0"))))
+        except ValueError:
+            raise web.HTTPBadRequest(text="delay_ms must be a whole number\n") from None
+        if pause_ms:
+            await asyncio.sleep(pause_ms / 1000)
         return web.Response(status=code, text=f"status {code}\n")
 
     @routes.get("/bytes/{n}")
@@ -92,13 +98,16 @@ def build_app(*, seed: int | None = None) -> web.Application:
         response.content_length = size
         await response.prepare(request)
         sent = 0
-        while sent < size:
-            piece = _FILLER[: min(CHUNK, size - sent)]
-            await response.write(piece)
-            sent += len(piece)
-            if pause_ms and sent < size:
-                await asyncio.sleep(pause_ms / 1000)
-        await response.write_eof()
+        try:
+            while sent < size:
+                piece = _FILLER[: min(CHUNK, size - sent)]
+                await response.write(piece)
+                sent += len(piece)
+                if pause_ms and sent < size:
+                    await asyncio.sleep(pause_ms / 1000)
+            await response.write_eof()
+        except ConnectionError:
+            pass  # the client went away (it timed out, or was cancelled): nothing to tell
         return response
 
     @routes.get("/sensor/{id}")

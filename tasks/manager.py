@@ -16,11 +16,11 @@ import asyncio
 import itertools
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import aiohttp.abc
@@ -39,6 +39,8 @@ from tasks.records import TaskRecord, TaskState
 from tasks.scratch import ScratchSpace
 from tasks.slots import ConnectionSlots
 from tasks.spec import TaskSpec, describe_target, parse_specs
+
+T = TypeVar("T")
 
 DEFAULT_THREAD_WORKERS = 32
 DEFAULT_CONNECTOR_LIMIT = 100
@@ -88,6 +90,7 @@ class TaskManager(TaskLedger):
 
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._launchers: dict[int, asyncio.Task[None]] = {}
+        self._watched: set[asyncio.Task[Any]] = set()
         self._stop_requested: set[int] = set()
         self._record_ids = itertools.count(1)
         self._batch_ids = itertools.count(1)
@@ -149,7 +152,7 @@ class TaskManager(TaskLedger):
             return
         self._closed = True
         self.cancel_all()
-        pending = [*self._launchers.values(), *self._tasks.values()]
+        pending = [*self._watched, *self._launchers.values(), *self._tasks.values()]
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
         await self.lag.stop()
@@ -276,10 +279,20 @@ class TaskManager(TaskLedger):
     def _start_task(
         self, batch: Batch, spec: TaskSpec, runner: Runner, target: str
     ) -> asyncio.Task[None]:
+        record = self._new_record(batch, spec.kind, target)
+        # The record exists before the task: with an eager task factory (Python 3.12+ under
+        # Textual) the coroutine runs up to its first await inside create_task.
+        assert self._loop is not None
+        task = self._loop.create_task(self._run(record, spec, runner))
+        if not task.done():
+            self._tasks[record.id] = task  # strong reference; _run drops it when it ends
+        return task
+
+    def _new_record(self, batch: Batch, kind: str, target: str) -> TaskRecord:
         record = TaskRecord(
             id=next(self._record_ids),
             batch_id=batch.id,
-            kind=spec.kind,
+            kind=kind,
             target=target,
             created=self.clock(),
         )
@@ -288,13 +301,7 @@ class TaskManager(TaskLedger):
         batch.counts[TaskState.PENDING] += 1
         self.counts[TaskState.PENDING] += 1
         self._touch(record)
-        # The record exists before the task: with an eager task factory (Python 3.12+ under
-        # Textual) the coroutine runs up to its first await inside create_task.
-        assert self._loop is not None
-        task = self._loop.create_task(self._run(record, spec, runner))
-        if not task.done():
-            self._tasks[record.id] = task  # strong reference; _run drops it when it ends
-        return task
+        return record
 
     async def _run(self, record: TaskRecord, spec: TaskSpec, runner: Runner) -> None:
         try:
@@ -312,6 +319,76 @@ class TaskManager(TaskLedger):
             self._tasks.pop(record.id, None)
             record.result = result
             self._finish(record, TaskState.DONE)
+
+    # --- tasks a caller schedules itself (the teaching scenarios) ---------------------------
+
+    def open_batch(self, label: str, *, sequential: bool = False) -> Batch:
+        """A batch whose tasks the caller adds with ``tracked``; end it with ``close_batch``."""
+        if self._closed:
+            raise ManagerClosed("this TaskManager is closed")
+        batch = Batch(
+            id=next(self._batch_ids), specs=(), created=self.clock(), planned=0,
+            sequential=sequential, label=label,
+        )
+        self.batches[batch.id] = batch
+        self.version += 1
+        return batch
+
+    def close_batch(self, batch: Batch) -> None:
+        """No more tasks will be added: the batch is done when those it has end."""
+        if batch.launching:
+            self._launch_finished(batch)
+
+    def tracked(
+        self,
+        batch: Batch,
+        kind: str,
+        target: str,
+        work: Callable[[TaskRecord], Awaitable[T]],
+        *,
+        summary: Callable[[T], str] = str,
+        start_running: bool = True,
+    ) -> Coroutine[Any, Any, T]:
+        """A coroutine that runs ``work(record)`` as a task of ``batch``, recorded like any
+        other. Unlike launched tasks it RE-RAISES, so gather, TaskGroup and wait_for behave
+        as they would without loopscope: that is what the scenarios show.
+
+        The record is created now, pending. With ``start_running=False`` the work calls
+        ``mark_running`` itself (after acquiring a semaphore, say).
+        """
+        record = self._new_record(batch, kind, target)
+        batch.planned += 1
+
+        async def run() -> T:
+            task = asyncio.current_task()
+            if task is not None:
+                self._tasks[record.id] = task
+            try:
+                if start_running:
+                    self.mark_running(record)
+                value = await work(record)
+            except asyncio.CancelledError:
+                self._finish(record, TaskState.CANCELLED)
+                raise
+            except Exception as error:
+                record.error_type, record.error_message = describe(error)
+                record.traceback = format_traceback(error)
+                self._finish(record, TaskState.EXCEPTION)
+                raise
+            else:
+                record.result = summary(value)
+                self._finish(record, TaskState.DONE)
+                return value
+            finally:
+                self._tasks.pop(record.id, None)
+
+        return run()
+
+    def watch(self, task: asyncio.Task[Any]) -> None:
+        """Keep a strong reference to a task of the caller's until it ends; ``cancel_all``
+        and ``aclose`` cancel it (scenario runs use this)."""
+        self._watched.add(task)
+        task.add_done_callback(self._watched.discard)
 
     # --- cancelling -----------------------------------------------------------------------
 
@@ -348,6 +425,8 @@ class TaskManager(TaskLedger):
         """Stop every launch in progress and cancel every live task."""
         for batch_id in self._launchers:
             self._stop_requested.add(batch_id)
+        for watched in list(self._watched):
+            watched.cancel()
         cancelled = 0
         for task_id, task in list(self._tasks.items()):
             if not task.done():

@@ -10,7 +10,7 @@ from pathlib import Path
 SAMPLE_SIZES = (4 * 2**10, 64 * 2**10, 1 * 2**20, 8 * 2**20)
 
 
-def _sample_text(size: int) -> bytes:
+def sample_text(size: int) -> bytes:
     line = b"%08d the quick brown fox jumps over the lazy event loop\n"
     out = bytearray()
     number = 0
@@ -28,6 +28,6 @@ def write_samples(directory: Path) -> list[Path]:
         label = f"{size // 2**20}MiB" if size >= 2**20 else f"{size // 2**10}KiB"
         path = directory / f"sample-{label}.txt"
         if not path.exists() or path.stat().st_size != size:
-            path.write_bytes(_sample_text(size))
+            path.write_bytes(sample_text(size))
         paths.append(path)
     return paths

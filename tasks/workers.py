@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -63,3 +64,21 @@ def cpu_in_process(n: int, job_id: int) -> int:
     if _started_queue is not None:
         _started_queue.put((job_id, time.perf_counter()))
     return sum_of_squares(n)
+
+
+def http_get(url: str) -> int:
+    """A blocking HTTP GET with the standard library: I/O work for threads and processes."""
+    with urllib.request.urlopen(url, timeout=60) as response:
+        return len(response.read())
+
+
+def announced(job_id: int, function: Callable[..., Any], *args: Any) -> Any:
+    """In a process worker: announce that job ``job_id`` started, then run it."""
+    if _started_queue is not None:
+        _started_queue.put((job_id, time.perf_counter()))
+    return function(*args)
+
+
+def warm_up() -> int:
+    """A no-op job that makes the pool spawn its workers before anything is timed."""
+    return 0

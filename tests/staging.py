@@ -10,6 +10,7 @@ the machine, are replaced by fixed values.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -58,11 +59,18 @@ def fix_machine_figures(app: LoopscopeApp) -> None:
     manager.lag.version += 1
 
 
-def shorten_tracebacks(app: LoopscopeApp) -> None:
-    """Tracebacks name files by absolute path; make them relative so they match anywhere."""
+def shorten_tracebacks(app: LoopscopeApp, *, stable_lines: bool = False) -> None:
+    """Tracebacks name files by absolute path; make them relative so they match anywhere.
+
+    With ``stable_lines`` the line numbers become 1, so a snapshot does not change whenever
+    the engine's code moves (screenshots keep the real numbers).
+    """
     for record in app.manager.records.values():
         if record.traceback:
-            record.traceback = record.traceback.replace(str(REPO) + "/", "")
+            text = record.traceback.replace(str(REPO) + "/", "")
+            if stable_lines:
+                text = re.sub(r", line \d+,", ", line 1,", text)
+            record.traceback = text
             record.version += 1
 
 
@@ -99,21 +107,22 @@ async def stage_mid_batch(pilot: Pilot[object], clock: FakeClock) -> None:
     await settle(pilot)
 
 
-async def stage_failed_detail(pilot: Pilot[object], clock: FakeClock) -> None:
+async def stage_failed_detail(
+    pilot: Pilot[object], clock: FakeClock, *, stable_lines: bool = True
+) -> None:
     """One failed task, its detail view open."""
     app = pilot.app
     assert isinstance(app, LoopscopeApp)
     manager = app.manager
     clock.now = 0.0
     batch = manager.launch("sleep 3600 x2; fail disk full")
-    record = batch.records[-1] if batch.records else None
     await until(pilot, lambda: not batch.launching and batch.counts[TaskState.RUNNING] == 3)
     record = batch.records[-1]
     clock.now = 0.1
     await until(pilot, lambda: record.state is TaskState.EXCEPTION)
     clock.now = 0.8
     fix_machine_figures(app)
-    shorten_tracebacks(app)
+    shorten_tracebacks(app, stable_lines=stable_lines)
     await settle(pilot)
     await pilot.press("enter")
     await settle(pilot)
