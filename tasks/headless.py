@@ -7,7 +7,7 @@ from typing import Any
 
 from tasks.gc_tuning import tune_garbage_collector
 from tasks.manager import TaskManager
-from tasks.report import build_report
+from tasks.report import build_report, build_scenario_report
 from tasks.spec import TaskSpec
 
 
@@ -44,4 +44,27 @@ async def run_specs(specs: list[TaskSpec], options: RunOptions) -> dict[str, Any
             "connector_limit": manager.connector_limit,
             "limit_per_host": manager.limit_per_host,
         }
+        return report
+
+
+async def run_scenario(name: str, options: RunOptions) -> dict[str, Any]:
+    """Run scenario ``name`` to completion (its headless options: three sensor rounds...)."""
+    from tasks.scenarios import start
+
+    tune_garbage_collector()
+    async with TaskManager(
+        connector_limit=options.connector_limit,
+        limit_per_host=options.limit_per_host,
+        thread_workers=options.thread_workers,
+        process_workers=options.process_workers,
+    ) as manager:
+        started = manager.clock()
+        run = start(manager, name, headless=True)
+        await run.wait()
+        context = run.context
+        report = build_scenario_report(
+            name, context.batches, manager.clock(), manager.lag.stats(since=started),
+            context.log, context.data,
+        )
+        report["error"] = None if run.error is None else f"{type(run.error).__name__}: {run.error}"
         return report

@@ -11,7 +11,7 @@ from typing import Any
 from tasks.batch import Batch
 from tasks.lag import LagStats
 from tasks.records import TaskRecord, TaskState
-from tasks.timing import Timing
+from tasks.timing import Timing, union_length
 from tasks.units import human_bytes, human_seconds
 
 
@@ -99,7 +99,7 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
             f"sequential (meas.)  {human_seconds(timing.measured_sequential_s)}"
             f"   MEASURED by a replay one after another: speedup {timing.measured_speedup:.1f}x"
         )
-    else:
+    elif "scenario" not in report:
         lines.append("sequential (meas.)  –   run with --sequential to measure it")
     lag = report["lag"]
     lines.append(
@@ -107,3 +107,39 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         f"  max {lag['max_ms']:.1f} ms"
     )
     return lines
+
+
+def build_scenario_report(
+    name: str,
+    batches: list[Batch],
+    now: float,
+    lag: LagStats,
+    log: list[str],
+    data: dict[str, Any],
+) -> dict[str, Any]:
+    """The same report as ``build_report``, over every batch a scenario ran, plus what the
+    scenario itself found (its log and its figures, e.g. the race's measured times).
+
+    Wall is the time during which any of its concurrent batches ran; sequential batches (a
+    replay, a one-by-one round) are the yardstick and are left out of the estimate.
+    """
+    concurrent = [b for b in batches if not b.sequential]
+    spans = [span for b in concurrent if (span := b.span(now)) is not None]
+    estimate = sum(b.timing(now).sequential_estimate_s for b in concurrent)
+    timing = Timing(union_length(spans), estimate)
+    records = [record for batch in batches for record in batch.records]
+    counts = {state.value: sum(b.counts[state] for b in batches) for state in TaskState}
+    return {
+        "scenario": name,
+        "wall_s": _round(timing.wall_s),
+        "sequential_estimate_s": _round(timing.sequential_estimate_s),
+        "gained_s": _round(timing.gained_s),
+        "speedup": _round(timing.speedup, 2),
+        "measured_sequential_s": None,
+        "measured_speedup": None,
+        "counts": counts,
+        "lag": lag.as_dict(),
+        "tasks": [task_row(record, now) for record in records],
+        "log": log,
+        "results": data,
+    }

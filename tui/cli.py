@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,6 +35,8 @@ examples:
   loopscope run "cpu 3000000 x4 in=thread" --sequential   (see the estimate lie)
   loopscope run "fetch /delay/100 x50" --limit 5          (ten waves of five)
   loopscope demo-server --port 8080
+  loopscope scenarios                         the teaching scenarios
+  loopscope run --scenario race --json        one, run to completion
 
 figures: "sequential_estimate_s" and "speedup" are ESTIMATES (summed task durations);
 "measured_sequential_s" and "measured_speedup" come from --sequential, a real replay."""
@@ -69,7 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=SPEC_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    run.add_argument("specs", nargs="+", metavar="SPEC", help='e.g. "fetch /delay/200 x100"')
+    run.add_argument("specs", nargs="*", metavar="SPEC", help='e.g. "fetch /delay/200 x100"')
+    run.add_argument(
+        "--scenario", metavar="NAME",
+        help="run a teaching scenario to completion instead of SPECs (see `loopscope scenarios`)",
+    )
     run.add_argument("--json", action="store_true", help="print JSON instead of a table")
     run.add_argument(
         "--sequential",
@@ -77,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="also replay the batch one task after another and report the MEASURED speedup",
     )
     _add_engine_options(run)
+
+    commands.add_parser(
+        "scenarios",
+        help="list the teaching scenarios",
+        description="List the teaching scenarios, each with what it shows. Run one with "
+        "`loopscope run --scenario NAME`, or press n in the dashboard.",
+    )
 
     demo = commands.add_parser(
         "demo-server",
@@ -115,12 +129,22 @@ def _fail(message: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # `loopscope ... | head`: the reader left, which is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "run":
         return _run(args)
     if args.command == "demo-server":
         return _demo_server(args)
+    if args.command == "scenarios":
+        return _list_scenarios()
     return _dashboard(args)
 
 
@@ -139,10 +163,38 @@ def _engine_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return kwargs
 
 
-def _run(args: argparse.Namespace) -> int:
-    from tasks.headless import RunOptions, run_specs
-    from tasks.report import render_text
+def _list_scenarios() -> int:
+    from tasks.scenarios import SCENARIOS
 
+    for scenario in SCENARIOS.values():
+        print(f"{scenario.name:10} {scenario.title}")
+        print(textwrap.fill(scenario.explanation, width=88, initial_indent=" " * 11,
+                            subsequent_indent=" " * 11))
+        print()
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from tasks.headless import RunOptions, run_scenario, run_specs
+    from tasks.report import render_text, summary_lines
+
+    if args.scenario is not None:
+        from tasks.scenarios import SCENARIOS
+
+        if args.specs:
+            return _fail("give SPECs or --scenario, not both")
+        if args.scenario not in SCENARIOS:
+            return _fail(f"no scenario {args.scenario!r}; choose one of {', '.join(SCENARIOS)}")
+        options = RunOptions(**_engine_kwargs(args))
+        try:
+            report = asyncio.run(run_scenario(args.scenario, options))
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted", file=sys.stderr)
+            return 130
+        text = "\n".join([*report["log"], "", *summary_lines(report)])
+        return _emit(report, text, as_json=args.json)
+    if not args.specs:
+        return _fail("give at least one SPEC, or --scenario NAME")
     specs: list[TaskSpec] = []
     for text in args.specs:
         try:
@@ -155,15 +207,16 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
-    try:
-        if args.json:
-            json.dump(report, sys.stdout, indent=2)
-            sys.stdout.write("\n")
-        else:
-            print(render_text(report))
-        sys.stdout.flush()
-    except BrokenPipeError:  # `loopscope run ... | head`: the reader left, which is fine
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return _emit(report, render_text(report), as_json=args.json)
+
+
+def _emit(report: dict[str, Any], text: str, *, as_json: bool) -> int:
+    if as_json:
+        json.dump(report, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(text)
+    sys.stdout.flush()
     return 0
 
 

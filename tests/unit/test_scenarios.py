@@ -1,0 +1,167 @@
+"""Every scenario run headless to completion, with its results checked.
+
+Options shrink the slow ones (the sensors' 5 s interval, the race's workloads) without
+changing what they do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from tasks.manager import TaskManager
+from tasks.records import TaskState
+from tasks.scenarios import SCENARIOS, ScenarioRun, start
+
+FAST: dict[str, dict[str, Any]] = {
+    "sensors": {"interval": 0.05},
+    "futures": {"pause": 0.1},
+    "limits": {"count": 20},
+    "blocking": {"seconds": 0.4},
+    "files": {"count": 10, "size": 8192},
+    "race": {"io_count": 6, "io_ms": 100, "cpu_count": 4, "cpu_n": 1_500_000},
+}
+
+
+async def run(name: str, **options: Any) -> ScenarioRun:
+    manager = TaskManager(thread_workers=16, process_workers=2, demo_seed=5)
+    await manager.start()
+    try:
+        scenario_run = start(manager, name, headless=True, **{**FAST.get(name, {}), **options})
+        await asyncio.wait_for(scenario_run.wait(), 90)
+        assert scenario_run.error is None, scenario_run.context.log
+        for batch in scenario_run.context.batches:
+            assert batch.done
+        return scenario_run
+    finally:
+        await manager.aclose()
+
+
+def test_the_issue_lists_them_all_in_order() -> None:
+    assert list(SCENARIOS) == [
+        "sensors", "downloads", "files", "chain", "futures", "gather", "limits", "timeouts",
+        "blocking", "race",
+    ]
+    for scenario in SCENARIOS.values():
+        assert len(scenario.explanation) > 150  # a paragraph, not a label
+
+
+async def test_sensors_three_rounds_in_celsius_and_a_sequential_round() -> None:
+    result = await run("sensors")
+    data = result.context.data
+    assert len(data["rounds"]) == 3
+    assert 10 < data["average_c"] < 35  # ~68 °F from the server, converted
+    assert data["sequential_round_s"] > data["concurrent_round_s"]
+    records = [r for b in result.context.batches for r in b.records]
+    assert len(records) == 20 and all(r.result.endswith("°C") for r in records)
+
+
+async def test_downloads_save_four_and_time_one_out() -> None:
+    data = (await run("downloads")).context.data
+    assert data == {"saved": 4, "timed_out": 1}
+
+
+async def test_files_measures_every_way_and_names_the_fastest() -> None:
+    data = (await run("files")).context.data
+    assert set(data["walls_s"]) == {
+        "plain open(), sequential", "aiofiles whole, concurrent", "aiofiles whole, sequential",
+        "aiofiles chunks, concurrent", "aiofiles lines, concurrent",
+    }
+    assert data["fastest"] == min(data["walls_s"], key=data["walls_s"].__getitem__)
+
+
+async def test_chain_combines_each_user_with_their_orders() -> None:
+    log = (await run("chain")).context.log
+    combined = [line for line in log if line.startswith("user-")]
+    assert len(combined) == 3 and all(" orders, " in line for line in combined)
+
+
+async def test_futures_show_result_and_exception() -> None:
+    result = await run("futures")
+    assert result.context.data == {"result": 42, "exception": "ValueError('sensor offline')"}
+    (batch,) = result.context.batches
+    assert [r.state for r in batch.records] == [TaskState.DONE, TaskState.EXCEPTION]
+    assert any("done-callback: future 1" in line for line in result.context.log)
+
+
+async def test_gather_semantics() -> None:
+    result = await run("gather")
+    plain, in_order, completed, group = result.context.batches
+    # gather: the failure propagated, but nothing was cancelled
+    assert plain.counts[TaskState.EXCEPTION] == 1 and plain.counts[TaskState.CANCELLED] == 0
+    assert plain.counts[TaskState.DONE] == 9
+    # return_exceptions: results in the order given
+    assert result.context.data["in_order"][:4] == ["600", "200", "900", "HTTPStatusError"]
+    # as_completed: in the order they finished
+    assert result.context.data["as_completed"][:3] == ["100", "200", "300"]
+    # TaskGroup: the siblings still running were cancelled
+    assert group.counts[TaskState.EXCEPTION] == 1
+    assert group.counts[TaskState.CANCELLED] == 6
+
+
+async def test_limits_make_waves() -> None:
+    result = await run("limits")
+    connector, per_host, semaphore = result.context.batches
+    now = 0.0
+    for batch in (connector, semaphore):
+        waits = sorted(r.wait_s(now) for r in batch.records)
+        assert waits[4] < 0.1 < waits[5]  # five at once, the rest waited for a slot
+        assert batch.timing(now).wall_s >= 0.75  # four waves of 200 ms
+    assert per_host.timing(now).wall_s < connector.timing(now).wall_s
+
+
+async def test_timeouts_and_cancellation() -> None:
+    result = await run("timeouts")
+    (batch,) = result.context.batches
+    by_target = {r.target: r for r in batch.records}
+    assert by_target["/delay/2000 under asyncio.timeout(0.5)"].error_type == "TimeoutError"
+    assert by_target["/delay/200 under asyncio.timeout(1)"].state is TaskState.DONE
+    assert by_target["/delay/2000 (inside wait_for)"].state is TaskState.CANCELLED
+    assert by_target["/delay/3000 (awaited by the outer task)"].state is TaskState.CANCELLED
+    assert by_target["outer task awaiting a 3 s fetch"].state is TaskState.CANCELLED
+
+
+async def test_blocking_spikes_only_when_the_loop_blocks() -> None:
+    data = (await run("blocking")).context.data
+    assert data["lag_max_blocked_ms"] > 300
+    assert data["lag_max_offloaded_ms"] < 100
+
+
+async def test_race_has_four_strategies_and_processes_beat_threads_on_cpu() -> None:
+    race = (await run("race")).context.data["race"]
+    for workload in ("io", "cpu"):
+        assert set(race[workload]) == {"sequential", "asyncio", "threads", "processes"}
+    assert race["cpu"]["processes"] < race["cpu"]["threads"]
+    assert race["io"]["asyncio"] < race["io"]["sequential"]
+    assert race["winner"]["cpu"] in ("processes",)
+    assert "GIL" in race["conclusion"]
+
+
+async def test_stopping_a_scenario_cancels_its_tasks() -> None:
+    async with TaskManager() as manager:
+        scenario_run = start(manager, "sensors", interval=60)
+        await asyncio.sleep(0.2)
+        manager.cancel_all()
+        await asyncio.wait_for(scenario_run.wait(), 5)
+        assert scenario_run.context.log[-1] == "■ stopped"
+        assert all(b.done for b in scenario_run.context.batches)
+        assert manager.live_count == 0
+
+
+@pytest.mark.parametrize("name", ["chain", "futures"])
+def test_cli_runs_a_scenario_headless(name: str) -> None:
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "run", "--scenario", name, "--json"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["scenario"] == name and report["error"] is None
+    assert {"wall_s", "sequential_estimate_s", "speedup", "counts", "tasks", "lag"} <= set(report)
+    assert report["log"][-1] == "■ done"
