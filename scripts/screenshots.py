@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from functools import partial
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent

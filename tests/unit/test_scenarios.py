@@ -88,7 +88,7 @@ async def test_futures_show_result_and_exception() -> None:
 
 async def test_gather_semantics() -> None:
     result = await run("gather")
-    plain, in_order, completed, group = result.context.batches
+    plain, _in_order, _completed, group = result.context.batches
     # gather: the failure propagated, but nothing was cancelled
     assert plain.counts[TaskState.EXCEPTION] == 1 and plain.counts[TaskState.CANCELLED] == 0
     assert plain.counts[TaskState.DONE] == 9
