@@ -53,6 +53,37 @@ async def stage_replay(pilot: Pilot[object], clock: FakeClock | None) -> None:
     await settle(pilot)
 
 
+async def stage_picker(pilot: Pilot[object], clock: FakeClock | None) -> None:
+    await settle(pilot)
+    await pilot.press("n", "down", "down", "down", "down", "down")
+    await settle(pilot)
+
+
+async def stage_race(pilot: Pilot[object], clock: FakeClock | None) -> None:
+    """The race run for real, from the picker, until its chart appears."""
+    from tui.screens.scenarios import RaceScreen
+
+    await pilot.press("n", "end", "enter")
+    await until(pilot, lambda: isinstance(pilot.app.screen, RaceScreen), timeout=120)
+    await settle(pilot)
+
+
+async def stage_race_timeline(pilot: Pilot[object], clock: FakeClock | None) -> None:
+    """The limits scenario's last batch: fifty fetches in waves of five, on the dashboard."""
+    await pilot.press("n", "down", "down", "down", "down", "down", "down", "enter")
+    screen = pilot.app.screen
+    await until(pilot, lambda: screen.scenario_run.done, timeout=60)  # type: ignore[attr-defined]
+    await pilot.pause(1.2)
+    await settle(pilot)
+
+
+REAL_TIME = {
+    "timeline-connector-limit", "replay-measured-gain", "scenario-picker", "race-chart",
+    "scenario-limits",
+}
+"""Shots made on the real clock: their figures are measured, so they vary a little."""
+
+
 SHOTS: list[tuple[str, Stage, dict[str, object], tuple[int, int]]] = [
     ("dashboard-mid-batch", stage_mid_batch, {}, (160, 50)),
     ("dashboard-80x24", stage_mid_batch, {}, (80, 24)),
@@ -60,11 +91,10 @@ SHOTS: list[tuple[str, Stage, dict[str, object], tuple[int, int]]] = [
     ("help", stage_help, {}, (160, 50)),
     ("timeline-connector-limit", stage_connector_limit, {"connector_limit": 5}, (160, 50)),
     ("replay-measured-gain", stage_replay, {"thread_workers": 4}, (160, 50)),
+    ("scenario-picker", stage_picker, {}, (160, 50)),
+    ("scenario-limits", stage_race_timeline, {}, (160, 50)),
+    ("race-chart", stage_race, {}, (160, 50)),
 ]
-REAL_TIME = {"timeline-connector-limit", "replay-measured-gain"}
-"""Shots made on the real clock: their figures are measured, so they vary a little."""
-
-
 async def shoot(name: str, stage: Stage, engine: dict[str, object], size: tuple[int, int]) -> None:
     if name in REAL_TIME:
         clock = None

@@ -32,14 +32,22 @@ class LoopscopeApp(App[int]):
         manager_factory: Callable[[], TaskManager],
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        scenario_options: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         super().__init__()
         self.manager = manager_factory()
         self.batch_size = batch_size
+        self.scenario_options = scenario_options
 
     async def on_mount(self) -> None:
         await self.manager.start()
-        await self.push_screen(MainScreen(self.manager, batch_size=self.batch_size))
+        await self.push_screen(
+            MainScreen(
+                self.manager,
+                batch_size=self.batch_size,
+                scenario_options=self.scenario_options,
+            )
+        )
         tune_garbage_collector()
 
     async def action_quit(self) -> None:
@@ -55,6 +63,7 @@ def make_app(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     clock: Callable[[], float] | None = None,
+    scenario_options: dict[str, dict[str, Any]] | None = None,
     **engine: Any,
 ) -> LoopscopeApp:
     """The one way to build the app: the CLI, the tests and the screenshot script use it.
@@ -63,4 +72,6 @@ def make_app(
     """
     if clock is not None:
         engine["clock"] = clock
-    return LoopscopeApp(lambda: TaskManager(**engine), batch_size=batch_size)
+    return LoopscopeApp(
+        lambda: TaskManager(**engine), batch_size=batch_size, scenario_options=scenario_options
+    )

@@ -7,6 +7,8 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from tasks.scenarios import SCENARIOS
+
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Launch fetches", "fetch from the demo server, batch-size times", "launch('fetch')"),
     ("Launch file reads", "read the generated sample files", "launch('read')"),
@@ -23,6 +25,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Replay the last batch sequentially", "measure the real gain", "replay"),
     ("Show task details", "timings, traceback, result", "details"),
     ("Filter tasks by state", "cycle all / pending / running / done / ...", "cycle_filter"),
+    ("Run a scenario…", "pick a teaching scenario", "scenarios"),
+    ("Show the race results", "the strategy race's bar chart", "show_race"),
     ("Help", "keys, spec language, figures", "help"),
 )
 
@@ -33,12 +37,22 @@ class LoopscopeCommands(Provider):
     def _run(self, action: str) -> Callable[[], object]:
         return partial(self.screen.run_action, action)
 
+    def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        commands = [(title, text, self._run(action)) for title, text, action in COMMANDS]
+        start = getattr(self.screen, "start_scenario", None)
+        if start is not None:
+            commands += [
+                (f"Scenario: {s.name}", s.title, partial(start, s.name))
+                for s in SCENARIOS.values()
+            ]
+        return commands
+
     async def discover(self) -> Hits:
-        for title, help_text, action in COMMANDS:
-            yield DiscoveryHit(title, self._run(action), help=help_text)
+        for title, help_text, callback in self._commands():
+            yield DiscoveryHit(title, callback, help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for title, help_text, action in COMMANDS:
+        for title, help_text, callback in self._commands():
             if (score := matcher.match(title)) > 0:
-                yield Hit(score, matcher.highlight(title), self._run(action), help=help_text)
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)

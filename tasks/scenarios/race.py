@@ -133,7 +133,7 @@ async def race(ctx: ScenarioContext) -> None:
 RACE_SCENARIOS = [
     Scenario(
         "race",
-        "The strategy race: sequential, asyncio, threads, processes",
+        "The strategy race",
         "The rule of thumb, measured: I/O-bound work belongs to asyncio or threads, CPU-bound "
         "work to processes. Ten 200 ms HTTP requests and four pure-Python sums of squares each "
         "run four ways: one after another, as coroutines, in threads and in processes. The bar "

@@ -38,3 +38,37 @@ def test_detail_view_with_a_traceback(snap_compare: Any) -> None:
 
 def test_help_screen(snap_compare: Any) -> None:
     assert _snap(snap_compare, stage_help, (160, 50))
+
+
+RACE_RESULTS = {
+    "io": {"sequential": 2.028, "asyncio": 0.205, "threads": 0.209, "processes": 1.018},
+    "cpu": {"sequential": 0.784, "asyncio": 0.601, "threads": 0.78, "processes": 0.428},
+    "winner": {"io": "asyncio", "cpu": "processes"},
+    "workloads": {"io": "10 x GET /delay/200", "cpu": "4 x sum of squares to 3,000,000"},
+    "process_workers": 2,
+    "conclusion": "I/O-bound: asyncio won (0.205 s vs 2.028 s sequential). CPU-bound: "
+    "processes won (0.428 s vs 0.784 s sequential); threads 0.780 s, no better than "
+    "sequential: the GIL.",
+}
+"""Figures from one real run of the race (tasks/scenarios/race.py), frozen for the snapshot."""
+
+
+async def _stage_picker(pilot: Pilot[object], clock: FakeClock) -> None:
+    await pilot.pause(0.3)
+    await pilot.press("n")
+    await pilot.pause(0.3)
+
+
+async def _stage_race_chart(pilot: Pilot[object], clock: FakeClock) -> None:
+    from tui.screens.scenarios import RaceScreen
+
+    await pilot.app.push_screen(RaceScreen(RACE_RESULTS))
+    await pilot.pause(0.3)
+
+
+def test_scenario_picker(snap_compare: Any) -> None:
+    assert _snap(snap_compare, _stage_picker, (160, 50))
+
+
+def test_race_chart(snap_compare: Any) -> None:
+    assert _snap(snap_compare, _stage_race_chart, (160, 50))

@@ -27,6 +27,8 @@ KEYS = (
     ("R", "replay the last batch one task after another: the MEASURED gain"),
     ("enter", "details of the selected task: timings, traceback, result"),
     ("F", "filter the list by state: all, pending, running, done, exception, cancelled"),
+    ("n", "teaching scenarios: sensors, downloads, files, chain, futures, gather, limits, "
+          "timeouts, blocking, race (C stops one)"),
     ("↑ ↓", "move in the task list (also PgUp, PgDn, Home, End)"),
     ("ctrl+p", "command palette: every action by name"),
     ("?", "this help"),

@@ -6,6 +6,8 @@ message is posted per task event, so 100,000 tasks cost the screen what ~50 visi
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -15,12 +17,16 @@ from textual.widgets import Footer
 from tasks.errors import LoopscopeError, SpecError
 from tasks.manager import TaskManager
 from tasks.records import TaskState
+from tasks.scenarios import ScenarioRun
+from tasks.scenarios import start as start_scenario
 from tasks.units import human_seconds
 from tui.launch_keys import DEFAULT_BATCH_SIZE, launch_spec, next_batch_size
 from tui.screens.detail import DetailScreen
 from tui.screens.help import HelpScreen
+from tui.screens.scenarios import RaceScreen, ScenarioPicker
 from widgets.command_bar import CommandBar
 from widgets.gain_panel import GainPanel
+from widgets.scenario_log import ScenarioLog
 from widgets.status_line import StatusLine
 from widgets.system_panel import SystemPanel
 from widgets.task_list import TaskList
@@ -37,7 +43,7 @@ class MainScreen(Screen[None]):
         Binding("f", "launch('fetch')", "fetch", id="launch.fetch"),
         Binding("r", "launch('read')", "read", id="launch.read", show=False),
         Binding("s", "launch('sleep')", "sleep", id="launch.sleep"),
-        Binding("t", "launch('thread')", "thread", id="launch.thread"),
+        Binding("t", "launch('thread')", "thread", id="launch.thread", show=False),
         Binding("p", "launch('cpu')", "cpu", id="launch.cpu"),
         Binding("x", "launch('fail')", "fail", id="launch.fail"),
         Binding("b", "launch('block')", "block", id="launch.block"),
@@ -49,14 +55,26 @@ class MainScreen(Screen[None]):
         Binding("R", "replay", "replay", id="replay"),
         Binding("enter", "details", "details", id="details", show=False),
         Binding("F", "cycle_filter", "filter", id="filter", show=False),
+        Binding("n", "scenarios", "scenarios", id="scenarios"),
         Binding("question_mark", "help", "help", id="help"),
         Binding("q", "app.quit", "quit", id="quit"),
     ]
 
-    def __init__(self, manager: TaskManager, *, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+    def __init__(
+        self,
+        manager: TaskManager,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        scenario_options: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__()
         self.manager = manager
         self.batch_size = batch_size
+        self.scenario_options = scenario_options or {}
+        """Per-scenario option overrides (tests make the slow ones quick)."""
+        self.scenario_run: ScenarioRun | None = None
+        self._race_shown: ScenarioRun | None = None
+        self._log_seen = 0
 
     def compose(self) -> ComposeResult:
         manager = self.manager
@@ -71,6 +89,7 @@ class MainScreen(Screen[None]):
                 system = SystemPanel(manager, id="system")
                 system.border_title = "Process & loop"
                 yield system
+                yield ScenarioLog(id="scenario-log")
         timeline = Timeline(manager, id="timeline")
         timeline.border_title = "Timeline"
         yield timeline
@@ -93,6 +112,7 @@ class MainScreen(Screen[None]):
             self.query_one(GainPanel).sync()
             self.query_one(SystemPanel).sync()
             self.query_one(StatusLine).sync()
+            self._sync_scenario()
             timeline = self.query_one(Timeline)
             timeline.sync()
             timeline.border_title = self._timeline_title(timeline)
@@ -195,3 +215,42 @@ class MainScreen(Screen[None]):
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen())
+
+    # --- scenarios ---------------------------------------------------------------------------
+
+    def action_scenarios(self) -> None:
+        self.app.push_screen(ScenarioPicker(), self.start_scenario)
+
+    def start_scenario(self, name: str | None) -> None:
+        if name is None:
+            return
+        if self.scenario_run is not None and not self.scenario_run.done:
+            self.scenario_run.task.cancel()
+        self.scenario_run = start_scenario(
+            self.manager, name, **self.scenario_options.get(name, {})
+        )
+        self._log_seen = 0
+        self.query_one(ScenarioLog).follow(self.scenario_run)
+        self.notify(f"scenario {name}: {self.scenario_run.scenario.title}. C stops it.")
+
+    def action_show_race(self) -> None:
+        run = self.scenario_run
+        if run is not None and "race" in run.context.data:
+            self.app.push_screen(RaceScreen(run.context.data["race"]))
+        else:
+            self.notify("run the race scenario first (n, then race)", severity="warning")
+
+    def _sync_scenario(self) -> None:
+        run = self.scenario_run
+        if run is None:
+            return
+        self.query_one(ScenarioLog).sync()
+        log = run.context.log
+        if self.has_class("-narrow"):  # no room for the log panel: new lines as notices
+            for line in log[self._log_seen:]:
+                if not line.startswith("▶"):
+                    self.notify(line, timeout=6)
+        self._log_seen = len(log)
+        if run.done and "race" in run.context.data and self._race_shown is not run:
+            self._race_shown = run
+            self.app.push_screen(RaceScreen(run.context.data["race"]))

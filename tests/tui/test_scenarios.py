@@ -1,0 +1,80 @@
+"""Scenarios from the keyboard: the picker (n), the palette, the log, the race chart."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from tests.tui.conftest import new_app, until
+from tests.unit.test_scenarios import FAST
+from tui.app import make_app
+from tui.screens.main import MainScreen
+from tui.screens.scenarios import RaceScreen, ScenarioPicker
+from widgets.race_chart import RaceChart
+from widgets.scenario_log import ScenarioLog
+
+
+async def test_the_picker_lists_every_scenario_and_explains_the_highlighted_one() -> None:
+    app = new_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("n")
+        await pilot.pause()
+        picker = app.screen
+        assert isinstance(picker, ScenarioPicker)
+        about = picker.query_one("#scenario-explanation")
+        assert "temperature sensors" in str(about.render())
+        await pilot.press("down", "down", "down")
+        await pilot.pause()
+        assert "orders" in str(about.render())
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+        assert app.screen.scenario_run is None
+
+
+async def test_running_chain_from_the_picker() -> None:
+    app = new_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("n", "down", "down", "down", "enter")
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        run = screen.scenario_run
+        assert run is not None and run.scenario.name == "chain"
+        await until(pilot, lambda: run.done)
+        await pilot.pause(0.2)
+        log = str(screen.query_one(ScenarioLog).render())
+        assert "user-1" in log and "■ done" in log
+        assert len(app.manager.records) == 9  # ordinary records: 3 chains, 6 fetches
+
+
+async def test_the_race_from_the_picker_ends_with_its_chart() -> None:
+    app = make_app(thread_workers=16, process_workers=2, scenario_options={"race": FAST["race"]})
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("n", "end", "enter")
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        run = screen.scenario_run
+        assert run is not None and run.scenario.name == "race"
+        await until(pilot, lambda: isinstance(app.screen, RaceScreen), timeout=60)
+        console = Console(width=150, record=True, file=io.StringIO())
+        console.print(app.screen.query_one(RaceChart).render())
+        chart = console.export_text()
+        for word in ("sequential", "asyncio", "threads", "processes", "★ fastest", "GIL"):
+            assert word in chart
+
+
+async def test_a_scenario_from_the_command_palette_and_stopped_with_C() -> None:
+    app = make_app(thread_workers=8, scenario_options={"sensors": {"interval": 60}})
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"scenario: sensors")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await until(pilot, lambda: getattr(app.screen, "scenario_run", None) is not None)
+        run = app.screen.scenario_run  # type: ignore[attr-defined]
+        await until(pilot, lambda: len(run.context.log) >= 3)  # round 1, the sequential round
+        await pilot.press("C")
+        await until(pilot, lambda: run.done)
+        assert run.context.log[-1] == "■ stopped"
+        assert app.manager.live_count == 0
