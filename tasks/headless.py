@@ -20,15 +20,19 @@ class RunOptions:
     process_workers: int | None = None
 
 
-async def run_specs(specs: list[TaskSpec], options: RunOptions) -> dict[str, Any]:
-    """Run ``specs`` as one concurrent batch (then, if asked, replay it one by one)."""
-    tune_garbage_collector()  # `loopscope run` owns its process
-    async with TaskManager(
+def _manager(options: RunOptions) -> TaskManager:
+    return TaskManager(
         connector_limit=options.connector_limit,
         limit_per_host=options.limit_per_host,
         thread_workers=options.thread_workers,
         process_workers=options.process_workers,
-    ) as manager:
+    )
+
+
+async def run_specs(specs: list[TaskSpec], options: RunOptions) -> dict[str, Any]:
+    """Run ``specs`` as one concurrent batch (then, if asked, replay it one by one)."""
+    tune_garbage_collector()  # `loopscope run` owns its process
+    async with _manager(options) as manager:
         batch = manager.launch(specs)
         started = manager.clock()
         await batch.wait()
@@ -52,12 +56,7 @@ async def run_scenario(name: str, options: RunOptions) -> dict[str, Any]:
     from tasks.scenarios import start
 
     tune_garbage_collector()
-    async with TaskManager(
-        connector_limit=options.connector_limit,
-        limit_per_host=options.limit_per_host,
-        thread_workers=options.thread_workers,
-        process_workers=options.process_workers,
-    ) as manager:
+    async with _manager(options) as manager:
         started = manager.clock()
         run = start(manager, name, headless=True)
         await run.wait()

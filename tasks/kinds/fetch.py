@@ -17,6 +17,7 @@ sits in memory.
 from __future__ import annotations
 
 import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -34,33 +35,22 @@ PREVIEW_BYTES = 400
 
 
 def build_trace_config(ctx: TaskContext) -> aiohttp.TraceConfig:
-    """Trace hooks that move a fetch's record between pending and running."""
+    """Trace hooks that move a fetch's record between pending and running: running when the
+    request starts, pending again while every connection is busy, running when one frees."""
 
-    async def on_request_start(
-        session: aiohttp.ClientSession, trace: SimpleNamespace, params: object
-    ) -> None:
-        record = trace.trace_request_ctx
-        if isinstance(record, TaskRecord):
-            ctx.mark_running(record)
+    def hook(mark: Callable[[TaskRecord], None]) -> Callable[..., Awaitable[None]]:
+        async def on_event(
+            session: aiohttp.ClientSession, trace: SimpleNamespace, params: object
+        ) -> None:
+            if isinstance(record := trace.trace_request_ctx, TaskRecord):
+                mark(record)
 
-    async def on_queued_start(
-        session: aiohttp.ClientSession, trace: SimpleNamespace, params: object
-    ) -> None:
-        record = trace.trace_request_ctx
-        if isinstance(record, TaskRecord):
-            ctx.mark_pending(record)  # every connection is busy: it waits for one
-
-    async def on_queued_end(
-        session: aiohttp.ClientSession, trace: SimpleNamespace, params: object
-    ) -> None:
-        record = trace.trace_request_ctx
-        if isinstance(record, TaskRecord):
-            ctx.mark_running(record)
+        return on_event
 
     config = aiohttp.TraceConfig()
-    config.on_request_start.append(on_request_start)
-    config.on_connection_queued_start.append(on_queued_start)
-    config.on_connection_queued_end.append(on_queued_end)
+    config.on_request_start.append(hook(ctx.mark_running))
+    config.on_connection_queued_start.append(hook(ctx.mark_pending))
+    config.on_connection_queued_end.append(hook(ctx.mark_running))
     return config
 
 
