@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from tasks.batch import Batch
 from tasks.records import TaskRecord, TaskState
-from tasks.timing import Timing, union_length
+from tasks.timing import Timing, merge_spans, union_length
 
 
 class TaskLedger:
@@ -33,7 +33,11 @@ class TaskLedger:
         self.records: dict[int, TaskRecord] = {}
         self.batches: dict[int, Batch] = {}
         self._changed: dict[int, int] = {}
+        self._live: dict[int, Batch] = {}
+        """Concurrent batches not yet done: all the session figures need to look at live."""
         self._finished_spans: list[tuple[float, float]] = []
+        """Spans of finished concurrent batches, merged: disjoint and sorted."""
+        self._finished_wall = 0.0
         self._finished_run_sum = 0.0
         self._replayed: list[tuple[float, float]] = []
         """(concurrent wall, measured sequential) for each batch that was replayed."""
@@ -110,12 +114,18 @@ class TaskLedger:
             batch.running_start_sum = 0.0  # no float drift across long sessions
         self._check_batch_done(batch)
 
+    def _track_live(self, batch: Batch) -> None:
+        if not batch.sequential:
+            self._live[batch.id] = batch
+
     def _check_batch_done(self, batch: Batch) -> None:
         if not batch.done or batch._done.is_set():
             return
         batch._done.set()
         if not batch.sequential and (span := batch.span(self.clock())) is not None:
-            self._finished_spans.append(span)
+            self._finished_spans = merge_spans([*self._finished_spans, span])
+            self._finished_wall = sum(end - start for start, end in self._finished_spans)
+        self._live.pop(batch.id, None)
         self._forget_old_history()
 
     def _forget_old_history(self) -> None:
@@ -179,23 +189,27 @@ class TaskLedger:
         The measured figures cover only the batches that were replayed.
         """
         now = self.clock()
-        spans = list(self._finished_spans)
+        live_spans = []
         estimate = self._finished_run_sum
-        for batch in self.batches.values():
-            if batch.sequential or batch.done:
-                continue
+        for batch in self._live.values():
             if (span := batch.span(now)) is not None:
-                spans.append(span)
+                live_spans.append(span)
             running = batch.counts[TaskState.RUNNING]
             if running:
                 estimate += max(0.0, running * now - batch.running_start_sum)
-        measured_wall = sum(wall for wall, _ in self._replayed) or None
+        wall = self._finished_wall
+        if live_spans:
+            # only the newest finished spans can overlap the live ones: re-merge just those
+            earliest = min(start for start, _ in live_spans)
+            finished = self._finished_spans
+            first = len(finished)
+            while first and finished[first - 1][1] >= earliest:
+                first -= 1
+            tail = finished[first:]
+            wall += union_length([*tail, *live_spans]) - sum(e - s for s, e in tail)
+        measured_wall = sum(w for w, _ in self._replayed) or None
         measured = sum(seq for _, seq in self._replayed) or None
-        return Timing(union_length(spans), estimate, measured, measured_wall)
-
-    @property
-    def replayed_batches(self) -> int:
-        return len(self._replayed)
+        return Timing(wall, estimate, measured, measured_wall)
 
     def blame(self, start: float, end: float) -> str | None:
         """What the manager knows held the loop between ``start`` and ``end``, if anything:

@@ -17,7 +17,7 @@ import itertools
 import os
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -219,6 +219,7 @@ class TaskManager(TaskLedger):
             label=label,
         )
         self.batches[batch.id] = batch
+        self._track_live(batch)
         self.version += 1
         assert self._loop is not None
         coro = self._launch_sequential(batch) if sequential else self._launch_concurrent(batch)
@@ -331,6 +332,7 @@ class TaskManager(TaskLedger):
             sequential=sequential, label=label,
         )
         self.batches[batch.id] = batch
+        self._track_live(batch)
         self.version += 1
         return batch
 
@@ -412,15 +414,6 @@ class TaskManager(TaskLedger):
         if record is not None and not record.state.finished:
             self._finish(record, TaskState.CANCELLED)
 
-    def cancel_batch(self, batch_id: int) -> int:
-        """Stop launching the batch and cancel its live tasks; returns how many were cancelled."""
-        batch = self.batches.get(batch_id)
-        if batch is None:
-            return 0
-        if batch.launching:
-            self._stop_requested.add(batch_id)
-        return sum(self.cancel(record.id) for record in batch.records if not record.state.finished)
-
     def cancel_all(self) -> int:
         """Stop every launch in progress and cancel every live task."""
         for batch_id in self._launchers:
@@ -453,12 +446,6 @@ class TaskManager(TaskLedger):
         """What a fetch holds while it runs (see tasks/slots.py); waiting is pending time."""
         return self._slots.hold(url)
 
-    def process_pool(self) -> ProcessPoolExecutor:
-        """The process pool, created on first use."""
-        if self._closed:
-            raise ManagerClosed("this TaskManager is closed")
-        return self._processes.pool()
-
     def expect_process_start(self, record: TaskRecord) -> None:
         self._awaiting_process[record.id] = record
 
@@ -472,10 +459,6 @@ class TaskManager(TaskLedger):
         record = self._awaiting_process.pop(job_id, None)
         if record is not None:
             self.mark_running(record, at)
-
-    @property
-    def process_pool_started(self) -> bool:
-        return self._processes.started
 
     async def sample_file(self) -> Path:
         """One of the generated sample files, in turn (made on first use, off the loop)."""

@@ -462,7 +462,3 @@ def describe_target(spec: TaskSpec) -> str:
         return " ".join(args) or "(on purpose)"
     return " ".join(args)
 
-
-def usage_lines() -> list[str]:
-    """One line per kind: usage and what it does. Used by --help and the help screen."""
-    return [f"{kind.usage}\n    {kind.summary}" for kind in KINDS.values()]

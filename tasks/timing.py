@@ -53,18 +53,17 @@ class Timing:
         return self.measured_sequential_s / wall
 
 
+def merge_spans(spans: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Overlapping ``(start, end)`` spans merged: disjoint, sorted by start (so by end too)."""
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
 def union_length(spans: Iterable[tuple[float, float]]) -> float:
     """Total length covered by possibly overlapping ``(start, end)`` spans."""
-    total = 0.0
-    current_start: float | None = None
-    current_end = 0.0
-    for start, end in sorted(spans):
-        if current_start is None or start > current_end:
-            if current_start is not None:
-                total += current_end - current_start
-            current_start, current_end = start, end
-        else:
-            current_end = max(current_end, end)
-    if current_start is not None:
-        total += current_end - current_start
-    return total
+    return sum(end - start for start, end in merge_spans(spans))

@@ -40,6 +40,8 @@ def staged_app(clock: FakeClock, **engine: object) -> LoopscopeApp:
 
 
 async def until(pilot: Pilot[object], condition: Callable[[], bool], timeout: float = 20) -> None:
+    """Let the app run until ``condition`` holds (fails after ``timeout`` seconds)."""
+
     async def poll() -> None:
         while not condition():
             await asyncio.sleep(0.005)

@@ -7,6 +7,9 @@ from textual.widget import Widget
 
 from tasks.scenarios import ScenarioRun
 
+SHOWN_LINES = 14
+"""The newest lines shown: the panel's max-height less its border."""
+
 
 class ScenarioLog(Widget):
     """The newest lines of a scenario's log; hidden until a scenario runs."""
@@ -42,8 +45,7 @@ class ScenarioLog(Widget):
     def render(self) -> Text:
         if self.run is None:
             return Text("")
-        height = max(1, (self.styles.max_height.value if self.styles.max_height else 16) - 2)
-        lines = self.run.context.log[-int(height):]
+        lines = self.run.context.log[-SHOWN_LINES:]
         text = Text()
         for n, line in enumerate(lines):
             if n:

@@ -9,6 +9,7 @@ running (and waiting) at each moment. Loop-lag spikes are marked ``!`` on the ax
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 from rich.segment import Segment
@@ -100,7 +101,7 @@ class Timeline(Widget):
     def _overlapping(self, newest: Batch) -> list[Batch]:
         """The newest batch and the earlier ones still live or ending after it began."""
         chosen = [newest]
-        for batch in reversed(list(self.manager.batches.values())[-50:]):
+        for batch in itertools.islice(reversed(self.manager.batches.values()), 50):
             if batch is newest:
                 continue
             end = batch.last_finish if batch.done else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,8 +33,6 @@ class TaskContext(Protocol):
     def resolve_url(self, url: str) -> str: ...
 
     def fetch_slot(self, url: str) -> AbstractAsyncContextManager[object]: ...
-
-    def process_pool(self) -> ProcessPoolExecutor: ...
 
     def expect_process_start(self, record: TaskRecord) -> None: ...
 

@@ -6,7 +6,7 @@ import asyncio
 from functools import partial
 from typing import Any
 
-from tasks.records import TaskRecord
+from tasks.records import TaskRecord, TaskState
 from tasks.scenarios.base import Scenario, ScenarioContext
 from tasks.units import human_seconds
 
@@ -101,7 +101,7 @@ async def gather(ctx: ScenarioContext) -> None:
     except* Exception as errors:
         names = ", ".join(type(e).__name__ for e in errors.exceptions)
         ctx.say(f"TaskGroup raised an ExceptionGroup ({names}) and cancelled the "
-                f"{batch.counts[next(s for s in batch.counts if s.value == 'cancelled')]} "
+                f"{batch.counts[TaskState.CANCELLED]} "
                 "siblings still running")
     ctx.close(batch)
     ctx.data.update(in_order=shown.split(", "), as_completed=order)

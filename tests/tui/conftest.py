@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-
-from textual.pilot import Pilot
-
+from tests.staging import until
 from tui.app import LoopscopeApp, make_app
 
 
@@ -16,11 +12,4 @@ def new_app(**engine: object) -> LoopscopeApp:
     return make_app(**engine)  # type: ignore[arg-type]
 
 
-async def until(pilot: Pilot[object], condition: Callable[[], bool], timeout: float = 15) -> None:
-    """Let the app run until ``condition`` holds (fails the test after ``timeout`` seconds)."""
-
-    async def poll() -> None:
-        while not condition():
-            await pilot.pause(0.02)
-
-    await asyncio.wait_for(poll(), timeout)
+__all__ = ["new_app", "until"]

@@ -92,8 +92,6 @@ async def test_cancel_selected_and_cancel_all() -> None:
 async def test_replay_measures_the_last_batch() -> None:
     app = new_app()
     async with app.run_test(size=(160, 50)) as pilot:
-        await pilot.press("minus")  # batch of 1... then 10 again
-        await pilot.press("plus")
         await pilot.press("colon")
         await pilot.press(*"sleep 0.05 x4", "enter")
         manager = app.manager

@@ -151,6 +151,33 @@ async def test_a_spike_under_gil_bound_threads_blames_the_gil() -> None:
         assert manager.blame(0.0, 1.0) is None
 
 
+async def test_session_wall_merges_finished_and_live_batches() -> None:
+    """Gaps between batches do not count; a finished batch inside a live one counts once."""
+    now = [0.0]
+    async with TaskManager(demo_server=False, monitors=False, clock=lambda: now[0]) as manager:
+
+        async def run_until_running(spec: str) -> object:
+            batch = manager.launch(spec)
+            while batch.counts[TaskState.RUNNING] < 1:
+                await asyncio.sleep(0)
+            return batch
+
+        first = await run_until_running("sleep 0.01")
+        now[0] = 2.0
+        await first.wait()  # span (0, 2)
+        now[0] = 5.0
+        live = await run_until_running("sleep 30")  # live from 5
+        now[0] = 8.0
+        inner = await run_until_running("sleep 0.01")
+        now[0] = 9.0
+        await inner.wait()  # span (8, 9), inside the live batch
+        now[0] = 10.0
+        assert manager.session_timing().wall_s == 2.0 + 5.0
+        manager.cancel(live.records[0].id)  # type: ignore[attr-defined]
+        await live.wait()  # type: ignore[attr-defined]
+        assert manager.session_timing().wall_s == 2.0 + 5.0
+
+
 def test_union_length_merges_overlaps() -> None:
     assert union_length([(0, 1), (0.5, 2), (3, 4)]) == 3.0
     assert union_length([]) == 0.0

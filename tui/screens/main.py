@@ -16,7 +16,7 @@ from textual.widgets import Footer
 
 from tasks.errors import LoopscopeError, SpecError
 from tasks.manager import TaskManager
-from tasks.records import TaskState
+from tasks.records import TaskRecord, TaskState
 from tasks.scenarios import ScenarioRun
 from tasks.scenarios import start as start_scenario
 from tasks.units import human_seconds
@@ -196,15 +196,13 @@ class MainScreen(Screen[None]):
         )
         self.sync()
 
-    def action_details(self) -> None:
-        record = self.query_one(TaskList).selected
+    def action_details(self, record: TaskRecord | None = None) -> None:
+        record = record or self.query_one(TaskList).selected
         if record is not None:
             self.app.push_screen(DetailScreen(self.manager, record))
 
     def on_task_list_selected(self, event: TaskList.Selected) -> None:
-        record = self.manager.get(event.task_id)
-        if record is not None:
-            self.app.push_screen(DetailScreen(self.manager, record))
+        self.action_details(self.manager.get(event.task_id))
 
     def action_cycle_filter(self) -> None:
         task_list = self.query_one(TaskList)
