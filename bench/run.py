@@ -6,8 +6,8 @@ slow or busy machine moves both sides together. Nothing here is asserted by the 
 The demo server runs in a separate process (``loopscope demo-server``) so neither side's
 client work is mixed with the server's.
 
-    python bench/run.py            # everything (about a minute: two 20 s sequential runs)
-    python bench/run.py --quick    # skip the sequential runs, one repeat each
+    python -m bench.run            # everything (about a minute: two 20 s sequential runs)
+    python -m bench.run --quick    # skip the sequential runs, one repeat each
 """
 
 from __future__ import annotations
@@ -20,18 +20,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import aiohttp
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tasks.manager import TaskManager
+from loopscope.tasks.manager import TaskManager
 
 
 def start_server() -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "demo-server", "--port", "0"],
+        [sys.executable, "-m", "loopscope", "demo-server", "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -179,7 +176,5 @@ if __name__ == "__main__":
     options = parser.parse_args()
     code = asyncio.run(main(options.quick))
     if options.tui or not options.quick:
-        tui_bench = Path(__file__).with_name("tui_bench.py")
-        if tui_bench.exists():
-            code |= subprocess.call([sys.executable, str(tui_bench)])
+        code |= subprocess.call([sys.executable, "-m", "bench.tui_bench"])
     raise SystemExit(code)

@@ -15,19 +15,15 @@ dashboard's own cost can be read beside the engine's.
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from textual import events
 
-from tasks.lag import LagStats
-from tasks.manager import TaskManager
-from tui.app import make_app
-from tui.screens.help import HelpScreen
-from tui.screens.main import MainScreen
+from loopscope.tasks.lag import LagStats
+from loopscope.tasks.manager import TaskManager
+from loopscope.tui.app import make_app
+from loopscope.tui.screens.help import HelpScreen
+from loopscope.tui.screens.main import MainScreen
 
 
 def verdict(ok: bool) -> str:

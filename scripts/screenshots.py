@@ -12,12 +12,10 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from textual.pilot import Pilot
 
-from textual.pilot import Pilot  # noqa: E402
-
-from tests.staging import (  # noqa: E402
+from loopscope.tui.app import make_app
+from tests.staging import (
     FakeClock,
     settle,
     stage_failed_detail,
@@ -26,8 +24,8 @@ from tests.staging import (  # noqa: E402
     staged_app,
     until,
 )
-from tui.app import make_app  # noqa: E402
 
+ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "screenshots"
 Stage = Callable[[Pilot[object], FakeClock | None], Awaitable[None]]
 
@@ -61,7 +59,7 @@ async def stage_picker(pilot: Pilot[object], clock: FakeClock | None) -> None:
 
 async def stage_race(pilot: Pilot[object], clock: FakeClock | None) -> None:
     """The race run for real, from the picker, until its chart appears."""
-    from tui.screens.scenarios import RaceScreen
+    from loopscope.tui.screens.scenarios import RaceScreen
 
     await pilot.press("n", "end", "enter")
     await until(pilot, lambda: isinstance(pilot.app.screen, RaceScreen), timeout=120)

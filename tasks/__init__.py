@@ -2,7 +2,7 @@
 
 It imports no screen code, so it can be used from a plain script::
 
-    from tasks.manager import TaskManager
+    from loopscope.tasks.manager import TaskManager
 
     async with TaskManager() as manager:
         batch = manager.launch("fetch /delay/200 x100")
@@ -10,5 +10,5 @@ It imports no screen code, so it can be used from a plain script::
         print(batch.timing().speedup)
 
 This package's ``__init__`` imports nothing on purpose: process-pool workers import
-``tasks.workers`` and should not pay for aiohttp on start-up.
+``loopscope.tasks.workers`` and should not pay for aiohttp on start-up.
 """

@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from tasks.records import TaskRecord, TaskState
-from tasks.spec import TaskSpec, format_spec
-from tasks.timing import Timing
+from loopscope.tasks.records import TaskRecord, TaskState
+from loopscope.tasks.spec import TaskSpec, format_spec
+from loopscope.tasks.timing import Timing
 
 
 @dataclass(eq=False)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tasks.gc_tuning import tune_garbage_collector
-from tasks.manager import TaskManager
-from tasks.report import build_report, build_scenario_report
-from tasks.spec import TaskSpec
+from loopscope.tasks.gc_tuning import tune_garbage_collector
+from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.report import build_report, build_scenario_report
+from loopscope.tasks.spec import TaskSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +53,7 @@ async def run_specs(specs: list[TaskSpec], options: RunOptions) -> dict[str, Any
 
 async def run_scenario(name: str, options: RunOptions) -> dict[str, Any]:
     """Run scenario ``name`` to completion (its headless options: three sensor rounds...)."""
-    from tasks.scenarios import start
+    from loopscope.tasks.scenarios import start
 
     tune_garbage_collector()
     async with _manager(options) as manager:

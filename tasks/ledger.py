@@ -12,9 +12,9 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from tasks.batch import Batch
-from tasks.records import TaskRecord, TaskState
-from tasks.timing import Timing, merge_spans, union_length
+from loopscope.tasks.batch import Batch
+from loopscope.tasks.records import TaskRecord, TaskState
+from loopscope.tasks.timing import Timing, merge_spans, union_length
 
 
 class TaskLedger:

@@ -25,20 +25,20 @@ from typing import Any, TypeVar
 import aiohttp
 import aiohttp.abc
 
-from tasks.batch import Batch
-from tasks.demo_server import DemoServer
-from tasks.errors import ManagerClosed, TaskFailure
-from tasks.failures import describe, format_traceback
-from tasks.kinds import RUNNERS, Runner
-from tasks.kinds.fetch import build_trace_config
-from tasks.lag import LagMonitor
-from tasks.ledger import TaskLedger
-from tasks.process_jobs import ProcessJobs
-from tasks.process_stats import ProcessMonitor
-from tasks.records import TaskRecord, TaskState
-from tasks.scratch import ScratchSpace
-from tasks.slots import ConnectionSlots
-from tasks.spec import TaskSpec, describe_target, parse_specs
+from loopscope.tasks.batch import Batch
+from loopscope.tasks.demo_server import DemoServer
+from loopscope.tasks.errors import ManagerClosed, TaskFailure
+from loopscope.tasks.failures import describe, format_traceback
+from loopscope.tasks.kinds import RUNNERS, Runner
+from loopscope.tasks.kinds.fetch import build_trace_config
+from loopscope.tasks.lag import LagMonitor
+from loopscope.tasks.ledger import TaskLedger
+from loopscope.tasks.process_jobs import ProcessJobs
+from loopscope.tasks.process_stats import ProcessMonitor
+from loopscope.tasks.records import TaskRecord, TaskState
+from loopscope.tasks.scratch import ScratchSpace
+from loopscope.tasks.slots import ConnectionSlots
+from loopscope.tasks.spec import TaskSpec, describe_target, parse_specs
 
 T = TypeVar("T")
 

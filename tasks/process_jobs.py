@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-from tasks.workers import init_process_worker
+from loopscope.tasks.workers import init_process_worker
 
 
 @contextlib.contextmanager

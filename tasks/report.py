@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tasks.batch import Batch
-from tasks.lag import LagStats
-from tasks.records import TaskRecord, TaskState
-from tasks.timing import Timing, union_length
-from tasks.units import human_bytes, human_seconds
+from loopscope.tasks.batch import Batch
+from loopscope.tasks.lag import LagStats
+from loopscope.tasks.records import TaskRecord, TaskState
+from loopscope.tasks.timing import Timing, union_length
+from loopscope.tasks.units import human_bytes, human_seconds
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:

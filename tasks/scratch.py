@@ -12,7 +12,7 @@ import tempfile
 from concurrent.futures import Executor
 from pathlib import Path
 
-from tasks.samples import write_samples
+from loopscope.tasks.samples import write_samples
 
 
 class ScratchSpace:

@@ -7,7 +7,7 @@
     cpu 3000000 x4 in=thread
 
 Several specs can share a line, separated by ``;``. The CLI and the dashboard's command bar
-both parse with :func:`parse_specs`; a bad spec raises :class:`~tasks.errors.SpecError`, whose
+both parse with :func:`parse_specs`; a bad spec raises :class:`~loopscope.tasks.errors.SpecError`, whose
 ``word`` is the offending word, and nothing else.
 """
 
@@ -19,7 +19,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tasks.errors import SpecError
+from loopscope.tasks.errors import SpecError
 
 MAX_REPEAT = 100_000
 """The largest N in ``xN``: one launch of at most this many tasks."""

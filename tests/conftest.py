@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tasks.manager import TaskManager
+from loopscope.tasks.manager import TaskManager
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from tasks.process_stats import ProcessSnapshot
-from tasks.records import TaskState
-from tui.app import LoopscopeApp, make_app
+from loopscope.tasks.process_stats import ProcessSnapshot
+from loopscope.tasks.records import TaskState
+from loopscope.tui.app import LoopscopeApp, make_app
 
 REPO = Path(__file__).resolve().parent.parent
 

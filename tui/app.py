@@ -8,11 +8,11 @@ from typing import Any
 
 from textual.app import App
 
-from tasks.gc_tuning import tune_garbage_collector
-from tasks.manager import TaskManager
-from tui.commands import LoopscopeCommands
-from tui.launch_keys import DEFAULT_BATCH_SIZE
-from tui.screens.main import MainScreen
+from loopscope.tasks.gc_tuning import tune_garbage_collector
+from loopscope.tasks.manager import TaskManager
+from loopscope.tui.commands import LoopscopeCommands
+from loopscope.tui.launch_keys import DEFAULT_BATCH_SIZE
+from loopscope.tui.screens.main import MainScreen
 
 
 class LoopscopeApp(App[int]):

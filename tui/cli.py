@@ -15,8 +15,9 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from tasks.errors import SpecError
-from tasks.spec import KINDS, MAX_REPEAT, TaskSpec, parse_specs
+from loopscope import __version__
+from loopscope.tasks.errors import SpecError
+from loopscope.tasks.spec import KINDS, MAX_REPEAT, TaskSpec, parse_specs
 
 PROG = "loopscope"
 
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=SPEC_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _add_engine_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -164,7 +166,7 @@ def _engine_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _list_scenarios() -> int:
-    from tasks.scenarios import SCENARIOS
+    from loopscope.tasks.scenarios import SCENARIOS
 
     for scenario in SCENARIOS.values():
         print(f"{scenario.name:10} {scenario.title}")
@@ -175,11 +177,11 @@ def _list_scenarios() -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from tasks.headless import RunOptions, run_scenario, run_specs
-    from tasks.report import render_text, summary_lines
+    from loopscope.tasks.headless import RunOptions, run_scenario, run_specs
+    from loopscope.tasks.report import render_text, summary_lines
 
     if args.scenario is not None:
-        from tasks.scenarios import SCENARIOS
+        from loopscope.tasks.scenarios import SCENARIOS
 
         if args.specs:
             return _fail("give SPECs or --scenario, not both")
@@ -221,7 +223,7 @@ def _emit(report: dict[str, Any], text: str, *, as_json: bool) -> int:
 
 
 def _demo_server(args: argparse.Namespace) -> int:
-    from tasks.demo_server import serve_forever
+    from loopscope.tasks.demo_server import serve_forever
 
     try:
         asyncio.run(serve_forever(args.host, args.port))
@@ -234,7 +236,7 @@ def _demo_server(args: argparse.Namespace) -> int:
 
 def _dashboard(args: argparse.Namespace) -> int:
     try:
-        from tui.app import make_app
+        from loopscope.tui.app import make_app
     except ImportError:  # the dashboard is not built yet
         build_parser().print_help()
         return 0

@@ -7,7 +7,7 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from tasks.scenarios import SCENARIOS
+from loopscope.tasks.scenarios import SCENARIOS
 
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Launch fetches", "fetch from the demo server, batch-size times", "launch('fetch')"),

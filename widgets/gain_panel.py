@@ -12,9 +12,9 @@ from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
 
-from tasks.manager import TaskManager
-from tasks.timing import Timing
-from tasks.units import human_seconds
+from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.timing import Timing
+from loopscope.tasks.units import human_seconds
 
 
 def _speedup(value: float | None) -> str:

@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from tasks.units import human_seconds
+from loopscope.tasks.units import human_seconds
 
 STRATEGIES = ("sequential", "asyncio", "threads", "processes")
 WORKLOADS = (("io", "I/O-bound"), ("cpu", "CPU-bound"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
-from tasks.scenarios import ScenarioRun
+from loopscope.tasks.scenarios import ScenarioRun
 
 SHOWN_LINES = 14
 """The newest lines shown: the panel's max-height less its border."""

@@ -7,8 +7,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from tasks.manager import TaskManager
-from tasks.records import TaskState
+from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.records import TaskState
 
 
 class StatusLine(Widget):

@@ -11,8 +11,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Sparkline, Static
 
-from tasks.manager import TaskManager
-from tasks.units import human_bytes
+from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.units import human_bytes
 
 SPARK_SAMPLES = 120
 

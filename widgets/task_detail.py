@@ -13,8 +13,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tasks.records import TaskRecord
-from tasks.units import human_bytes, human_seconds
+from loopscope.tasks.records import TaskRecord
+from loopscope.tasks.units import human_bytes, human_seconds
 
 
 def _stamp(value: float | None, origin: float) -> str:

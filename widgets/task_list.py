@@ -24,9 +24,9 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tasks.manager import TaskManager
-from tasks.records import TaskRecord, TaskState
-from tasks.units import human_bytes, human_seconds
+from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.records import TaskRecord, TaskState
+from loopscope.tasks.units import human_bytes, human_seconds
 
 BAR = " ▏▎▍▌▋▊▉█"
 

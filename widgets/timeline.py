@@ -17,10 +17,10 @@ from rich.style import Style
 from textual.strip import Strip
 from textual.widget import Widget
 
-from tasks.batch import Batch
-from tasks.manager import TaskManager
-from tasks.records import TaskRecord, TaskState
-from tasks.units import human_seconds
+from loopscope.tasks.batch import Batch
+from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.records import TaskRecord, TaskState
+from loopscope.tasks.units import human_seconds
 
 LABEL_WIDTH = 7
 BIG = 2_000

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from tasks.kinds.context import TaskContext
-from tasks.kinds.fetch import run_fetch
-from tasks.kinds.files import run_read, run_write
-from tasks.kinds.jobs import run_cpu, run_thread
-from tasks.kinds.timers import run_block, run_fail, run_sleep
-from tasks.records import TaskRecord
-from tasks.spec import TaskSpec
+from loopscope.tasks.kinds.context import TaskContext
+from loopscope.tasks.kinds.fetch import run_fetch
+from loopscope.tasks.kinds.files import run_read, run_write
+from loopscope.tasks.kinds.jobs import run_cpu, run_thread
+from loopscope.tasks.kinds.timers import run_block, run_fail, run_sleep
+from loopscope.tasks.records import TaskRecord
+from loopscope.tasks.spec import TaskSpec
 
 Runner = Callable[[TaskContext, TaskRecord, TaskSpec], Awaitable[str]]
 

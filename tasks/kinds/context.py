@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 import aiohttp
 
-from tasks.records import TaskRecord
+from loopscope.tasks.records import TaskRecord
 
 
 class TaskContext(Protocol):

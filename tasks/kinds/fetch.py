@@ -24,11 +24,11 @@ from types import SimpleNamespace
 import aiohttp
 from multidict import CIMultiDict
 
-from tasks.errors import FetchTimeout, HTTPStatusError
-from tasks.kinds.context import TaskContext
-from tasks.records import TaskRecord
-from tasks.spec import TaskSpec, parse_bool, parse_seconds
-from tasks.units import human_bytes
+from loopscope.tasks.errors import FetchTimeout, HTTPStatusError
+from loopscope.tasks.kinds.context import TaskContext
+from loopscope.tasks.records import TaskRecord
+from loopscope.tasks.spec import TaskSpec, parse_bool, parse_seconds
+from loopscope.tasks.units import human_bytes
 
 CHUNK = 1 << 16
 PREVIEW_BYTES = 400

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import aiofiles
 
-from tasks.kinds.context import TaskContext
-from tasks.records import TaskRecord
-from tasks.spec import TaskSpec, parse_size
-from tasks.units import human_bytes
+from loopscope.tasks.kinds.context import TaskContext
+from loopscope.tasks.records import TaskRecord
+from loopscope.tasks.spec import TaskSpec, parse_size
+from loopscope.tasks.units import human_bytes
 
 CHUNK = 1 << 16
 LINE_LIMIT = 1 << 20

@@ -12,10 +12,10 @@ import contextlib
 import threading
 from collections.abc import Callable
 
-from tasks.kinds.context import TaskContext
-from tasks.records import TaskRecord
-from tasks.spec import MAX_CPU_N, TaskSpec, parse_count, parse_seconds
-from tasks.workers import blocking_wait, cpu_in_process, cpu_in_thread
+from loopscope.tasks.kinds.context import TaskContext
+from loopscope.tasks.records import TaskRecord
+from loopscope.tasks.spec import MAX_CPU_N, TaskSpec, parse_count, parse_seconds
+from loopscope.tasks.workers import blocking_wait, cpu_in_process, cpu_in_thread
 
 
 def _starter(ctx: TaskContext, record: TaskRecord) -> Callable[[float], None]:

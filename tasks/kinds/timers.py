@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from tasks.errors import InjectedFailure
-from tasks.kinds.context import TaskContext
-from tasks.records import TaskRecord
-from tasks.spec import TaskSpec, parse_seconds
+from loopscope.tasks.errors import InjectedFailure
+from loopscope.tasks.kinds.context import TaskContext
+from loopscope.tasks.records import TaskRecord
+from loopscope.tasks.spec import TaskSpec, parse_seconds
 
 FAIL_AFTER_S = 0.1
 BLOCK_NOTICE_S = 0.2

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from tasks.manager import TaskManager
-from tasks.scenarios.base import Scenario, ScenarioContext, ScenarioRun
-from tasks.scenarios.basics import BASIC_SCENARIOS
-from tasks.scenarios.files import FILE_SCENARIOS
-from tasks.scenarios.network import NETWORK_SCENARIOS
-from tasks.scenarios.race import RACE_SCENARIOS
+from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.scenarios.base import Scenario, ScenarioContext, ScenarioRun
+from loopscope.tasks.scenarios.basics import BASIC_SCENARIOS
+from loopscope.tasks.scenarios.files import FILE_SCENARIOS
+from loopscope.tasks.scenarios.network import NETWORK_SCENARIOS
+from loopscope.tasks.scenarios.race import RACE_SCENARIOS
 
 SCENARIOS: dict[str, Scenario] = {
     scenario.name: scenario

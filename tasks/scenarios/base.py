@@ -14,10 +14,10 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from tasks.batch import Batch
-from tasks.errors import HTTPStatusError
-from tasks.manager import TaskManager
-from tasks.records import TaskRecord
+from loopscope.tasks.batch import Batch
+from loopscope.tasks.errors import HTTPStatusError
+from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.records import TaskRecord
 
 T = TypeVar("T")
 

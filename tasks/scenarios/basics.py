@@ -6,9 +6,9 @@ import asyncio
 from functools import partial
 from typing import Any
 
-from tasks.records import TaskRecord, TaskState
-from tasks.scenarios.base import Scenario, ScenarioContext
-from tasks.units import human_seconds
+from loopscope.tasks.records import TaskRecord, TaskState
+from loopscope.tasks.scenarios.base import Scenario, ScenarioContext
+from loopscope.tasks.units import human_seconds
 
 DELAYS_MS = (600, 200, 900, 350, 100, 750, 450, 300, 850, 500)
 FAILING = 3

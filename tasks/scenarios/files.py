@@ -7,10 +7,10 @@ import asyncio
 import time
 from pathlib import Path
 
-from tasks.records import TaskRecord
-from tasks.samples import sample_text
-from tasks.scenarios.base import Scenario, ScenarioContext
-from tasks.units import human_bytes, human_seconds
+from loopscope.tasks.records import TaskRecord
+from loopscope.tasks.samples import sample_text
+from loopscope.tasks.scenarios.base import Scenario, ScenarioContext
+from loopscope.tasks.units import human_bytes, human_seconds
 
 
 def write_files(directory: Path, count: int, size: int) -> list[Path]:

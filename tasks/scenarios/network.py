@@ -10,10 +10,10 @@ from typing import Any
 import aiofiles
 import aiohttp
 
-from tasks.kinds.fetch import build_trace_config
-from tasks.records import TaskRecord
-from tasks.scenarios.base import Scenario, ScenarioContext
-from tasks.units import human_bytes, human_seconds
+from loopscope.tasks.kinds.fetch import build_trace_config
+from loopscope.tasks.records import TaskRecord
+from loopscope.tasks.scenarios.base import Scenario, ScenarioContext
+from loopscope.tasks.units import human_bytes, human_seconds
 
 SENSORS = 5
 

@@ -15,11 +15,11 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
-from tasks.batch import Batch
-from tasks.records import TaskRecord
-from tasks.scenarios.base import Scenario, ScenarioContext
-from tasks.units import human_seconds
-from tasks.workers import announced, http_get, sum_of_squares, warm_up
+from loopscope.tasks.batch import Batch
+from loopscope.tasks.records import TaskRecord
+from loopscope.tasks.scenarios.base import Scenario, ScenarioContext
+from loopscope.tasks.units import human_seconds
+from loopscope.tasks.workers import announced, http_get, sum_of_squares, warm_up
 
 STRATEGIES = ("sequential", "asyncio", "threads", "processes")
 

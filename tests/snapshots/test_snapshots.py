@@ -60,7 +60,7 @@ async def _stage_picker(pilot: Pilot[object], clock: FakeClock) -> None:
 
 
 async def _stage_race_chart(pilot: Pilot[object], clock: FakeClock) -> None:
-    from tui.screens.scenarios import RaceScreen
+    from loopscope.tui.screens.scenarios import RaceScreen
 
     await pilot.app.push_screen(RaceScreen(RACE_RESULTS))
     await pilot.pause(0.3)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from loopscope.tui.app import LoopscopeApp, make_app
 from tests.staging import until
-from tui.app import LoopscopeApp, make_app
 
 
 def new_app(**engine: object) -> LoopscopeApp:

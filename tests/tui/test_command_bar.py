@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from loopscope.widgets.command_bar import CommandBar
 from tests.tui.conftest import new_app, until
-from widgets.command_bar import CommandBar
 
 
 async def test_a_spec_launches_a_batch() -> None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.records import TaskState
+from loopscope.tasks.records import TaskState
+from loopscope.tui.screens.detail import DetailScreen
+from loopscope.tui.screens.help import HelpScreen
+from loopscope.tui.screens.main import MainScreen
+from loopscope.widgets.status_line import StatusLine
+from loopscope.widgets.task_list import TaskList
+from loopscope.widgets.timeline import Timeline
 from tests.tui.conftest import new_app, until
-from tui.screens.detail import DetailScreen
-from tui.screens.help import HelpScreen
-from tui.screens.main import MainScreen
-from widgets.status_line import StatusLine
-from widgets.task_list import TaskList
-from widgets.timeline import Timeline
 
 
 @pytest.mark.parametrize(

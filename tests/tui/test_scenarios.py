@@ -6,13 +6,13 @@ import io
 
 from rich.console import Console
 
+from loopscope.tui.app import make_app
+from loopscope.tui.screens.main import MainScreen
+from loopscope.tui.screens.scenarios import RaceScreen, ScenarioPicker
+from loopscope.widgets.race_chart import RaceChart
+from loopscope.widgets.scenario_log import ScenarioLog
 from tests.tui.conftest import new_app, until
 from tests.unit.test_scenarios import FAST
-from tui.app import make_app
-from tui.screens.main import MainScreen
-from tui.screens.scenarios import RaceScreen, ScenarioPicker
-from widgets.race_chart import RaceChart
-from widgets.scenario_log import ScenarioLog
 
 
 async def test_the_picker_lists_every_scenario_and_explains_the_highlighted_one() -> None:

@@ -9,8 +9,8 @@ import warnings
 
 import psutil
 
-from tasks.manager import TaskManager
-from tasks.records import TaskState
+from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.records import TaskState
 
 
 def _worker_children() -> list[psutil.Process]:

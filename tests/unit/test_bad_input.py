@@ -9,8 +9,8 @@ from pathlib import Path
 import aiohttp.abc
 import pytest
 
-from tasks.manager import TaskManager
-from tasks.records import TaskState
+from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.records import TaskState
 from tests.unit.test_kinds import run_one
 
 

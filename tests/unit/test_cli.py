@@ -13,7 +13,7 @@ TASK_KEYS = {"id", "kind", "target", "state", "wait_s", "run_s", "bytes", "error
 
 def loopscope(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tui.cli", *args], capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "loopscope", *args], capture_output=True, text=True, timeout=timeout
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from tasks.demo_server import DemoServer
+from loopscope.tasks.demo_server import DemoServer
 
 
 @pytest.fixture

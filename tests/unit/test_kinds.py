@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.manager import TaskManager
-from tasks.records import TaskRecord, TaskState
+from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.records import TaskRecord, TaskState
 
 
 async def run_one(manager: TaskManager, text: str) -> TaskRecord:

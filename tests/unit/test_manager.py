@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from tasks.manager import TaskManager
-from tasks.records import TaskState
-from tasks.timing import Timing, union_length
+from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.records import TaskState
+from loopscope.tasks.timing import Timing, union_length
 
 
 async def test_changes_since_returns_only_what_changed(manager: TaskManager) -> None:

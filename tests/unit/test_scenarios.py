@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from tasks.manager import TaskManager
-from tasks.records import TaskState
-from tasks.scenarios import SCENARIOS, ScenarioRun, start
+from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.records import TaskState
+from loopscope.tasks.scenarios import SCENARIOS, ScenarioRun, start
 
 FAST: dict[str, dict[str, Any]] = {
     "sensors": {"interval": 0.05},
@@ -157,7 +157,7 @@ def test_cli_runs_a_scenario_headless(name: str) -> None:
     import sys
 
     out = subprocess.run(
-        [sys.executable, "-m", "tui.cli", "run", "--scenario", name, "--json"],
+        [sys.executable, "-m", "loopscope", "run", "--scenario", name, "--json"],
         capture_output=True, text=True, timeout=120,
     )
     assert out.returncode == 0, out.stderr

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tasks.errors import SpecError
-from tasks.spec import (
+from loopscope.tasks.errors import SpecError
+from loopscope.tasks.spec import (
     KINDS,
     MAX_REPEAT,
     TaskSpec,

@@ -6,9 +6,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen
 
-from tasks.manager import TaskManager
-from tasks.records import TaskRecord
-from widgets.task_detail import TaskDetail
+from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.records import TaskRecord
+from loopscope.widgets.task_detail import TaskDetail
 
 
 class DetailScreen(ModalScreen[None]):

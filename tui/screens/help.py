@@ -10,8 +10,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tasks.spec import KINDS
-from tui.launch_keys import LAUNCH_SPECS
+from loopscope.tasks.spec import KINDS
+from loopscope.tui.launch_keys import LAUNCH_SPECS
 
 KEYS = (
     ("f", f"fetch from the demo server ({LAUNCH_SPECS['fetch'].format(n='N')})"),

@@ -14,23 +14,23 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from tasks.errors import LoopscopeError, SpecError
-from tasks.manager import TaskManager
-from tasks.records import TaskRecord, TaskState
-from tasks.scenarios import ScenarioRun
-from tasks.scenarios import start as start_scenario
-from tasks.units import human_seconds
-from tui.launch_keys import DEFAULT_BATCH_SIZE, launch_spec, next_batch_size
-from tui.screens.detail import DetailScreen
-from tui.screens.help import HelpScreen
-from tui.screens.scenarios import RaceScreen, ScenarioPicker
-from widgets.command_bar import CommandBar
-from widgets.gain_panel import GainPanel
-from widgets.scenario_log import ScenarioLog
-from widgets.status_line import StatusLine
-from widgets.system_panel import SystemPanel
-from widgets.task_list import TaskList
-from widgets.timeline import Timeline
+from loopscope.tasks.errors import LoopscopeError, SpecError
+from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.records import TaskRecord, TaskState
+from loopscope.tasks.scenarios import ScenarioRun
+from loopscope.tasks.scenarios import start as start_scenario
+from loopscope.tasks.units import human_seconds
+from loopscope.tui.launch_keys import DEFAULT_BATCH_SIZE, launch_spec, next_batch_size
+from loopscope.tui.screens.detail import DetailScreen
+from loopscope.tui.screens.help import HelpScreen
+from loopscope.tui.screens.scenarios import RaceScreen, ScenarioPicker
+from loopscope.widgets.command_bar import CommandBar
+from loopscope.widgets.gain_panel import GainPanel
+from loopscope.widgets.scenario_log import ScenarioLog
+from loopscope.widgets.status_line import StatusLine
+from loopscope.widgets.system_panel import SystemPanel
+from loopscope.widgets.task_list import TaskList
+from loopscope.widgets.timeline import Timeline
 
 REFRESH_S = 0.1
 FILTERS: tuple[TaskState | None, ...] = (None, *TaskState)

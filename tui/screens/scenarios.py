@@ -11,8 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from tasks.scenarios import SCENARIOS
-from widgets.race_chart import RaceChart
+from loopscope.tasks.scenarios import SCENARIOS
+from loopscope.widgets.race_chart import RaceChart
 
 
 class ScenarioPicker(ModalScreen[str | None]):
