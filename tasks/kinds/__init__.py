@@ -11,10 +11,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from loopscope.tasks.kinds.context import TaskContext
+from loopscope.tasks.kinds.block import run_block
+from loopscope.tasks.kinds.cpu import run_cpu
+from loopscope.tasks.kinds.fail import run_fail
 from loopscope.tasks.kinds.fetch import run_fetch
-from loopscope.tasks.kinds.files import run_read, run_write
-from loopscope.tasks.kinds.jobs import run_cpu, run_thread
-from loopscope.tasks.kinds.timers import run_block, run_fail, run_sleep
+from loopscope.tasks.kinds.read import run_read
+from loopscope.tasks.kinds.sleep import run_sleep
+from loopscope.tasks.kinds.thread import run_thread
+from loopscope.tasks.kinds.write import run_write
 from loopscope.tasks.records import TaskRecord
 from loopscope.tasks.spec import TaskSpec
 

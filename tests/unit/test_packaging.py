@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -19,10 +20,20 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Build from a copy: an in-tree build leaves build/ behind, whose stale files would end
+    # up in the next wheel.
+    source = tmp_path_factory.mktemp("source")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    for name in ("loopscope", "tasks", "widgets", "tui"):
+        shutil.copytree(
+            ROOT / name, source / name, symlinks=True,
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-         "--disable-pip-version-check", "-q", "-w", str(out), str(ROOT)],
+         "--disable-pip-version-check", "-q", "-w", str(out), str(source)],
         check=True, capture_output=True, timeout=300,
     )
     (built,) = out.glob("loopscope-*.whl")

@@ -1,4 +1,4 @@
-"""``read`` and ``write``: file I/O with aiofiles on the manager's own thread pool.
+"""``read``: read a file with aiofiles on the manager's own thread pool.
 
 Every aiofiles call hops to a worker thread (~0.1 ms here), so on small cached files
 concurrent aiofiles can lose to plain sequential reads; the gain figures show that honestly.
@@ -7,35 +7,23 @@ In ``chunks`` and ``lines`` mode memory stays bounded whatever the file's size.
 
 from __future__ import annotations
 
-import asyncio
 import os
-from pathlib import Path
 
 import aiofiles
 
 from loopscope.tasks.kinds.context import TaskContext
+from loopscope.tasks.kinds.paths import preview, user_path
 from loopscope.tasks.records import TaskRecord
-from loopscope.tasks.spec import TaskSpec, parse_size
+from loopscope.tasks.spec import TaskSpec
 from loopscope.tasks.units import human_bytes
 
 CHUNK = 1 << 16
 LINE_LIMIT = 1 << 20
 """Longest line read at once in ``lines`` mode: a file with no newlines stays bounded."""
-PREVIEW_BYTES = 400
-_FILLER = (b"loopscope wrote this line to show aiofiles at work.\n" * 1300)[:CHUNK]
-
-
-def _user_path(word: str) -> Path:
-    """The path a user typed, with ``~`` expanded (a string operation, no I/O)."""
-    return Path(os.path.expanduser(word))
-
-
-def _preview(data: bytes) -> str:
-    return data[:PREVIEW_BYTES].decode("utf-8", errors="replace")
 
 
 async def run_read(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
-    path = _user_path(spec.args[0]) if spec.args else await ctx.sample_file()
+    path = user_path(spec.args[0]) if spec.args else await ctx.sample_file()
     if not spec.args:
         record.target = f"{path.name} (sample)"
     mode = spec.option("mode", "whole")
@@ -45,7 +33,7 @@ async def run_read(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
         ctx.progress(record, 0, total)
         if mode == "whole":
             data = await handle.read()
-            record.preview = _preview(data)
+            record.preview = preview(data)
             ctx.progress(record, len(data), total)
             return f"read {human_bytes(len(data))} at once"
         done = 0
@@ -53,7 +41,7 @@ async def run_read(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
             chunks = 0
             while chunk := await handle.read(CHUNK):
                 if chunks == 0:
-                    record.preview = _preview(chunk)
+                    record.preview = preview(chunk)
                 chunks += 1
                 done += len(chunk)
                 ctx.progress(record, done, total)
@@ -62,7 +50,7 @@ async def run_read(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
         reported = 0
         while line := await handle.readline(LINE_LIMIT):
             if lines == 0:
-                record.preview = _preview(line)
+                record.preview = preview(line)
             lines += 1
             done += len(line)
             if done - reported >= CHUNK:
@@ -70,25 +58,3 @@ async def run_read(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
                 reported = done
         ctx.progress(record, done, total)
         return f"read {lines:,} lines, {human_bytes(done)}"
-
-
-async def run_write(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
-    size = parse_size(spec.args[-1])
-    if len(spec.args) == 2:
-        path = _user_path(spec.args[0])
-    else:
-        path = await ctx.scratch_path()
-    loop = asyncio.get_running_loop()
-    async with aiofiles.open(path, "wb", executor=ctx.thread_pool) as handle:
-        ctx.mark_running(record)
-        ctx.progress(record, 0, size)
-        written = 0
-        while written < size:
-            piece = _FILLER[: min(CHUNK, size - written)]
-            await handle.write(piece)
-            written += len(piece)
-            ctx.progress(record, written, size)
-        await handle.flush()
-        # fsync so other readers (and a crash) see the data, off the loop like every other call
-        await loop.run_in_executor(ctx.thread_pool, os.fsync, handle.fileno())
-    return f"wrote {human_bytes(written)} to {path.name}, fsynced"

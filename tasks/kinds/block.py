@@ -1,30 +1,15 @@
-"""``sleep``, ``fail`` and ``block``: the kinds that need nothing but the loop."""
+"""``block``: ``time.sleep`` ON the event loop, freezing everything, on purpose."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 
-from loopscope.tasks.errors import InjectedFailure
 from loopscope.tasks.kinds.context import TaskContext
 from loopscope.tasks.records import TaskRecord
 from loopscope.tasks.spec import TaskSpec, parse_seconds
 
-FAIL_AFTER_S = 0.1
 BLOCK_NOTICE_S = 0.2
-
-
-async def run_sleep(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
-    seconds = parse_seconds(spec.args[0])
-    ctx.mark_running(record)
-    await asyncio.sleep(seconds)
-    return f"slept {seconds:g} s"
-
-
-async def run_fail(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
-    ctx.mark_running(record)
-    await asyncio.sleep(FAIL_AFTER_S)
-    raise InjectedFailure(" ".join(spec.args) or "this task fails on purpose")
 
 
 async def run_block(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
