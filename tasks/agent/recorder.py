@@ -150,6 +150,7 @@ class Recorder:
         self._loop_seq = itertools.count(1)
         self._library_code: dict[CodeType, bool] = {}
         self._task_types: dict[type, bool] = {}
+        self._destroyed_by_id: dict[int, TaskRecord] = {}
         self.installed = False
         self.disabled = False
 
@@ -329,9 +330,29 @@ class Recorder:
         live = self.live
 
         def collected(_: weakref.ref[Any]) -> None:
-            live.pop(key, None)
+            record = live.pop(key, None)
+            if record is not None and record.end is None:
+                # The garbage collector clears weak references before it runs the task's
+                # finalizer, which reports "destroyed but pending" with the task: keep the
+                # record findable by id until then.
+                destroyed = self._destroyed_by_id
+                destroyed[key] = record
+                if len(destroyed) > 100:
+                    del destroyed[next(iter(destroyed))]
+                self._destroyed(record)
 
         return collected
+
+    def _destroyed(self, record: TaskRecord) -> None:
+        """A task garbage-collected before it finished: it ends here, as cancelled."""
+        if record.end is not None:
+            return
+        record.ended_t = self.clock()
+        record.result = "destroyed while pending"
+        self._retire(record, "cancelled")
+        if not record.dirty:
+            record.dirty = True
+            self.dirty.append(record)
 
     def _created(self, task: Any, loop: Any, frame: FrameType | None) -> TaskRecord:
         state = self.loop_state(loop)
@@ -379,8 +400,12 @@ class Recorder:
             result = task._result
             if result is not None:
                 record.result = short_repr(result)
-        self.ended[record.end] += 1
         self.live.pop(id(task), None)
+        self._retire(record, record.end)
+
+    def _retire(self, record: TaskRecord, end: str) -> None:
+        record.end = end
+        self.ended[end] += 1
         finished = self.finished
         finished.append(record)
         if len(finished) > self.keep_finished:
@@ -452,8 +477,10 @@ class Recorder:
 
     def _loop_error(self, context: dict[str, Any]) -> None:
         message = str(context.get("message", "loop error"))
-        task = context.get("task") or context.get("future")
+        task: Any = context.get("task") or context.get("future")
         record = self.live.get(id(task)) if task is not None else None
+        if record is None and task is not None:
+            record = self._destroyed_by_id.pop(id(task), None)
         if record is None and task is not None:
             record = next((r for r in reversed(self.finished) if r.ref() is task), None)
         seq = record.seq if record is not None else None
@@ -465,10 +492,14 @@ class Recorder:
                 message = f"{message}: {type(exc).__name__}: {exc}"
         elif "destroyed but it is pending" in message:
             kind = "destroyed-pending"
-            if record is not None and record.end is None:
-                record.end = "cancelled"
-                record.ended_t = self.clock()
-                record.result = "destroyed while pending"
+            if record is not None:
+                self.live.pop(id(task), None)
+                record.name = task.get_name()
+                record.qualname = getattr(task.get_coro(), "__qualname__", None)
+                self._destroyed(record)
+                if not record.dirty:
+                    record.dirty = True
+                    self.dirty.append(record)
         else:
             kind = "loop-error"
             exc = context.get("exception")
