@@ -9,10 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from loopscope.tasks.agent.model import TaskSnapshot, TaskState
 from loopscope.tasks.units import human_seconds
-from loopscope.tasks.watch.feed import FINISHED, TASK_STATES, TaskSnapshot, where
+from loopscope.tasks.watch.places import where
 
-STATE_ORDER = {state: n for n, state in enumerate(TASK_STATES)}
+STATE_ORDER = {state: n for n, state in enumerate(TaskState)}
 
 
 def seconds(value: float) -> str:
@@ -32,7 +33,7 @@ def cut_middle(text: str, width: int) -> str:
 def fit_location(task: TaskSnapshot, width: int) -> str:
     """The location column in ``width`` cells: what it awaits is cut before file:line is."""
     text = location(task)
-    if len(text) <= width or task.state in FINISHED or not task.await_chain:
+    if len(text) <= width or task.state.finished or not task.await_chain:
         return text
     here = where(task.await_chain[-1])
     if len(here) + 2 <= width:
@@ -42,16 +43,18 @@ def fit_location(task: TaskSnapshot, width: int) -> str:
 
 def location(task: TaskSnapshot) -> str:
     """Where a live task waits (file:line and what it awaits); how a finished one ended."""
-    if task.state == "exception":
-        return task.exception or "exception"
-    if task.state == "cancelled":
+    state = task.state
+    if state is TaskState.EXCEPTION:
+        error = task.error
+        return f"{error.type}: {error.message}" if error else "exception"
+    if state is TaskState.CANCELLED:
         return "cancelled"
-    if task.state == "done":
+    if state is TaskState.DONE:
         return f"→ {task.result}" if task.result else "done"
     if task.await_chain:
         here = where(task.await_chain[-1])
         return f"{here} {task.awaiting}" if task.awaiting else here
-    return task.awaiting
+    return task.awaiting or ""
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ COLUMNS: dict[str, WatchColumn] = {
         WatchColumn("id", "id", 6, lambda t: str(t.id), lambda t: t.id, right=True),
         WatchColumn("name", "name", 14, lambda t: t.name, lambda t: t.name.lower(),
                     flexible=True),
-        WatchColumn("state", "state", 9, lambda t: t.state, lambda t: STATE_ORDER.get(t.state, 9)),
+        WatchColumn("state", "state", 9, lambda t: t.state.value, lambda t: STATE_ORDER[t.state]),
         WatchColumn("busy", "busy", 7, lambda t: seconds(t.busy_s), lambda t: t.busy_s,
                     right=True),
         WatchColumn("scheduled", "sched", 7, lambda t: seconds(t.scheduled_s),
@@ -121,7 +124,7 @@ def matches(task: TaskSnapshot, needle: str) -> bool:
     return (
         needle in task.name.lower()
         or needle in task.coro.lower()
-        or needle in task.state
+        or needle in task.state.value
         or needle in location(task).lower()
         or needle == str(task.id)
     )

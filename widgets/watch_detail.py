@@ -18,8 +18,9 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from loopscope.tasks.agent.model import Frame, TaskSnapshot, TaskState
 from loopscope.tasks.units import human_seconds
-from loopscope.tasks.watch.feed import FINISHED, Frame, TaskSnapshot, where
+from loopscope.tasks.watch.places import where
 from loopscope.tasks.watch.store import WatchStore
 
 CONTEXT_LINES = 2
@@ -53,7 +54,7 @@ def describe_task(task: TaskSnapshot, store: WatchStore) -> RenderableType:
     table.add_column()
     table.add_row("task", f"#{task.id} {task.name}")
     table.add_row("coroutine", task.coro)
-    table.add_row("state", task.state)
+    table.add_row("state", task.state.value)
     if task.created_at is not None:
         table.add_row("created at", f"{where(task.created_at)} in {task.created_at.function}")
     if task.parent is not None:
@@ -64,15 +65,17 @@ def describe_task(task: TaskSnapshot, store: WatchStore) -> RenderableType:
         table.add_row("children", f"{len(kids):,}")
     table.add_row(
         "time",
-        f"busy {human_seconds(task.busy_s)} · scheduled {human_seconds(task.scheduled_s)} · "
+        f"busy {human_seconds(task.busy_s)} · sched {human_seconds(task.scheduled_s)} · "
         f"idle {human_seconds(task.idle_s)}",
     )
     longest = human_seconds(task.longest_step_s)
-    if task.longest_step_at is not None:
-        longest += f" at {where(task.longest_step_at)}"
+    if task.longest_step_line is not None:
+        longest += f" ending at {where(task.longest_step_line)}"
     table.add_row("steps", f"{task.steps:,} · longest {longest}")
     parts: list[RenderableType] = [table]
-    if task.await_chain and task.state not in FINISHED:
+    if task.blocked_at is not None:
+        table.add_row("blocked", f"a step held the loop at {where(task.blocked_at)}")
+    if task.await_chain and not task.state.finished:
         parts += [Text(""), Text("Await chain (innermost last)", style="bold underline")]
         chain = Text()
         for depth, frame in enumerate(task.await_chain):
@@ -87,13 +90,14 @@ def describe_task(task: TaskSnapshot, store: WatchStore) -> RenderableType:
         if source is not None:
             parts += [Text(""), Text(f"Suspended at {where(task.await_chain[-1])}",
                                      style="bold underline"), source]
-    if task.result is not None and task.state == "done":
+    if task.result is not None and task.state is TaskState.DONE:
         parts += [Text(""), Text(f"result: {task.result}")]
-    if task.exception:
-        parts += [Text(""), Text(task.exception, style="bold red")]
-    if task.traceback:
-        parts += [Text(""), Syntax(task.traceback.rstrip(), "pytb", theme="ansi_dark",
-                                   word_wrap=True)]
+    error = task.error
+    if error is not None:
+        parts += [Text(""), Text(f"{error.type}: {error.message}", style="bold red")]
+        if error.traceback:
+            parts += [Text(""), Syntax(error.traceback.rstrip(), "pytb", theme="ansi_dark",
+                                       word_wrap=True)]
     return Group(*parts)
 
 

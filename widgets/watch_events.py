@@ -9,26 +9,28 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
+from loopscope.tasks.agent.model import AgentWarning, LagSpike
 from loopscope.tasks.units import human_seconds
-from loopscope.tasks.watch.feed import LagSpike, WatchWarning, where
+from loopscope.tasks.watch.places import where
 from loopscope.tasks.watch.store import WatchStore
 
 
-def spike_text(spike: LagSpike) -> Text:
+def spike_text(spike: LagSpike, at_s: float) -> Text:
+    """``+0.9s held 0.301 s crawler.py:18 #2 worker-0``: the place first, it matters most."""
     text = Text()
-    text.append(f"+{spike.at_s:.1f}s ", "dim")
-    text.append(f"held {human_seconds(spike.duration_s)}", "bold red")
-    if spike.where is not None:
-        text.append(f" {where(spike.where)}", "bold")
-    if spike.task_id is not None:
-        text.append(f" #{spike.task_id} {spike.task_name}")
+    text.append(f"+{at_s:.1f}s ", "dim")
+    text.append(f"held {human_seconds(spike.lag_ms / 1000)}", "bold red")
+    if spike.line is not None:
+        text.append(f" {where(spike.line)}", "bold")
+    if spike.task is not None:
+        text.append(f" #{spike.task} {spike.task_name or ''}".rstrip())
     return text
 
 
-def warning_text(warning: WatchWarning) -> Text:
+def warning_text(warning: AgentWarning, at_s: float) -> Text:
     text = Text()
-    text.append(f"+{warning.at_s:.1f}s ", "dim")
-    text.append(f"{warning.kind}: ", "bold yellow")
+    text.append(f"+{at_s:.1f}s ", "dim")
+    text.append(f"{warning.kind.value}: ", "bold yellow")
     text.append(warning.message)
     return text
 
@@ -61,9 +63,12 @@ class WatchEvents(Widget):
     def render(self) -> Text:
         store = self.store
         room = max(1, self.size.height)
-        events: list[tuple[float, Text]] = [(s.at_s, spike_text(s)) for s in
-                                            list(store.spikes)[-room:]]
-        events += [(w.at_s, warning_text(w)) for w in list(store.warnings)[-room:]]
+        events: list[tuple[float, Text]] = [
+            (s.at, spike_text(s, store.relative(s.at))) for s in list(store.spikes)[-room:]
+        ]
+        events += [
+            (w.at, warning_text(w, store.relative(w.at))) for w in list(store.warnings)[-room:]
+        ]
         if not events:
             return Text("no lag spike or warning yet", style="dim")
         events.sort(key=lambda pair: pair[0])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
-from loopscope.tasks.watch.feed import TASK_STATES
+from loopscope.tasks.agent.model import TaskState
 from loopscope.tasks.watch.store import WatchStore
 from loopscope.tasks.watch.supervisor import ProgramState, ProgramSupervisor
 
@@ -58,7 +58,7 @@ class WatchStatus(Widget):
         if self.label:
             text.append(self.label + " ", "bold")
         if program is None:
-            text.append(self.store.link.status)
+            text.append(self.store.link)
             return text
         if program.state is ProgramState.EXITED and program.exit_status is not None:
             status = program.exit_status
@@ -76,14 +76,14 @@ class WatchStatus(Widget):
         text = self.program_text()
         total = len(store.tasks)
         text.append(f" · {total:,} task{'s' if total != 1 else ''}")
-        for state in TASK_STATES:
+        for state in TaskState:
             count = store.counts.get(state, 0)
             if count:
-                text.append(f" {count:,} {state}", STATE_STYLES[state])
-        if self.program is not None and store.link.status != "connected":
-            text.append(f" · agent {store.link.status}", "yellow")
-        if store.link.dropped:
-            text.append(f" · {store.link.dropped:,} samples dropped", "yellow")
+                text.append(f" {count:,} {state.value}", STATE_STYLES[state.value])
+        if self.program is not None and store.link != "connected":
+            text.append(f" · agent {store.link}", "yellow")
+        if dropped := store.dropped:
+            text.append(f" · {dropped:,} samples dropped", "yellow")
         return text
 
     def sync(self) -> None:

@@ -24,7 +24,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from loopscope.tasks.watch.feed import TaskSnapshot
+from loopscope.tasks.agent.model import TaskSnapshot, TaskState
 from loopscope.tasks.watch.store import WatchStore
 from loopscope.widgets.watch_columns import (
     COLUMNS,
@@ -96,7 +96,7 @@ class WatchTaskList(ScrollView, can_focus=True):
     """Largest first."""
     filter_text: reactive[str] = reactive("")
     """Show only tasks whose name, coroutine, state or location contains this."""
-    tree: reactive[bool] = reactive(False)
+    tree_view: reactive[bool] = reactive(False)
     """Parents with their children indented under them, instead of a flat list."""
 
     class Selected(Message):
@@ -142,7 +142,7 @@ class WatchTaskList(ScrollView, can_focus=True):
         if task is None:
             return Strip.blank(width, self.rich_style)
         is_cursor = index == self._cursor
-        depth = self._depth.get(task_id, 0) if self.tree else 0
+        depth = self._depth.get(task_id, 0) if self.tree_view else 0
         key = (id(task), is_cursor, width, depth, self.has_focus)
         cached = self._cache.get(task_id)
         if cached is not None and cached[0] == key:
@@ -168,13 +168,14 @@ class WatchTaskList(ScrollView, can_focus=True):
         base = self.rich_style
         if is_cursor:
             base = base + self.get_component_rich_style("watch-list--cursor")
-        state_style = base + self.get_component_rich_style(f"watch-list--{task.state}")
+        state_style = base + self.get_component_rich_style(f"watch-list--{task.state.value}")
         tree_style = base + self.get_component_rich_style("watch-list--tree")
         segments: list[Segment] = []
         for column, column_width in layout(width):
             style: Style = base
             text = fit_location(task, column_width) if column.key == "where" else column.text(task)
-            if column.key == "state" or (column.key == "where" and task.state == "exception"):
+            failed = task.state is TaskState.EXCEPTION
+            if column.key == "state" or (column.key == "where" and failed):
                 style = state_style
             if column.key == "name" and depth:
                 indent = "  " * min(depth - 1, 8) + "└ "
@@ -200,7 +201,7 @@ class WatchTaskList(ScrollView, can_focus=True):
     def _watch_filter_text(self) -> None:
         self._invalidate()
 
-    def _watch_tree(self) -> None:
+    def _watch_tree_view(self) -> None:
         self._invalidate()
 
     def _invalidate(self) -> None:
@@ -321,7 +322,7 @@ class WatchTaskList(ScrollView, can_focus=True):
 
     def _needs_rebuild(self, changed: list[int]) -> bool:
         """A flat list sorted by id with no filter only ever grows at the end."""
-        if self.tree:
+        if self.tree_view:
             return self.store.structure_version != self._structure
         return self.sort_key != "id" or self.sort_reverse or bool(self.filter_text) or any(
             task_id not in self.store.tasks for task_id in changed
@@ -351,7 +352,7 @@ class WatchTaskList(ScrollView, can_focus=True):
         self._stale = False
         self._structure = store.structure_version
         needle = self.filter_text.lower().strip()
-        if self.tree:
+        if self.tree_view:
             self._rows, self._depth = self._walk_tree(needle)
         else:
             tasks = store.tasks
@@ -395,7 +396,7 @@ class WatchTaskList(ScrollView, can_focus=True):
         if follow and self._follow:
             self._cursor = len(rows) - 1
         elif self._selected is not None:
-            if not self.tree and self.sort_key == "id" and not self.sort_reverse:
+            if not self.tree_view and self.sort_key == "id" and not self.sort_reverse:
                 index = bisect.bisect_left(rows, self._selected)
                 found = index < len(rows) and rows[index] == self._selected
             else:

@@ -42,7 +42,7 @@ class WatchSession:
         if self.feed is not None:
             await self.feed.start(self.store)
         else:
-            self.store.set_link("not available: this build has no agent to connect to")
+            self.store.set_link("not connected")
         if self.program is not None:
             await self.program.start()
 

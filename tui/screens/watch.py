@@ -17,6 +17,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
+from loopscope.tasks.watch.output import ProgramOutput
 from loopscope.tasks.watch.session import WatchSession
 from loopscope.tasks.watch.store import CancelUnavailable
 from loopscope.tui.screens.watch_modals import WatchDetailScreen, WatchHelpScreen
@@ -87,7 +88,7 @@ class WatchScreen(Screen[None]):
             tasks.sync()
             total = len(self.session.store.tasks)
             shown = tasks.row_count
-            title = "Task tree" if tasks.tree else "Tasks"
+            title = "Task tree" if tasks.tree_view else "Tasks"
             tasks.border_title = (
                 f"{title} {total:,}" if shown == total else f"{title} {shown:,} of {total:,}"
             )
@@ -153,7 +154,7 @@ class WatchScreen(Screen[None]):
 
     def action_tree(self) -> None:
         tasks = self.query_one(WatchTaskList)
-        tasks.tree = not tasks.tree
+        tasks.tree_view = not tasks.tree_view
         self.sync()
 
     def action_details(self) -> None:
@@ -169,7 +170,7 @@ class WatchScreen(Screen[None]):
         if task is None:
             self.notify("no task selected", severity="warning")
             return
-        if task.state in ("done", "exception", "cancelled"):
+        if task.state.finished:
             self.notify(f"task #{task.id} {task.name} has already ended ({task.state})")
             return
         try:
@@ -186,9 +187,7 @@ class WatchScreen(Screen[None]):
         self.app.push_screen(WatchHelpScreen(self.BINDINGS))
 
 
-def _no_output():  # type: ignore[no-untyped-def]
-    from loopscope.tasks.watch.output import ProgramOutput
-
+def _no_output() -> ProgramOutput:
     output = ProgramOutput()
     output.note("attached: the program's output stays where it was started")
     return output
