@@ -10,8 +10,9 @@ from collections.abc import Sequence
 
 from textual.app import App
 
-from loopscope.tasks.watch.session import AgentFeed, WatchSession
-from loopscope.tasks.watch.supervisor import ProgramSupervisor, python_command
+from loopscope.tasks.watch.agent_feed import ConnectFeed, ListenerFeed, agent_command
+from loopscope.tasks.watch.session import WatchSession
+from loopscope.tasks.watch.supervisor import ProgramSupervisor
 from loopscope.tui.screens.watch import WatchScreen
 
 
@@ -46,16 +47,26 @@ def make_watch_app(session: WatchSession) -> WatchApp:
     return WatchApp(session)
 
 
-def program_session(
-    target: Sequence[str], *, module: bool = False, feed: AgentFeed | None = None
-) -> WatchSession:
-    """A session that starts ``target`` (a script and its arguments, or ``-m`` a module)."""
+def program_session(target: Sequence[str], *, module: bool = False) -> WatchSession:
+    """A session that starts ``target`` (a script and its arguments, or a module with
+    ``module``) under the agent, which connects back to a private socket."""
     label = ("-m " if module else "") + " ".join(target)
-    program = ProgramSupervisor(python_command(target, module=module))
+    feed = ListenerFeed()
+    program = ProgramSupervisor(agent_command(feed.address, target, module=module))
     return WatchSession(label=label, program=program, feed=feed)
 
 
+def attach_session(address: str, token: str | None = None) -> WatchSession:
+    """A session on a program that runs the agent already (``loopscope.agent.install()``)."""
+    return WatchSession(label=address, feed=ConnectFeed(address, token))
+
+
 def run_watch(target: Sequence[str], *, module: bool = False) -> int:
-    """``loopscope watch [-m] TARGET ARGS...``: open the dashboard on the program."""
-    app = make_watch_app(program_session(target, module=module))
-    return app.run() or 0
+    """``loopscope watch [-m] TARGET ARGS...``: open the dashboard on the program; quitting
+    stops it."""
+    return make_watch_app(program_session(target, module=module)).run() or 0
+
+
+def run_attach(address: str, token: str | None = None) -> int:
+    """``loopscope attach ADDRESS``: open the dashboard on a program that opted in."""
+    return make_watch_app(attach_session(address, token)).run() or 0

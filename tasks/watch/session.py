@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from loopscope.tasks.watch.store import WatchStore
-from loopscope.tasks.watch.supervisor import ProgramSupervisor
+from loopscope.tasks.watch.supervisor import ExitStatus, ProgramSupervisor
 
 
 class AgentFeed(Protocol):
@@ -37,6 +37,15 @@ class WatchSession:
         self.feed = feed
         self.store = store or WatchStore()
         self._closed = False
+        if program is not None:
+            program.on_exit = self._program_exited
+
+    def _program_exited(self, status: ExitStatus) -> None:
+        """Record the exit even when the agent could not (killed, crashed before it ran)."""
+        store = self.store
+        store.state.mark_exited(status.returncode)
+        if store.link.startswith("waiting"):
+            store.set_link("never connected: the program ended first")
 
     async def start(self) -> None:
         if self.feed is not None:
