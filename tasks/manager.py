@@ -29,7 +29,7 @@ from loopscope.tasks.batch import Batch
 from loopscope.tasks.demo_server import DemoServer
 from loopscope.tasks.errors import ManagerClosed, TaskFailure
 from loopscope.tasks.failures import describe, format_traceback
-from loopscope.tasks.kinds import RUNNERS, Runner
+from loopscope.tasks.kinds.context import TaskContext
 from loopscope.tasks.kinds.fetch import build_trace_config
 from loopscope.tasks.lag import LagMonitor
 from loopscope.tasks.ledger import TaskLedger
@@ -38,9 +38,11 @@ from loopscope.tasks.process_stats import ProcessMonitor
 from loopscope.tasks.records import TaskRecord, TaskState
 from loopscope.tasks.scratch import ScratchSpace
 from loopscope.tasks.slots import ConnectionSlots
-from loopscope.tasks.spec import TaskSpec, describe_target, parse_specs
+from loopscope.tasks.spec import TaskSpec, bind, parse_specs, prepare_specs
 
 T = TypeVar("T")
+Runner = Callable[[TaskContext, TaskRecord], Awaitable[str]]
+"""One task of a checked spec: ``bind(spec).run``, its arguments parsed once per launch."""
 
 DEFAULT_THREAD_WORKERS = 32
 DEFAULT_CONNECTOR_LIMIT = 100
@@ -191,11 +193,13 @@ class TaskManager(TaskLedger):
         )
 
     def _as_specs(self, specs: str | TaskSpec | Sequence[TaskSpec]) -> tuple[TaskSpec, ...]:
+        """Every spec checked at the door (a hand-built TaskSpec too): SpecError, not a task
+        that fails later where nobody sees it."""
         if isinstance(specs, str):
             return tuple(parse_specs(specs))
         if isinstance(specs, TaskSpec):
-            return (specs,)
-        return tuple(specs)
+            return prepare_specs((specs,))
+        return prepare_specs(specs)
 
     def _new_batch(
         self,
@@ -233,7 +237,8 @@ class TaskManager(TaskLedger):
             created = 0
             chunk_start = self.clock()
             for spec in batch.specs:
-                runner, target = RUNNERS[spec.kind], describe_target(spec)
+                bound = bind(spec)
+                runner, target = bound.run, bound.target
                 for _ in range(spec.repeat):
                     if batch.id in self._stop_requested:
                         return
@@ -250,7 +255,8 @@ class TaskManager(TaskLedger):
     async def _launch_sequential(self, batch: Batch) -> None:
         try:
             for spec in batch.specs:
-                runner, target = RUNNERS[spec.kind], describe_target(spec)
+                bound = bind(spec)
+                runner, target = bound.run, bound.target
                 for _ in range(spec.repeat):
                     if batch.id in self._stop_requested:
                         return
@@ -306,7 +312,7 @@ class TaskManager(TaskLedger):
 
     async def _run(self, record: TaskRecord, spec: TaskSpec, runner: Runner) -> None:
         try:
-            result = await runner(self, record, spec)
+            result = await runner(self, record)
         except asyncio.CancelledError:
             self._tasks.pop(record.id, None)
             self._finish(record, TaskState.CANCELLED)
