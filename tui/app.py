@@ -10,6 +10,7 @@ from textual.app import App
 
 from loopscope.tasks.gc_tuning import tune_garbage_collector
 from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.options import EngineOptions
 from loopscope.tui.commands import LoopscopeCommands
 from loopscope.tui.launch_keys import DEFAULT_BATCH_SIZE
 from loopscope.tui.screens.main import MainScreen
@@ -61,17 +62,21 @@ class LoopscopeApp(App[int]):
 
 def make_app(
     *,
+    options: EngineOptions | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     clock: Callable[[], float] | None = None,
     scenario_options: dict[str, dict[str, Any]] | None = None,
-    **engine: Any,
 ) -> LoopscopeApp:
     """The one way to build the app: the CLI, the tests and the screenshot script use it.
 
-    ``engine`` goes to TaskManager (connector_limit, thread_workers, monitors, ...).
+    ``options`` configures the engine (tasks/options.py); ``clock`` replaces its clock (tests
+    freeze time with it).
     """
-    if clock is not None:
-        engine["clock"] = clock
-    return LoopscopeApp(
-        lambda: TaskManager(**engine), batch_size=batch_size, scenario_options=scenario_options
-    )
+    engine_options = options or EngineOptions()
+
+    def new_manager() -> TaskManager:
+        if clock is None:
+            return TaskManager(engine_options)
+        return TaskManager(engine_options, clock=clock)
+
+    return LoopscopeApp(new_manager, batch_size=batch_size, scenario_options=scenario_options)
