@@ -17,6 +17,7 @@ from typing import Any
 
 from loopscope import __version__
 from loopscope.tasks.errors import KindFileError, SpecError
+from loopscope.tasks.options import EngineOptions, OptionError
 from loopscope.tasks.secrets import mask_text, shorten
 from loopscope.tasks.spec import MAX_REPEAT, TaskSpec, check_launch_size, parse_specs
 
@@ -198,11 +199,11 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--workers", type=_positive, default=argparse.SUPPRESS,
-        help="thread-pool workers for thread jobs and file I/O (default 32)",
+        help="thread-pool workers for thread jobs and file I/O (default 32, at least 1)",
     )
     group.add_argument(
         "--processes", type=_positive, default=argparse.SUPPRESS,
-        help="process-pool workers for cpu jobs (default: the number of cores)",
+        help="process-pool workers for cpu jobs (default: the number of cores, at least 1)",
     )
 
 
@@ -239,19 +240,17 @@ def _main(argv: Sequence[str] | None) -> int:
     return _dashboard(args)
 
 
-def _engine_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+def _engine_options(args: argparse.Namespace) -> EngineOptions:
+    """The engine options the command line gives (OptionError on a value out of range)."""
     mapping = {
         "limit": "connector_limit",
         "per_host": "limit_per_host",
         "workers": "thread_workers",
         "processes": "process_workers",
     }
-    kwargs = {
-        name: getattr(args, option) for option, name in mapping.items() if hasattr(args, option)
-    }
-    if kwargs.get("thread_workers") == 0:
-        kwargs["thread_workers"] = 1
-    return kwargs
+    return EngineOptions(
+        **{name: getattr(args, option) for option, name in mapping.items() if hasattr(args, option)}
+    )
 
 
 def _list_scenarios() -> int:
@@ -266,8 +265,13 @@ def _list_scenarios() -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from loopscope.tasks.headless import RunOptions, run_scenario, run_specs
+    from loopscope.tasks.headless import run_scenario, run_specs
     from loopscope.tasks.report import render_text, summary_lines
+
+    try:
+        options = _engine_options(args)
+    except OptionError as error:
+        return _fail(str(error))
 
     if args.scenario is not None:
         from loopscope.tasks.scenarios import SCENARIOS
@@ -276,7 +280,6 @@ def _run(args: argparse.Namespace) -> int:
             return _fail("give SPECs or --scenario, not both")
         if args.scenario not in SCENARIOS:
             return _fail(f"no scenario {args.scenario!r}; choose one of {', '.join(SCENARIOS)}")
-        options = RunOptions(**_engine_kwargs(args))
         try:
             report = asyncio.run(run_scenario(args.scenario, options))
         except KeyboardInterrupt:
@@ -300,9 +303,8 @@ def _run(args: argparse.Namespace) -> int:
         check_launch_size(specs)
     except SpecError as error:
         return _fail(str(error))
-    options = RunOptions(sequential=args.sequential, **_engine_kwargs(args))
     try:
-        report = asyncio.run(run_specs(specs, options))
+        report = asyncio.run(run_specs(specs, options, sequential=args.sequential))
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
@@ -339,9 +341,10 @@ def _dashboard(args: argparse.Namespace) -> int:
         return 0
     try:
         kinds = _load_kinds(args)
-    except KindFileError as error:
+        options = _engine_options(args)
+    except (KindFileError, OptionError) as error:
         return _fail(str(error))
-    app = make_app(kinds=kinds, **_engine_kwargs(args))
+    app = make_app(options=options, kinds=kinds)
     app.run()
     return app.return_code or 0
 
