@@ -17,6 +17,7 @@ from typing import Any
 
 from loopscope import __version__
 from loopscope.tasks.errors import KindFileError, SpecError
+from loopscope.tasks.options import EngineOptions, OptionError
 from loopscope.tasks.secrets import mask_text, shorten
 from loopscope.tasks.spec import MAX_REPEAT, TaskSpec, check_launch_size, parse_specs
 
@@ -121,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
         "`loopscope run --scenario NAME`, or press n in the dashboard.",
     )
 
+    _add_watch_commands(commands)
+
     demo = commands.add_parser(
         "demo-server",
         help="run the embedded demo HTTP server alone",
@@ -130,6 +133,36 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=_positive, default=8080, help="port (0: any free one)")
     demo.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
     return parser
+
+
+def _add_watch_commands(commands: Any) -> None:
+    watch = commands.add_parser(
+        "watch",
+        help="run your own asyncio program under the agent and watch its tasks",
+        description="Run SCRIPT (or -m MODULE) with this Python under loopscope's agent and "
+        "open the dashboard on it; with --json, run it to the end and print one JSON report "
+        "(its output goes to stderr). Exit status: the program's (128+N if signal N ended "
+        "it), 124 when --timeout stopped it, 2 on bad usage.",
+    )
+    watch.add_argument("--json", action="store_true", help="no dashboard: run to the end, "
+                       "print the report")
+    watch.add_argument("--timeout", type=float, metavar="SECONDS",
+                       help="with --json: stop the program after this long (SIGINT, SIGTERM, "
+                       "SIGKILL)")
+    watch.add_argument("-m", dest="module", metavar="MODULE", help="run a module, as python -m")
+    watch.add_argument("target", nargs=argparse.REMAINDER, metavar="SCRIPT [ARGS]")
+
+    attach = commands.add_parser(
+        "attach",
+        help="watch a program that runs loopscope.agent.install()",
+        description="Connect to the agent of a running program (unix:PATH, or "
+        "127.0.0.1:PORT with --token) and open the dashboard; --json prints one snapshot.",
+    )
+    attach.add_argument("address", metavar="ADDRESS")
+    attach.add_argument("--token", help="the token a TCP agent printed (or LOOPSCOPE_TOKEN)")
+    attach.add_argument("--json", action="store_true", help="print a JSON snapshot and leave")
+    attach.add_argument("--seconds", type=float, default=1.0,
+                        help="with --json: how long to gather batches (default 1)")
 
 
 def _add_kinds_option(parser: argparse.ArgumentParser) -> None:
@@ -166,11 +199,11 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--workers", type=_positive, default=argparse.SUPPRESS,
-        help="thread-pool workers for thread jobs and file I/O (default 32)",
+        help="thread-pool workers for thread jobs and file I/O (default 32, at least 1)",
     )
     group.add_argument(
         "--processes", type=_positive, default=argparse.SUPPRESS,
-        help="process-pool workers for cpu jobs (default: the number of cores)",
+        help="process-pool workers for cpu jobs (default: the number of cores, at least 1)",
     )
 
 
@@ -196,22 +229,28 @@ def _main(argv: Sequence[str] | None) -> int:
         return _demo_server(args)
     if args.command == "scenarios":
         return _list_scenarios()
+    if args.command == "watch":
+        from loopscope.tui.watch_cli import watch
+
+        return watch(args)
+    if args.command == "attach":
+        from loopscope.tui.watch_cli import attach
+
+        return attach(args)
     return _dashboard(args)
 
 
-def _engine_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+def _engine_options(args: argparse.Namespace) -> EngineOptions:
+    """The engine options the command line gives (OptionError on a value out of range)."""
     mapping = {
         "limit": "connector_limit",
         "per_host": "limit_per_host",
         "workers": "thread_workers",
         "processes": "process_workers",
     }
-    kwargs = {
-        name: getattr(args, option) for option, name in mapping.items() if hasattr(args, option)
-    }
-    if kwargs.get("thread_workers") == 0:
-        kwargs["thread_workers"] = 1
-    return kwargs
+    return EngineOptions(
+        **{name: getattr(args, option) for option, name in mapping.items() if hasattr(args, option)}
+    )
 
 
 def _list_scenarios() -> int:
@@ -226,8 +265,13 @@ def _list_scenarios() -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from loopscope.tasks.headless import RunOptions, run_scenario, run_specs
+    from loopscope.tasks.headless import run_scenario, run_specs
     from loopscope.tasks.report import render_text, summary_lines
+
+    try:
+        options = _engine_options(args)
+    except OptionError as error:
+        return _fail(str(error))
 
     if args.scenario is not None:
         from loopscope.tasks.scenarios import SCENARIOS
@@ -236,7 +280,6 @@ def _run(args: argparse.Namespace) -> int:
             return _fail("give SPECs or --scenario, not both")
         if args.scenario not in SCENARIOS:
             return _fail(f"no scenario {args.scenario!r}; choose one of {', '.join(SCENARIOS)}")
-        options = RunOptions(**_engine_kwargs(args))
         try:
             report = asyncio.run(run_scenario(args.scenario, options))
         except KeyboardInterrupt:
@@ -260,9 +303,8 @@ def _run(args: argparse.Namespace) -> int:
         check_launch_size(specs)
     except SpecError as error:
         return _fail(str(error))
-    options = RunOptions(sequential=args.sequential, **_engine_kwargs(args))
     try:
-        report = asyncio.run(run_specs(specs, options))
+        report = asyncio.run(run_specs(specs, options, sequential=args.sequential))
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
@@ -299,9 +341,10 @@ def _dashboard(args: argparse.Namespace) -> int:
         return 0
     try:
         kinds = _load_kinds(args)
-    except KindFileError as error:
+        options = _engine_options(args)
+    except (KindFileError, OptionError) as error:
         return _fail(str(error))
-    app = make_app(kinds=kinds, **_engine_kwargs(args))
+    app = make_app(options=options, kinds=kinds)
     app.run()
     return app.return_code or 0
 

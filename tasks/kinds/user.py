@@ -40,7 +40,7 @@ from loopscope.tasks.kinds.values import parse_bool, parse_float, parse_int, par
 from loopscope.tasks.secrets import mask_url
 
 if TYPE_CHECKING:
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import Executor
 
     import aiohttp
 
@@ -77,7 +77,7 @@ class KindContext:
         return self._engine.session
 
     @property
-    def thread_pool(self) -> ThreadPoolExecutor:
+    def thread_pool(self) -> Executor:
         """loopscope's thread pool, for ``loop.run_in_executor``."""
         return self._engine.thread_pool
 

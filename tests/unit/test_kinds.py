@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.options import EngineOptions
 from loopscope.tasks.records import TaskRecord, TaskState
 
 
@@ -91,18 +92,27 @@ async def test_cancel_while_running(manager: TaskManager, text: str) -> None:
 
 
 async def test_cancel_a_running_process_job() -> None:
-    async with TaskManager(process_workers=1, demo_server=False) as manager:
-        batch = manager.launch("cpu 3000000000")
-        await asyncio.sleep(0)
-        (record,) = batch.records
-        await wait_for_state(record, TaskState.RUNNING, timeout=20)
-        assert manager.cancel(record.id)
-        await asyncio.wait_for(batch.wait(), 5)
-        assert record.state is TaskState.CANCELLED
+    """A job running in a process cannot be interrupted: it shows as cancelling, with the
+    reason, and keeps its worker busy until the worker is free (here: until close)."""
+    manager = TaskManager(EngineOptions(process_workers=1, demo_server=False))
+    await manager.start()
+    batch = manager.launch("cpu 3000000000")
+    await asyncio.sleep(0)
+    (record,) = batch.records
+    await wait_for_state(record, TaskState.RUNNING, timeout=20)
+    assert manager.process_workers_busy == 1
+    assert manager.cancel(record.id)
+    while record.cancelling is None:
+        await asyncio.sleep(0.01)
+    assert record.status == "cancelling"
+    assert "cannot be interrupted" in record.cancelling
+    assert not batch.done and manager.process_workers_busy == 1
+    await asyncio.wait_for(manager.aclose(), 10)
+    assert record.state is TaskState.CANCELLED and batch.done
 
 
 async def test_executor_jobs_wait_pending_for_a_worker() -> None:
-    async with TaskManager(thread_workers=1, demo_server=False) as manager:
+    async with TaskManager(EngineOptions(thread_workers=1, demo_server=False)) as manager:
         batch = manager.launch("thread 30 x2")
         await asyncio.sleep(0)
         first, second = batch.records
@@ -126,7 +136,7 @@ async def test_executor_jobs_wait_pending_for_a_worker() -> None:
     ids=["slots", "aiohttp-trace", "per-host"],
 )
 async def test_fetches_wait_pending_for_a_connection(options: dict[str, object]) -> None:
-    async with TaskManager(**options) as manager:  # type: ignore[arg-type]
+    async with TaskManager(EngineOptions(**options)) as manager:  # type: ignore[arg-type]
         batch = manager.launch("fetch /delay/3000 x2")
         await asyncio.sleep(0)
         first, second = batch.records
@@ -142,7 +152,7 @@ async def test_fetches_wait_pending_for_a_connection(options: dict[str, object])
 
 
 async def test_a_connector_limit_makes_waves(manager: TaskManager) -> None:
-    async with TaskManager(connector_limit=2) as limited:
+    async with TaskManager(EngineOptions(connector_limit=2)) as limited:
         batch = limited.launch("fetch /delay/100 x4")
         await batch.wait()
         waits = sorted(r.wait_s(limited.clock()) for r in batch.records)
