@@ -45,6 +45,7 @@ MAX_LINE_CHARS = 10_000
 """The longest line the parser reads. Longer input is refused before any work is done on it."""
 
 _REPEAT = re.compile(r"^x(\d{1,7})$")
+_HUGE_REPEAT = re.compile(r"^x\d{8,}$")
 _OPTION = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)=(.*)$", re.DOTALL)
 
 
@@ -206,7 +207,7 @@ def _parse_words(words: list[str]) -> TaskSpec:
                 raise SpecError("the count xN is given twice", word=word)
             repeat = _repeat(int(match.group(1)), word)
             continue
-        if re.match(r"^x\d{8,}$", word):
+        if _HUGE_REPEAT.match(word):
             raise SpecError(f"the count must be from x1 to x{MAX_REPEAT:,}", word=word)
         option = _OPTION.match(word)
         if option and not word.startswith(("/", ".", "~")):

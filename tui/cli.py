@@ -42,7 +42,7 @@ examples:
   loopscope run "fetch /delay/200 x100" --json
   loopscope run "cpu 3000000 x4 in=thread" --sequential   (see the estimate lie)
   loopscope run "fetch /delay/100 x50" --limit 5          (ten waves of five)
-  loopscope run --kinds examples/my_kinds.py "crawl /users/1 pages=3"
+  loopscope run --kinds examples/my_kinds.py "orders 7 x10 retries=1"
   loopscope demo-server --port 8080
   loopscope scenarios                         the teaching scenarios
   loopscope run --scenario race --json        one, run to completion

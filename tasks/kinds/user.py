@@ -37,7 +37,7 @@ from loopscope.tasks.errors import KindError, SpecError
 from loopscope.tasks.kinds.kind import REQUIRED, Kind, Param
 from loopscope.tasks.kinds.registry import register
 from loopscope.tasks.kinds.values import parse_bool, parse_float, parse_int, parse_seconds
-from loopscope.tasks.secrets import mask_url
+from loopscope.tasks.secrets import mask_text, mask_url
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -306,9 +306,10 @@ class _Runner:
 
 
 def _summary(result: object) -> str:
+    """The task's result column: one line, secrets masked, at most RESULT_LIMIT characters."""
     if result is None:
         return "done"
-    text = " ".join(str(result).split())
+    text = " ".join(mask_text(str(result)[: RESULT_LIMIT * 4]).split())
     return text if len(text) <= RESULT_LIMIT else text[: RESULT_LIMIT - 1] + "…"
 
 
