@@ -10,7 +10,6 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from loopscope.tasks.kinds.registry import all_kinds
 from loopscope.tasks.scenarios import SCENARIOS
 from loopscope.tui.launch_keys import LAUNCH_SPECS
-from loopscope.widgets.command_bar import CommandBar
 
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Bigger batches", "batch size up: 1, 10, 100, 1000", "batch_size(1)"),
@@ -47,6 +46,8 @@ class LoopscopeCommands(Provider):
         return commands
 
     def _prefill(self, text: str) -> None:
+        from loopscope.widgets.command_bar import CommandBar
+
         bars = self.screen.query(CommandBar)
         if bars:
             bar = bars.first()
