@@ -270,7 +270,10 @@ class _Describe:
     def __call__(self, args: UserArgs) -> str:
         values = dict(args.values)
         if self.template:
-            return mask_url(self.template.format(**values))
+            try:
+                return mask_url(self.template.format(**values))
+            except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+                pass  # e.g. "{every:g}" of a None: show the words rather than fail the launch
         words: list[str] = []
         for name in self.positional:
             value = values[name]

@@ -245,3 +245,11 @@ def test_the_dashboard_refuses_a_broken_kinds_file_before_it_opens(tmp_path: Pat
     out = loopscope("--kinds", str(broken))
     assert out.returncode == 2
     assert out.stderr.strip() == f"loopscope: kinds file {broken}, line 1: ValueError: no good"
+
+
+def test_a_target_that_cannot_be_formatted_falls_back_to_the_words() -> None:
+    @kind("maybe", help="", target="every {every:g} s")
+    async def maybe(name: str, every: float | None = None) -> None: ...
+
+    assert parse_spec("maybe alpha").bound.target == "alpha"  # type: ignore[union-attr]
+    assert parse_spec("maybe alpha every=2").bound.target == "every 2 s"  # type: ignore[union-attr]
