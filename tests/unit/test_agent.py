@@ -305,3 +305,16 @@ def test_python_dash_m_loopscope_agent_usage_errors(tmp_path: Path) -> None:
     plain = agent("--listen", f"unix:{tmp_path}/s.sock", str(path), "x", "--y")
     assert plain.returncode == 4
     assert plain.stdout.strip() == f"[{str(path)!r}, 'x', '--y'] __main__"
+
+
+def test_the_agent_imports_only_the_standard_library() -> None:
+    """It runs inside the user's program: no screen code, no aiohttp, nothing to shadow."""
+    code = (
+        "import sys, loopscope.agent\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'textual', 'rich', 'aiohttp', 'aiofiles', 'psutil'} or "
+        "m.startswith(('loopscope.tui', 'loopscope.widgets', 'loopscope.tasks.manager')))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == ""
