@@ -30,6 +30,7 @@ import os
 import sys
 import threading
 import time
+import types
 import weakref
 from asyncio import base_events, events, format_helpers
 from collections import deque
@@ -178,9 +179,15 @@ class Recorder:
         c_task = asyncio.Task
         report = _report_callback_error
 
+        function_type = types.FunctionType
+
         def _run(handle: events.Handle) -> None:
             callback = handle._callback  # type: ignore[attr-defined]
-            task: Any = getattr(callback, "__self__", None)
+            # A plain function (the commonest callback) is never a task's step: one check.
+            task: Any = (
+                None if callback.__class__ is function_type
+                else getattr(callback, "__self__", None)
+            )
             cls = task.__class__
             if cls is not c_task:
                 known = task_types.get(cls)
