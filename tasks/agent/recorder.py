@@ -40,6 +40,8 @@ from typing import Any
 
 SLOW_STEP_S = 0.1
 """A step that holds the loop this long is a warning (and the lag it causes is blamed on it)."""
+STALL_S = 0.04
+"""A probe this late means the loop is stalled: the agent's thread samples its stack."""
 LINE_STEP_S = 0.001
 """The line a step ran to is read only for steps at least this long (it costs a lookup)."""
 
@@ -54,36 +56,16 @@ _original_exception_handler = base_events.BaseEventLoop.call_exception_handler
 class TaskRecord:
     """What the agent knows about one task. Written by the loop's thread, read by the sender.
 
-    A plain class whose defaults live on the class: ``__init__`` sets only what differs per
-    task, since it runs once per ``create_task`` (the hot path of a program that makes
-    thousands of short tasks).
+    Slots, not a ``__dict__``: the program's garbage collector walks every record on each
+    full collection, and a record with a dict is two objects to walk, not one.
     """
 
-    last_end = 0.0
-    busy = 0.0
-    scheduled = 0.0
-    steps = 0
-    longest = 0.0
-    longest_line: tuple[CodeType, int] | None = None
-    blocked: tuple[CodeType, int] | None = None
-    """Where the sampler saw a long step (innermost program frame)."""
-    waiting = False
-    """Its last step ended on an await of a future (suspended), not on a bare yield."""
-    dirty = False
-    end: str | None = None
-    """``done``, ``exception`` or ``cancelled`` once it finished."""
-    evicted = False
-    """Dropped by retention: announced as gone, never sent again."""
-    ended_t: float | None = None
-    name: str | None = None
-    qualname: str | None = None
-    result: str | None = None
-    exc: BaseException | None = None
-    """The exception until the sender formats it into ``error``."""
-    error: list[str] | None = None
-    chain: tuple[list[Any], str | None, int | None] | None = None
-    chain_steps = -1
-    warned_stuck = False
+    __slots__ = (
+        "blocked", "busy", "chain", "chain_steps", "created_code", "created_lasti",
+        "created_t", "dirty", "end", "ended_t", "error", "evicted", "exc", "last_end", "loop",
+        "longest", "longest_line", "name", "parent", "qualname", "ready_t", "ref", "result",
+        "scheduled", "seq", "steps", "waiting", "warned_stuck",
+    )
 
     def __init__(self, seq: int, ref: weakref.ref[Any], loop: LoopState, parent: int | None,
                  code: CodeType | None, lasti: int, now: float) -> None:
@@ -99,6 +81,25 @@ class TaskRecord:
         self.created_t = now
         self.ready_t = now
         """When it last became ready, if known (0.0: woken by a future, time unknown)."""
+        self.last_end = self.busy = self.scheduled = self.longest = 0.0
+        self.steps = 0
+        self.longest_line: tuple[CodeType, int] | None = None
+        self.blocked: tuple[CodeType, int] | None = None
+        """Where the sampler saw a long step (innermost program frame)."""
+        self.waiting = self.dirty = self.evicted = self.warned_stuck = False
+        """waiting: its last step ended on an await of a future (suspended), not on a bare
+        yield; evicted: dropped by retention, announced as gone, never sent again."""
+        self.end: str | None = None
+        """``done``, ``exception`` or ``cancelled`` once it finished."""
+        self.ended_t: float | None = None
+        self.name: str | None = None
+        self.qualname: str | None = None
+        self.result: str | None = None
+        self.exc: BaseException | None = None
+        """The exception until the sender formats it into ``error``."""
+        self.error: list[str] | None = None
+        self.chain: tuple[list[Any], str | None, int | None] | None = None
+        self.chain_steps = -1
 
     def __repr__(self) -> str:
         return f"<TaskRecord #{self.seq} {self.qualname or '?'} steps={self.steps} end={self.end}>"
@@ -155,6 +156,7 @@ class Recorder:
         self._loop_seq = itertools.count(1)
         self._library_code: dict[int, tuple[CodeType, bool]] = {}
         self._task_types: dict[type, bool] = {}
+        self._failed_by_id: dict[int, TaskRecord] = {}
         self.installed = False
         self.disabled = False
 
@@ -417,6 +419,15 @@ class Recorder:
     def _retire(self, record: TaskRecord, end: str) -> None:
         record.end = end
         self.ended[end] += 1
+        if end == "exception":
+            # Found again by id when the loop reports "exception never retrieved".
+            failed = self._failed_by_id
+            failed[id(record.ref())] = record
+            if len(failed) > 1000:
+                del failed[next(iter(failed))]
+        # A finished record needs its task no more; one object fewer for every collection
+        # of the program's garbage collector to walk.
+        record.ref = _dead_ref
         finished = self.finished
         finished.append(record)
         if len(finished) > self.keep_finished:
@@ -492,7 +503,7 @@ class Recorder:
         task: Any = context.get("task") or context.get("future")
         record = self.live.get(id(task)) if task is not None else None
         if record is None and task is not None:
-            record = next((r for r in reversed(self.finished) if r.ref() is task), None)
+            record = self._failed_by_id.pop(id(task), None)
         seq = record.seq if record is not None else None
         line = (
             (record.created_code, line_at(record.created_code, record.created_lasti))
@@ -564,7 +575,7 @@ class Recorder:
         """For each loop stalled since its probe was posted, note the line that holds it."""
         now = self.clock()
         for state in self.loops:
-            if not state.probe_t or now - state.probe_t < 0.04:
+            if not state.probe_t or now - state.probe_t < STALL_S:
                 continue
             loop = state.ref()
             thread_id = getattr(loop, "_thread_id", None)
@@ -574,8 +585,20 @@ class Recorder:
             code, line = self.program_frame(frame)
             current = state.current
             state.stall = (current, code, line)
-            if current is not None:
+            # Only a step that itself has run this long is "holding the loop": a late probe
+            # behind thousands of short steps blames none of them.
+            if current is not None and now - state.step_t >= STALL_S:
                 current.blocked = (code, line)
+
+    def prune_loops(self, keep_closed: int = 20) -> None:
+        """Forget loops that are gone or closed, beyond the newest ``keep_closed`` of them
+        (a program that calls ``asyncio.run`` in a loop makes a new loop each time)."""
+        ended = [
+            state for state in self.loops
+            if (loop := state.ref()) is None or loop.is_closed()
+        ]
+        for state in ended[: max(0, len(ended) - keep_closed)]:
+            self.loops.remove(state)
 
     def program_frame(self, frame: FrameType) -> tuple[CodeType, int]:
         """The innermost frame that is the program's own, not the standard library's."""
@@ -619,6 +642,13 @@ def _report_callback_error(handle: events.Handle, exc: BaseException) -> None:
         context["source_traceback"] = handle._source_traceback  # type: ignore[attr-defined]
     handle._loop.call_exception_handler(context)  # type: ignore[attr-defined]
 
+
+class _Gone:
+    pass
+
+
+_dead_ref: weakref.ref[Any] = weakref.ref(_Gone())
+"""A weak reference to nothing (its object is gone): what a finished record holds."""
 
 _STDLIB = os.path.dirname(os.__file__) + os.sep
 _LIBRARY_CACHE: dict[str, bool] = {}

@@ -318,3 +318,24 @@ def test_the_agent_imports_only_the_standard_library() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == ""
+
+
+def test_a_second_agent_does_not_steal_a_socket_in_use(server_program: Path,
+                                                       tmp_path: Path) -> None:
+    sock = tmp_path / "agent.sock"
+    first = start_listening(server_program, f"unix:{sock}")
+    try:
+        assert first.stdout is not None
+        assert first.stdout.readline().strip() == "ready"
+        path = write(tmp_path, "print('second ran')\n", "second.py")
+        second = subprocess.run(
+            [sys.executable, "-m", "loopscope.agent", "--listen", f"unix:{sock}", str(path)],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert "is in use by another agent; not watching" in second.stderr
+        assert second.stdout.strip() == "second ran"
+        run = attach(f"unix:{sock}")  # the first agent still answers
+        assert run.returncode == 0, run.stderr
+    finally:
+        first.kill()
+        first.communicate()
