@@ -38,6 +38,8 @@ from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any
 
+from loopscope.tasks.agent.places import is_library_file, line_at, short_repr
+
 SLOW_STEP_S = 0.1
 """A step that holds the loop this long is a warning (and the lag it causes is blamed on it)."""
 STALL_S = 0.04
@@ -531,105 +533,6 @@ class Recorder:
                 message = f"{message}: {type(exc).__name__}: {exc}"
         self.warn(kind, seq, line, message)
 
-    # -- lag probes (called from the sender thread) -----------------------------------------
-
-    def probe(self, state: LoopState) -> None:
-        """Post a probe to the loop; when it runs it records how late it was."""
-        loop = state.ref()
-        if loop is None or state.probe_t or not loop.is_running():
-            return
-        state.probe_t = sent = self.clock()
-
-        def arrived() -> None:
-            now = self.clock()
-            state.probe_t = 0.0
-            lag_ms = max(0.0, (now - sent) * 1000)
-            if len(self.lag) == self.lag.maxlen:
-                self.dropped["lag"] += 1
-            self.lag.append([now, round(lag_ms, 3), state.id])
-            if lag_ms >= self.slow_step_s * 1000:
-                self._spike(state, lag_ms, sent, now)
-
-        try:
-            loop.call_soon_threadsafe(arrived)
-        except RuntimeError:  # closed meanwhile
-            state.probe_t = 0.0
-
-    def _spike(self, state: LoopState, lag_ms: float, since: float, now: float) -> None:
-        task: TaskRecord | None = None
-        line: tuple[CodeType, int] | None = None
-        step_s = 0.0
-        slow = state.last_slow
-        if slow is not None and slow[3] >= since:
-            task, step_s, line, _ = slow
-        elif state.stall is not None:
-            task, code, lineno = state.stall
-            line = (code, lineno)
-            step_s = lag_ms / 1000
-        state.stall = None
-        if len(self.spikes) == self.spikes.maxlen:
-            self.dropped["spikes"] += 1
-        self.spikes.append([now, round(lag_ms, 3), state.id, task, line, step_s])
-
-    def sample_stalls(self, frames: dict[int, FrameType]) -> None:
-        """For each loop stalled since its probe was posted, note the line that holds it."""
-        now = self.clock()
-        for state in self.loops:
-            if not state.probe_t or now - state.probe_t < STALL_S:
-                continue
-            loop = state.ref()
-            thread_id = getattr(loop, "_thread_id", None)
-            frame = frames.get(thread_id) if thread_id is not None else None
-            if frame is None:
-                continue
-            code, line = self.program_frame(frame)
-            current = state.current
-            state.stall = (current, code, line)
-            # Only a step that itself has run this long is "holding the loop": a late probe
-            # behind thousands of short steps blames none of them.
-            if current is not None and now - state.step_t >= STALL_S:
-                current.blocked = (code, line)
-
-    def prune_loops(self, keep_closed: int = 20) -> None:
-        """Forget loops that are gone or closed, beyond the newest ``keep_closed`` of them
-        (a program that calls ``asyncio.run`` in a loop makes a new loop each time)."""
-        ended = [
-            state for state in self.loops
-            if (loop := state.ref()) is None or loop.is_closed()
-        ]
-        for state in ended[: max(0, len(ended) - keep_closed)]:
-            self.loops.remove(state)
-
-    def program_frame(self, frame: FrameType) -> tuple[CodeType, int]:
-        """The innermost frame that is the program's own, not the standard library's."""
-        innermost = frame
-        while frame is not None:
-            code = frame.f_code
-            if not is_library_file(code.co_filename):
-                return code, frame.f_lineno
-            frame = frame.f_back  # type: ignore[assignment]
-        return innermost.f_code, innermost.f_lineno
-
-
-_LINES: dict[tuple[int, int], tuple[CodeType, int]] = {}
-
-
-def line_at(code: CodeType, lasti: int) -> int:
-    """The source line of instruction offset ``lasti`` in ``code`` (what ``f_lineno`` says)."""
-    key = (id(code), lasti)
-    known = _LINES.get(key)
-    if known is not None and known[0] is code:
-        return known[1]
-    line = code.co_firstlineno
-    for start, end, number in code.co_lines():
-        if start <= lasti < end:
-            line = number if number is not None else line
-            break
-    if len(_LINES) > 100_000:
-        _LINES.clear()
-    _LINES[key] = (code, line)
-    return line
-
 
 def _report_callback_error(handle: events.Handle, exc: BaseException) -> None:
     """What ``Handle._run`` does when a callback raises: hand it to the loop's handler."""
@@ -649,36 +552,3 @@ class _Gone:
 
 _dead_ref: weakref.ref[Any] = weakref.ref(_Gone())
 """A weak reference to nothing (its object is gone): what a finished record holds."""
-
-_STDLIB = os.path.dirname(os.__file__) + os.sep
-_LIBRARY_CACHE: dict[str, bool] = {}
-
-
-def is_library_file(filename: str) -> bool:
-    """True for the standard library, installed packages and loopscope's agent itself."""
-    known = _LIBRARY_CACHE.get(filename)
-    if known is None:
-        known = (
-            filename.startswith((_STDLIB, _AGENT_DIR, "<frozen"))
-            or "site-packages" in filename
-            or "dist-packages" in filename
-        )
-        _LIBRARY_CACHE[filename] = known
-    return known
-
-
-def short_repr(value: object, limit: int = 80) -> str:
-    """A repr a row can show: never long, never raising."""
-    try:
-        text = repr(value) if isinstance(value, int | float | bool) else _bounded_repr(value)
-    except Exception:
-        text = f"<{type(value).__qualname__}>"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _bounded_repr(value: object) -> str:
-    if isinstance(value, str | bytes):
-        return repr(value[:100])
-    if isinstance(value, list | tuple | set | dict | frozenset):
-        return f"<{type(value).__name__} of {len(value)}>"
-    return repr(value)

@@ -12,13 +12,8 @@ import traceback
 from types import CodeType
 from typing import Any
 
-from loopscope.tasks.agent.recorder import (
-    LoopState,
-    Recorder,
-    TaskRecord,
-    is_library_file,
-    line_at,
-)
+from loopscope.tasks.agent.places import is_library_file, line_at
+from loopscope.tasks.agent.recorder import LoopState, Recorder, TaskRecord
 
 MAX_CHAIN = 64
 

@@ -25,7 +25,7 @@ import threading
 import time
 from typing import Any
 
-from loopscope.tasks.agent import wire
+from loopscope.tasks.agent import stalls, wire
 from loopscope.tasks.agent.address import Address, parse_address
 from loopscope.tasks.agent.recorder import Recorder, TaskRecord
 from loopscope.tasks.agent.rows import RowBuilder
@@ -176,14 +176,14 @@ class Sender:
     def _tick(self) -> None:
         recorder = self.recorder
         if any(state.probe_t for state in recorder.loops):
-            recorder.sample_stalls(sys._current_frames())
+            stalls.sample_stalls(recorder, sys._current_frames())
         for state in list(recorder.loops):
-            recorder.probe(state)
+            stalls.post_probe(recorder, state)
         now = time.perf_counter()
         if now - self._swept > SWEEP_EVERY:
             self._swept = now
             recorder.sweep()
-            recorder.prune_loops()
+            stalls.prune_loops(recorder)
         if self.listener is not None:
             self._accept()
         with self._lock:
