@@ -37,7 +37,7 @@ from loopscope.tasks.errors import ManagerClosed, TaskFailure
 from loopscope.tasks.failures import describe, format_traceback
 from loopscope.tasks.kinds import RUNNERS, Runner
 from loopscope.tasks.kinds.fetch import build_trace_config
-from loopscope.tasks.lag import LagMonitor
+from loopscope.tasks.lag import LagMonitor, LagSpike
 from loopscope.tasks.ledger import TaskLedger
 from loopscope.tasks.options import EngineOptions, OptionError
 from loopscope.tasks.process_jobs import ProcessJobs, call_soon
@@ -101,6 +101,7 @@ class TaskManager:
         self._demo = DemoServer(seed=options.demo_seed) if want_demo else None
         self.blame_book = LoopBlame(gil_jobs=lambda: self.gil_jobs_running)
         self.lag = LagMonitor(blame=self.blame_book.explain, clock=clock)
+        self.lag.on_spike = self._on_spike
         self.process = ProcessMonitor()
 
         self.thread_pool = ThreadWorkers(
@@ -623,6 +624,21 @@ class TaskManager:
         return await self.scratch.path()
 
     # --- blame ----------------------------------------------------------------------------
+
+    def _on_spike(self, began: float, spike: LagSpike) -> None:
+        """Launched tasks still waiting for their first step through a stall waited for a
+        busy loop: say so on their records (tasks waiting for something named keep it)."""
+        ledger = self.ledger
+        for record_id in self._tasks:
+            record = ledger.records.get(record_id)
+            if record is None:
+                continue
+            if record.created >= began:
+                break  # the rest were created after the stall began
+            if record.state is TaskState.PENDING and record.waiting_for is None:
+                batch = ledger.batches.get(record.batch_id)
+                if batch is not None and batch.specs:  # launched, not a scenario's own task
+                    ledger.waiting(record, f"a busy event loop ({spike.lag_ms:,.0f} ms stall)")
 
     def note_on_loop(self, start: float, end: float, label: str) -> None:
         """Remember that a task (``label``) held the loop from ``start`` to ``end``."""

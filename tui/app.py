@@ -41,15 +41,22 @@ class LoopscopeApp(App[int]):
         self.scenario_options = scenario_options
 
     async def on_mount(self) -> None:
-        await self.manager.start()
+        manager = self.manager
+        began = manager.clock()
+        await manager.start()
         await self.push_screen(
             MainScreen(
-                self.manager,
+                manager,
                 batch_size=self.batch_size,
                 scenario_options=self.scenario_options,
             )
         )
         tune_garbage_collector()
+
+        def started() -> None:  # building and first drawing the screen is loopscope's own work
+            manager.note_own_work(began, manager.clock(), "start-up (building the screen)")
+
+        self.call_after_refresh(started)
 
     async def action_quit(self) -> None:
         """Cancel everything, close the engine, then leave."""
