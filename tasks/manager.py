@@ -35,7 +35,7 @@ from loopscope.tasks.blame import LoopBlame, StallEvidence
 from loopscope.tasks.demo_server import DemoServer
 from loopscope.tasks.errors import ManagerClosed, TaskFailure
 from loopscope.tasks.failures import describe, format_traceback
-from loopscope.tasks.kinds import RUNNERS, Runner
+from loopscope.tasks.kinds.context import TaskContext
 from loopscope.tasks.kinds.fetch import build_trace_config
 from loopscope.tasks.lag import LagMonitor, LagSpike
 from loopscope.tasks.ledger import TaskLedger
@@ -45,11 +45,13 @@ from loopscope.tasks.process_stats import ProcessMonitor
 from loopscope.tasks.records import CURRENT_RECORD, TaskRecord, TaskState
 from loopscope.tasks.scratch import ScratchSpace
 from loopscope.tasks.slots import ConnectionSlots
-from loopscope.tasks.spec import TaskSpec, describe_target, parse_specs
+from loopscope.tasks.spec import TaskSpec, bind, parse_specs, prepare_specs
 from loopscope.tasks.thread_workers import ThreadWorkers
 from loopscope.tasks.timing import Timing
 
 T = TypeVar("T")
+Runner = Callable[[TaskContext, TaskRecord], Awaitable[str]]
+"""One task of a checked spec: ``bind(spec).run``, its arguments parsed once per launch."""
 
 SLOW_LAUNCH_S = 0.02
 CLOSE_GRACE_S = 1.0
@@ -311,11 +313,13 @@ class TaskManager:
         )
 
     def _as_specs(self, specs: str | TaskSpec | Sequence[TaskSpec]) -> tuple[TaskSpec, ...]:
+        """Every spec checked at the door (a hand-built TaskSpec too): SpecError, not a task
+        that fails later where nobody sees it."""
         if isinstance(specs, str):
             return tuple(parse_specs(specs))
         if isinstance(specs, TaskSpec):
-            return (specs,)
-        return tuple(specs)
+            return prepare_specs((specs,))
+        return prepare_specs(specs)
 
     def _check_open(self) -> asyncio.AbstractEventLoop:
         if self._closed:
@@ -349,7 +353,8 @@ class TaskManager:
             chunk = self.options.launch_chunk
             chunk_start = self.clock()
             for spec in batch.specs:
-                runner, target = RUNNERS[spec.kind], describe_target(spec)
+                bound = bind(spec)
+                runner, target = bound.run, bound.target
                 for _ in range(spec.repeat):
                     if batch.id in self._stop_requested:
                         return
@@ -366,7 +371,8 @@ class TaskManager:
     async def _launch_sequential(self, batch: Batch) -> None:
         try:
             for spec in batch.specs:
-                runner, target = RUNNERS[spec.kind], describe_target(spec)
+                bound = bind(spec)
+                runner, target = bound.run, bound.target
                 for _ in range(spec.repeat):
                     if batch.id in self._stop_requested:
                         return
@@ -393,7 +399,7 @@ class TaskManager:
         # The record exists before the task: with an eager task factory (Python 3.12+ under
         # Textual) the coroutine runs up to its first await inside create_task.
         record = self.ledger.add_record(batch, spec.kind, target)
-        return self._adopt(record, runner(self, record, spec), None)
+        return self._adopt(record, runner(self, record), None)
 
     def _adopt(
         self,

@@ -3,12 +3,13 @@ server and monitors start when the app mounts and close before it exits."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from textual.app import App
 
 from loopscope.tasks.gc_tuning import tune_garbage_collector
+from loopscope.tasks.kinds import Kind, register
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.options import EngineOptions
 from loopscope.tui.commands import LoopscopeCommands
@@ -73,12 +74,16 @@ def make_app(
     batch_size: int = DEFAULT_BATCH_SIZE,
     clock: Callable[[], float] | None = None,
     scenario_options: dict[str, dict[str, Any]] | None = None,
+    kinds: Sequence[Kind[Any]] = (),
 ) -> LoopscopeApp:
     """The one way to build the app: the CLI, the tests and the screenshot script use it.
 
     ``options`` configures the engine (tasks/options.py); ``clock`` replaces its clock (tests
-    freeze time with it).
+    freeze time with it). ``kinds`` are users' own kinds (``--kinds FILE``), registered if they
+    are not yet; the command bar, help and palette then offer them like the built-in ones.
     """
+    for declared in kinds:
+        register(declared)
     engine_options = options or EngineOptions()
 
     def new_manager() -> TaskManager:
