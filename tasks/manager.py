@@ -119,6 +119,7 @@ class TaskManager:
         self._session: aiohttp.ClientSession | None = None
         self.scratch = ScratchSpace(self.thread_pool)
         self._closed = False
+        self._closing: asyncio.Task[None] | None = None
         self._started = False
         self._previous_handler: Any = None
 
@@ -247,9 +248,24 @@ class TaskManager:
         sleeping handlers are cancelled, and a worker thread stuck in a call that cannot be
         interrupted is left to finish on its own rather than waited for.
         """
-        if self._closed:
-            return
-        self._closed = True
+        if self._closing is None:
+            self._closed = True
+            self._closing = asyncio.get_running_loop().create_task(
+                self._close(), name="loopscope-close"
+            )
+        # The close runs as its own task and is awaited to the end even if the caller is
+        # cancelled meanwhile (a second Ctrl-C): half a close would leave workers behind.
+        cancelled = False
+        while not self._closing.done():
+            try:
+                await asyncio.shield(self._closing)
+            except asyncio.CancelledError:
+                cancelled = True
+        if cancelled:
+            raise asyncio.CancelledError
+        self._closing.result()
+
+    async def _close(self) -> None:
         self.cancel_all()
         pending = [*self._watched, *self._launchers.values(), *self._tasks.values()]
         if pending:
@@ -262,8 +278,12 @@ class TaskManager:
         if self._demo is not None:
             await self._demo.stop()
         self.thread_pool.shutdown(wait=False, cancel_futures=True)
-        waiting = asyncio.ensure_future(asyncio.to_thread(self.thread_pool.shutdown, True))
-        await asyncio.wait([waiting], timeout=CLOSE_GRACE_S)
+        # Wait for the worker threads by polling, not in an executor: a worker stuck in a call
+        # that cannot be interrupted (a 2 GB read) must not hold up the close, nor the exit
+        # (the pool's threads are daemons; an executor thread joining them would not be).
+        deadline = time.monotonic() + CLOSE_GRACE_S
+        while self.thread_pool.threads_alive() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
         if self._processes.started:
             await asyncio.to_thread(self._processes.stop)
         await asyncio.sleep(0)  # the process jobs' last callbacks

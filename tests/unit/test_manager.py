@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 from pathlib import Path
 
+import psutil
+
 from loopscope.tasks.ledger import TaskLedger
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.options import EngineOptions
@@ -363,3 +365,22 @@ async def test_tasks_held_up_by_a_stalled_loop_say_so() -> None:
         manager.lag.record(1.0, 1.55)  # the loop stalled 500 ms while they waited
         await batch.wait()
         assert [r.waiting_for for r in batch.records] == ["a busy event loop (500 ms stall)"] * 3
+
+
+async def test_a_dead_process_worker_is_replaced_once_and_said_once() -> None:
+    async with TaskManager(EngineOptions(demo_server=False, process_workers=1)) as manager:
+        batch = manager.launch("cpu 3000000000")
+        await asyncio.sleep(0)
+        (record,) = batch.records
+        while record.state is not TaskState.RUNNING:
+            await asyncio.sleep(0.01)
+        for child in psutil.Process().children():
+            if "resource_tracker" not in " ".join(child.cmdline()):
+                child.kill()  # the worker dies, as if out of memory
+        await asyncio.wait_for(batch.wait(), 30)
+        assert record.state is TaskState.EXCEPTION
+        assert record.error_type == "BrokenProcessPool"
+        after = manager.launch("cpu 1000 x3")
+        await asyncio.wait_for(after.wait(), 60)
+        assert after.counts[TaskState.DONE] == 3
+        assert manager.notices == ["a process-pool worker died: started a fresh pool"]
