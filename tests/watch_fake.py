@@ -24,7 +24,8 @@ from loopscope.tasks.agent.model import (
 )
 from loopscope.tasks.watch.session import WatchSession
 from loopscope.tasks.watch.store import WatchStore
-from loopscope.tasks.watch.supervisor import ProgramSupervisor
+from loopscope.tasks.watch.supervisor import ExitStatus, ProgramState, ProgramSupervisor
+from loopscope.tui.watch_app import WatchApp, make_watch_app
 
 CRAWLER = str(Path(__file__).resolve().parent / "programs" / "tiny_crawler.py")
 
@@ -132,3 +133,26 @@ class FakeFeed:
 def fake_session(*, program: ProgramSupervisor | None = None, feed: FakeFeed | None = None,
                  label: str = "tiny_crawler.py") -> WatchSession:
     return WatchSession(label=label, program=program, feed=feed or FakeFeed())
+
+
+CRAWLER_OUTPUT = (
+    ("stdout", b"crawling 6 pages with 3 workers\n"),
+    ("stderr", b"worker-0: /broken: connection reset\n"),
+    ("stdout", b"/slow took 0.301 s (time.sleep on the loop!)\n"),
+)
+
+
+def exited_program(returncode: int = 0) -> ProgramSupervisor:
+    """A program that already ran and exited, with fixed output: deterministic pictures."""
+    program = ProgramSupervisor(["tiny_crawler.py"])
+    for stream, data in CRAWLER_OUTPUT:
+        program.output.feed(stream, data)  # type: ignore[arg-type]
+    program.exit_status = ExitStatus(returncode)
+    program.output.note(f"the program {program.exit_status.describe()}")
+    program.state = ProgramState.EXITED
+    return program
+
+
+def staged_watch_app() -> WatchApp:
+    """The watch screen on the fake crawler after its exit: what the snapshots show."""
+    return make_watch_app(fake_session(program=exited_program()))

@@ -109,7 +109,7 @@ def layout(width: int) -> list[tuple[WatchColumn, int]]:
     widths = {c.key: c.width for c in chosen}
     flexible = [c for c in chosen if c.flexible]
     for n, column in enumerate(flexible):
-        share = spare if n == len(flexible) - 1 else min(spare, 20 - column.width)
+        share = spare if n == len(flexible) - 1 else min(spare, 18 - column.width)
         share = max(0, share)
         widths[column.key] += share
         spare -= share

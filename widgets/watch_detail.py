@@ -45,6 +45,8 @@ def source_around(frame: Frame, context: int = CONTEXT_LINES) -> Text | None:
         text.append(f"{number:>{width}} ", "bold" if here else "dim")
         text.append(line.expandtabs(4) + "\n", "bold reverse" if here else "")
     text.rstrip()
+    text.no_wrap = True
+    text.overflow = "ellipsis"
     return text
 
 
@@ -64,14 +66,15 @@ def describe_task(task: TaskSnapshot, store: WatchStore) -> RenderableType:
     if kids:
         table.add_row("children", f"{len(kids):,}")
     table.add_row(
-        "time",
-        f"busy {human_seconds(task.busy_s)} · sched {human_seconds(task.scheduled_s)} · "
-        f"idle {human_seconds(task.idle_s)}",
+        "busy/sched/idle",
+        f"{human_seconds(task.busy_s)} / {human_seconds(task.scheduled_s)} / "
+        f"{human_seconds(task.idle_s)}",
     )
     longest = human_seconds(task.longest_step_s)
     if task.longest_step_line is not None:
-        longest += f" ending at {where(task.longest_step_line)}"
-    table.add_row("steps", f"{task.steps:,} · longest {longest}")
+        longest += f" to {where(task.longest_step_line)}"
+    table.add_row("steps", f"{task.steps:,}")
+    table.add_row("longest step", longest)
     parts: list[RenderableType] = [table]
     if task.blocked_at is not None:
         table.add_row("blocked", f"a step held the loop at {where(task.blocked_at)}")

@@ -62,7 +62,9 @@ class WatchStatus(Widget):
             return text
         if program.state is ProgramState.EXITED and program.exit_status is not None:
             status = program.exit_status
-            text.append(status.describe(), "bold green" if status.ok else "bold red")
+            text.append(status.short(), "bold green" if status.ok else "bold red")
+            if status.stopped_by_us:
+                text.append(" (stopped)", "dim")
         elif program.state is ProgramState.FAILED_TO_START:
             text.append(program.start_error or "failed to start", "bold red")
         else:

@@ -58,6 +58,10 @@ class ExitStatus:
     def ok(self) -> bool:
         return self.returncode == 0
 
+    def short(self) -> str:
+        """``exited 0``, ``exited 3``, ``killed by SIGKILL``: for a status line."""
+        return f"killed by {self.signal_name}" if self.returncode < 0 else f"exited {self.returncode}"
+
     def describe(self) -> str:
         if self.returncode < 0:
             text = f"killed by {self.signal_name}"
@@ -124,7 +128,11 @@ class ProgramSupervisor:
         self._signal_sent: str | None = None
 
     async def start(self) -> bool:
-        """Start the program; False (with ``start_error`` set) when it could not start."""
+        """Start the program; False (with ``start_error`` set) when it could not start.
+
+        Only once: a supervisor that already ran (or was staged as run) is left as it is."""
+        if self.state is not ProgramState.NOT_STARTED:
+            return self.state is not ProgramState.FAILED_TO_START
         loop = asyncio.get_running_loop()
         try:
             transport, _ = await loop.subprocess_exec(

@@ -75,7 +75,7 @@ async def test_a_watched_program_its_tasks_output_cancel_and_exit() -> None:
         await pilot.press("end", "c")  # the newest row: stuck-on-event
         await until(pilot, lambda: state_of(app, "stuck-on-event") is TaskState.CANCELLED)
         status = app.screen.query_one(WatchStatus)
-        await until(pilot, lambda: "exited with status 3" in str(status.render()))
+        await until(pilot, lambda: "exited 3" in str(status.render()))
         await pilot.pause(0.15)
         assert "cancelled task 4 stuck-on-event" in shown_text(output)
         assert "cancelled" in shown_text(tasks)
@@ -103,7 +103,7 @@ async def test_a_program_that_cannot_be_found_says_so_and_the_screen_stays() -> 
     app = make_watch_app(WatchSession(label="script.py", program=program, feed=ListenerFeed()))
     async with app.run_test(size=(80, 24)) as pilot:
         status = app.screen.query_one(WatchStatus)
-        await until(pilot, lambda: "exited with status 2" in str(status.render()))
+        await until(pilot, lambda: "exited 2" in str(status.render()))
         assert program.output.lines[0].stream == "stderr"
         assert "can't open file '/no/such/script.py'" in program.output.lines[0].text
         assert "never connected" in str(status.render())

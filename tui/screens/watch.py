@@ -35,7 +35,9 @@ class WatchScreen(Screen[None]):
     """A watched program's tasks, output, lag and warnings on one screen."""
 
     BINDINGS = [
-        Binding("slash", "filter", "filter", id="watch.filter"),
+        # priority: the app runs it before it hands on the keys typed right after it, so
+        # "/work" typed fast lands whole in the filter box
+        Binding("slash", "filter", "filter", id="watch.filter", priority=True),
         Binding("s", "sort", "sort", id="watch.sort"),
         Binding("S", "reverse", "reverse", id="watch.reverse", show=False),
         Binding("t", "tree", "tree", id="watch.tree"),
@@ -116,9 +118,12 @@ class WatchScreen(Screen[None]):
 
     def action_filter(self) -> None:
         box = self.query_one("#watch-filter", Input)
+        if box.has_focus:  # a "/" inside the filter text, e.g. a path
+            box.insert_text_at_cursor("/")
+            return
         box.add_class("-open")
         box.value = self.query_one(WatchTaskList).filter_text
-        box.focus()
+        self.set_focus(box)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "watch-filter":
