@@ -156,3 +156,16 @@ def exited_program(returncode: int = 0) -> ProgramSupervisor:
 def staged_watch_app() -> WatchApp:
     """The watch screen on the fake crawler after its exit: what the snapshots show."""
     return make_watch_app(fake_session(program=exited_program()))
+
+
+def many_tasks(count: int, *, busy: float = 0.001) -> list[TaskSnapshot]:
+    """``count`` sleepers under one main task, as a program with many tasks has."""
+    main = task(1, "main", "main", "suspended", None, at(50, "<module>"), chain=(at(41, "main"),),
+                awaiting="gather()")
+    spawn = at(37, "main")
+    chain = (at(25, "worker"),)
+    return [main] + [
+        task(n, f"sleeper-{n}", "worker", "suspended", 1, spawn, busy, 0.0, 1.0, 2, busy,
+             chain[0], chain, "sleep(1)")
+        for n in range(2, count + 1)
+    ]
