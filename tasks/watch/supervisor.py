@@ -60,7 +60,9 @@ class ExitStatus:
 
     def short(self) -> str:
         """``exited 0``, ``exited 3``, ``killed by SIGKILL``: for a status line."""
-        return f"killed by {self.signal_name}" if self.returncode < 0 else f"exited {self.returncode}"
+        if self.returncode < 0:
+            return f"killed by {self.signal_name}"
+        return f"exited {self.returncode}"
 
     def describe(self) -> str:
         if self.returncode < 0:
