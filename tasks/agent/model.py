@@ -54,6 +54,8 @@ class Frame:
     function: str
     file: str
     line: int
+    library: bool = False
+    """The standard library's or an installed package's code, not the program's own."""
 
     @property
     def where(self) -> str:
@@ -109,7 +111,9 @@ class TaskSnapshot:
     blocked_at: Frame | None
     """Where a step was seen holding the loop for long (sampled while it ran), if ever."""
     await_chain: tuple[Frame, ...]
-    """Where it is suspended, outermost coroutine first, down to the innermost frame."""
+    """Where it is suspended, outermost coroutine first, down to the innermost frame. For a
+    finished task: where it was last seen suspended (e.g. where it waited when cancelled),
+    when the agent saw it suspended at all."""
     awaiting: str | None
     """The innermost awaited object, e.g. ``Future pending`` or ``Task worker-3``."""
     awaiting_task: int | None
@@ -122,7 +126,11 @@ class TaskSnapshot:
 
     @property
     def where(self) -> Frame | None:
-        """The innermost line of the program where the task is parked."""
+        """The innermost line of the program's own code where the task is parked (the
+        innermost frame of all when every frame is a library's)."""
+        for frame in reversed(self.await_chain):
+            if not frame.library:
+                return frame
         return self.await_chain[-1] if self.await_chain else None
 
 
@@ -225,6 +233,13 @@ class LoopInfo:
     closed: bool
     tasks: int
     """Tasks alive on it now."""
+    step_s: float = 0.0
+    """How long the callback running on it now has held it (0.0 when idle): a loop blocked
+    for 10 s shows here while it is blocked, before any lag sample can arrive."""
+    step_task: int | None = None
+    """The task whose step that is (None: a plain callback, or idle)."""
+    step_line: Frame | None = None
+    """Where the thread that runs the loop was seen while the step held it."""
 
 
 class ProgramState(enum.Enum):

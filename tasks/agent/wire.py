@@ -35,7 +35,8 @@ viewer → agent
     ``{"kind": "cancel", "task": ID}`` cancels that task in the watched program.
 
 Rows are JSON arrays in a fixed field order (``TASK_FIELDS`` and friends) to keep batches
-small; a frame (source place) is ``[function, file, line]``; ``decode_*`` turns rows back into
+small; a frame (source place) is ``[function, file, line]``, with a fourth element ``1``
+when it is library code (standard library, site-packages). ``decode_*`` turns rows back into
 the dataclasses of ``model``. ``WatchState`` (``store``) applies batches for a screen.
 """
 
@@ -86,7 +87,9 @@ JOB_FIELDS = (
 )
 SPIKE_FIELDS = ("at", "lag_ms", "loop", "task", "task_name", "line", "step_s")
 WARNING_FIELDS = ("kind", "at", "task", "line", "message")
-LOOP_FIELDS = ("id", "thread", "running", "closed", "tasks")
+LOOP_FIELDS = (
+    "id", "thread", "running", "closed", "tasks", "step_s", "step_task", "step_line",
+)
 
 
 class ProtocolError(Exception):
@@ -183,13 +186,18 @@ FrameRow = list[Any] | None
 
 
 def frame_row(frame: Frame | None) -> FrameRow:
-    return None if frame is None else [frame.function, frame.file, frame.line]
+    if frame is None:
+        return None
+    row: list[Any] = [frame.function, frame.file, frame.line]
+    if frame.library:
+        row.append(1)
+    return row
 
 
 def decode_frame(row: Sequence[Any] | None) -> Frame | None:
     if row is None:
         return None
-    return Frame(str(row[0]), str(row[1]), int(row[2]))
+    return Frame(str(row[0]), str(row[1]), int(row[2]), len(row) > 3 and bool(row[3]))
 
 
 def task_row(task: TaskSnapshot) -> list[Any]:
@@ -267,8 +275,11 @@ def decode_warning(row: Sequence[Any]) -> AgentWarning:
 
 
 def decode_loop(row: Sequence[Any]) -> LoopInfo:
-    id_, thread, running, closed, tasks = row
-    return LoopInfo(id_, thread, bool(running), bool(closed), tasks)
+    id_, thread, running, closed, tasks, step_s, step_task, step_line = row
+    return LoopInfo(
+        id_, thread, bool(running), bool(closed), tasks, step_s, step_task,
+        decode_frame(step_line),
+    )
 
 
 def status_row(status: ProgramStatus) -> dict[str, Any]:

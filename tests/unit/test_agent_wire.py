@@ -101,7 +101,8 @@ def test_the_state_keeps_the_latest_snapshot_and_forgets_gone_tasks() -> None:
     report = state.report()
     assert report["program"]["exit_code"] == 0
     assert report["tasks"][0]["result"] == "42"
-    assert report["spikes"][0]["line"] == {"function": "f", "file": "b.py", "line": 7}
+    assert report["spikes"][0]["line"] == {"function": "f", "file": "b.py", "line": 7,
+                                          "library": False}
     assert report["warnings"][0]["kind"] == "slow-step"
     assert report["counts"]["dropped"] == {"lag": 4}
 
