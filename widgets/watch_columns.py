@@ -33,9 +33,9 @@ def cut_middle(text: str, width: int) -> str:
 def fit_location(task: TaskSnapshot, width: int) -> str:
     """The location column in ``width`` cells: what it awaits is cut before file:line is."""
     text = location(task)
-    if len(text) <= width or task.state.finished or not task.await_chain:
+    if len(text) <= width or task.state.finished or task.where is None:
         return text
-    here = where(task.await_chain[-1])
+    here = where(task.where)
     if len(here) + 2 <= width:
         return text[: width - 1] + "…"
     return cut_middle(here, width)
@@ -48,11 +48,11 @@ def location(task: TaskSnapshot) -> str:
         error = task.error
         return f"{error.type}: {error.message}" if error else "exception"
     if state is TaskState.CANCELLED:
-        return "cancelled"
+        return f"cancelled at {where(task.where)}" if task.where else "cancelled"
     if state is TaskState.DONE:
         return f"→ {task.result}" if task.result else "done"
-    if task.await_chain:
-        here = where(task.await_chain[-1])
+    here = where(task.where)
+    if here:
         return f"{here} {task.awaiting}" if task.awaiting else here
     return task.awaiting or ""
 

@@ -19,7 +19,7 @@ from loopscope.tasks.watch.session import WatchSession
 from loopscope.tasks.watch.supervisor import ProgramSupervisor
 from loopscope.tui.screens.watch import WatchScreen
 from loopscope.tui.screens.watch_modals import WatchDetailScreen
-from loopscope.tui.watch_app import WatchApp, make_watch_app
+from loopscope.tui.watch_app import WatchApp, make_watch_app, program_session
 from loopscope.widgets.program_output import ProgramOutputView
 from loopscope.widgets.watch_status import WatchStatus
 from loopscope.widgets.watch_task_list import WatchTaskList
@@ -157,3 +157,27 @@ async def test_cancel_without_an_agent_says_it_is_not_available() -> None:
         await pilot.pause(0.05)
         assert any("cannot cancel: the agent is closed" in str(n.message)
                    for n in app._notifications)
+
+
+async def test_the_real_agent_shows_where_a_task_waits_and_c_cancels_it() -> None:
+    waiter = str(Path(__file__).resolve().parent.parent / "programs" / "waiter.py")
+    app = make_watch_app(program_session([waiter]))
+    async with app.run_test(size=(160, 50)) as pilot:
+        tasks = app.screen.query_one(WatchTaskList)
+        await until(pilot, lambda: state_of(app, "waiter") is TaskState.SUSPENDED)
+        task = next(t for t in app.session.store.tasks.values() if t.name == "waiter")
+        assert task.where is not None and (task.where.function, task.where.line) == (
+            "wait_forever", 7)
+        await pilot.pause(0.15)
+        assert tasks.select(task.id)
+        await pilot.pause(0.15)
+        assert "waiter.py:7" in shown_text(tasks)
+        detail = rendered(app.screen.query_one("#watch-detail-body", Static).content)
+        assert "▶ 7     await event.wait()" in detail
+
+        await pilot.press("c")
+        await until(pilot, lambda: state_of(app, "waiter") is TaskState.CANCELLED)
+        status = app.screen.query_one(WatchStatus)
+        await until(pilot, lambda: "exited 0" in str(status.render()))
+        output = app.screen.query_one(ProgramOutputView)
+        await until(pilot, lambda: "the waiter was cancelled" in shown_text(output))
