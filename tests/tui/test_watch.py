@@ -26,7 +26,9 @@ from loopscope.widgets.watch_task_list import WatchTaskList
 from tests.staging import until
 from tests.watch_fake import fake_session
 
-WIRE_AGENT = str(Path(__file__).resolve().parent.parent / "programs" / "wire_agent.py")
+PROGRAMS = Path(__file__).resolve().parent.parent / "programs"
+WIRE_AGENT = str(PROGRAMS / "wire_agent.py")
+WAITER = str(PROGRAMS / "waiter.py")
 
 
 def wire_session(*args: str) -> WatchSession:
@@ -160,8 +162,7 @@ async def test_cancel_without_an_agent_says_it_is_not_available() -> None:
 
 
 async def test_the_real_agent_shows_where_a_task_waits_and_c_cancels_it() -> None:
-    waiter = str(Path(__file__).resolve().parent.parent / "programs" / "waiter.py")
-    app = make_watch_app(program_session([waiter]))
+    app = make_watch_app(program_session([WAITER]))
     async with app.run_test(size=(160, 50)) as pilot:
         tasks = app.screen.query_one(WatchTaskList)
         await until(pilot, lambda: state_of(app, "waiter") is TaskState.SUSPENDED)
