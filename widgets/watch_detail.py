@@ -65,6 +65,8 @@ def await_chain_text(task: TaskSnapshot, store: WatchStore) -> Text:
         chain.append("  " * len(task.await_chain) + "└ ", "dim")
         chain.append(f"awaits {awaited}", "bold italic")
     chain.rstrip()
+    chain.no_wrap = True
+    chain.overflow = "ellipsis"
     return chain
 
 

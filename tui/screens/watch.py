@@ -37,16 +37,25 @@ class WatchScreen(Screen[None]):
     BINDINGS = [
         # priority: the app runs it before it hands on the keys typed right after it, so
         # "/work" typed fast lands whole in the filter box
-        Binding("slash", "filter", "filter", id="watch.filter", priority=True),
-        Binding("s", "sort", "sort", id="watch.sort"),
-        Binding("S", "reverse", "reverse", id="watch.reverse", show=False),
-        Binding("t", "tree", "tree", id="watch.tree"),
-        Binding("enter", "details", "details", id="watch.details", show=False),
-        Binding("c", "cancel", "cancel task", id="watch.cancel"),
-        Binding("o", "focus_output", "output", id="watch.output", show=False),
-        Binding("escape", "back", "back", id="watch.back", show=False),
-        Binding("question_mark", "help", "help", id="watch.help"),
-        Binding("q", "app.quit", "quit", id="watch.quit"),
+        Binding("slash", "filter", "filter", id="watch.filter", priority=True,
+                tooltip="filter by name, coroutine, state or file:line; enter keeps it, "
+                "escape clears it"),
+        Binding("s", "sort", "sort", id="watch.sort", tooltip="sort by the next column"),
+        Binding("S", "reverse", "reverse", id="watch.reverse", show=False,
+                tooltip="reverse the order"),
+        Binding("t", "tree", "tree", id="watch.tree",
+                tooltip="the task tree: each task under the task that created it"),
+        Binding("enter", "details", "details", id="watch.details", show=False,
+                tooltip="the selected task full screen, still live"),
+        Binding("c", "cancel", "cancel task", id="watch.cancel",
+                tooltip="cancel the selected task in the watched program"),
+        Binding("o", "focus_output", "output", id="watch.output", show=False,
+                tooltip="move to the program's output (end follows the newest line)"),
+        Binding("escape", "back", "back", id="watch.back", show=False,
+                tooltip="clear the filter"),
+        Binding("question_mark", "help", "help", id="watch.help", tooltip="this help"),
+        Binding("q", "app.quit", "quit", id="watch.quit",
+                tooltip="quit: stops the program (SIGINT, SIGTERM, SIGKILL) first"),
     ]
 
     def __init__(self, session: WatchSession) -> None:
