@@ -77,6 +77,13 @@ def crawler_tasks() -> list[TaskSnapshot]:
     ]
 
 
+CRAWLER_LAG = [
+    [100.0 + n * 0.05, lag, 1]
+    for n, lag in enumerate([0.3, 0.4, 0.2, 0.5, 0.3, 1.1, 0.4, 0.2, 301.0, 0.6, 0.3, 0.2] * 4)
+]
+"""Lag samples (agent time, ms, loop): quiet but for the 301 ms spike."""
+
+
 def crawler_events() -> tuple[list[LagSpike], list[AgentWarning]]:
     spikes = [LagSpike(100.912, 301.0, 1, 2, "worker-0", at(18, "fetch"), 0.301)]
     warnings = [
@@ -115,7 +122,10 @@ class FakeFeed:
         store.cancel_request = self.cancel
         spikes, warnings = crawler_events() if self.with_events else ([], [])
         store.apply_message(batch([], t=100.0, full=True))
-        store.apply_message(batch(self.tasks, spikes=spikes, warnings=warnings))
+        message = batch(self.tasks, spikes=spikes, warnings=warnings)
+        if self.with_events:
+            message["lag"] = CRAWLER_LAG
+        store.apply_message(message)
         store.set_link("connected")
 
     def cancel(self, task_id: int) -> None:

@@ -119,3 +119,33 @@ async def test_a_program_that_exits_non_zero_keeps_its_rows(tmp_path: Path) -> N
         failing = next(t for t in store.tasks.values() if t.name == "failing")
         assert failing.state is TaskState.EXCEPTION
         assert failing.error is not None and failing.error.message == "bad input"
+
+
+async def test_executor_jobs_and_lag_are_shown(tmp_path: Path) -> None:
+    path = program(tmp_path, """
+        import asyncio, time
+
+        def crunch():
+            time.sleep(0.05)
+            return 42
+
+        async def main():
+            loop = asyncio.get_running_loop()
+            print(await loop.run_in_executor(None, crunch))
+            time.sleep(0.2)   # holds the loop: a lag spike
+
+        asyncio.run(main())
+    """)
+    app = make_watch_app(program_session([path]))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await until(pilot, lambda: "exited 0" in status_text(app))
+        await until(pilot, lambda: bool(app.session.store.state.jobs))
+        await pilot.press("J")
+        await pilot.pause(0.15)
+        jobs = str(app.screen.query_one("#watch-jobs").render())
+        assert "crunch done" in jobs
+        await pilot.press("J")
+        await until(pilot, lambda: bool(app.session.store.spikes))
+        await pilot.pause(0.15)
+        events = str(app.screen.query_one("#watch-events").render())
+        assert "lag " in events and "prog.py:11" in events

@@ -25,6 +25,7 @@ from loopscope.widgets.program_output import ProgramOutputView
 from loopscope.widgets.watch_columns import COLUMNS
 from loopscope.widgets.watch_detail import WatchDetail
 from loopscope.widgets.watch_events import WatchEvents
+from loopscope.widgets.watch_jobs import WatchJobs
 from loopscope.widgets.watch_status import WatchStatus
 from loopscope.widgets.watch_task_list import WatchTaskList
 
@@ -49,6 +50,8 @@ class WatchScreen(Screen[None]):
                 tooltip="the selected task full screen, still live"),
         Binding("c", "cancel", "cancel task", id="watch.cancel",
                 tooltip="cancel the selected task in the watched program"),
+        Binding("J", "jobs", "jobs", id="watch.jobs", show=False,
+                tooltip="executor jobs (run_in_executor) in place of lag & warnings, and back"),
         Binding("o", "focus_output", "output", id="watch.output", show=False,
                 tooltip="move to the program's output (end follows the newest line)"),
         Binding("escape", "back", "back", id="watch.back", show=False,
@@ -82,6 +85,9 @@ class WatchScreen(Screen[None]):
             events = WatchEvents(store, id="watch-events")
             events.border_title = "Lag & warnings"
             yield events
+            jobs = WatchJobs(store, id="watch-jobs")
+            jobs.border_title = "Executor jobs"
+            yield jobs
         yield Input(placeholder="filter: name, coroutine, state or file:line — "
                     "enter keeps it, escape clears", id="watch-filter")
         yield WatchStatus(store, session.program, label=session.label, id="watch-status")
@@ -113,6 +119,7 @@ class WatchScreen(Screen[None]):
             )
             self.query_one(ProgramOutputView).sync()
             self.query_one(WatchEvents).sync()
+            self.query_one(WatchJobs).sync()
             tasks.border_subtitle = self._view_text(tasks)
             self.query_one(WatchStatus).sync()
 
@@ -193,6 +200,10 @@ class WatchScreen(Screen[None]):
             self.notify(str(error), severity="warning")
         else:
             self.notify(f"asked the program to cancel task #{task.id} {task.name}")
+
+    def action_jobs(self) -> None:
+        self.query_one(WatchEvents).toggle_class("-hidden")
+        self.query_one(WatchJobs).toggle_class("-shown")
 
     def action_focus_output(self) -> None:
         self.query_one(ProgramOutputView).focus()
