@@ -39,10 +39,11 @@ def task(id: int, name: str, coro: str, state: str, parent: int | None, created:
          longest: float = 0.0, longest_at: Frame | None = None,
          chain: tuple[Frame, ...] = (), awaiting: str | None = None, *,
          result: str | None = None, error: TaskError | None = None,
-         blocked_at: Frame | None = None) -> TaskSnapshot:
+         blocked_at: Frame | None = None, life: tuple[float, float | None] = (100.0, None),
+         ) -> TaskSnapshot:
     return TaskSnapshot(
         id=id, name=name, coro=coro, loop=1, parent=parent, created_at=created,
-        state=TaskState(state), created_t=100.0, ended_t=None, busy_s=busy,
+        state=TaskState(state), created_t=life[0], ended_t=life[1], busy_s=busy,
         scheduled_s=scheduled, idle_s=idle, steps=steps, longest_step_s=longest,
         longest_step_line=longest_at, blocked_at=blocked_at, await_chain=chain,
         awaiting=awaiting, awaiting_task=None, suspended_t=None, result=result, error=error,
@@ -57,23 +58,24 @@ def crawler_tasks() -> list[TaskSnapshot]:
                  3, 0.002, at(40, "main"), (at(41, "main"),), "Queue.join()"),
         task(2, "worker-0", "worker", "suspended", 1, spawn, 0.312, 0.004, 1.080, 9, 0.301,
                  at(18, "fetch"), (at(27, "worker"), at(19, "fetch")), "sleep(0.05)",
-                 blocked_at=at(18, "fetch")),
+                 blocked_at=at(18, "fetch"), life=(100.05, None)),
         task(3, "worker-1", "worker", "ready", 1, spawn, 0.006, 0.302, 1.090, 8, 0.001,
-                 at(25, "worker"), (at(25, "worker"),), "Queue.get()"),
+                 at(25, "worker"), (at(25, "worker"),), "Queue.get()", life=(100.05, None)),
         task(4, "worker-2", "worker", "suspended", 1, spawn, 0.005, 0.003, 1.390, 7, 0.001,
-                 at(25, "worker"), (at(25, "worker"),), "Queue.get()"),
+                 at(25, "worker"), (at(25, "worker"),), "Queue.get()", life=(100.05, None)),
         task(5, "robots", "fetch", "done", 2, at(27, "worker"), 0.001, 0.000, 0.050, 2,
-                 0.001, at(20, "fetch"), result="'/about: 200 OK'"),
+                 0.001, at(20, "fetch"), result="'/about: 200 OK'", life=(100.3, 100.35)),
         task(6, "broken-page", "fetch", "exception", 2, at(27, "worker"), 0.001, 0.000,
                  0.000, 1, 0.001, at(16, "fetch"),
                  error=TaskError("ConnectionError", "/broken: connection reset",
                                  "Traceback (most recent call last):\n"
                                  '  File "tiny_crawler.py", line 16, in fetch\n'
                                  '    raise ConnectionError(f"{page}: connection reset")\n'
-                                 "ConnectionError: /broken: connection reset\n")),
+                                 "ConnectionError: /broken: connection reset\n"),
+                 life=(100.5, 100.52)),
         task(7, "watchdog", "watchdog", "cancelled", 1, at(38, "main"), 0.000, 0.000, 0.400,
-                 2, 0.000),
-        task(8, "sitemap", "fetch", "pending", 4, at(27, "worker")),
+                 2, 0.000, life=(100.05, 100.45)),
+        task(8, "sitemap", "fetch", "pending", 4, at(27, "worker"), life=(101.3, None)),
     ]
 
 

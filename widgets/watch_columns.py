@@ -86,20 +86,26 @@ COLUMNS: dict[str, WatchColumn] = {
         WatchColumn("longest", "longest", 7, lambda t: seconds(t.longest_step_s),
                     lambda t: t.longest_step_s, right=True),
         WatchColumn("where", "suspended at / outcome", 18, location, location, flexible=True),
+        WatchColumn("lane", "life", 16, lambda t: "", lambda t: t.created_t, flexible=True),
     )
 }
-SORT_ORDER = tuple(COLUMNS)
+SORT_ORDER = tuple(key for key in COLUMNS if key != "lane")
 """The order ``s`` walks through the columns."""
-DISPLAY_ORDER = SORT_ORDER
+DISPLAY_ORDER = tuple(COLUMNS)
 FIT_ORDER = ("id", "state", "name", "where", "busy", "steps", "longest", "scheduled", "idle")
 """Which columns get room first when the list is narrow (the last are dropped first)."""
+FIT_ORDER_LANES = ("id", "state", "name", "lane", "where", "busy", "steps")
+"""With lanes on: each task's lifetime drawn on the program's time axis, in place of the
+scheduled, idle and longest columns."""
+CAPS = {"name": 18, "where": 30}
+"""How wide a flexible column grows before the next one gets the rest."""
 
 
-def layout(width: int) -> list[tuple[WatchColumn, int]]:
+def layout(width: int, *, lanes: bool = False) -> list[tuple[WatchColumn, int]]:
     """The columns that fit in ``width`` with their widths, in display order."""
     chosen: list[WatchColumn] = []
     used = 0
-    for key in FIT_ORDER:
+    for key in FIT_ORDER_LANES if lanes else FIT_ORDER:
         column = COLUMNS[key]
         if used + column.width + 1 > width:
             continue
@@ -107,9 +113,10 @@ def layout(width: int) -> list[tuple[WatchColumn, int]]:
         used += column.width + 1
     spare = max(0, width - used)
     widths = {c.key: c.width for c in chosen}
-    flexible = [c for c in chosen if c.flexible]
+    flexible = sorted((c for c in chosen if c.flexible), key=lambda c: c.key == "lane")
     for n, column in enumerate(flexible):
-        share = spare if n == len(flexible) - 1 else min(spare, 18 - column.width)
+        cap = CAPS.get(column.key, width)
+        share = spare if n == len(flexible) - 1 else min(spare, cap - column.width)
         share = max(0, share)
         widths[column.key] += share
         spare -= share

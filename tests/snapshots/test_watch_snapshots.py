@@ -47,3 +47,8 @@ def test_watch_detail_of_a_failed_task(snap_compare: Any, size: tuple[int, int])
 
 def test_watch_help(snap_compare: Any) -> None:
     assert _snap(snap_compare, (160, 50), "question_mark")
+
+
+@SIZES
+def test_watch_lanes(snap_compare: Any, size: tuple[int, int]) -> None:
+    assert _snap(snap_compare, size, "L")

@@ -182,3 +182,16 @@ async def test_the_real_agent_shows_where_a_task_waits_and_c_cancels_it() -> Non
         await until(pilot, lambda: "exited 0" in str(status.render()))
         output = app.screen.query_one(ProgramOutputView)
         await until(pilot, lambda: "the waiter was cancelled" in shown_text(output))
+
+
+async def test_lanes_draw_each_task_life_on_the_program_time_axis() -> None:
+    app = make_watch_app(fake_session())
+    async with app.run_test(size=(160, 50)) as pilot:
+        tasks = app.screen.query_one(WatchTaskList)
+        await until(pilot, lambda: tasks.row_count == 8)
+        await pilot.press("L")
+        await pilot.pause(0.15)
+        lines = shown_text(tasks).splitlines()
+        assert "0 s" in lines[0] and "1.4 s" in lines[0] and "!" in lines[0]
+        assert lines[1].rstrip().endswith("█")  # Task-1 lives until now
+        assert "busy" in lines[0] and "sched" not in lines[0]  # lanes take their room

@@ -50,6 +50,9 @@ class WatchScreen(Screen[None]):
                 tooltip="the selected task full screen, still live"),
         Binding("c", "cancel", "cancel task", id="watch.cancel",
                 tooltip="cancel the selected task in the watched program"),
+        Binding("L", "lanes", "lanes", id="watch.lanes",
+                tooltip="lanes: each task's lifetime on the program's time axis, ! where the "
+                "loop was held"),
         Binding("J", "jobs", "jobs", id="watch.jobs", show=False,
                 tooltip="executor jobs (run_in_executor) in place of lag & warnings, and back"),
         Binding("o", "focus_output", "output", id="watch.output", show=False,
@@ -200,6 +203,11 @@ class WatchScreen(Screen[None]):
             self.notify(str(error), severity="warning")
         else:
             self.notify(f"asked the program to cancel task #{task.id} {task.name}")
+
+    def action_lanes(self) -> None:
+        tasks = self.query_one(WatchTaskList)
+        tasks.lanes = not tasks.lanes
+        self.sync()
 
     def action_jobs(self) -> None:
         self.query_one(WatchEvents).toggle_class("-hidden")
