@@ -124,6 +124,8 @@ class WatchTaskList(ScrollView, can_focus=True):
         self._version = -1
         self._structure = -1
         self._stale = True
+        self._dirty = False
+        """Rows must be re-sorted or re-walked (held back while there are many)."""
         self._ticks = 0
         self._cursor = 0
         self._selected: int | None = None
@@ -356,17 +358,19 @@ class WatchTaskList(ScrollView, can_focus=True):
             if axis != self._axis:
                 self._axis = axis
                 self.refresh()  # every lane is drawn against the new span
-        if not changed and not self._stale:
-            return
-        if self._stale or self._needs_rebuild(changed):
+        if changed and self._needs_rebuild(changed):
+            self._dirty = True
+        if self._stale or self._dirty:
             if len(self._rows) > BIG and not self._stale and self._ticks % 10:
                 self._refresh_visible(changed)
                 return  # many rows: re-sort once a second, redraw what is seen meanwhile
             self._rebuild()
             self._place_cursor()
             self.refresh()
-            return
-        self._append(changed)
+        elif changed and self.tree_view:
+            self._refresh_visible(changed)  # same tasks, same places: redraw what is seen
+        elif changed:
+            self._append(changed)
 
     # --- internals --------------------------------------------------------------------------
 
@@ -399,7 +403,7 @@ class WatchTaskList(ScrollView, can_focus=True):
 
     def _rebuild(self) -> None:
         store = self.store
-        self._stale = False
+        self._stale = self._dirty = False
         self._structure = store.structure_version
         needle = self.filter_text.lower().strip()
         if self.tree_view:

@@ -5,6 +5,7 @@ deterministic fake feed for the keys. Waits are on conditions, never on the cloc
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import sys
 from pathlib import Path
@@ -24,7 +25,7 @@ from loopscope.widgets.program_output import ProgramOutputView
 from loopscope.widgets.watch_status import WatchStatus
 from loopscope.widgets.watch_task_list import WatchTaskList
 from tests.staging import until
-from tests.watch_fake import fake_session
+from tests.watch_fake import FakeFeed, batch, fake_session, many_tasks
 
 PROGRAMS = Path(__file__).resolve().parent.parent / "programs"
 WIRE_AGENT = str(PROGRAMS / "wire_agent.py")
@@ -195,3 +196,36 @@ async def test_lanes_draw_each_task_life_on_the_program_time_axis() -> None:
         assert "0 s" in lines[0] and "1.4 s" in lines[0] and "!" in lines[0]
         assert lines[1].rstrip().endswith("█")  # Task-1 lives until now
         assert "busy" in lines[0] and "sched" not in lines[0]  # lanes take their room
+
+
+async def test_the_tree_keeps_each_task_once_as_states_change() -> None:
+    feed = FakeFeed()
+    app = make_watch_app(fake_session(feed=feed))
+    async with app.run_test(size=(160, 50)) as pilot:
+        tasks = app.screen.query_one(WatchTaskList)
+        await until(pilot, lambda: tasks.row_count == 8)
+        await pilot.press("t")
+        assert tasks.rows[-1] == 7  # the tree ends with the watchdog, #7; #8 sits under #4
+        await pilot.press("up")  # a row that is not the cursor's: #8 changes state
+        feed.cancel(8)
+        await until(pilot, lambda: tasks._version == app.session.store.version)
+        assert sorted(tasks.rows) == list(range(1, 9))
+
+
+async def test_with_many_rows_a_held_back_re_sort_still_happens() -> None:
+    from loopscope.widgets import watch_task_list
+
+    feed = FakeFeed(tasks=many_tasks(50), with_events=False)
+    app = make_watch_app(fake_session(feed=feed))
+    old_big = watch_task_list.BIG
+    watch_task_list.BIG = 10  # behave as with many thousands of rows
+    try:
+        async with app.run_test(size=(160, 50)) as pilot:
+            tasks = app.screen.query_one(WatchTaskList)
+            await until(pilot, lambda: tasks.row_count == 50)
+            await pilot.press("s", "s", "s")  # busy, largest first
+            store = app.session.store
+            store.apply_message(batch([dataclasses.replace(store.tasks[30], busy_s=9.0)]))
+            await until(pilot, lambda: tasks.rows[0] == 30)  # within ten syncs, no new change
+    finally:
+        watch_task_list.BIG = old_big
