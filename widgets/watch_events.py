@@ -25,7 +25,8 @@ def lag_line(samples: list[LagSample], width: int) -> Text:
         return text
     now_ms = samples[-1].lag_ms
     peak = max(sample.lag_ms for sample in samples)
-    tail = f" now {now_ms:,.1f} ms, max {peak:,.0f} ms"
+    tail = f" now {now_ms:,.1f} ms, max {peak:,.1f} ms" if peak < 10 else (
+        f" now {now_ms:,.1f} ms, max {peak:,.0f} ms")
     room = max(0, width - len(text) - len(tail))
     shown = samples[-room:] if room else []
     scale = max(peak, 1.0)

@@ -229,3 +229,46 @@ async def test_with_many_rows_a_held_back_re_sort_still_happens() -> None:
             await until(pilot, lambda: tasks.rows[0] == 30)  # within ten syncs, no new change
     finally:
         watch_task_list.BIG = old_big
+
+
+async def test_attach_shows_a_listening_program_and_quitting_leaves_it_running(
+    tmp_path: Path,
+) -> None:
+    from loopscope.tui.watch_app import attach_session
+
+    socket_dir = tmp_path / "s"
+    socket_dir.mkdir(mode=0o700)
+    address = f"unix:{socket_dir / 'agent.sock'}"
+    source = tmp_path / "longrun.py"
+    source.write_text(
+        "import asyncio, loopscope.agent\n"
+        f"loopscope.agent.install({address!r})\n"
+        "async def main():\n"
+        "    await asyncio.create_task(asyncio.sleep(3600), name='sleeper')\n"
+        "asyncio.run(main())\n"
+    )
+    program = ProgramSupervisor([sys.executable, str(source)])
+    await program.start()
+    try:
+        await until_async(lambda: any("listening on" in line.text for line in
+                                      program.output.lines))
+        app = make_watch_app(attach_session(address))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: state_of(app, "sleeper") is TaskState.SUSPENDED)
+            status = app.screen.query_one(WatchStatus)
+            await until(pilot, lambda: f"running pid {program.pid}" in str(status.render()))
+            await pilot.press("q")
+        assert program.running  # detaching does not stop it
+    finally:
+        await program.stop()
+    assert program.exit_status is not None
+
+
+async def until_async(condition, timeout: float = 20) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.005)
+
+    await asyncio.wait_for(poll(), timeout)
