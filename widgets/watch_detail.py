@@ -80,8 +80,8 @@ def describe_task(task: TaskSnapshot, store: WatchStore) -> RenderableType:
     if task.created_at is not None:
         table.add_row("created at", f"{where(task.created_at)} in {task.created_at.function}")
     if task.parent is not None:
-        parent = store.get(task.parent)
-        table.add_row("parent", f"#{task.parent} {parent.name}" if parent else f"#{task.parent}")
+        line = " ← ".join(f"#{t.id} {t.name}" for t in store.ancestors(task.id))
+        table.add_row("parents" if "←" in line else "parent", line or f"#{task.parent}")
     kids = store.children.get(task.id, ())
     if kids:
         table.add_row("children", f"{len(kids):,}")

@@ -202,7 +202,7 @@ class WatchScreen(Screen[None]):
         except CancelUnavailable as error:
             self.notify(str(error), severity="warning")
         else:
-            self.notify(f"asked the program to cancel task #{task.id} {task.name}")
+            self.notify(f"asked the program to cancel task #{task.id} {task.name}", timeout=3)
 
     def action_lanes(self) -> None:
         tasks = self.query_one(WatchTaskList)
