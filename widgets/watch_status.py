@@ -21,6 +21,12 @@ STATE_STYLES = {
     "cancelled": "yellow",
 }
 
+SHORT_NAMES = {
+    "running": "run", "suspended": "susp", "ready": "ready", "pending": "pend", "done": "done",
+    "exception": "exc", "cancelled": "canc",
+}
+"""State names when the full line does not fit (the help screen spells them out)."""
+
 
 class WatchStatus(Widget):
     """The status line of the watch screen."""
@@ -83,6 +89,12 @@ class WatchStatus(Widget):
         return text
 
     def render(self) -> Text:
+        text = self._line(short=False)
+        if text.cell_len > self.content_size.width:
+            text = self._line(short=True)  # 80 columns: every count still fits
+        return text
+
+    def _line(self, *, short: bool) -> Text:
         store = self.store
         text = self.program_text()
         total = len(store.tasks)
@@ -91,11 +103,13 @@ class WatchStatus(Widget):
         for state in TaskState:
             count = store.counts.get(state, 0)
             if count:
-                text.append(f" {count:,} {state.value}", STATE_STYLES[state.value])
+                name = SHORT_NAMES[state.value] if short else state.value
+                text.append(f" {count:,} {name}", STATE_STYLES[state.value])
         if store.link != "connected":
             text.append(f" · agent {store.link}", "dim" if self.program is None else "yellow")
         if dropped := store.dropped:
-            text.append(f" · {dropped:,} samples dropped", "yellow")
+            text.append(f" · {dropped:,} dropped" if short else f" · {dropped:,} samples dropped",
+                        "yellow")
         return text
 
     def sync(self) -> None:
