@@ -127,6 +127,7 @@ class ProgramSupervisor:
         self._transport: asyncio.SubprocessTransport | None = None
         self._exited = asyncio.Event()
         self._pipes_closed = asyncio.Event()
+        self._stopped = asyncio.Event()
         self._signal_sent: str | None = None
 
     async def start(self) -> bool:
@@ -170,7 +171,12 @@ class ProgramSupervisor:
         return self.exit_status
 
     async def stop(self) -> ExitStatus | None:
-        """Interrupt, then terminate, then kill the program's process group; wait for it."""
+        """Interrupt, then terminate, then kill the program's process group; wait for it.
+
+        A second call while the first is still escalating waits for the first."""
+        if self.state is ProgramState.STOPPING:
+            await self._stopped.wait()
+            return self.exit_status
         if self.state is ProgramState.RUNNING:
             self._set_state(ProgramState.STOPPING)
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
@@ -185,6 +191,7 @@ class ProgramSupervisor:
         if self._transport is not None:
             await self._wait_pipes_closed()
             self._transport.close()
+        self._stopped.set()
         return self.exit_status
 
     async def aclose(self) -> None:

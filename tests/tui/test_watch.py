@@ -276,3 +276,16 @@ async def until_async(condition, timeout: float = 20) -> None:  # type: ignore[n
             await asyncio.sleep(0.005)
 
     await asyncio.wait_for(poll(), timeout)
+
+
+async def test_q_pressed_twice_still_stops_the_program_gently() -> None:
+    session = wire_session("--stay")
+    app = make_watch_app(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        program = session.program
+        assert program is not None
+        await until(pilot, lambda: "program says hello" in shown_text(
+            app.screen.query_one(ProgramOutputView)))
+        await pilot.press("q", "q")
+    assert program.exit_status is not None and program.exit_status.stopped_by_us == "SIGINT"
+    assert program.pid is not None and gone(program.pid)
