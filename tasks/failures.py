@@ -11,6 +11,8 @@ import traceback
 
 import aiohttp
 
+from loopscope.tasks.safe_text import printable
+
 MAX_MESSAGE = 300
 
 _ERRNO_WORDS = {
@@ -33,7 +35,13 @@ def one_line(text: str) -> str:
 
 
 def describe(exc: BaseException) -> tuple[str, str]:
-    """``(type name, one-line message)`` for an exception a task raised."""
+    """``(type name, one-line message)`` for an exception a task raised, with control
+    characters escaped: a message can quote a server's reason phrase or a file's name."""
+    name, message = _describe(exc)
+    return printable(name), printable(message)
+
+
+def _describe(exc: BaseException) -> tuple[str, str]:
     name = type(exc).__name__
     if isinstance(exc, aiohttp.ClientConnectorError):
         reason = _connector_reason(exc)
@@ -60,4 +68,5 @@ def _connector_reason(exc: aiohttp.ClientConnectorError) -> str:
 
 
 def format_traceback(exc: BaseException) -> str:
-    return "".join(traceback.format_exception(exc))
+    """The full traceback, lines kept, control characters escaped (see ``describe``)."""
+    return printable("".join(traceback.format_exception(exc)), keep_lines=True)

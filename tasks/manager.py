@@ -36,6 +36,7 @@ from loopscope.tasks.ledger import TaskLedger
 from loopscope.tasks.process_jobs import ProcessJobs
 from loopscope.tasks.process_stats import ProcessMonitor
 from loopscope.tasks.records import TaskRecord, TaskState
+from loopscope.tasks.safe_text import printable
 from loopscope.tasks.scratch import ScratchSpace
 from loopscope.tasks.slots import ConnectionSlots
 from loopscope.tasks.spec import TaskSpec, describe_target, parse_specs
@@ -294,7 +295,7 @@ class TaskManager(TaskLedger):
             id=next(self._record_ids),
             batch_id=batch.id,
             kind=kind,
-            target=target,
+            target=printable(target),  # a file name or URL may hold terminal escapes
             created=self.clock(),
         )
         self.records[record.id] = record
@@ -318,7 +319,7 @@ class TaskManager(TaskLedger):
             self._finish(record, TaskState.EXCEPTION)
         else:
             self._tasks.pop(record.id, None)
-            record.result = result
+            record.result = printable(result)  # it may quote a server's reason phrase
             self._finish(record, TaskState.DONE)
 
     # --- tasks a caller schedules itself (the teaching scenarios) ---------------------------
@@ -378,7 +379,7 @@ class TaskManager(TaskLedger):
                 self._finish(record, TaskState.EXCEPTION)
                 raise
             else:
-                record.result = summary(value)
+                record.result = printable(summary(value))
                 self._finish(record, TaskState.DONE)
                 return value
             finally:

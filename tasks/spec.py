@@ -243,10 +243,10 @@ KINDS: dict[str, KindSyntax] = {
         ),
         KindSyntax(
             "write",
-            "write [PATH] BYTES",
-            "write BYTES (4096, 64K, 10M) with aiofiles, then flush and fsync",
+            "write [PATH] BYTES [overwrite=true]",
+            "write BYTES (4096, 64K, 10M) with aiofiles, then fsync; never replaces a file unasked",
             _write_args,
-            {},
+            {"overwrite": parse_bool},
         ),
         KindSyntax(
             "sleep",
@@ -402,7 +402,7 @@ def _normal_option(key: str, value: str) -> str:
         return value.upper()
     if key in ("mode", "in"):
         return value.lower()
-    if key == "insecure":
+    if key in ("insecure", "overwrite"):
         return "true" if parse_bool(value) else "false"
     return value
 

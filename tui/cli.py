@@ -17,6 +17,7 @@ from typing import Any
 
 from loopscope import __version__
 from loopscope.tasks.errors import SpecError
+from loopscope.tasks.safe_text import fit_encoding
 from loopscope.tasks.spec import KINDS, MAX_REPEAT, TaskSpec, parse_specs
 
 PROG = "loopscope"
@@ -169,11 +170,16 @@ def _list_scenarios() -> int:
     from loopscope.tasks.scenarios import SCENARIOS
 
     for scenario in SCENARIOS.values():
-        print(f"{scenario.name:10} {scenario.title}")
-        print(textwrap.fill(scenario.explanation, width=88, initial_indent=" " * 11,
-                            subsequent_indent=" " * 11))
-        print()
+        _print(f"{scenario.name:10} {scenario.title}")
+        _print(textwrap.fill(scenario.explanation, width=88, initial_indent=" " * 11,
+                             subsequent_indent=" " * 11))
+        _print("")
     return 0
+
+
+def _print(text: str) -> None:
+    """print, with ASCII stand-ins ("-" for "–") when stdout cannot encode the text."""
+    print(fit_encoding(text, getattr(sys.stdout, "encoding", None)))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -217,7 +223,7 @@ def _emit(report: dict[str, Any], text: str, *, as_json: bool) -> int:
         json.dump(report, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        print(text)
+        _print(text)
     sys.stdout.flush()
     return 0
 

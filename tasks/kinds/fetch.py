@@ -24,10 +24,11 @@ from types import SimpleNamespace
 import aiohttp
 from multidict import CIMultiDict
 
-from loopscope.tasks.errors import FetchTimeout, HTTPStatusError
+from loopscope.tasks.errors import FetchTimeout, HTTPStatusError, RedirectLoop
 from loopscope.tasks.kinds.context import TaskContext
 from loopscope.tasks.records import TaskRecord
-from loopscope.tasks.spec import TaskSpec, parse_bool, parse_seconds
+from loopscope.tasks.safe_text import printable
+from loopscope.tasks.spec import TaskSpec, mask_url, parse_bool, parse_seconds
 from loopscope.tasks.units import human_bytes
 
 CHUNK = 1 << 16
@@ -124,10 +125,14 @@ async def _request(ctx: TaskContext, record: TaskRecord, plan: FetchPlan, url: s
                 record.bytes_total = total
             async for chunk in response.content.iter_chunked(CHUNK):
                 if not received:
-                    record.preview = chunk[:PREVIEW_BYTES].decode("utf-8", errors="replace")
+                    record.preview = printable(
+                        chunk[:PREVIEW_BYTES].decode("utf-8", errors="replace"), keep_lines=True
+                    )
                 received += len(chunk)
                 ctx.progress(record, received, total)
             return f"{response.status} {response.reason or ''}, {human_bytes(received)}"
+    except aiohttp.TooManyRedirects as error:
+        raise RedirectLoop(redirect_story(error)) from None
     except TimeoutError as error:
         if isinstance(error, FetchTimeout):
             raise
@@ -135,3 +140,24 @@ async def _request(ctx: TaskContext, record: TaskRecord, plan: FetchPlan, url: s
         raise FetchTimeout(
             f"no complete response within {seconds:g} s ({human_bytes(received)} received)"
         ) from error
+
+
+SHOWN_HOPS = 4
+
+
+def redirect_story(error: aiohttp.TooManyRedirects) -> str:
+    """How many redirects were followed and, if they went round in a circle, where.
+
+    aiohttp's own message is ``0, message=''``; its ``history`` holds every redirect response,
+    so the URLs visited are there in order."""
+    urls = [mask_url(str(response.url)) for response in error.history]
+    hops = len(urls)
+    seen: dict[str, int] = {}
+    for index, url in enumerate(urls):
+        if url in seen:
+            circle = urls[seen[url] : index]
+            shown = " -> ".join(circle[:SHOWN_HOPS]) + (" -> ..." if len(circle) > SHOWN_HOPS else "")
+            return f"redirect loop: gave up after {hops} redirects, going round {shown} -> {url}"
+        seen[url] = index
+    last = urls[-1] if urls else mask_url(str(error.request_info.url))
+    return f"too many redirects: gave up after {hops}, the last from {last}"
