@@ -3,17 +3,21 @@ file so that nothing the user names can hang a worker or be overwritten unasked.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import os
 import secrets
 import stat
+from collections.abc import Callable
+from concurrent.futures import Executor
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from loopscope.tasks.errors import FileRefused
 from loopscope.tasks.safe_text import printable
 
 PREVIEW_BYTES = 400
+T = TypeVar("T")
 
 
 def user_path(word: str) -> Path:
@@ -66,6 +70,37 @@ def open_for_reading(path: Path) -> tuple[BinaryIO, os.stat_result]:
     except BaseException:
         os.close(fd)
         raise
+
+
+async def open_in_worker(
+    executor: Executor, opener: Callable[[], T], discard: Callable[[T], None]
+) -> T:
+    """``opener()`` in a worker thread. If the task is cancelled while the worker is busy, the
+    worker still finishes; what it opened is then passed to ``discard`` (closed, removed)
+    instead of leaking a descriptor or leaving a temporary file behind."""
+    opening = asyncio.get_running_loop().run_in_executor(executor, opener)
+    try:
+        return await asyncio.shield(opening)
+    except asyncio.CancelledError:
+
+        def clean_up(done: asyncio.Future[T]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                discard(done.result())
+
+        opening.add_done_callback(clean_up)
+        raise
+
+
+def close_quietly(opened: tuple[BinaryIO, object]) -> None:
+    try:
+        opened[0].close()
+    except OSError:
+        pass
+
+
+def discard_temporary(opened: tuple[BinaryIO, Path]) -> None:
+    close_quietly(opened)
+    remove_quietly(opened[1])
 
 
 def _check_target(path: Path, overwrite: bool) -> os.stat_result | None:

@@ -14,6 +14,7 @@ of hanging a worker thread. A device has no end (``/dev/zero``), so it is read u
 from __future__ import annotations
 
 import asyncio
+import functools
 import stat
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,13 @@ import aiofiles.threadpool
 
 from loopscope.tasks.errors import ReadTooLarge
 from loopscope.tasks.kinds.context import TaskContext
-from loopscope.tasks.kinds.paths import open_for_reading, preview, user_path
+from loopscope.tasks.kinds.paths import (
+    close_quietly,
+    open_for_reading,
+    open_in_worker,
+    preview,
+    user_path,
+)
 from loopscope.tasks.records import TaskRecord
 from loopscope.tasks.spec import TaskSpec
 from loopscope.tasks.units import human_bytes
@@ -42,7 +49,9 @@ async def run_read(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
         record.target = f"{path.name} (sample)"
     mode = spec.option("mode", "whole")
     loop = asyncio.get_running_loop()
-    file, info = await loop.run_in_executor(ctx.thread_pool, open_for_reading, path)
+    file, info = await open_in_worker(
+        ctx.thread_pool, functools.partial(open_for_reading, path), close_quietly
+    )
     handle: Any = aiofiles.threadpool.wrap(file, loop=loop, executor=ctx.thread_pool)
     try:
         ctx.mark_running(record)
@@ -97,7 +106,7 @@ async def _read_chunks(
         chunks += 1
         done += len(chunk)
         ctx.progress(record, done, total)
-    return f"read {human_bytes(done)} in {chunks:,} chunks{_capped(done, cap)}"
+    return f"read {human_bytes(done)} in {_count(chunks, 'chunk')}{_capped(done, cap)}"
 
 
 async def _read_lines(
@@ -116,7 +125,11 @@ async def _read_lines(
             ctx.progress(record, done, total)
             reported = done
     ctx.progress(record, done, total)
-    return f"read {lines:,} lines, {human_bytes(done)}{_capped(done, cap)}"
+    return f"read {_count(lines, 'line')}, {human_bytes(done)}{_capped(done, cap)}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def _capped(done: int, cap: int | None) -> str:

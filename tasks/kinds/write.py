@@ -10,6 +10,7 @@ in the same directory, which takes the real name only once it is complete and fs
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from typing import Any
 
@@ -17,7 +18,9 @@ import aiofiles.threadpool
 
 from loopscope.tasks.kinds.context import TaskContext
 from loopscope.tasks.kinds.paths import (
+    discard_temporary,
     move_into_place,
+    open_in_worker,
     open_temporary_beside,
     remove_quietly,
     user_path,
@@ -38,8 +41,10 @@ async def run_write(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str
     else:
         path = await ctx.scratch_path()
     loop = asyncio.get_running_loop()
-    file, temporary = await loop.run_in_executor(
-        ctx.thread_pool, open_temporary_beside, path, overwrite
+    file, temporary = await open_in_worker(
+        ctx.thread_pool,
+        functools.partial(open_temporary_beside, path, overwrite),
+        discard_temporary,
     )
     try:
         handle: Any = aiofiles.threadpool.wrap(file, loop=loop, executor=ctx.thread_pool)
