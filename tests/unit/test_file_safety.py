@@ -51,6 +51,11 @@ def loopscope_run(*args: str, cwd: Path, limit_bytes: int | None = None) -> dict
     return report
 
 
+def names(directory: Path, pattern: str = "*") -> list[str]:
+    """What is in ``directory`` (hidden files included), sorted."""
+    return sorted(str(p.relative_to(directory)) for p in directory.glob(pattern))
+
+
 def tasks_of(report: dict[str, object]) -> list[dict[str, object]]:
     tasks = report["tasks"]
     assert isinstance(tasks, list)
@@ -99,7 +104,7 @@ async def test_overwrite_true_replaces_and_keeps_the_mode(
     assert record.state is TaskState.DONE, record.error
     assert path.stat().st_size == 10 * 1024
     assert path.stat().st_mode & 0o777 == 0o640
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]  # no temp file left
+    assert names(tmp_path) == ["notes.txt"]  # no temp file left
 
 
 async def test_a_new_file_gets_the_usual_mode(manager: TaskManager, tmp_path: Path) -> None:
@@ -149,7 +154,7 @@ async def test_cancelling_a_write_leaves_nothing(manager: TaskManager, tmp_path:
     assert manager.cancel(record.id)
     await asyncio.wait_for(batch.wait(), 30)
     assert record.state is TaskState.CANCELLED
-    assert list(tmp_path.iterdir()) == []
+    assert names(tmp_path) == []
 
 
 async def test_cancelling_while_the_file_opens_leaves_nothing(
@@ -179,7 +184,7 @@ async def test_cancelling_while_the_file_opens_leaves_nothing(
     await asyncio.wait_for(asyncio.to_thread(created.wait, 10), 15)
 
     async def nothing_left() -> None:
-        while list(tmp_path.iterdir()):
+        while names(tmp_path):
             await asyncio.sleep(0.005)
 
     await asyncio.wait_for(nothing_left(), 10)
@@ -192,7 +197,7 @@ def test_a_failed_write_leaves_no_partial_file(tmp_path: Path) -> None:
     (task,) = tasks_of(report)
     assert task["state"] == "exception"
     assert "File too large" in str(task["error"])
-    assert list(tmp_path.iterdir()) == []
+    assert names(tmp_path) == []
 
 
 def test_a_failed_overwrite_keeps_the_old_file_whole(tmp_path: Path) -> None:
@@ -201,7 +206,7 @@ def test_a_failed_overwrite_keeps_the_old_file_whole(tmp_path: Path) -> None:
     report = loopscope_run(f"write {path} 4M overwrite=true", cwd=tmp_path, limit_bytes=2**20)
     assert tasks_of(report)[0]["state"] == "exception"
     assert path.read_bytes() == ORIGINAL
-    assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]
+    assert names(tmp_path) == ["out.bin"]
 
 
 # --- 2. one scratch folder per manager, no partial files, removed on exit ---------------------
@@ -227,13 +232,13 @@ async def test_one_scratch_folder_per_manager_even_when_samples_fail(
         await asyncio.wait_for(batch.wait(), 30)
         assert batch.counts[TaskState.EXCEPTION] == 3
         assert batch.counts[TaskState.DONE] == 2
-        assert len(list(tmp_path.glob("loopscope-*"))) == 1
+        assert len(names(tmp_path, "loopscope-*")) == 1
         monkeypatch.setattr(scratch_module, "write_samples", real)
         again = manager.launch("read")
         await asyncio.wait_for(again.wait(), 30)
         assert again.counts[TaskState.DONE] == 1  # the next task tries again, same folder
-        assert len(list(tmp_path.glob("loopscope-*"))) == 1
-    assert list(tmp_path.iterdir()) == []
+        assert len(names(tmp_path, "loopscope-*")) == 1
+    assert names(tmp_path) == []
 
 
 def test_a_failed_sample_leaves_no_partial_file(tmp_path: Path) -> None:
@@ -251,7 +256,7 @@ def test_a_failed_sample_leaves_no_partial_file(tmp_path: Path) -> None:
         [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=60
     )
     assert out.stdout.strip() == "27", out.stderr  # EFBIG
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["sample-4KiB.txt", "sample-64KiB.txt"]
+    assert names(tmp_path) == ["sample-4KiB.txt", "sample-64KiB.txt"]
     assert samples_module.SAMPLE_SIZES[:2] == (4 * 1024, 64 * 1024)
 
 
@@ -274,7 +279,7 @@ def test_the_scratch_folder_goes_even_when_the_program_dies(tmp_path: Path) -> N
     )
     assert "the program dies here" in out.stderr
     assert out.stdout.strip().startswith(str(tmp_path))
-    assert list(tmp_path.iterdir()) == []
+    assert names(tmp_path) == []
 
 
 @pytest.fixture
@@ -304,10 +309,10 @@ async def test_a_full_disk_leaves_nothing_behind(
         await asyncio.wait_for(batch.wait(), 30)
         errors = [r.error or "" for r in batch.records]
         assert all("No space left on device" in e for e in errors), errors
-        assert len(list(tiny_tmpfs.glob("loopscope-*"))) == 1
-        assert not list(tiny_tmpfs.rglob("*.part")) and not list(tiny_tmpfs.rglob("*-part"))
-        assert not (tiny_tmpfs / "user.bin").exists()
-    assert list(tiny_tmpfs.iterdir()) == []
+        assert len(names(tiny_tmpfs, "loopscope-*")) == 1
+        assert not names(tiny_tmpfs, "**/*.part") and not names(tiny_tmpfs, "**/*-part")
+        assert "user.bin" not in names(tiny_tmpfs)
+    assert names(tiny_tmpfs) == []
 
 
 # --- 4. a FIFO or a silent device never hangs a read or a write -------------------------------
