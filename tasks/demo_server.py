@@ -33,7 +33,7 @@ SHUTDOWN_GRACE_S = 0.25
 them: quitting must not wait for a sleeping demo route."""
 
 
-IN_FLIGHT = web.AppKey("in_flight", set)
+IN_FLIGHT = web.AppKey("in_flight", set[asyncio.Task[object]])
 """The handler tasks running now, so stopping can end the ones aiohttp left behind."""
 
 
@@ -234,7 +234,7 @@ def build_app(*, seed: int | None = None) -> web.Application:
             return web.Response(status=500, text="flaky: failed this time\n")
         return web.Response(text="flaky: ok this time\n")
 
-    in_flight: set[asyncio.Task[object]] = set()
+    in_flight: set[asyncio.Task[object]] = set()  # shared with stop(): see IN_FLIGHT
 
     @web.middleware
     async def track(
@@ -246,7 +246,8 @@ def build_app(*, seed: int | None = None) -> web.Application:
         try:
             return await handler(request)
         finally:
-            in_flight.discard(task)  # type: ignore[arg-type]
+            if task is not None:
+                in_flight.discard(task)
 
     app = web.Application(middlewares=[track])
     app[IN_FLIGHT] = in_flight
@@ -300,7 +301,8 @@ class DemoServer:
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
-            left = set(self._app[IN_FLIGHT])
+            running = self._app[IN_FLIGHT]
+            left = set(running)
             for task in left:
                 task.cancel()
             if left:

@@ -157,7 +157,7 @@ def redirect_story(error: aiohttp.TooManyRedirects) -> str:
         if url in seen:
             circle = urls[seen[url] : index]
             shown = " -> ".join(circle[:SHOWN_HOPS]) + (" -> ..." if len(circle) > SHOWN_HOPS else "")
-            return f"redirect loop: gave up after {hops} redirects, going round {shown} -> {url}"
+            return f"gave up after {hops} redirects: it went round {shown} -> {url}"
         seen[url] = index
     last = urls[-1] if urls else mask_url(str(error.request_info.url))
-    return f"too many redirects: gave up after {hops}, the last from {last}"
+    return f"gave up after {hops} redirects with no answer; the last came from {last}"
