@@ -43,7 +43,7 @@ def what_it_is(mode: int) -> str:
     ):
         if test(mode):
             return words
-    return "not a regular file"
+    return "something that is not a regular file"
 
 
 def open_for_reading(path: Path) -> tuple[BinaryIO, os.stat_result]:
@@ -62,10 +62,7 @@ def open_for_reading(path: Path) -> tuple[BinaryIO, os.stat_result]:
         if stat.S_ISREG(info.st_mode):
             os.set_blocking(fd, True)
         elif not stat.S_ISCHR(info.st_mode):
-            raise FileRefused(
-                f"{path} is {what_it_is(info.st_mode)}: read takes a regular file "
-                "(or a character device such as /dev/zero)"
-            )
+            raise FileRefused(f"cannot read {what_it_is(info.st_mode)}: {path}")
         return open(fd, "rb", closefd=True), info  # noqa: SIM115 - the caller closes it
     except BaseException:
         os.close(fd)
@@ -103,6 +100,10 @@ def discard_temporary(opened: tuple[BinaryIO, Path]) -> None:
     remove_quietly(opened[1])
 
 
+def _exists(path: Path) -> FileRefused:
+    return FileRefused(f"exists; add overwrite=true to replace it: {path}")
+
+
 def _check_target(path: Path, overwrite: bool) -> os.stat_result | None:
     """Refuse a path write must not touch; return what is there now (None: nothing)."""
     try:
@@ -110,11 +111,11 @@ def _check_target(path: Path, overwrite: bool) -> os.stat_result | None:
     except FileNotFoundError:
         return None
     if stat.S_ISLNK(info.st_mode):
-        raise FileRefused(f"{path} is a symbolic link: write never writes through a link")
+        raise FileRefused(f"never writes through a symbolic link: {path}")
     if not stat.S_ISREG(info.st_mode):
-        raise FileRefused(f"{path} is {what_it_is(info.st_mode)}: write makes regular files only")
+        raise FileRefused(f"cannot write to {what_it_is(info.st_mode)}: {path}")
     if not overwrite:
-        raise FileRefused(f"{path} already exists: add overwrite=true to replace it")
+        raise _exists(path)
     return info
 
 
@@ -167,12 +168,12 @@ def _link_without_replacing(temporary: Path, path: Path) -> None:
     try:
         os.link(temporary, path)
     except FileExistsError:
-        raise FileRefused(f"{path} already exists: add overwrite=true to replace it") from None
+        raise _exists(path) from None
     except OSError as error:
         if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
             raise
         if os.path.lexists(path):
-            raise FileRefused(f"{path} already exists: add overwrite=true to replace it") from None
+            raise _exists(path) from None
         os.replace(temporary, path)
         return
     remove_quietly(temporary)

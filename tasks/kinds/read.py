@@ -72,9 +72,10 @@ async def run_read(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
 
 
 def _too_large(path: Path, size: str) -> ReadTooLarge:
+    """Advice first, path last: a table cell cut short still says what to do."""
     return ReadTooLarge(
-        f"{path} is {size}: mode=whole reads at most {human_bytes(MAX_WHOLE_READ)} into "
-        "memory; use mode=chunks (or mode=lines), which stream it"
+        f"use mode=chunks: mode=whole holds at most {human_bytes(MAX_WHOLE_READ)} in memory, "
+        f"this is {size}: {path}"
     )
 
 
