@@ -71,7 +71,8 @@ def index_page() -> str:
         "<title>loopscope demo server</title></head>\n<body>\n"
         "<h1>loopscope demo server</h1>\n"
         "<p>Something to fetch with no network: every route is cheap and bounded. "
-        "Try <code>loopscope run \"fetch /delay/300 x20\"</code>.</p>\n"
+        "In a spec, a URL that starts with <code>/</code> goes to loopscope's own copy of "
+        "this server: <code>loopscope run \"fetch /delay/300 x20\"</code>.</p>\n"
         f"<table>\n<tr><th>route</th><th>what it does</th><th>try</th></tr>\n{rows}\n"
         "</table>\n</body></html>\n"
     )
