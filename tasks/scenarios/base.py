@@ -18,6 +18,7 @@ from loopscope.tasks.batch import Batch
 from loopscope.tasks.errors import HTTPStatusError
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.records import TaskRecord
+from loopscope.tasks.safe_text import printable
 
 T = TypeVar("T")
 
@@ -51,7 +52,7 @@ class ScenarioContext:
         return value
 
     def say(self, line: str) -> None:
-        self.log.append(line)
+        self.log.append(printable(line))  # a line may quote a server's words or an error
         self.version += 1
 
     def batch(self, label: str, *, sequential: bool = False) -> Batch:
