@@ -2,6 +2,8 @@
 
 aiohttp's messages carry internals (``ssl:default [Connect call failed ...]``); these say the
 same thing in words a user can act on. The full traceback is kept separately on the record.
+Both go through :func:`~loopscope.tasks.secrets.mask_text`: what a record stores (and so the
+screen, the JSON report and any export) never holds a password or a token.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import traceback
 import aiohttp
 
 from loopscope.tasks.safe_text import printable
+from loopscope.tasks.secrets import mask_text
 
 MAX_MESSAGE = 300
 
@@ -35,10 +38,10 @@ def one_line(text: str) -> str:
 
 
 def describe(exc: BaseException) -> tuple[str, str]:
-    """``(type name, one-line message)`` for an exception a task raised, with control
-    characters escaped: a message can quote a server's reason phrase or a file's name."""
+    """``(type name, one-line message)`` for an exception a task raised, secrets masked and
+    control characters escaped (a message can quote a server's reason phrase or a file name)."""
     name, message = _describe(exc)
-    return printable(name), printable(message)
+    return printable(name), printable(mask_text(message))
 
 
 def _describe(exc: BaseException) -> tuple[str, str]:
@@ -49,10 +52,10 @@ def _describe(exc: BaseException) -> tuple[str, str]:
             f" ({reason})" if reason else ""
         )
     if isinstance(exc, aiohttp.InvalidURL):
-        return name, f"invalid URL: {exc.url}"
+        return name, f"invalid URL: {mask_text(str(exc.url))}"
     if isinstance(exc, OSError) and exc.strerror and getattr(exc, "filename", None):
         return name, f"{exc.strerror}: {exc.filename}"
-    message = one_line(str(exc))
+    message = one_line(mask_text(str(exc)))  # masked before it is cut: no half-password shown
     if not message and isinstance(exc, TimeoutError):
         message = "timed out"
     return name, message
@@ -68,5 +71,5 @@ def _connector_reason(exc: aiohttp.ClientConnectorError) -> str:
 
 
 def format_traceback(exc: BaseException) -> str:
-    """The full traceback, lines kept, control characters escaped (see ``describe``)."""
-    return printable("".join(traceback.format_exception(exc)), keep_lines=True)
+    """The full traceback, secrets masked, lines kept, control characters escaped."""
+    return printable(mask_text("".join(traceback.format_exception(exc))), keep_lines=True)

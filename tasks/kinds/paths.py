@@ -13,8 +13,9 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
-from loopscope.tasks.errors import FileRefused
+from loopscope.tasks.errors import FileRefused, SpecError
 from loopscope.tasks.safe_text import printable
+
 
 PREVIEW_BYTES = 400
 T = TypeVar("T")
@@ -23,6 +24,13 @@ T = TypeVar("T")
 def user_path(word: str) -> Path:
     """The path a user typed, with ``~`` expanded (a string operation, no I/O)."""
     return Path(os.path.expanduser(word))
+
+
+def path_word(word: str) -> str:
+    """A PATH as typed, refused when empty (``read ""``)."""
+    if not word:
+        raise SpecError("the path is empty", word='""')
+    return word
 
 
 def preview(data: bytes) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +24,17 @@ import aiofiles.threadpool
 
 from loopscope.tasks.errors import ReadTooLarge
 from loopscope.tasks.kinds.context import TaskContext
+from loopscope.tasks.kinds.kind import Kind, Param
 from loopscope.tasks.kinds.paths import (
     close_quietly,
     open_for_reading,
     open_in_worker,
+    path_word,
     preview,
     user_path,
 )
+from loopscope.tasks.kinds.values import choice
 from loopscope.tasks.records import TaskRecord
-from loopscope.tasks.spec import TaskSpec
 from loopscope.tasks.units import human_bytes
 
 CHUNK = 1 << 16
@@ -41,13 +44,21 @@ MAX_WHOLE_READ = 256 * 2**20
 """Most bytes ``mode=whole`` holds in memory (256 MiB); bigger needs ``mode=chunks``."""
 MAX_DEVICE_READ = 256 * 2**20
 """Most bytes read from a character device in any mode: ``/dev/zero`` never ends."""
+READ_MODES = ("whole", "lines", "chunks")
 
 
-async def run_read(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
-    path = user_path(spec.args[0]) if spec.args else await ctx.sample_file()
-    if not spec.args:
+@dataclass(frozen=True, slots=True)
+class ReadArgs:
+    path: str | None = None
+    """As typed (``~`` not yet expanded); None reads one of the generated sample files."""
+    mode: str = "whole"
+
+
+async def run_read(ctx: TaskContext, record: TaskRecord, args: ReadArgs) -> str:
+    path = user_path(args.path) if args.path is not None else await ctx.sample_file()
+    if args.path is None:
         record.target = f"{path.name} (sample)"
-    mode = spec.option("mode", "whole")
+    mode = args.mode
     loop = asyncio.get_running_loop()
     file, info = await open_in_worker(
         ctx.thread_pool, functools.partial(open_for_reading, path), close_quietly
@@ -137,3 +148,28 @@ def _capped(done: int, cap: int | None) -> str:
     if cap is not None and done >= cap:
         return f" (a device: stopped at the {human_bytes(cap)} cap)"
     return ""
+
+
+def _target(args: ReadArgs) -> str:
+    path = args.path if args.path is not None else "(sample file)"
+    return path if args.mode == "whole" else f"{path} [{args.mode}]"
+
+
+KIND = Kind(
+    "read",
+    help="read a file with aiofiles (no PATH: one of the generated sample files)",
+    runner=run_read,
+    build=ReadArgs,
+    args=(Param("path", path_word, None, metavar="PATH"),),
+    options=(
+        Param("mode", choice(READ_MODES, "mode"), "whole", metavar="|".join(READ_MODES),
+              normal=str.lower),
+    ),
+    describe=_target,
+    details="read a file with aiofiles; no PATH reads one of the generated sample files "
+    "(4 KiB to 8 MiB). `chunks` and `lines` keep memory bounded; `lines` makes one thread hop "
+    "per line, as `async for line in f` does. `whole` holds at most 256 MiB (bigger: "
+    "`mode=chunks`). Regular files and character devices only: a FIFO is refused at once, and "
+    "a device such as `/dev/zero` is read up to 256 MiB in any mode.",
+    example="read x10 mode=chunks",
+)

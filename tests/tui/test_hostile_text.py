@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+from loopscope.tasks.options import EngineOptions
 from loopscope.tui.app import make_app
 from loopscope.widgets.task_list import TaskList
 from tests.staging import settle, until
@@ -14,7 +15,11 @@ from tests.unit.test_terminal_safety import ESCAPED_REASON, answer_hostile
 async def test_the_dashboard_shows_the_escapes_as_text() -> None:
     server = await asyncio.start_server(answer_hostile, "127.0.0.1", 0)
     url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    app = make_app(thread_workers=2, process_workers=1, monitors=False, demo_server=False)
+    app = make_app(
+        options=EngineOptions(
+            thread_workers=2, process_workers=1, monitors=False, demo_server=False
+        )
+    )
     async with server, app.run_test(size=(160, 50)) as pilot:
         batch = app.manager.launch(f"fetch {url}/fail; fetch {url}/ok")
         await until(pilot, lambda: batch.done)

@@ -26,6 +26,7 @@ import pytest
 from loopscope.tasks import samples as samples_module
 from loopscope.tasks.kinds import read as read_kind
 from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.options import EngineOptions
 from loopscope.tasks.records import TaskState
 from tests.unit.test_kinds import run_one
 
@@ -227,7 +228,7 @@ async def test_one_scratch_folder_per_manager_even_when_samples_fail(
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     real = scratch_module.write_samples
     monkeypatch.setattr(scratch_module, "write_samples", _failing_samples)
-    async with TaskManager(demo_server=False, monitors=False) as manager:
+    async with TaskManager(EngineOptions(demo_server=False, monitors=False)) as manager:
         batch = manager.launch("read x3; write 1K x2")
         await asyncio.wait_for(batch.wait(), 30)
         assert batch.counts[TaskState.EXCEPTION] == 3
@@ -265,8 +266,9 @@ def test_the_scratch_folder_goes_even_when_the_program_dies(tmp_path: Path) -> N
     code = (
         "import asyncio\n"
         "from loopscope.tasks.manager import TaskManager\n"
+        "from loopscope.tasks.options import EngineOptions\n"
         "async def main():\n"
-        "    manager = TaskManager(demo_server=False, monitors=False)\n"
+        "    manager = TaskManager(EngineOptions(demo_server=False, monitors=False))\n"
         "    await manager.start()\n"
         "    await manager.launch('read; write 1K').wait()\n"
         "    print(manager.scratch.directory, flush=True)\n"
@@ -304,7 +306,7 @@ async def test_a_full_disk_leaves_nothing_behind(
     tiny_tmpfs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tiny_tmpfs))
-    async with TaskManager(demo_server=False, monitors=False) as manager:
+    async with TaskManager(EngineOptions(demo_server=False, monitors=False)) as manager:
         batch = manager.launch(f"read x3; write 3M; write {tiny_tmpfs}/user.bin 3M")
         await asyncio.wait_for(batch.wait(), 30)
         errors = [r.error or "" for r in batch.records]
