@@ -144,6 +144,8 @@ def open_temporary_beside(path: Path, overwrite: bool) -> tuple[BinaryIO, Path]:
             )
         except FileExistsError:
             continue
+        except OSError as error:  # no such folder, permission denied: name the user's path
+            raise naming(error, path) from None
         break
     else:
         raise FileRefused(f"cannot make a temporary file next to {path}")
@@ -199,6 +201,12 @@ def _sync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def naming(error: OSError, path: Path) -> OSError:
+    """The same error about ``path`` (the user's file, not a temporary name, and a disk-full
+    error, which names no file, then says which write failed)."""
+    return type(error)(error.errno, error.strerror, str(path))
 
 
 def remove_quietly(path: Path) -> None:

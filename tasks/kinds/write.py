@@ -22,6 +22,7 @@ from loopscope.tasks.kinds.kind import Kind, Param
 from loopscope.tasks.kinds.paths import (
     discard_temporary,
     move_into_place,
+    naming,
     open_in_worker,
     open_temporary_beside,
     path_word,
@@ -79,6 +80,11 @@ async def run_write(ctx: TaskContext, record: TaskRecord, args: WriteArgs) -> st
         await loop.run_in_executor(
             ctx.thread_pool, move_into_place, temporary, path, overwrite
         )
+    except OSError as error:
+        remove_quietly(temporary)
+        if error.filename is None and error.strerror:  # ENOSPC, EFBIG: say which file
+            raise naming(error, path) from error
+        raise
     except BaseException:
         remove_quietly(temporary)  # one unlink, on the loop: it must happen even when cancelled
         raise

@@ -141,6 +141,14 @@ async def test_write_refuses_a_directory_and_a_device(
     assert device.error == "FileRefused: cannot write to a character device: /dev/null"
 
 
+async def test_a_missing_folder_names_the_users_path(
+    manager: TaskManager, tmp_path: Path
+) -> None:
+    path = tmp_path / "no-such-folder" / "out.bin"
+    record = await run_one(manager, f"write {path} 1K")
+    assert record.error == f"FileNotFoundError: No such file or directory: {path}"
+
+
 async def test_cancelling_a_write_leaves_nothing(manager: TaskManager, tmp_path: Path) -> None:
     path = tmp_path / "big.bin"
     batch = manager.launch(f"write {path} 8G")
@@ -197,7 +205,7 @@ def test_a_failed_write_leaves_no_partial_file(tmp_path: Path) -> None:
     report = loopscope_run(f"write {path} 4M", cwd=tmp_path, limit_bytes=2**20)
     (task,) = tasks_of(report)
     assert task["state"] == "exception"
-    assert "File too large" in str(task["error"])
+    assert task["error"] == f"OSError: File too large: {path}"  # the user's file, not a temp
     assert names(tmp_path) == []
 
 
