@@ -81,19 +81,43 @@ _ASCII_STAND_INS = str.maketrans(
 )
 
 
+STAND_INS = "loopscope-stand-ins"
+"""The name of a codec error handler: a character the stream cannot encode is written as its
+ASCII stand-in (``-`` for ``–``), else as a ``\\u`` escape."""
+
+
+def _stand_in(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    chunk = error.object[error.start : error.end].translate(_ASCII_STAND_INS)
+    return chunk.encode("ascii", "backslashreplace").decode("ascii"), error.end
+
+
+codecs.register_error(STAND_INS, _stand_in)
+
+
 def fit_encoding(text: str, encoding: str | None) -> str:
     """``text`` as it can be written to a stream in ``encoding``: unchanged when it fits,
-    else typographic characters replaced by ASCII stand-ins and anything still missing
-    written as a ``\\u`` escape. Never raises."""
+    else with stand-ins (see :data:`STAND_INS`). Never raises."""
     if not encoding:
         return text
     try:
-        codecs.lookup(encoding)
+        return text.encode(encoding, STAND_INS).decode(encoding)
     except LookupError:
         return text
+
+
+def fit_stream(stream: object) -> None:
+    """Make a text stream that cannot encode typographic characters (an ASCII locale,
+    ``PYTHONIOENCODING=ascii``) write stand-ins instead of raising ``UnicodeEncodeError``:
+    every print, argparse's help included, then works. A UTF-8 stream is left alone."""
+    encoding = getattr(stream, "encoding", None)
+    reconfigure = getattr(stream, "reconfigure", None)
+    if not encoding or reconfigure is None:
+        return
     try:
-        text.encode(encoding)
+        "–…".encode(encoding)
     except UnicodeEncodeError:
-        replaced = text.translate(_ASCII_STAND_INS)
-        return replaced.encode(encoding, "backslashreplace").decode(encoding)
-    return text
+        reconfigure(errors=STAND_INS)
+    except LookupError:
+        return

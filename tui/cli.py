@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from loopscope import __version__
 from loopscope.tasks.errors import KindFileError, SpecError
 from loopscope.tasks.options import EngineOptions, OptionError
-from loopscope.tasks.safe_text import fit_encoding
+from loopscope.tasks.safe_text import fit_stream
 from loopscope.tasks.secrets import mask_text, shorten
 from loopscope.tasks.spec import MAX_REPEAT, TaskSpec, check_launch_size, parse_specs
 
@@ -217,6 +217,8 @@ def _fail(message: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    fit_stream(sys.stdout)  # an ASCII-only stdout gets "-" for "–", never a UnicodeEncodeError
+    fit_stream(sys.stderr)
     try:
         return _main(argv)
     except BrokenPipeError:  # `loopscope ... | head`: the reader left, which is fine
@@ -261,16 +263,11 @@ def _list_scenarios() -> int:
     from loopscope.tasks.scenarios import SCENARIOS
 
     for scenario in SCENARIOS.values():
-        _print(f"{scenario.name:10} {scenario.title}")
-        _print(textwrap.fill(scenario.explanation, width=88, initial_indent=" " * 11,
-                             subsequent_indent=" " * 11))
-        _print("")
+        print(f"{scenario.name:10} {scenario.title}")
+        print(textwrap.fill(scenario.explanation, width=88, initial_indent=" " * 11,
+                            subsequent_indent=" " * 11))
+        print()
     return 0
-
-
-def _print(text: str) -> None:
-    """print, with ASCII stand-ins ("-" for "–") when stdout cannot encode the text."""
-    print(fit_encoding(text, getattr(sys.stdout, "encoding", None)))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -325,7 +322,7 @@ def _emit(report: dict[str, Any], text: str, *, as_json: bool) -> int:
         json.dump(report, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        _print(text)
+        print(text)
     sys.stdout.flush()
     return 0
 

@@ -141,8 +141,14 @@ def test_fit_encoding_falls_back_to_ascii() -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [["run", "sleep 0.01 x2", "fail"], ["run", "--scenario", "futures"], ["scenarios"]],
-    ids=["run-table", "scenario", "scenarios"],
+    [
+        ["run", "sleep 0.01 x2", "fail"],
+        ["run", "--scenario", "futures"],
+        ["scenarios"],
+        ["--help"],
+        ["run", "--help"],
+    ],
+    ids=["run-table", "scenario", "scenarios", "help", "run-help"],
 )
 def test_tables_print_on_an_ascii_only_stdout(args: list[str]) -> None:
     out = subprocess.run(
@@ -152,6 +158,8 @@ def test_tables_print_on_an_ascii_only_stdout(args: list[str]) -> None:
     assert out.returncode == 0, out.stderr.decode(errors="replace")
     assert b"UnicodeEncodeError" not in out.stderr
     out.stdout.decode("ascii")  # every byte is ASCII
-    if args[0] == "run" and args[1] != "--scenario":
+    if args == ["run", "sleep 0.01 x2", "fail"]:
         assert b"sequential (meas.)  -   run with --sequential" in out.stdout
+    if args == ["run", "--help"]:
+        assert b"[header=Name:value]... [auth=user:pw]" in out.stdout
 
