@@ -20,6 +20,7 @@ from loopscope import __version__
 from loopscope.tasks.errors import KindFileError, SpecError
 from loopscope.tasks.options import EngineOptions, OptionError
 from loopscope.tasks.stopping import Stopped, run_until_stopped
+from loopscope.tasks.safe_text import fit_stream
 from loopscope.tasks.secrets import mask_text, shorten
 from loopscope.tasks.spec import MAX_REPEAT, TaskSpec, check_launch_size, parse_specs
 
@@ -218,6 +219,8 @@ def _fail(message: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    fit_stream(sys.stdout)  # an ASCII-only stdout gets "-" for "–", never a UnicodeEncodeError
+    fit_stream(sys.stderr)
     try:
         return _main(argv)
     except BrokenPipeError:  # `loopscope ... | head`: the reader left, which is fine
