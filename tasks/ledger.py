@@ -94,10 +94,12 @@ class TaskLedger:
             record.bytes_total = total
         self._touch(record)
 
-    def _finish(self, record: TaskRecord, state: TaskState) -> None:
+    def _finish(self, record: TaskRecord, state: TaskState, at: float | None = None) -> None:
         if record.state.finished:
             return
         now = self.clock()
+        if at is not None and self._clock_is_perf_counter:  # stamped elsewhere (isolated.py)
+            now = min(max(at, record.started or record.created), now)
         batch = self.batches[record.batch_id]
         record.finished = now
         if record.state is TaskState.RUNNING and record.started is not None:

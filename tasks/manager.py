@@ -392,6 +392,46 @@ class TaskManager(TaskLedger):
         self._watched.add(task)
         task.add_done_callback(self._watched.discard)
 
+    # --- records of work run in a clean process (tasks/isolated.py) --------------------------
+
+    def add_record(
+        self, batch: Batch, kind: str, target: str, *, created: float | None = None
+    ) -> TaskRecord:
+        """A pending record in ``batch`` for a job that runs elsewhere (``created``: when)."""
+        record = self._new_record(batch, kind, target)
+        batch.planned = max(batch.planned, len(batch.records))
+        if created is not None and self._clock_is_perf_counter:
+            record.created = min(created, record.created)
+        return record
+
+    def end_record(
+        self,
+        record: TaskRecord,
+        state: TaskState,
+        *,
+        at: float | None = None,
+        result: str = "",
+        error: str | None = None,
+    ) -> None:
+        """End such a record as the other process reported: ``at`` is its perf_counter time."""
+        record.result = result
+        if error:
+            kind, _, message = error.partition(": ")
+            record.error_type, record.error_message = kind, message or None
+        self._finish(record, state, at)
+
+    def record_measurement(self, batch: Batch, wall_s: float, sequential_s: float) -> None:
+        """A clean process measured ``batch`` again: its wall there and its sequential replay."""
+        batch.measured_wall_s = wall_s
+        batch.measured_sequential_s = sequential_s
+        self._replayed.append((wall_s, sequential_s))
+        self.version += 1
+
+    @property
+    def embedded_demo(self) -> bool:
+        """True when the demo server runs inside this manager (not at a given ``demo_url``)."""
+        return self._want_demo
+
     # --- cancelling -----------------------------------------------------------------------
 
     def cancel(self, task_id: int) -> bool:
