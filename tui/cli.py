@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
         "`loopscope run --scenario NAME`, or press n in the dashboard.",
     )
 
+    _add_watch_commands(commands)
+
     demo = commands.add_parser(
         "demo-server",
         help="run the embedded demo HTTP server alone",
@@ -103,6 +105,36 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=_positive, default=8080, help="port (0: any free one)")
     demo.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
     return parser
+
+
+def _add_watch_commands(commands: Any) -> None:
+    watch = commands.add_parser(
+        "watch",
+        help="run your own asyncio program under the agent and watch its tasks",
+        description="Run SCRIPT (or -m MODULE) with this Python under loopscope's agent and "
+        "open the dashboard on it; with --json, run it to the end and print one JSON report "
+        "(its output goes to stderr). Exit status: the program's (128+N if signal N ended "
+        "it), 124 when --timeout stopped it, 2 on bad usage.",
+    )
+    watch.add_argument("--json", action="store_true", help="no dashboard: run to the end, "
+                       "print the report")
+    watch.add_argument("--timeout", type=float, metavar="SECONDS",
+                       help="with --json: stop the program after this long (SIGINT, SIGTERM, "
+                       "SIGKILL)")
+    watch.add_argument("-m", dest="module", metavar="MODULE", help="run a module, as python -m")
+    watch.add_argument("target", nargs=argparse.REMAINDER, metavar="SCRIPT [ARGS]")
+
+    attach = commands.add_parser(
+        "attach",
+        help="watch a program that runs loopscope.agent.install()",
+        description="Connect to the agent of a running program (unix:PATH, or "
+        "127.0.0.1:PORT with --token) and open the dashboard; --json prints one snapshot.",
+    )
+    attach.add_argument("address", metavar="ADDRESS")
+    attach.add_argument("--token", help="the token a TCP agent printed (or LOOPSCOPE_TOKEN)")
+    attach.add_argument("--json", action="store_true", help="print a JSON snapshot and leave")
+    attach.add_argument("--seconds", type=float, default=1.0,
+                        help="with --json: how long to gather batches (default 1)")
 
 
 def _add_engine_options(parser: argparse.ArgumentParser) -> None:
@@ -147,6 +179,14 @@ def _main(argv: Sequence[str] | None) -> int:
         return _demo_server(args)
     if args.command == "scenarios":
         return _list_scenarios()
+    if args.command == "watch":
+        from loopscope.tui.watch_cli import watch
+
+        return watch(args)
+    if args.command == "attach":
+        from loopscope.tui.watch_cli import attach
+
+        return attach(args)
     return _dashboard(args)
 
 
