@@ -14,8 +14,13 @@ system-wide, so the receiving process can place them on its own timeline.
 
 Lines are written with one ``os.write`` each and kept under ``PIPE_BUF`` (4,096 bytes), so
 lines from several threads, or from process-pool workers that inherited the same stdout,
-never interleave. (The ``agent`` work on watching programs may bring a shared versioned wire
-format; this stream is small enough to move onto it.)
+never interleave.
+
+Why not the agent's wire (tasks/agent/wire.py): that protocol serves a viewer attached to a
+program it did not start (a handshake with a token, length-prefixed frames, batches of task
+snapshots at ~20 Hz). Here the reader starts the writer itself and several writers (a lane's
+process-pool workers, which inherit its stdout) must share one pipe without a coordinator;
+one atomic line per event is the simplest thing that does that.
 """
 
 from __future__ import annotations
