@@ -140,6 +140,10 @@ def headless_race() -> dict[str, dict[str, float]]:
     return {w: race[w]["walls_s"] for w in ("io", "cpu")}
 
 
+WATCHER_CPU: list[float] = []
+"""The dashboard's own CPU while each race ran (fraction of one core)."""
+
+
 async def dashboard_race() -> dict[str, dict[str, float]]:
     app = make_app()
     async with app.run_test(size=(160, 50)) as pilot:
@@ -149,6 +153,7 @@ async def dashboard_race() -> dict[str, dict[str, float]]:
         await wait_for(lambda: isinstance(app.screen, RaceScreen))
         results = app.screen.results  # type: ignore[attr-defined]
         assert isinstance(results, RaceResults)
+        WATCHER_CPU.append(results.watcher_cpu or 0.0)
         await pilot.press("escape", "q")
     return {r.workload.value: {s.value: w for s, w in r.walls.items()} for r in results.workloads}
 
@@ -180,6 +185,8 @@ async def race_part(repeats: int) -> int:
                   f"{headless[key][name]:6.3f} s ({headless[key][name] / reference:4.2f}x)   "
                   f"dashboard {dashboard[key][name]:6.3f} s "
                   f"({dashboard[key][name] / reference:4.2f}x)   [{verdict(ok)}]", flush=True)
+    print(f"  the dashboard itself used {statistics.median(WATCHER_CPU):.0%} of one core while "
+          "the lanes ran (median)", flush=True)
     return missed
 
 

@@ -93,9 +93,11 @@ class RaceChart(Widget):
                 )
             parts.extend([table, Text("")])
         parts.append(Text(results.conclusion, style="bold"))
+        watcher = ("" if results.watcher_cpu is None else
+                   f"; this screen used {results.watcher_cpu:.0%} of one core meanwhile")
         parts.append(
             Text(f"{results.cores} cores, process pool of {results.process_workers}; every lane "
                  "timed on the wall clock in a clean process of its own; × is speed relative "
-                 "to sequential", style=label_style)
+                 f"to sequential{watcher}", style=label_style)
         )
         return Group(*parts)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from typing import Any
 
 from loopscope.tasks.isolated import CleanProcess, Mirror, run_clean
@@ -90,6 +91,7 @@ async def race(ctx: ScenarioContext) -> None:
     ctx.say(f"each lane in a clean process of its own, away from the screen; {cores} cores, "
             f"process pool of {workers} (starting them is not timed)")
     walls: dict[Workload, dict[Strategy, float]] = {}
+    cpu_before, wall_before = time.process_time(), time.perf_counter()
     whats = {Workload.IO: f"GET /delay/{io_ms}", Workload.CPU: f"sum of squares to {cpu_n:,}"}
     counts = {Workload.IO: io_count, Workload.CPU: cpu_count}
     async with DemoServerProcess() as server:
@@ -102,10 +104,11 @@ async def race(ctx: ScenarioContext) -> None:
                                       arguments[workload], counts[workload])
                 walls[workload][strategy] = wall
                 ctx.say(f"{workload.value:3} {strategy.value:10} {human_seconds(wall)}")
+    watcher_cpu = (time.process_time() - cpu_before) / (time.perf_counter() - wall_before)
     io, cpu = (WorkloadResult(w, f"{counts[w]} x {whats[w]}", walls[w]) for w in Workload)
     conclusion = compose_conclusion(io, cpu, cores=cores, process_workers=workers,
                                     io_count=io_count, cpu_count=cpu_count)
-    ctx.data["race"] = RaceResults(io, cpu, workers, cores, conclusion)
+    ctx.data["race"] = RaceResults(io, cpu, workers, cores, conclusion, watcher_cpu)
     ctx.say(conclusion)
 
 

@@ -75,6 +75,9 @@ class RaceResults:
     process_workers: int
     cores: int
     conclusion: str
+    watcher_cpu: float | None = None
+    """CPU the process that watched the race (the dashboard, or ``loopscope run``) used while
+    the lanes ran, as a fraction of one core: what it may have taken from the lanes' cores."""
 
     @property
     def workloads(self) -> tuple[WorkloadResult, WorkloadResult]:
@@ -96,6 +99,7 @@ class RaceResults:
             "process_workers": self.process_workers,
             "cores": self.cores,
             "conclusion": self.conclusion,
+            "watcher_cpu": None if self.watcher_cpu is None else round(self.watcher_cpu, 3),
         }
 
 
