@@ -13,10 +13,12 @@ kept beside them, so the screen's own cost can be read: ``screen_share``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from loopscope.tasks.batch import Batch
+from loopscope.tasks.kinds import registry
 from loopscope.tasks.isolated import CleanProcessError, Mirror, run_clean
 from loopscope.tasks.manager import TaskManager
 
@@ -54,19 +56,27 @@ class CleanReplay:
 
 
 def engine_settings(manager: TaskManager) -> dict[str, Any]:
-    """The manager's settings, for a TaskManager in another process."""
-    settings: dict[str, Any] = {
-        "connector_limit": manager.connector_limit,
-        "limit_per_host": manager.limit_per_host,
-        "thread_workers": manager.thread_workers,
-        "process_workers": manager.process_workers,
-        "fetch_timeout": manager.default_fetch_timeout,
-        "trace_connections": manager.trace_connections,
-    }
-    if not manager.embedded_demo:
-        settings["demo_url"] = manager.demo_url
-        settings["demo_server"] = False
+    """The manager's settings (EngineOptions' fields), for a TaskManager in another process.
+
+    The demo server: one of its own in the clean process, as ``loopscope run`` has, when this
+    manager embeds one; the same address when it was given one.
+    """
+    settings = dataclasses.asdict(manager.options)
+    if manager.embedded_demo:
+        settings.update(demo_server=True, demo_url=None)
+    else:
+        settings.update(demo_server=False, demo_url=manager.demo_url)
     return settings
+
+
+def kinds_files(batch: Batch) -> list[str]:
+    """The users' kinds files the batch's specs need (the clean process loads them too)."""
+    files = []
+    for spec in batch.specs:
+        kind = registry.get(spec.kind)
+        if kind is not None and not kind.builtin and kind.source not in files:
+            files.append(kind.source)
+    return files
 
 
 def replay_in_clean_process(manager: TaskManager, batch: Batch) -> CleanReplay:
@@ -89,6 +99,7 @@ async def _measure(manager: TaskManager, run: CleanReplay) -> None:
         "job": "replay",
         "specs": "; ".join(spec.text(mask_secrets=False) for spec in run.original.specs),
         "engine": engine_settings(manager),
+        "kinds": kinds_files(run.original),
     }
     try:
         result = await run_clean(job, mirror.apply)

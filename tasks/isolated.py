@@ -23,6 +23,7 @@ import json
 import os
 import signal
 import sys
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -151,6 +152,9 @@ class Mirror:
     def apply(self, event: dict[str, Any]) -> None:
         """Move the mirrored record as the child's event says."""
         name = event["e"]
+        if name == "launch":
+            self.launched(event["at"])
+            return
         if name == "new":
             self.add(event["job"], event["kind"], event["target"], event.get("at"))
             return
@@ -165,6 +169,17 @@ class Mirror:
                 result=event.get("result") or ("ok" if event.get("state") == "done" else ""),
                 error=event.get("error"),
             )
+
+    def launched(self, at: float) -> None:
+        """The other process started its stopwatch at ``at``: the batch's wall runs from
+        there, not from when this process asked for it (an interpreter start earlier)."""
+        if self.manager.clock is not time.perf_counter:
+            return
+        at = min(at, self.manager.clock())
+        self.batch.created = at
+        for record in self.records.values():
+            if record.started is None:
+                record.created = at
 
     def cancel_rest(self, reason: str = "stopped") -> None:
         """Every record still pending or running ends cancelled (the child was stopped)."""

@@ -59,13 +59,17 @@ async def serve() -> None:
 
 async def replay(job: dict[str, Any]) -> None:
     from loopscope.tasks.gc_tuning import tune_garbage_collector
+    from loopscope.tasks.kinds.loader import load_kinds_files
     from loopscope.tasks.manager import TaskManager
+    from loopscope.tasks.options import EngineOptions
 
+    load_kinds_files(job.get("kinds", []))  # the user's kinds the batch uses
     tune_garbage_collector()  # as `loopscope run` does: the same measurement, the same process
-    async with TaskManager(**job["engine"]) as manager:
+    async with TaskManager(EngineOptions(**job["engine"])) as manager:
         batch = manager.launch(job["specs"])
         await batch.wait()
         replay = manager.replay_sequential(batch)
+        emit("launch", at=replay.created)
         announcer = Announcer(manager, replay.id)
         task = asyncio.get_running_loop().create_task(announcer.run())
         await replay.wait()

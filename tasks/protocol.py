@@ -2,6 +2,7 @@
 
 Version 1. Every line carries ``"v": 1`` and an event name ``"e"``:
 
+* ``launch`` the stopwatch started: ``at`` (a batch's wall runs from its launch);
 * ``new``    a task exists, pending: ``job``, ``kind``, ``target``, ``at``;
 * ``start``  it is running: ``job``, ``at``;
 * ``end``    it ended: ``job``, ``at``, ``state`` (done, exception, cancelled), ``error``,

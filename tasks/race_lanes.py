@@ -58,6 +58,7 @@ async def _gather(workload: str, argument: Any, count: int) -> float:
             job(workload, argument, index)  # CPU work in a coroutine: the loop does nothing else
 
         started = time.perf_counter()
+        emit("launch", at=started)
         await asyncio.gather(*(one(index) for index in range(count)))
         return time.perf_counter() - started
     import aiohttp
@@ -72,6 +73,7 @@ async def _gather(workload: str, argument: Any, count: int) -> float:
             emit("end", job=index, at=time.perf_counter(), state="done")
 
         started = time.perf_counter()
+        emit("launch", at=started)
         await asyncio.gather(*(fetch(index) for index in range(count)))
         return time.perf_counter() - started
 
@@ -85,16 +87,19 @@ def run_lane(strategy: str, workload: str, argument: Any, count: int, processes:
             for future in [pool.submit(_settle) for _ in range(processes)]:
                 future.result()  # every worker started and idle: not timed
             started = time.perf_counter()
+            emit("launch", at=started)
             list(pool.map(job, [workload] * count, [argument] * count, indices))
             return time.perf_counter() - started
     if strategy == "threads":
         with ThreadPoolExecutor(count) as threads:
             started = time.perf_counter()
+            emit("launch", at=started)
             list(threads.map(job, [workload] * count, [argument] * count, indices))
             return time.perf_counter() - started
     if strategy == "asyncio":
         return asyncio.run(_gather(workload, argument, count))
     started = time.perf_counter()
+    emit("launch", at=started)
     for index in indices:
         job(workload, argument, index)
     return time.perf_counter() - started

@@ -11,6 +11,7 @@ import pytest
 
 from loopscope.tasks.clean_replay import replay_in_clean_process
 from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.options import EngineOptions
 from loopscope.tasks.records import TaskState
 from loopscope.tasks.scenarios import start
 
@@ -32,7 +33,7 @@ async def no_clean_children_left() -> None:
 
 
 async def test_the_replay_is_measured_in_a_clean_process_and_mirrored() -> None:
-    async with TaskManager(monitors=False) as manager:
+    async with TaskManager(EngineOptions(monitors=False)) as manager:
         batch = manager.launch("sleep 0.05 x3")
         await batch.wait()
         run = replay_in_clean_process(manager, batch)
@@ -61,7 +62,7 @@ async def test_a_clean_process_that_fails_is_one_line_not_a_crash(
     from loopscope.tasks import clean_replay
 
     monkeypatch.setattr(clean_replay, "engine_settings", lambda manager: {"no_such_option": 1})
-    async with TaskManager(monitors=False, demo_server=False) as manager:
+    async with TaskManager(EngineOptions(monitors=False, demo_server=False)) as manager:
         batch = manager.launch("sleep 0.01")
         await batch.wait()
         run = replay_in_clean_process(manager, batch)
@@ -73,7 +74,7 @@ async def test_a_clean_process_that_fails_is_one_line_not_a_crash(
 
 
 async def test_cancel_all_stops_the_replay_and_its_process() -> None:
-    async with TaskManager(monitors=False) as manager:
+    async with TaskManager(EngineOptions(monitors=False)) as manager:
         batch = manager.launch("sleep 30 x2")  # measuring it again would take a minute
         manager.cancel_all()  # stops the launch: its specs are what a replay runs
         await batch.wait()
@@ -94,7 +95,7 @@ async def test_cancel_all_stops_the_replay_and_its_process() -> None:
 
 
 async def test_stopping_the_race_leaves_no_process_behind() -> None:
-    async with TaskManager(process_workers=2, monitors=False) as manager:
+    async with TaskManager(EngineOptions(process_workers=2, monitors=False)) as manager:
         run = start(manager, "race", io_count=3, io_ms=50, cpu_count=2, cpu_n=10**12)
 
         async def cpu_lane_running() -> None:  # sums that would take hours

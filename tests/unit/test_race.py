@@ -16,6 +16,7 @@ import pytest
 
 from loopscope.tasks.isolated import CleanProcess, Mirror, run_clean
 from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.options import EngineOptions
 from loopscope.tasks.records import TaskState
 from loopscope.tasks.scenarios import start
 from loopscope.tasks.scenarios.race_results import (
@@ -146,13 +147,14 @@ def test_the_strategy_list_is_defined_once() -> None:
 
 
 async def test_mirrored_records_keep_the_child_times_so_sequential_never_overlaps() -> None:
-    async with TaskManager(demo_server=False, monitors=False) as manager:
+    async with TaskManager(EngineOptions(demo_server=False, monitors=False)) as manager:
         batch = manager.open_batch("lane", sequential=True)
         mirror = Mirror(manager, batch)
         for job in range(3):
             mirror.add(job, "cpu", "sums")
         base = manager.clock()
         await asyncio.sleep(0.01)  # the events arrive after the fact, as from a pipe
+        mirror.apply({"e": "launch", "at": base})
         for job in range(3):  # back to back: each starts the instant the last one ends
             mirror.apply({"e": "start", "job": job, "at": base + job * 0.002})
             mirror.apply({"e": "end", "job": job, "at": base + (job + 1) * 0.002, "state": "done"})
@@ -178,7 +180,7 @@ async def test_a_lane_streams_a_start_and_an_end_per_job() -> None:
     }
     result = await run_clean(job, events.append)
     assert result["wall_s"] > 0
-    assert sorted((e["e"], e["job"]) for e in events) == [
+    assert sorted((e["e"], e["job"]) for e in events if e["e"] != "launch") == [
         ("end", 0),
         ("end", 1),
         ("end", 2),
@@ -251,7 +253,7 @@ def alive_in_group(group: int) -> list[int]:
 
 
 async def test_the_race_runs_every_lane_in_a_clean_process_and_mirrors_its_jobs() -> None:
-    async with TaskManager(process_workers=2, monitors=False) as manager:
+    async with TaskManager(EngineOptions(process_workers=2, monitors=False)) as manager:
         run = start(manager, "race", io_count=3, io_ms=50, cpu_count=2, cpu_n=50_000)
         await asyncio.wait_for(run.wait(), 120)
         assert run.error is None, run.context.log
