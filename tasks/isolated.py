@@ -143,6 +143,12 @@ class Mirror:
         self.manager = manager
         self.batch = batch
         self.records: dict[int, TaskRecord] = {}
+        self._expected: tuple[int, str, str] | None = None
+
+    def expect(self, count: int, kind: str, target: str) -> None:
+        """Jobs 0..count-1 will run: their records appear when the other process starts its
+        stopwatch (not while its interpreter starts, which nothing here waits for)."""
+        self._expected = (count, kind, target)
 
     def add(self, job: int, kind: str, target: str, at: float | None = None) -> TaskRecord:
         record = self.manager.add_record(self.batch, kind, target, created=at)
@@ -173,13 +179,17 @@ class Mirror:
     def launched(self, at: float) -> None:
         """The other process started its stopwatch at ``at``: the batch's wall runs from
         there, not from when this process asked for it (an interpreter start earlier)."""
-        if self.manager.clock is not time.perf_counter:
-            return
-        at = min(at, self.manager.clock())
-        self.batch.created = at
-        for record in self.records.values():
-            if record.started is None:
-                record.created = at
+        if self.manager.clock is time.perf_counter:
+            at = min(at, self.manager.clock())
+            self.batch.created = at
+            for record in self.records.values():
+                if record.started is None:
+                    record.created = at
+        if self._expected is not None:
+            count, kind, target = self._expected
+            self._expected = None
+            for job in range(count):
+                self.add(job, kind, target, at)
 
     def cancel_rest(self, reason: str = "stopped") -> None:
         """Every record still pending or running ends cancelled (the child was stopped)."""

@@ -69,8 +69,7 @@ async def run_lane(
     batch = ctx.batch(f"{workload.value}: {count} x {what}, {strategy.value}",
                       sequential=strategy is Strategy.SEQUENTIAL)
     mirror = Mirror(ctx.manager, batch)
-    for index in range(count):
-        mirror.add(index, workload.value, f"{what} ({strategy.value})")
+    mirror.expect(count, workload.value, f"{what} ({strategy.value})")
     job = {"job": "lane", "strategy": strategy.value, "workload": workload.value,
            "argument": argument, "count": count, "processes": ctx.manager.process_workers}
     try:
