@@ -94,6 +94,15 @@ class TaskLedger:
         self.version += 1
         self._check_batch_done(batch)
 
+    def record_measurement(self, original: Batch, wall_s: float, sequential_s: float) -> None:
+        """A clean process measured ``original`` again (tasks/clean_replay.py): its wall
+        there and its sequential replay's, taken side by side away from any screen."""
+        original.measured_wall_s = wall_s
+        original.measured_sequential_s = sequential_s
+        self._replayed_wall += wall_s
+        self._replayed_sequential += sequential_s
+        self.version += 1
+
     def record_replay(self, original: Batch, replay: Batch) -> None:
         """``replay`` (a sequential replay of ``original``) completed: keep the measured truth."""
         now = self.clock()
@@ -194,14 +203,18 @@ class TaskLedger:
         *,
         result: str = "",
         error: tuple[str, str | None, str | None] | None = None,
+        at: float | None = None,
     ) -> None:
         """The task ended in ``state`` (done, exception or cancelled). Once only.
 
-        ``error`` is (type, message, traceback) for the exception state.
+        ``error`` is (type, message, traceback) for the exception state. ``at`` is when it
+        ended, if another process stamped it (tasks/isolated.py), on the perf_counter clock.
         """
         if record.state.finished:
             return
         now = self.clock()
+        if at is not None and self._clock_is_perf_counter:  # stamped elsewhere (isolated.py)
+            now = min(max(at, record.started or record.created), now)
         batch = self.batches[record.batch_id]
         record.finished = now
         # Text from outside (a reason phrase, a file name, an error) is stored escaped, so no

@@ -146,5 +146,6 @@ def build_scenario_report(
         "lag": lag.as_dict(),
         "tasks": [task_row(record, now) for record in records],
         "log": [printable(line) for line in log],
-        "results": data,
+        "results": {key: value.as_json() if hasattr(value, "as_json") else value
+                    for key, value in data.items()},  # typed results (the race's) as JSON
     }
