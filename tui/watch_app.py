@@ -54,8 +54,9 @@ class WatchApp(App[int]):
         self.call_later(stop)
 
     async def action_quit(self) -> None:
-        """Stop the program (SIGINT, SIGTERM, SIGKILL), then leave."""
-        self.notify("stopping the program…")
+        """Stop the program (SIGINT, SIGTERM, SIGKILL), then leave; attached, just leave."""
+        if self.session.program is not None and self.session.program.running:
+            self.notify("stopping the program…")
         await self.session.aclose()
         self.exit(0)
 
