@@ -15,7 +15,7 @@ from loopscope.tasks.kinds.context import TaskContext
 from loopscope.tasks.kinds.paths import preview, user_path
 from loopscope.tasks.records import TaskRecord
 from loopscope.tasks.spec import TaskSpec
-from loopscope.tasks.units import human_bytes
+from loopscope.tasks.units import human_bytes, plural
 
 CHUNK = 1 << 16
 LINE_LIMIT = 1 << 20
@@ -45,7 +45,7 @@ async def run_read(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
                 chunks += 1
                 done += len(chunk)
                 ctx.progress(record, done, total)
-            return f"read {human_bytes(done)} in {chunks:,} chunks"
+            return f"read {human_bytes(done)} in {plural(chunks, 'chunk')}"
         lines = 0
         reported = 0
         while line := await handle.readline(LINE_LIMIT):
@@ -57,4 +57,4 @@ async def run_read(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
                 ctx.progress(record, done, total)
                 reported = done
         ctx.progress(record, done, total)
-        return f"read {lines:,} lines, {human_bytes(done)}"
+        return f"read {plural(lines, 'line')}, {human_bytes(done)}"
