@@ -1,4 +1,8 @@
-"""The command palette's loopscope commands: every dashboard action, found by name."""
+"""The command palette's loopscope commands: every dashboard action, found by name.
+
+Generated from the screen's bindings (each binding's tooltip is the command's title, its key
+the help), so the palette offers exactly what the keys do, plus the scenarios by name.
+"""
 
 from __future__ import annotations
 
@@ -8,27 +12,12 @@ from functools import partial
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from loopscope.tasks.scenarios import SCENARIOS
+from loopscope.tui.keymap import key_help
 
-COMMANDS: tuple[tuple[str, str, str], ...] = (
-    ("Launch fetches", "fetch from the demo server, batch-size times", "launch('fetch')"),
-    ("Launch file reads", "read the generated sample files", "launch('read')"),
-    ("Launch sleeps", "asyncio.sleep(1), batch-size times", "launch('sleep')"),
-    ("Launch thread jobs", "blocking waits in the thread pool", "launch('thread')"),
-    ("Launch CPU jobs", "sum of squares in the process pool", "launch('cpu')"),
-    ("Launch failing tasks", "tasks that raise", "launch('fail')"),
-    ("Block the event loop", "time.sleep on the loop for 1.5 s", "launch('block')"),
-    ("Bigger batches", "batch size up: 1, 10, 100, 1000", "batch_size(1)"),
-    ("Smaller batches", "batch size down", "batch_size(-1)"),
-    ("Open the command bar", "type any spec", "command_bar"),
-    ("Cancel the selected task", "", "cancel_selected"),
-    ("Cancel everything", "stop every launch and task", "cancel_all"),
-    ("Replay the last batch sequentially", "measure the real gain", "replay"),
-    ("Show task details", "timings, traceback, result", "details"),
-    ("Filter tasks by state", "cycle all / pending / running / done / ...", "cycle_filter"),
-    ("Run a scenario…", "pick a teaching scenario", "scenarios"),
+UNBOUND: tuple[tuple[str, str, str], ...] = (
     ("Show the race results", "the strategy race's bar chart", "show_race"),
-    ("Help", "keys, spec language, figures", "help"),
 )
+"""Actions with no key yet: (title, help, action). One that gets a key drops out of here."""
 
 
 class LoopscopeCommands(Provider):
@@ -38,7 +27,17 @@ class LoopscopeCommands(Provider):
         return partial(self.screen.run_action, action)
 
     def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
-        commands = [(title, text, self._run(action)) for title, text, action in COMMANDS]
+        rows = [
+            row for row in key_help(getattr(type(self.screen), "BINDINGS", []))
+            if row.id is not None and not row.action.startswith("app.")
+        ]
+        commands = [(row.text, f"key {row.keys}", self._run(row.action)) for row in rows]
+        bound = {row.action for row in rows}
+        commands += [
+            (title, text, self._run(action))
+            for title, text, action in UNBOUND
+            if action not in bound
+        ]
         start = getattr(self.screen, "start_scenario", None)
         if start is not None:
             commands += [

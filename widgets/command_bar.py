@@ -21,7 +21,10 @@ from loopscope.widgets.spec_input import SpecInput
 class CommandBar(Vertical):
     """``:`` then a spec, enter to launch, escape to close."""
 
-    BINDINGS = [Binding("escape", "close", "Close", id="command-bar.close")]
+    BINDINGS = [
+        Binding("escape", "close", "close", id="command-bar.close",
+                tooltip="Close the command bar; the keys work again"),
+    ]
 
     DEFAULT_CSS = """
     CommandBar {

@@ -18,6 +18,7 @@ as one batch.
 from __future__ import annotations
 
 from textual import events
+from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Input
@@ -31,6 +32,13 @@ def paste_as_line(text: str) -> tuple[str, bool]:
 
 class SpecInput(Input):
     """An Input whose editing keys act in the order they were typed."""
+
+    BINDINGS = [
+        Binding("enter", "submit", "launch", show=False, id="command-bar.submit",
+                tooltip="Launch the line; a paste ending in a newline launches at once"),
+        Binding("ctrl+u", "delete_left_all", "clear line", show=False,
+                id="command-bar.clear-line", tooltip="Clear the line left of the cursor"),
+    ]
 
     def __init__(
         self,
