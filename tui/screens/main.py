@@ -18,7 +18,8 @@ from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.records import TaskRecord, TaskState
 from loopscope.tasks.scenarios import ScenarioRun
 from loopscope.tasks.scenarios import start as start_scenario
-from loopscope.tasks.units import human_seconds
+from loopscope.tasks.units import human_seconds, plural
+from loopscope.tui.bar_commands import Command, SetLimits, parse_command, set_line
 from loopscope.tui.launch_keys import (
     DEFAULT_BATCH_SIZE,
     LAUNCH_SPECS,
@@ -201,13 +202,32 @@ class MainScreen(Screen[None]):
     def on_command_bar_submitted(self, event: CommandBar.Submitted) -> None:
         bar = self.query_one(CommandBar)
         try:
-            count = self.launch_text(event.text)
+            command = parse_command(event.text)
+            if command is None:
+                result = f"launched {plural(self.launch_text(event.text), 'task')}"
+            else:
+                result = self.run_command(command)
         except SpecError as error:
             bar.show_error(error.message, error.position, error.word)
         except LoopscopeError as error:
             bar.show_error(str(error))
         else:
-            bar.show_result(f"launched {count:,} task{'s' if count != 1 else ''}")
+            bar.show_result(result)
+
+    def run_command(self, command: Command) -> str:
+        """Run a command-bar command (``set``, ``clear``); returns what to say."""
+        if isinstance(command, SetLimits):
+            self.manager.set_limits(**command.changes)
+            self.sync()
+            return "now " + self._limits_line()
+        raise NotImplementedError(command)
+
+    def _limits_line(self) -> str:
+        m = self.manager
+        return set_line(m.connector_limit, m.limit_per_host, m.thread_workers, m.process_workers)
+
+    def action_edit_limits(self) -> None:
+        self.query_one(CommandBar).open(self._limits_line())
 
     def action_cancel_selected(self) -> None:
         record = self.query_one(TaskList).selected
@@ -217,8 +237,14 @@ class MainScreen(Screen[None]):
             self.notify(f"task #{record.id} has already ended ({record.state.value})")
 
     def action_cancel_all(self) -> None:
+        run = self.scenario_run
+        stopping = run is not None and not run.done
         count = self.manager.cancel_all()
-        self.notify(f"cancelled {count:,} task{'s' if count != 1 else ''}")
+        cancelled = f"cancelled {plural(count, 'task')}"
+        if run is not None and stopping:
+            self.notify(f"scenario {run.scenario.name} stopped" + (f"; {cancelled}" if count else ""))
+        else:
+            self.notify(cancelled)
 
     def action_replay(self) -> None:
         batch = self.manager.last_batch
