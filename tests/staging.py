@@ -16,6 +16,7 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
+from loopscope.tasks.options import EngineOptions
 from loopscope.tasks.process_stats import ProcessSnapshot
 from loopscope.tasks.records import TaskState
 from loopscope.tui.app import LoopscopeApp, make_app
@@ -33,10 +34,12 @@ class FakeClock:
         return self.now
 
 
-def staged_app(clock: FakeClock, **engine: object) -> LoopscopeApp:
-    engine.setdefault("thread_workers", 1)
-    engine.setdefault("process_workers", 2)
-    return make_app(clock=clock, monitors=False, demo_seed=7, **engine)  # type: ignore[arg-type]
+STAGED_OPTIONS = EngineOptions(thread_workers=1, process_workers=2, monitors=False, demo_seed=7)
+"""The staged engine: one thread worker (a queue to see), no machine monitors, fixed demo data."""
+
+
+def staged_app(clock: FakeClock, options: EngineOptions = STAGED_OPTIONS) -> LoopscopeApp:
+    return make_app(options=options, clock=clock)
 
 
 async def until(pilot: Pilot[object], condition: Callable[[], bool], timeout: float = 20) -> None:

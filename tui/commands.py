@@ -6,13 +6,15 @@ the help), so the palette offers exactly what the keys do, plus the scenarios by
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from loopscope.tasks.kinds.registry import all_kinds
 from loopscope.tasks.scenarios import SCENARIOS
 from loopscope.tui.keymap import key_help
+from loopscope.tui.launch_keys import LAUNCH_SPECS
 
 UNBOUND: tuple[tuple[str, str, str], ...] = (
     ("Show the race results", "the strategy race's bar chart", "show_race"),
@@ -26,13 +28,42 @@ class LoopscopeCommands(Provider):
     def _run(self, action: str) -> Callable[[], object]:
         return partial(self.screen.run_action, action)
 
+    def _kind_commands(
+        self, skip: Collection[str] = ()
+    ) -> list[tuple[str, str, Callable[[], object]]]:
+        """One entry per kind, from the registry: a kind with a launch key launches a batch
+        at the current batch size; any other (write, a user's kind) opens the command bar
+        with its example spec, ready to edit. ``skip``: actions the bindings offer already."""
+        commands: list[tuple[str, str, Callable[[], object]]] = []
+        for kind in all_kinds():
+            if kind.name in LAUNCH_SPECS:
+                action = f"launch({kind.name!r})"
+                if action in skip:
+                    continue
+                callback = self._run(action)
+            else:
+                callback = partial(self._prefill, f"{kind.example or kind.name} ")
+            commands.append((f"Launch {kind.name}", kind.help, callback))
+        return commands
+
+    def _prefill(self, text: str) -> None:
+        from loopscope.widgets.command_bar import CommandBar
+
+        bars = self.screen.query(CommandBar)
+        if bars:
+            bar = bars.first()
+            bar.open()
+            bar.input.value = text
+            bar.input.cursor_position = len(text)
+
     def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
         rows = [
             row for row in key_help(getattr(type(self.screen), "BINDINGS", []))
             if row.id is not None and not row.action.startswith("app.")
         ]
-        commands = [(row.text, f"key {row.keys}", self._run(row.action)) for row in rows]
         bound = {row.action for row in rows}
+        commands = self._kind_commands(skip=bound)
+        commands += [(row.text, f"key {row.keys}", self._run(row.action)) for row in rows]
         commands += [
             (title, text, self._run(action))
             for title, text, action in UNBOUND

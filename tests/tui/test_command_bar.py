@@ -66,7 +66,7 @@ async def test_the_command_palette_offers_the_actions() -> None:
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.press("ctrl+p")
         await pilot.pause()
-        await pilot.press(*"launch sleeps")
+        await pilot.press(*"launch sleep")
         await pilot.pause(0.5)
         await pilot.press("enter")
         await until(pilot, lambda: app.manager.last_batch is not None)
