@@ -82,6 +82,8 @@ class MainScreen(Screen[None]):
                 tooltip="Cancel the selected task"),
         Binding("C", "cancel_all", "cancel all", id="cancel.all", group=CANCEL,
                 tooltip="Cancel everything: every batch, task and scenario"),
+        Binding("ctrl+l", "clear_finished", "clear", id="clear",
+                tooltip="Clear the finished rows and reset the session totals (also :clear)"),
         Binding("R", "replay", "replay", id="replay",
                 tooltip="Replay the last batch one task after another: the MEASURED gain"),
         Binding("enter", "details", "details", id="details",
@@ -220,7 +222,16 @@ class MainScreen(Screen[None]):
             self.manager.set_limits(**command.changes)
             self.sync()
             return "now " + self._limits_line()
-        raise NotImplementedError(command)
+        return self.clear_finished()
+
+    def clear_finished(self) -> str:
+        """Drop the finished rows and reset the session totals; says what happened."""
+        count = self.manager.clear_finished()
+        self.sync()
+        return f"cleared {plural(count, 'finished task')}; session totals reset"
+
+    def action_clear_finished(self) -> None:
+        self.notify(self.clear_finished())
 
     def _limits_line(self) -> str:
         m = self.manager
