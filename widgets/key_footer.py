@@ -15,11 +15,21 @@ from rich.cells import cell_len
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.keys import format_key, key_to_character
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey, FooterLabel, KeyGroup
 
 Item = tuple[Binding, bool, str]
 """A binding, whether it is enabled now, and its tooltip."""
+
+
+def _character(key: str) -> str | None:
+    """The character a key types, if any (Textual's key_to_character misses ``plus``)."""
+    character = key_to_character(key)
+    if character is None:
+        shown = format_key(key)
+        character = shown if len(shown) == 1 else None
+    return character
 
 
 class KeyFooter(Footer):
@@ -89,7 +99,12 @@ class KeyFooter(Footer):
         """The bindings to show, one per action, in the order they are declared."""
         items: list[Item] = []
         actions: set[str] = set()
+        focused = self.screen.focused
         for _node, binding, enabled, tooltip in self.screen.active_bindings.values():
+            if focused is not None and focused.check_consume_key(
+                binding.key, _character(binding.key)
+            ):
+                continue  # typed into the focused input (``-`` in the command bar), not a key
             if binding.show and binding.action not in actions:
                 actions.add(binding.action)
                 items.append((binding, enabled, tooltip))

@@ -168,9 +168,9 @@ async def limits(ctx: ScenarioContext) -> None:
         ctx.data.setdefault("limits", {})[label] = {
             "wall_s": round(wall, 4), "waves": waves, "floor_s": floor
         }
-        ctx.say(f"{label}: {plural(count, 'fetch', 'fetches')} of 200 ms, {at_once} at a time: "
-                f"{plural(waves, 'wave')}, so {human_seconds(floor)} at the least; measured "
-                f"{human_seconds(wall)}. The rest waited (pending) for a slot.")
+        ctx.say(f"{label}: measured {human_seconds(wall)} for {plural(count, 'fetch', 'fetches')}"
+                f", {at_once} at a time ({plural(waves, 'wave')} of {DELAY_S * 1000:g} ms: "
+                f"{human_seconds(floor)} at the least)")
 
     # 1. the connector's own limit, watched with aiohttp's TraceConfig
     trace = build_trace_config(manager)

@@ -116,3 +116,14 @@ async def test_the_palette_runs_a_bound_action_by_its_sentence() -> None:
         await until(pilot, lambda: app.manager.last_batch is not None)
         batch = app.manager.last_batch
         assert batch is not None and batch.records[0].kind == "fail"
+
+
+async def test_in_the_command_bar_the_footer_drops_keys_that_type_characters() -> None:
+    app = new_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("colon")
+        await until(pilot, lambda: "command_bar" not in _footer_actions(app))
+        actions = _footer_actions(app)
+        assert "close" in actions  # escape closes the bar
+        for typed in ("batch_size(1)", "batch_size(-1)", "launch('fetch')", "help"):
+            assert typed not in actions  # + - f ? go into the line
