@@ -62,6 +62,13 @@ class SpecInput(Input):
 
     async def _on_key(self, event: events.Key) -> None:
         # Textual then calls Input._on_key too (handlers run down the MRO) unless prevented.
+        if self.screen.focused is not self:  # has_focus lags: it waits for the Blur event
+            # Queued here before an earlier key (escape) moved the focus away: hand it back to
+            # the app, in order, so ``escape s`` typed fast launches sleeps, not an "s" here.
+            event.stop()
+            event.prevent_default()
+            self.app.post_message(events.Key(event.key, event.character))
+            return
         if not event.is_printable and await self._run_binding_now(event.key):
             event.stop()
             event.prevent_default()
