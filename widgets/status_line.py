@@ -54,7 +54,7 @@ class StatusLine(Widget):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.manager = manager
-        self._seen: tuple[int, tuple[int, int, int, int]] | None = None
+        self._version: object = None
 
     def render(self) -> Text:
         manager = self.manager
@@ -74,11 +74,12 @@ class StatusLine(Widget):
         settings = Text(no_wrap=True, overflow="ellipsis")
         # The words of the command bar's ``set`` (set limit=5 per_host=2 workers=8 processes=2).
         limit, per_host, workers, processes = self._settings()
+        busy = manager.process_workers_busy
         for word, value in (
             ("limit", str(limit or "none")),
             ("per_host", str(per_host or "none")),
             ("workers", str(workers)),
-            ("processes", str(processes)),
+            ("processes", f"{processes} ({busy} busy)"),
         ):
             settings.append(f"{word} ", muted)
             settings.append(f"{value}  ")
@@ -97,8 +98,10 @@ class StatusLine(Widget):
         )
 
     def sync(self) -> None:
-        """Redraw when the counts or the settings (changed with ``set``) changed."""
-        key = (self.manager.version, self._settings())
-        if key != self._seen:
-            self._seen = key
+        """Redraw when the counts, the settings (changed with ``set``) or the busy processes
+        changed."""
+        manager = self.manager
+        key = (manager.version, manager.settings_version, manager.process_workers_busy)
+        if key != self._version:
+            self._version = key
             self.refresh()
