@@ -124,7 +124,7 @@ async def test_limits_make_waves() -> None:
                                       strict=True):
         wall = batch.timing(now).wall_s
         assert wall >= figure["floor_s"]
-        line = next(line for line in result.context.log if line.startswith(label))
+        line = next(line for line in result.context.lines() if line.startswith(label))
         assert f"measured {human_seconds(wall)}" in line
         assert "about" not in line
 
