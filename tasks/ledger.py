@@ -114,7 +114,9 @@ class TaskLedger:
 
     # --- records --------------------------------------------------------------------------
 
-    def add_record(self, batch: Batch, kind: str, target: str, *, planned: bool = True) -> TaskRecord:
+    def add_record(
+        self, batch: Batch, kind: str, target: str, *, planned: bool = True
+    ) -> TaskRecord:
         """A new pending record in ``batch``. With ``planned=False`` it was not counted in the
         batch's plan (a tracked task added as it comes), so the plan grows by one."""
         record = TaskRecord(
