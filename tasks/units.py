@@ -30,7 +30,7 @@ def human_seconds(seconds: float | None) -> str:
     ==============  ===========  =====================================
 
     Each step is chosen after rounding, so 9.9996 s reads ``10.0 s`` and 59.96 s reads
-    ``1m00s``, never ``10.000 s`` or ``60.0 s``. None (not measured) is ``–``.
+    ``1m00s``, never ``10.000 s`` or ``60.0 s``. None (not measured) is an en dash.
     """
     if seconds is None:
         return "–"

@@ -39,13 +39,19 @@ KeySection = tuple[str, Sequence[KeyHelp]]
 """A titled group of keys on the help screen."""
 
 
+NAMES = {
+    "up": "↑", "down": "↓", "pageup": "PgUp", "pagedown": "PgDn", "home": "Home", "end": "End",
+    "escape": "esc", "enter": "enter",
+}
+"""Keys shown as people name them (Textual would show enter as ⏎)."""
+
+
 def show_keys(keys: str) -> str:
     """``"plus,equals_sign"`` → ``"+ ="``; ``"ctrl+l"`` stays ``"ctrl+l"``; ``"up"`` → ``"↑"``."""
     shown = []
     for key in keys.split(","):
         *modifiers, name = key.strip().split("+")
-        name = {"up": "↑", "down": "↓", "pageup": "PgUp", "pagedown": "PgDn",
-                "home": "Home", "end": "End", "escape": "esc", "enter": "enter"}.get(name, format_key(name))
+        name = NAMES.get(name) or format_key(name)
         shown.append("+".join([*modifiers, name]))
     return " ".join(shown)
 

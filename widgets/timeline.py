@@ -185,7 +185,8 @@ class Timeline(Widget):
             strips.append(Strip(segments, width))
         while len(strips) < height - 1:
             strips.append(Strip.blank(width, self.rich_style))
-        note = f"{plural(len(self._records), 'task')}: ░ waiting for a slot  █ running, coloured by end"
+        count = plural(len(self._records), "task")
+        note = f"{count}: ░ waiting for a slot  █ running, coloured by end"
         strips.append(self._axis(width, start, end, note))
         return strips
 

@@ -22,13 +22,13 @@ from loopscope.tasks.scenarios import start as start_scenario
 from loopscope.tasks.scenarios.race_results import RaceResults
 from loopscope.tasks.units import human_seconds, plural
 from loopscope.tui.bar_commands import Command, SetLimits, parse_command, set_line
+from loopscope.tui.keymap import dashboard_sections
 from loopscope.tui.launch_keys import (
     DEFAULT_BATCH_SIZE,
     LAUNCH_SPECS,
     launch_spec,
     next_batch_size,
 )
-from loopscope.tui.keymap import dashboard_sections
 from loopscope.tui.screens.detail import DetailScreen
 from loopscope.tui.screens.help import HelpScreen
 from loopscope.tui.screens.scenarios import RaceScreen, ScenarioPicker
@@ -264,7 +264,8 @@ class MainScreen(Screen[None]):
         count = self.manager.cancel_all()
         cancelled = f"cancelled {plural(count, 'task')}"
         if run is not None and stopping:
-            self.notify(f"scenario {run.scenario.name} stopped" + (f"; {cancelled}" if count else ""))
+            also = f"; {cancelled}" if count else ""
+            self.notify(f"scenario {run.scenario.name} stopped{also}")
         else:
             self.notify(cancelled)
 
