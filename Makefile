@@ -21,7 +21,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/ruff check loopscope tests bench scripts examples
+	$(BIN)/ruff check loopscope tasks widgets tui tests bench scripts examples
 	$(BIN)/mypy
 
 test: lint

@@ -721,6 +721,11 @@ class TaskManager:
         verdict = self.blame_book.explain(start, end, StallEvidence())
         return None if verdict.text == "cause unknown" else verdict.text
 
+    def clear_finished(self) -> int:
+        """Drop the finished batches and reset the session figures (see TaskLedger); returns
+        how many records were dropped. Nothing running is touched."""
+        return self.ledger.clear_finished()
+
     # --- reading (the ledger's figures) ---------------------------------------------------
 
     @property

@@ -132,7 +132,9 @@ def redirect_story(error: aiohttp.TooManyRedirects) -> str:
     for index, url in enumerate(urls):
         if url in seen:
             circle = urls[seen[url] : index]
-            shown = " -> ".join(circle[:SHOWN_HOPS]) + (" -> ..." if len(circle) > SHOWN_HOPS else "")
+            shown = " -> ".join(circle[:SHOWN_HOPS])
+            if len(circle) > SHOWN_HOPS:
+                shown += " -> ..."
             return f"gave up after {hops} redirects: it went round {shown} -> {url}"
         seen[url] = index
     last = urls[-1] if urls else mask_url(str(error.request_info.url))

@@ -133,7 +133,7 @@ _TYPE_NAMES = "str, int, float, bool, Seconds, Path"
 def kind(
     name: str,
     *,
-    help: str,  # noqa: A002 - the word every CLI library uses for this
+    help: str,
     details: str = "",
     example: str = "",
     target: str = "",
@@ -161,7 +161,7 @@ def kind_from_function(
     function: Callable[..., Awaitable[Any]],
     name: str,
     *,
-    help: str,  # noqa: A002
+    help: str,
     details: str = "",
     example: str = "",
     target: str = "",
