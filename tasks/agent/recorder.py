@@ -25,6 +25,7 @@ bounded: finished tasks are kept up to ``keep_finished``, samples in bounded deq
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import sys
@@ -38,7 +39,7 @@ from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any
 
-from loopscope.tasks.agent.places import is_library_file, line_at, short_repr
+from loopscope.tasks.agent.places import line_at, short_repr
 
 SLOW_STEP_S = 0.1
 """A step that holds the loop this long is a warning (and the lag it causes is blamed on it)."""
@@ -63,10 +64,34 @@ class TaskRecord:
     """
 
     __slots__ = (
-        "blocked", "busy", "chain", "chain_steps", "created_code", "created_lasti",
-        "created_t", "dirty", "end", "ended_t", "error", "evicted", "exc", "last_end", "loop",
-        "longest", "longest_line", "name", "parent", "qualname", "ready_t", "ref", "result",
-        "scheduled", "seq", "steps", "waiting", "warned_stuck",
+        "blocked",
+        "busy",
+        "chain",
+        "chain_steps",
+        "created_code",
+        "created_lasti",
+        "created_t",
+        "dirty",
+        "end",
+        "ended_t",
+        "error",
+        "evicted",
+        "exc",
+        "last_end",
+        "longest",
+        "longest_line",
+        "loop",
+        "name",
+        "parent",
+        "qualname",
+        "ready_t",
+        "ref",
+        "result",
+        "scheduled",
+        "seq",
+        "steps",
+        "waiting",
+        "warned_stuck",
     )
 
     def __init__(self, seq: int, ref: weakref.ref[Any], loop: LoopState, parent: int | None,
@@ -132,7 +157,8 @@ class LoopState:
 class Recorder:
     """All the agent's records, and the hooks that fill them."""
 
-    def __init__(self, *, keep_finished: int = 10_000, clock: Callable[[], float] = time.perf_counter,
+    def __init__(self, *, keep_finished: int = 10_000,
+                 clock: Callable[[], float] = time.perf_counter,
                  slow_step_s: float = SLOW_STEP_S, stuck_s: float = 10.0) -> None:
         self.clock = clock
         self.keep_finished = keep_finished
@@ -261,7 +287,9 @@ class Recorder:
         def create_task(loop: base_events.BaseEventLoop, coro: Any, *, name: Any = None,
                         context: Any = None) -> Any:
             task = _original_create_task(loop, coro, name=name, context=context)
-            try:
+            # try/except, not contextlib.suppress: this runs once per task, and a context
+            # manager costs more than everything else here.
+            try:  # noqa: SIM105
                 created(task, loop, sys._getframe(1))
             except Exception:
                 pass
@@ -279,10 +307,8 @@ class Recorder:
 
         def call_exception_handler(loop: base_events.BaseEventLoop,
                                    context: dict[str, Any]) -> None:
-            try:
+            with contextlib.suppress(Exception):
                 recorder._loop_error(context)
-            except Exception:
-                pass
             return _original_exception_handler(loop, context)
 
         loop_class: Any = base_events.BaseEventLoop
@@ -336,10 +362,8 @@ class Recorder:
             state.batch_start = clock()
             return events
 
-        try:
+        with contextlib.suppress(AttributeError):
             selector.select = timed_select  # type: ignore[union-attr]
-        except AttributeError:
-            pass
 
     def _destroyed(self, record: TaskRecord) -> None:
         """A task garbage-collected before it finished: it ends here, as cancelled."""

@@ -166,7 +166,9 @@ class RowBuilder:
 def describe_error(error: BaseException) -> list[str]:
     """``[type, message, traceback]`` for a failed task; never raises."""
     cls = type(error)
-    name = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    name = cls.__qualname__
+    if cls.__module__ != "builtins":
+        name = f"{cls.__module__}.{name}"
     try:
         message = str(error)
     except Exception:
