@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import itertools
 import os
 import sys
@@ -294,6 +295,20 @@ class Recorder:
             except Exception:
                 pass
             return task
+
+        def create_task_any(loop: base_events.BaseEventLoop, coro: Any, **options: Any) -> Any:
+            """For a Python whose ``create_task`` takes more options (3.14: eager_start)."""
+            task = _original_create_task(loop, coro, **options)
+            try:  # noqa: SIM105
+                created(task, loop, sys._getframe(1))
+            except Exception:
+                pass
+            return task
+
+        if set(inspect.signature(_original_create_task).parameters) != {
+            "self", "coro", "name", "context",
+        }:
+            create_task = create_task_any
 
         def run_in_executor(loop: base_events.BaseEventLoop, executor: Any, func: Any,
                             *args: Any) -> Any:
