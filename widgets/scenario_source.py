@@ -20,6 +20,8 @@ from loopscope.tasks.source_blocks import SourceBlock
 
 MAY_SUSPEND = re.compile(r"\bawait\b|\basync\s+(with|for)\b")
 PAUSED = "⏸"
+GUTTER = 13
+"""Cells before the code: line number, marker, bar."""
 
 
 class ScenarioSource(Static):
@@ -27,7 +29,7 @@ class ScenarioSource(Static):
 
     DEFAULT_CSS = """
     ScenarioSource {
-        width: auto;
+        width: 1fr;
         height: auto;
     }
     """
@@ -49,6 +51,8 @@ class ScenarioSource(Static):
         """Show other source (a new scenario highlighted); markers are cleared."""
         self.blocks = blocks
         self.counts = {}
+        widest = max((len(line) for block in blocks for line in block.lines), default=0)
+        self.styles.min_width = GUTTER + widest  # scrolls sideways rather than cut code
         self.update(self._renderable())
 
     def mark(self, counts: Mapping[tuple[str, int], int]) -> None:

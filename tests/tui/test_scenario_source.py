@@ -4,10 +4,15 @@ tasks are suspended on each line (issue 9 item 7)."""
 from __future__ import annotations
 
 from textual.geometry import Region
+from textual.widgets import Static
 
+from loopscope.tasks.options import EngineOptions
+from loopscope.tasks.records import TaskState
+from loopscope.tui.screens.detail import DetailScreen
 from loopscope.tui.screens.main import MainScreen
 from loopscope.tui.screens.scenarios import ScenarioPicker
 from loopscope.widgets.scenario_source import ScenarioSource
+from loopscope.widgets.task_detail import TaskDetail
 from tests.tui.conftest import new_app, until
 
 WAITING = "return await future"
@@ -83,3 +88,27 @@ async def test_at_80_columns_the_source_is_one_key_away() -> None:
         await pilot.pause()
         assert code.display and not about.display
         assert code.region.height >= 8
+
+
+async def test_the_detail_view_says_where_a_task_waits_and_how_long_it_was_busy() -> None:
+    app = new_app(EngineOptions(thread_workers=8, process_workers=2, step_timing=True))
+    async with app.run_test(size=(160, 50)) as pilot:
+        batch = app.manager.launch("sleep 60")
+        await until(pilot, lambda: any(r.state is TaskState.RUNNING for r in batch.records))
+        await pilot.pause(0.2)
+        await pilot.press("enter")
+        detail = app.screen
+        assert isinstance(detail, DetailScreen)
+
+        def shown() -> str:
+            widget = detail.query_one(TaskDetail).query_one(Static)
+            strips = widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))
+            return "\n".join(strip.text for strip in strips)
+
+        await until(pilot, lambda: "waits at" in shown())
+        text = shown()
+        waits = next(line for line in text.splitlines() if "waits at" in line)
+        assert "sleep" in waits and "tasks.py:" in waits  # innermost: asyncio's own sleep
+        assert "sleep.py:27" in text  # then the kind's `await asyncio.sleep(...)` line
+        assert "awaiting" in text and "Future pending" in text
+        assert "in 1 step " in text  # it ran once, up to its await

@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, ScrollableContainer, Vertical, VerticalScroll
@@ -60,7 +61,12 @@ class ScenarioPicker(ModalScreen[str | None]):
             )
             with Vertical(id="picker-left"):
                 yield OptionList(
-                    *(Option(f"{s.name:10} {s.title}", id=s.name) for s in SCENARIOS.values()),
+                    *(
+                        # one line each: the whole title is in the explanation below
+                        Option(Text(f"{s.name:10} {s.title}", no_wrap=True, overflow="ellipsis"),
+                               id=s.name)
+                        for s in SCENARIOS.values()
+                    ),
                     id="scenario-list",
                 )
                 with VerticalScroll(id="scenario-about"):
