@@ -82,6 +82,8 @@ class LagMonitor:
         self.thread_cpu = thread_cpu
         """CPU time of the calling thread, the loop's (injectable for tests)."""
         self._watchdog = StallWatchdog(interval + spike_ms / 2000) if watchdog else None
+        self.on_spike: Callable[[float, LagSpike], None] | None = None
+        """Told of each spike (with when the stalled sleep began), after it is recorded."""
         self.samples: deque[tuple[float, float]] = deque(maxlen=window)
         """(clock time, lag in ms), newest last."""
         self.spikes: deque[LagSpike] = deque(maxlen=50)
@@ -131,7 +133,10 @@ class LagMonitor:
                 verdict = Verdict(SpikeCause.UNKNOWN, "cause unknown")
             else:
                 verdict = self.blame(before, after, evidence or StallEvidence())
-            self.spikes.append(LagSpike(after, lag_ms, verdict.text, verdict.cause))
+            spike = LagSpike(after, lag_ms, verdict.text, verdict.cause)
+            self.spikes.append(spike)
+            if self.on_spike is not None:
+                self.on_spike(before, spike)
 
     def stats(self, since: float | None = None) -> LagStats:
         values = sorted(lag for at, lag in self.samples if since is None or at >= since)

@@ -39,7 +39,7 @@ from loopscope.tasks.failures import describe, format_traceback
 from loopscope.tasks.introspect import Introspector
 from loopscope.tasks.kinds.context import TaskContext
 from loopscope.tasks.kinds.fetch import build_trace_config
-from loopscope.tasks.lag import LagMonitor
+from loopscope.tasks.lag import LagMonitor, LagSpike
 from loopscope.tasks.ledger import TaskLedger
 from loopscope.tasks.options import EngineOptions, OptionError
 from loopscope.tasks.process_jobs import ProcessJobs, call_soon
@@ -105,6 +105,7 @@ class TaskManager:
         self._demo = DemoServer(seed=options.demo_seed) if want_demo else None
         self.blame_book = LoopBlame(gil_jobs=lambda: self.gil_jobs_running)
         self.lag = LagMonitor(blame=self.blame_book.explain, clock=clock)
+        self.lag.on_spike = self._on_spike
         self.process = ProcessMonitor()
         self.introspect = Introspector(clock=clock, step_timing=options.step_timing)
         """Busy time, steps and await chains of the engine's own tasks (issue 9 item 7)."""
@@ -122,6 +123,7 @@ class TaskManager:
         self._session: aiohttp.ClientSession | None = None
         self.scratch = ScratchSpace(self.thread_pool)
         self._closed = False
+        self._closing: asyncio.Task[None] | None = None
         self._started = False
         self._previous_handler: Any = None
 
@@ -253,9 +255,24 @@ class TaskManager:
         sleeping handlers are cancelled, and a worker thread stuck in a call that cannot be
         interrupted is left to finish on its own rather than waited for.
         """
-        if self._closed:
-            return
-        self._closed = True
+        if self._closing is None:
+            self._closed = True
+            self._closing = asyncio.get_running_loop().create_task(
+                self._close(), name="loopscope-close"
+            )
+        # The close runs as its own task and is awaited to the end even if the caller is
+        # cancelled meanwhile (a second Ctrl-C): half a close would leave workers behind.
+        cancelled = False
+        while not self._closing.done():
+            try:
+                await asyncio.shield(self._closing)
+            except asyncio.CancelledError:
+                cancelled = True
+        if cancelled:
+            raise asyncio.CancelledError
+        self._closing.result()
+
+    async def _close(self) -> None:
         self.cancel_all()
         pending = [*self._watched, *self._launchers.values(), *self._tasks.values()]
         if pending:
@@ -268,8 +285,12 @@ class TaskManager:
         if self._demo is not None:
             await self._demo.stop()
         self.thread_pool.shutdown(wait=False, cancel_futures=True)
-        waiting = asyncio.ensure_future(asyncio.to_thread(self.thread_pool.shutdown, True))
-        await asyncio.wait([waiting], timeout=CLOSE_GRACE_S)
+        # Wait for the worker threads by polling, not in an executor: a worker stuck in a call
+        # that cannot be interrupted (a 2 GB read) must not hold up the close, nor the exit
+        # (the pool's threads are daemons; an executor thread joining them would not be).
+        deadline = time.monotonic() + CLOSE_GRACE_S
+        while self.thread_pool.threads_alive() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
         if self._processes.started:
             await asyncio.to_thread(self._processes.stop)
         await asyncio.sleep(0)  # the process jobs' last callbacks
@@ -556,6 +577,44 @@ class TaskManager:
         self._watched.add(task)
         task.add_done_callback(self._watched.discard)
 
+    # --- records of work run in a clean process (tasks/isolated.py) --------------------------
+
+    def add_record(
+        self, batch: Batch, kind: str, target: str, *, created: float | None = None
+    ) -> TaskRecord:
+        """A pending record in ``batch`` for a job that runs elsewhere (``created``: when, on
+        the perf_counter clock)."""
+        record = self.ledger.add_record(batch, kind, target, planned=False)
+        if created is not None and self.clock is time.perf_counter:
+            record.created = min(created, record.created)
+        return record
+
+    def end_record(
+        self,
+        record: TaskRecord,
+        state: TaskState,
+        *,
+        at: float | None = None,
+        result: str = "",
+        error: str | None = None,
+    ) -> None:
+        """End such a record as the other process reported: ``at`` is its perf_counter time;
+        ``error`` is "Type: message"."""
+        failure = None
+        if error:
+            kind, _, message = error.partition(": ")
+            failure = (kind, message or None, None)
+        self.ledger.finish(record, state, result=result, error=failure, at=at)
+
+    def record_measurement(self, batch: Batch, wall_s: float, sequential_s: float) -> None:
+        """A clean process measured ``batch`` again: its wall there and its sequential replay."""
+        self.ledger.record_measurement(batch, wall_s, sequential_s)
+
+    @property
+    def embedded_demo(self) -> bool:
+        """True when the demo server runs inside this manager (not at a given ``demo_url``)."""
+        return self._demo is not None
+
     # --- cancelling -----------------------------------------------------------------------
 
     def cancel(self, task_id: int) -> bool:
@@ -666,6 +725,21 @@ class TaskManager:
         return await self.scratch.path()
 
     # --- blame ----------------------------------------------------------------------------
+
+    def _on_spike(self, began: float, spike: LagSpike) -> None:
+        """Launched tasks still waiting for their first step through a stall waited for a
+        busy loop: say so on their records (tasks waiting for something named keep it)."""
+        ledger = self.ledger
+        for record_id in self._tasks:
+            record = ledger.records.get(record_id)
+            if record is None:
+                continue
+            if record.created >= began:
+                break  # the rest were created after the stall began
+            if record.state is TaskState.PENDING and record.waiting_for is None:
+                batch = ledger.batches.get(record.batch_id)
+                if batch is not None and batch.specs:  # launched, not a scenario's own task
+                    ledger.waiting(record, f"a busy event loop ({spike.lag_ms:,.0f} ms stall)")
 
     def note_on_loop(self, start: float, end: float, label: str) -> None:
         """Remember that a task (``label``) held the loop from ``start`` to ``end``."""

@@ -7,6 +7,7 @@ import io
 from rich.console import Console
 
 from loopscope.tasks.options import EngineOptions
+from loopscope.tasks.scenarios import LogKind
 from loopscope.tui.app import make_app
 from loopscope.tui.screens.main import MainScreen
 from loopscope.tui.screens.scenarios import RaceScreen, ScenarioPicker
@@ -59,12 +60,28 @@ async def test_the_race_from_the_picker_ends_with_its_chart() -> None:
         assert isinstance(screen, MainScreen)
         run = screen.scenario_run
         assert run is not None and run.scenario.name == "race"
-        await until(pilot, lambda: isinstance(app.screen, RaceScreen), timeout=60)
+        await until(pilot, lambda: isinstance(app.screen, RaceScreen), timeout=90)
         console = Console(width=150, record=True, file=io.StringIO())
         console.print(app.screen.query_one(RaceChart).render())
         chart = console.export_text()
-        for word in ("sequential", "asyncio", "threads", "processes", "★ fastest", "GIL"):
+        for word in ("sequential", "asyncio", "threads", "processes", "I/O-bound: asyncio"):
             assert word in chart
+        results = app.screen.query_one(RaceChart).results
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+        await pilot.press("w")  # the results can be reopened after the chart is closed
+        assert isinstance(app.screen, RaceScreen)
+        assert app.screen.query_one(RaceChart).results is results
+
+
+async def test_w_before_any_race_says_how_to_run_one() -> None:
+    app = make_app(options=EngineOptions(thread_workers=4))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("w")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        assert any("run the race scenario first" in str(n.message)
+                   for n in app._notifications)
 
 
 async def test_a_scenario_from_the_command_palette_and_stopped_with_C() -> None:
@@ -82,5 +99,5 @@ async def test_a_scenario_from_the_command_palette_and_stopped_with_C() -> None:
         await until(pilot, lambda: len(run.context.log) >= 3)  # round 1, the sequential round
         await pilot.press("C")
         await until(pilot, lambda: run.done)
-        assert run.context.log[-1] == "■ stopped"
+        assert run.context.log[-1].kind is LogKind.STOPPED
         assert app.manager.live_count == 0

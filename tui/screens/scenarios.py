@@ -21,6 +21,7 @@ from textual.widgets.option_list import Option
 
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.scenarios import SCENARIOS, ScenarioRun
+from loopscope.tasks.scenarios.race_results import RaceResults
 from loopscope.tasks.source_blocks import source_blocks
 from loopscope.widgets.race_chart import RaceChart
 from loopscope.widgets.scenario_source import PAUSED, ScenarioSource
@@ -161,7 +162,7 @@ class RaceScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,q,enter", "dismiss", "Close", id="race.close")]
 
-    def __init__(self, results: dict[str, Any]) -> None:
+    def __init__(self, results: RaceResults) -> None:
         super().__init__()
         self.results = results
 
