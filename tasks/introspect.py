@@ -9,9 +9,10 @@ second way:
   tasks a screen shows, so it costs nothing while nobody looks;
 * **busy time, steps and the longest step** need a hook on every step of the loop. The agent's
   ``Recorder`` has one (``Handle._run``); installing it on the dashboard's own loop is what
-  ``EngineOptions.step_timing`` does. It is off by default because it is not cheap here:
-  measured side by side on this machine, 10,000 x ``sleep 0.2`` took 1.3x as long with it and
-  50,000 x ``sleep 0`` 2.1x as long (``python -m bench.insight_bench``).
+  ``EngineOptions.step_timing`` does (``loopscope --step-timing``). It is off by default
+  because it is not cheap: ``python -m bench.insight_bench`` measured 1.1x to 2.3x the run
+  time of the same batch without it, side by side on a loaded 2-core machine (many tiny tasks,
+  like 20,000 x ``sleep 0``, cost the most; the figures are noisy there).
 
 Both give small typed objects (``WaitFrame``, ``Suspension``) that records and widgets carry.
 """
@@ -148,6 +149,8 @@ class Introspector:
         """The task ended: its final figures (None when not timed)."""
         figures = self.steps_of(record_id)
         self._live.pop(record_id, None)
+        if len(self._recorder.dirty) > 1024:
+            self._recorder.dirty.clear()
         return figures
 
     def suspension(self, task: asyncio.Task[Any]) -> Suspension | None:
