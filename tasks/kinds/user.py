@@ -99,7 +99,7 @@ class KindContext:
 
     def preview(self, text: str) -> None:
         """What the detail view shows as the task's output (the first few hundred characters)."""
-        self._record.preview = text[:PREVIEW_LIMIT]
+        self._record.preview = printable(text[:PREVIEW_LIMIT], keep_lines=True)
 
 
 @dataclass(frozen=True, slots=True)
