@@ -299,8 +299,9 @@ class TaskManager:
                 self.ledger.finish(record, TaskState.CANCELLED)
         await self.scratch.remove()
         self.introspect.stop()
-        if self._loop is not None and self._loop.get_exception_handler() == self._loop_exception:
-            self._loop.set_exception_handler(self._previous_handler)
+        # The exception handler stays: out of file descriptors, asyncio retries a failed accept
+        # later (``_start_serving``), and a retry that fires after the server closed would
+        # otherwise log a traceback each time. It passes everything else on unchanged.
 
     def _loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         """Out of file descriptors, asyncio logs a traceback per failed accept: say it once."""
@@ -308,6 +309,8 @@ class TaskManager:
         if isinstance(error, OSError) and error.errno in (errno.EMFILE, errno.ENFILE):
             self.notice(TOO_MANY_FILES)
             return
+        if _is_accept_retry(context):
+            return  # the retry of an accept that failed for lack of descriptors (see aclose)
         if self._previous_handler is not None:
             self._previous_handler(loop, context)
         else:
@@ -857,3 +860,12 @@ class TrackedWork(collections.abc.Coroutine[Any, Any, T]):
 
 def _never_started() -> asyncio.Task[Any]:
     raise RuntimeError("this tracked coroutine was closed before it started")
+
+
+def _is_accept_retry(context: dict[str, Any]) -> bool:
+    """A server's delayed accept retry failing because its socket is gone (closed meanwhile)."""
+    handle = context.get("handle")
+    callback = getattr(handle, "_callback", None)
+    return getattr(callback, "__name__", "") == "_start_serving" and isinstance(
+        context.get("exception"), (OSError, ValueError)
+    )

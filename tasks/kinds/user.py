@@ -37,6 +37,7 @@ from loopscope.tasks.errors import KindError, SpecError
 from loopscope.tasks.kinds.kind import REQUIRED, Kind, Param
 from loopscope.tasks.kinds.registry import register
 from loopscope.tasks.kinds.values import parse_bool, parse_float, parse_int, parse_seconds
+from loopscope.tasks.safe_text import printable
 from loopscope.tasks.secrets import mask_text, mask_url
 
 if TYPE_CHECKING:
