@@ -169,6 +169,7 @@ async def main(quick: bool) -> int:
             # (c) 5,000 x fetch /delay/0: requests per second, against the better of the two
             # simple raw scripts (connector queue, semaphore), all three warm and alternating
             walls: dict[str, list[float]] = {"queue": [], "semaphore": [], "loopscope": []}
+            run: Callable[[], Awaitable[float]]
             for _ in range(repeats):
                 for name, run in (
                     ("queue", lambda: raw_gather(session, f"{base}/delay/0", 5000)),

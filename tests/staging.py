@@ -13,6 +13,7 @@ import asyncio
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from textual.pilot import Pilot
 
@@ -22,6 +23,9 @@ from loopscope.tasks.records import TaskState
 from loopscope.tui.app import LoopscopeApp, make_app
 
 REPO = Path(__file__).resolve().parent.parent
+
+AppResult = TypeVar("AppResult")
+"""What the app under test returns (``Pilot`` is invariant in it): lets a helper take any pilot."""
 
 
 class FakeClock:
@@ -42,7 +46,9 @@ def staged_app(clock: FakeClock, options: EngineOptions = STAGED_OPTIONS) -> Loo
     return make_app(options=options, clock=clock)
 
 
-async def until(pilot: Pilot[object], condition: Callable[[], bool], timeout: float = 20) -> None:
+async def until(
+    pilot: Pilot[AppResult], condition: Callable[[], bool], timeout: float = 20
+) -> None:
     """Let the app run until ``condition`` holds (fails after ``timeout`` seconds)."""
 
     async def poll() -> None:
@@ -79,13 +85,13 @@ def shorten_tracebacks(app: LoopscopeApp, *, stable_lines: bool = False) -> None
             record.version += 1
 
 
-async def settle(pilot: Pilot[object]) -> None:
+async def settle(pilot: Pilot[AppResult]) -> None:
     """Let the 10 Hz refresh draw the final state."""
     await pilot.pause(0.3)
     await pilot.wait_for_scheduled_animations()
 
 
-async def stage_mid_batch(pilot: Pilot[object], clock: FakeClock) -> None:
+async def stage_mid_batch(pilot: Pilot[int], clock: FakeClock) -> None:
     """A batch in flight: fetches running, sleeps done, a timeout failed, a thread job waiting
     for the only worker, one task cancelled."""
     app = pilot.app
@@ -113,7 +119,7 @@ async def stage_mid_batch(pilot: Pilot[object], clock: FakeClock) -> None:
 
 
 async def stage_failed_detail(
-    pilot: Pilot[object], clock: FakeClock, *, stable_lines: bool = True
+    pilot: Pilot[int], clock: FakeClock, *, stable_lines: bool = True
 ) -> None:
     """One failed task, its detail view open."""
     app = pilot.app
@@ -133,7 +139,7 @@ async def stage_failed_detail(
     await settle(pilot)
 
 
-async def stage_help(pilot: Pilot[object], clock: FakeClock) -> None:
+async def stage_help(pilot: Pilot[int], clock: FakeClock) -> None:
     app = pilot.app
     assert isinstance(app, LoopscopeApp)
     fix_machine_figures(app)

@@ -357,7 +357,7 @@ class Recorder:
         return answer
 
     def loop_state(self, loop: Any) -> LoopState:
-        state = loop.__dict__.get("_loopscope_state")
+        state: LoopState | None = loop.__dict__.get("_loopscope_state")
         if state is None:
             state = LoopState(next(self._loop_seq), loop)
             loop._loopscope_state = state

@@ -21,14 +21,14 @@ from loopscope.tasks.scenarios.race_results import (
 )
 from tests.staging import FakeClock, stage_failed_detail, stage_help, stage_mid_batch, staged_app
 
-Stage = Callable[[Pilot[object], FakeClock], Awaitable[None]]
+Stage = Callable[[Pilot[int], FakeClock], Awaitable[None]]
 
 
 def _snap(snap_compare: Any, stage: Stage, size: tuple[int, int]) -> bool:
     clock = FakeClock()
     app = staged_app(clock)
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[int]) -> None:
         await stage(pilot, clock)
 
     return bool(snap_compare(app, run_before=run_before, terminal_size=size))
@@ -56,13 +56,13 @@ RACE_RESULTS = RaceResults(_IO, _CPU, 2, 2, compose_conclusion(
 """Figures from one real run of the race (tasks/scenarios/race.py), frozen for the snapshot."""
 
 
-async def _stage_picker(pilot: Pilot[object], clock: FakeClock) -> None:
+async def _stage_picker(pilot: Pilot[int], clock: FakeClock) -> None:
     await pilot.pause(0.3)
     await pilot.press("n")
     await pilot.pause(0.3)
 
 
-async def _stage_race_chart(pilot: Pilot[object], clock: FakeClock) -> None:
+async def _stage_race_chart(pilot: Pilot[int], clock: FakeClock) -> None:
     from loopscope.tui.screens.scenarios import RaceScreen
 
     await pilot.app.push_screen(RaceScreen(RACE_RESULTS))

@@ -6,6 +6,7 @@ import pytest
 from textual import events
 from textual.pilot import Pilot
 
+from loopscope.tasks.batch import Batch
 from loopscope.tui.app import LoopscopeApp
 from loopscope.widgets.command_bar import CommandBar
 from loopscope.widgets.spec_input import paste_as_line
@@ -77,7 +78,7 @@ async def test_the_command_palette_offers_the_actions() -> None:
 # --- keys typed faster than the app answers (issue 10) ----------------------------------------
 
 
-async def _open_bar_with_an_error(pilot: Pilot[object], app: LoopscopeApp) -> CommandBar:
+async def _open_bar_with_an_error(pilot: Pilot[int], app: LoopscopeApp) -> CommandBar:
     await pilot.press("colon", *keys_for("sleep abc"), "enter")
     bar = app.screen.query_one(CommandBar)
     await until(pilot, lambda: bar.message.has_class("-error"))
@@ -153,10 +154,16 @@ async def test_a_paste_without_a_newline_waits_for_enter() -> None:
         app.post_message(events.Paste("sleep 0.01"))
         bar = app.screen.query_one(CommandBar)
         await until(pilot, lambda: bar.input.value == "sleep 0.01")
-        assert app.manager.last_batch is None
+
+        def last_batch() -> Batch | None:  # read afresh: mypy would keep the `is None` below
+            return app.manager.last_batch
+
+        assert last_batch() is None
         await pilot.press(*keys_for(" x2"), "enter")
-        await until(pilot, lambda: app.manager.last_batch is not None)
-        assert app.manager.last_batch.planned == 2  # type: ignore[union-attr]
+        await until(pilot, lambda: last_batch() is not None)
+        batch = last_batch()
+        assert batch is not None
+        assert batch.planned == 2
 
 
 async def test_a_multi_line_paste_is_one_line_of_specs() -> None:

@@ -9,7 +9,13 @@ from rich.console import Console
 from textual.widgets import Static
 from textual.widgets._footer import FooterKey
 
-from loopscope.tui.keymap import dashboard_sections, key_help, markdown_table, show_keys
+from loopscope.tui.keymap import (
+    as_binding,
+    dashboard_sections,
+    key_help,
+    markdown_table,
+    show_keys,
+)
 from loopscope.tui.screens.help import HelpScreen
 from loopscope.tui.screens.main import MainScreen
 from loopscope.widgets.key_footer import KeyFooter
@@ -54,7 +60,8 @@ def _footer_actions(app: object) -> list[str]:
 
 
 def _shown_actions() -> list[str]:
-    return [row.action for row in key_help(b for b in MainScreen.BINDINGS if b.show)]
+    shown = (b for b in map(as_binding, MainScreen.BINDINGS) if b.show)
+    return [row.action for row in key_help(shown)]
 
 
 async def test_the_footer_shows_every_key_at_160_columns() -> None:

@@ -305,5 +305,6 @@ async def test_sigterm_to_loopscope_stops_the_watched_program_too() -> None:
         os.kill(os.getpid(), signal.SIGTERM)  # `kill loopscope`: handled by the app
         await until(pilot, lambda: program.exit_status is not None)
     assert app.return_code == 128 + signal.SIGTERM
+    assert program.exit_status is not None
     assert program.exit_status.stopped_by_us == "SIGINT"
     assert program.pid is not None and gone(program.pid)

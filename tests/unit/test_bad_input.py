@@ -19,7 +19,9 @@ class NowhereResolver(aiohttp.abc.AbstractResolver):
     """Answers every lookup with "not found", the way a resolver does for an unknown host,
     without sending a query anywhere."""
 
-    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET):  # type: ignore[no-untyped-def,override]
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[aiohttp.abc.ResolveResult]:
         raise OSError(-2, "Name or service not known")
 
     async def close(self) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import html
 import io
 import logging
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -21,10 +22,10 @@ from loopscope.tasks.demo_server import (
 
 
 @pytest.fixture
-async def demo() -> DemoServer:
+async def demo() -> AsyncIterator[DemoServer]:
     server = DemoServer(seed=3)
     await server.start()
-    yield server  # type: ignore[misc]
+    yield server
     await server.stop()
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import psutil
 
+from loopscope.tasks.batch import Batch
 from loopscope.tasks.ledger import TaskLedger
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.options import EngineOptions
@@ -165,7 +166,7 @@ async def test_session_wall_merges_finished_and_live_batches() -> None:
     now = [0.0]
     async with TaskManager(QUIET, clock=lambda: now[0]) as manager:
 
-        async def run_until_running(spec: str) -> object:
+        async def run_until_running(spec: str) -> Batch:
             batch = manager.launch(spec)
             while batch.counts[TaskState.RUNNING] < 1:
                 await asyncio.sleep(0)
@@ -182,8 +183,8 @@ async def test_session_wall_merges_finished_and_live_batches() -> None:
         await inner.wait()  # span (8, 9), inside the live batch
         now[0] = 10.0
         assert manager.session_timing().wall_s == 2.0 + 5.0
-        manager.cancel(live.records[0].id)  # type: ignore[attr-defined]
-        await live.wait()  # type: ignore[attr-defined]
+        manager.cancel(live.records[0].id)
+        await live.wait()
         assert manager.session_timing().wall_s == 2.0 + 5.0
 
 
@@ -372,7 +373,7 @@ async def test_a_dead_process_worker_is_replaced_once_and_said_once() -> None:
         batch = manager.launch("cpu 3000000000")
         await asyncio.sleep(0)
         (record,) = batch.records
-        while record.state is not TaskState.RUNNING:
+        while batch.counts[TaskState.RUNNING] == 0:
             await asyncio.sleep(0.01)
         for child in psutil.Process().children():
             if "resource_tracker" not in " ".join(child.cmdline()):

@@ -8,12 +8,12 @@ from hypothesis import strategies as st
 
 from loopscope.tasks.errors import SpecError
 from loopscope.tasks.kinds.registry import names
+from loopscope.tasks.kinds.values import parse_size
 from loopscope.tasks.spec import (
     MAX_REPEAT,
     TaskSpec,
     describe_target,
     format_spec,
-    parse_size,
     parse_spec,
     parse_specs,
 )
