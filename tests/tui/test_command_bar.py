@@ -22,7 +22,8 @@ async def test_a_spec_launches_a_batch() -> None:
         assert bar.is_open
         await pilot.press(*"sleep 0.01 x3; fail boom", "enter")
         batch = app.manager.last_batch
-        assert batch is not None and batch.planned == 4
+        assert batch is not None
+        assert batch.planned == 4
         assert "launched 4 tasks" in str(bar.message.render())
         await until(pilot, lambda: batch.done)
 
@@ -72,7 +73,8 @@ async def test_the_command_palette_offers_the_actions() -> None:
         await pilot.press("enter")
         await until(pilot, lambda: app.manager.last_batch is not None)
         batch = app.manager.last_batch
-        assert batch is not None and batch.records[0].kind == "sleep"
+        assert batch is not None
+        assert batch.records[0].kind == "sleep"
 
 
 # --- keys typed faster than the app answers (issue 10) ----------------------------------------
@@ -92,7 +94,9 @@ async def test_ctrl_u_then_fast_typing_and_enter_launches_what_was_typed() -> No
         type_burst(app, "ctrl+u", *keys_for("sleep 0.01 x2\n"))
         await until(pilot, lambda: app.manager.last_batch is not None)
         batch = app.manager.last_batch
-        assert batch is not None and batch.text == "sleep 0.01 x2" and batch.planned == 2
+        assert batch is not None
+        assert batch.text == "sleep 0.01 x2"
+        assert batch.planned == 2
         await until(pilot, lambda: "launched 2 tasks" in str(bar.message.render()))
         assert bar.input.value == ""
 
@@ -105,7 +109,8 @@ async def test_fast_backspaces_land_before_the_next_character() -> None:
         type_burst(app, *keys_for("\b\b\b0.01\n"))
         await until(pilot, lambda: app.manager.last_batch is not None)
         batch = app.manager.last_batch
-        assert batch is not None and batch.text == "sleep 0.01"
+        assert batch is not None
+        assert batch.text == "sleep 0.01"
 
 
 async def test_a_line_typed_right_after_enter_is_kept() -> None:
@@ -142,7 +147,8 @@ async def test_a_paste_ending_in_a_newline_launches_exactly_what_was_pasted() ->
         app.post_message(events.Paste("sleep 0.01 x3 ; fail boom\n"))
         await until(pilot, lambda: app.manager.last_batch is not None)
         batch = app.manager.last_batch
-        assert batch is not None and batch.planned == 4
+        assert batch is not None
+        assert batch.planned == 4
         assert [r.kind for r in batch.records] == ["sleep"] * 3 + ["fail"]
         assert app.screen.query_one(CommandBar).input.value == ""
 
@@ -173,7 +179,8 @@ async def test_a_multi_line_paste_is_one_line_of_specs() -> None:
         app.post_message(events.Paste("sleep 0.01 x2\n\nfail boom\r\n"))
         await until(pilot, lambda: app.manager.last_batch is not None)
         batch = app.manager.last_batch
-        assert batch is not None and batch.text == "sleep 0.01 x2; fail boom"
+        assert batch is not None
+        assert batch.text == "sleep 0.01 x2; fail boom"
         assert batch.planned == 3
 
 
@@ -191,6 +198,8 @@ async def test_keys_typed_right_after_escape_reach_the_dashboard() -> None:
         type_burst(app, "escape", "s")
         await until(pilot, lambda: app.manager.last_batch is not None)
         batch = app.manager.last_batch
-        assert batch is not None and batch.records[0].kind == "sleep"  # the s key's launch
+        assert batch is not None
+        assert batch.records[0].kind == "sleep"  # the s key's launch
         bar = app.screen.query_one(CommandBar)
-        assert not bar.is_open and bar.input.value == "sleep 0.01"
+        assert not bar.is_open
+        assert bar.input.value == "sleep 0.01"

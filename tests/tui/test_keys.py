@@ -32,7 +32,8 @@ async def test_launch_keys(key: str, kind: str, count: int) -> None:
         await pilot.press(key)
         manager = app.manager
         batch = manager.last_batch
-        assert batch is not None and batch.planned == count
+        assert batch is not None
+        assert batch.planned == count
         await until(pilot, lambda: batch.done, timeout=30)
         assert {r.kind for r in batch.records} == {kind}
         expected = TaskState.EXCEPTION if kind == "fail" else TaskState.DONE
@@ -50,7 +51,8 @@ async def test_block_freezes_then_the_spike_names_the_task() -> None:
         await until(pilot, lambda: batch.done and bool(app.manager.lag.spikes))
         await pilot.pause(0.2)
         spike = app.manager.lag.spikes[-1]
-        assert spike.culprit is not None and f"#{batch.records[0].id} block" in spike.culprit
+        assert spike.culprit is not None
+        assert f"#{batch.records[0].id} block" in spike.culprit
         text = str(app.screen.query_one("#spike").render())
         assert f"task #{batch.records[0].id} block" in text
 
@@ -68,7 +70,8 @@ async def test_batch_size_keys() -> None:
         assert screen.batch_size == 1
         assert screen.query_one(StatusLine).batch_size == 1
         await pilot.press("s")
-        assert app.manager.last_batch is not None and app.manager.last_batch.planned == 1
+        assert app.manager.last_batch is not None
+        assert app.manager.last_batch.planned == 1
 
 
 async def test_cancel_selected_and_cancel_all() -> None:
@@ -100,7 +103,8 @@ async def test_replay_measures_the_last_batch() -> None:
         await until(pilot, lambda: batch.done)
         await pilot.press("escape", "R")
         await until(pilot, lambda: batch.measured_sequential_s is not None)
-        assert batch.measured_sequential_s is not None and batch.measured_sequential_s >= 0.2
+        assert batch.measured_sequential_s is not None
+        assert batch.measured_sequential_s >= 0.2
         await pilot.pause(0.2)
         gain = str(app.screen.query_one("#gain").render())
         assert "press R" not in gain

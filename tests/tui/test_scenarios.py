@@ -41,11 +41,13 @@ async def test_running_chain_from_the_picker() -> None:
         screen = app.screen
         assert isinstance(screen, MainScreen)
         run = screen.scenario_run
-        assert run is not None and run.scenario.name == "chain"
+        assert run is not None
+        assert run.scenario.name == "chain"
         await until(pilot, lambda: run.done)
         await pilot.pause(0.2)
         log = str(screen.query_one(ScenarioLog).render())
-        assert "user-1" in log and "■ done" in log
+        assert "user-1" in log
+        assert "■ done" in log
         assert len(app.manager.records) == 9  # ordinary records: 3 chains, 6 fetches
 
 
@@ -59,7 +61,8 @@ async def test_the_race_from_the_picker_ends_with_its_chart() -> None:
         screen = app.screen
         assert isinstance(screen, MainScreen)
         run = screen.scenario_run
-        assert run is not None and run.scenario.name == "race"
+        assert run is not None
+        assert run.scenario.name == "race"
         await until(pilot, lambda: isinstance(app.screen, RaceScreen), timeout=90)
         console = Console(width=150, record=True, file=io.StringIO())
         console.print(app.screen.query_one(RaceChart).render())

@@ -63,7 +63,8 @@ async def test_routes(demo: DemoServer, path: str, status: int, fragment: bytes)
 
 async def test_bytes_are_streamed_exactly(demo: DemoServer) -> None:
     status, body = await get(demo.url + "/bytes/200001?delay_ms=1")
-    assert status == 200 and len(body) == 200001
+    assert status == 200
+    assert len(body) == 200001
 
 
 async def test_the_index_lists_every_route(demo: DemoServer) -> None:
@@ -73,7 +74,8 @@ async def test_the_index_lists_every_route(demo: DemoServer) -> None:
         assert response.content_type == "text/html"
         page = await response.text()
     assert "<h1>loopscope demo server</h1>" in page
-    assert "from __future__" not in page and "Routes::" not in page
+    assert "from __future__" not in page
+    assert "Routes::" not in page
     registered = {
         info.get("formatter") or info.get("path")
         for resource in build_app().router.resources()
@@ -104,9 +106,11 @@ async def test_an_over_long_url_is_one_log_line(
         await asyncio.wait_for(logged(), 10)
     assert answer.startswith(b"HTTP/1.0 400") or answer.startswith(b"HTTP/1.1 400")
     (record,) = caplog.records
-    assert record.exc_info is None and record.exc_text is None
+    assert record.exc_info is None
+    assert record.exc_text is None
     line = record.getMessage()
-    assert "\n" not in line and len(line) < 300
+    assert "\n" not in line
+    assert len(line) < 300
     assert line.startswith("demo server: refused a malformed request from 127.0.0.1: 400")
     assert "LineTooLong" in line
 
@@ -167,7 +171,8 @@ def test_binding_beyond_loopback_warns(host: str, warned: bool) -> None:
     warning = exposure_warning(host)
     assert (warning is not None) == warned
     if warning is not None:
-        assert "anyone who can reach this port can use" in warning and host in warning
+        assert "anyone who can reach this port can use" in warning
+        assert host in warning
 
 
 async def test_serve_forever_prints_the_warning_first(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -321,7 +321,8 @@ async def test_a_full_disk_leaves_nothing_behind(
         errors = [r.error or "" for r in batch.records]
         assert all("No space left on device" in e for e in errors), errors
         assert len(names(tiny_tmpfs, "loopscope-*")) == 1
-        assert not names(tiny_tmpfs, "**/*.part") and not names(tiny_tmpfs, "**/*-part")
+        assert not names(tiny_tmpfs, "**/*.part")
+        assert not names(tiny_tmpfs, "**/*-part")
         assert "user.bin" not in names(tiny_tmpfs)
     assert names(tiny_tmpfs) == []
 

@@ -50,9 +50,12 @@ async def test_a_task_waiting_on_an_event_is_sampled_at_its_await_line() -> None
         assert (own.function.rsplit(".", 1)[-1], own.filename, own.line) == (
             "wait_at_the_gate", __file__, line,
         )
-        assert where.innermost is not None and where.innermost.library  # inside asyncio's Event
-        assert where.awaiting is not None and "Future" in where.awaiting
-        assert record.busy_s is None and record.steps is None  # step timing is off by default
+        assert where.innermost is not None
+        assert where.innermost.library  # inside asyncio's Event
+        assert where.awaiting is not None
+        assert "Future" in where.awaiting
+        assert record.busy_s is None
+        assert record.steps is None  # step timing is off by default
         counts = manager.introspect.suspended_lines(manager.live_tasks().values(), __file__)
         assert counts[line] == 1
         gate.set()
@@ -73,8 +76,10 @@ async def test_step_timing_counts_the_steps_and_keeps_them_when_the_task_ends() 
         (record,) = batch.records
         await _settle(lambda: record.state.finished)
         assert record.steps == 3
-        assert record.busy_s is not None and record.busy_s > 0
-        assert record.longest_step_s is not None and record.longest_step_s <= record.busy_s
+        assert record.busy_s is not None
+        assert record.busy_s > 0
+        assert record.longest_step_s is not None
+        assert record.longest_step_s <= record.busy_s
     # closing the manager puts asyncio's own step back
     assert asyncio.events.Handle._run is agent_recorder._original_run
 

@@ -113,7 +113,8 @@ async def test_replay_measures_the_sequential_time(manager: TaskManager) -> None
     await batch.wait()
     replay = manager.replay_sequential(batch)
     await replay.wait()
-    assert replay.sequential and replay.replay_of == batch.id
+    assert replay.sequential
+    assert replay.replay_of == batch.id
     starts = [r.started for r in replay.records]
     finishes = [r.finished for r in replay.records]
     assert all(s is not None and f is not None for s, f in zip(starts, finishes, strict=True))
@@ -122,7 +123,8 @@ async def test_replay_measures_the_sequential_time(manager: TaskManager) -> None
     timing = batch.timing(manager.clock())
     assert timing.measured_sequential_s is not None
     assert timing.measured_sequential_s >= 0.4
-    assert timing.measured_speedup is not None and timing.measured_speedup > 2
+    assert timing.measured_speedup is not None
+    assert timing.measured_speedup > 2
     session = manager.session_timing()
     assert session.measured_sequential_s == timing.measured_sequential_s
 
@@ -135,7 +137,8 @@ async def test_the_estimate_lies_under_the_gil_and_the_replay_tells() -> None:
         await batch.wait()
         await manager.replay_sequential(batch).wait()
         timing = batch.timing(manager.clock())
-        assert timing.speedup is not None and timing.measured_speedup is not None
+        assert timing.speedup is not None
+        assert timing.measured_speedup is not None
         assert timing.measured_speedup < timing.speedup
         assert timing.measured_speedup < 1.6
 
@@ -197,7 +200,8 @@ def test_timing_labels() -> None:
     timing = Timing(2.0, 8.0, measured_sequential_s=2.2)
     assert timing.speedup == 4.0
     assert timing.measured_speedup == 1.1
-    assert timing.measured_gained_s is not None and abs(timing.measured_gained_s - 0.2) < 1e-9
+    assert timing.measured_gained_s is not None
+    assert abs(timing.measured_gained_s - 0.2) < 1e-9
 
 
 # --- the ledger: one done-callback records every end --------------------------------------
@@ -258,7 +262,8 @@ async def test_tracked_work_under_a_task_group_is_cancelled_with_its_siblings() 
         assert batch.counts[TaskState.CANCELLED] == 3
         assert batch.counts[TaskState.EXCEPTION] == 1
         failed = batch.records[-1]
-        assert failed.error == "ValueError: boom" and failed.traceback
+        assert failed.error == "ValueError: boom"
+        assert failed.traceback
 
 
 async def test_the_manager_holds_a_ledger_and_does_not_inherit_it() -> None:
