@@ -282,6 +282,11 @@ class TaskList(ScrollView, can_focus=True):
         return len(self._rows)
 
     @property
+    def rows(self) -> list[int]:
+        """The task ids shown, in order (read only)."""
+        return self._rows
+
+    @property
     def selected_id(self) -> int | None:
         if not self._rows:
             return None

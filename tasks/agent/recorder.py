@@ -57,6 +57,12 @@ _original_run_in_executor = base_events.BaseEventLoop.run_in_executor
 _original_exception_handler = base_events.BaseEventLoop.call_exception_handler
 
 
+def step_hook_is_free() -> bool:
+    """Whether asyncio's ``Handle._run`` is still its own: no recorder (ours or another
+    agent's) has hooked the loop's steps."""
+    return events.Handle._run is _original_run
+
+
 class TaskRecord:
     """What the agent knows about one task. Written by the loop's thread, read by the sender.
 
@@ -191,7 +197,9 @@ class Recorder:
 
     # -- installation ----------------------------------------------------------------------
 
-    def install(self) -> None:
+    # One long function on purpose: the hooks close over locals bound once here, so each
+    # loop step pays for no attribute or global lookups (see the module docstring).
+    def install(self) -> None:  # noqa: C901
         """Hook asyncio (idempotent). Loops already running are picked up at their next step."""
         if self.installed:
             return
@@ -212,7 +220,7 @@ class Recorder:
 
         function_type = types.FunctionType
 
-        def _run(handle: events.Handle) -> None:
+        def _run(handle: events.Handle) -> None:  # noqa: C901 - every loop step: kept inline
             callback = handle._callback  # type: ignore[attr-defined]
             # A plain function (the commonest callback) is never a task's step: one check.
             task: Any = (

@@ -155,7 +155,7 @@ async def test_filter_by_state() -> None:
         await pilot.pause(0.15)
         assert shown() is TaskState.EXCEPTION
         assert task_list.row_count == 10
-        assert all(r.kind == "fail" for r in (manager.get(i) for i in task_list._rows) if r)
+        assert all(r.kind == "fail" for r in (manager.get(i) for i in task_list.rows) if r)
 
 
 async def test_quit_closes_the_engine() -> None:

@@ -84,7 +84,7 @@ async def test_w_before_any_race_says_how_to_run_one() -> None:
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
         assert any("run the race scenario first" in str(n.message)
-                   for n in app._notifications)
+                   for n in app._notifications)  # noqa: SLF001 - textual keeps them private
 
 
 async def test_a_scenario_from_the_command_palette_and_stopped_with_C() -> None:

@@ -168,7 +168,7 @@ async def test_cancel_without_an_agent_says_it_is_not_available() -> None:
         await pilot.press("c")
         await pilot.pause(0.05)
         assert any("cannot cancel: the agent is closed" in str(n.message)
-                   for n in app._notifications)
+                   for n in app._notifications)  # noqa: SLF001 - textual keeps them private
 
 
 async def test_the_real_agent_shows_where_a_task_waits_and_c_cancels_it() -> None:
@@ -221,7 +221,7 @@ async def test_the_tree_keeps_each_task_once_as_states_change() -> None:
         assert tasks.rows[-1] == 7  # the tree ends with the watchdog, #7; #8 sits under #4
         await pilot.press("up")  # a row that is not the cursor's: #8 changes state
         feed.cancel(8)
-        await until(pilot, lambda: tasks._version == app.session.store.version)
+        await until(pilot, lambda: tasks.synced_version == app.session.store.version)
         assert sorted(tasks.rows) == list(range(1, 9))
 
 

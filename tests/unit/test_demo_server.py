@@ -12,7 +12,6 @@ import aiohttp
 import pytest
 
 from loopscope.tasks.demo_server import (
-    IN_FLIGHT,
     ROUTES,
     DemoServer,
     build_app,
@@ -128,12 +127,12 @@ async def test_stopping_does_not_wait_for_sleeping_handlers() -> None:
         clients = [asyncio.create_task(hold()) for _ in range(10)]
 
         async def all_in_handlers() -> None:
-            while len(server._app[IN_FLIGHT]) < 10:
+            while server.in_flight < 10:
                 await asyncio.sleep(0.005)
 
         await asyncio.wait_for(all_in_handlers(), 20)
         await asyncio.wait_for(server.stop(), 10)  # before: ~60 s
-        assert not server._app[IN_FLIGHT]
+        assert server.in_flight == 0
         results = await asyncio.gather(*clients, return_exceptions=True)
     assert all(isinstance(result, aiohttp.ClientError) for result in results), results
 
@@ -148,7 +147,7 @@ async def test_clients_that_leave_end_their_handlers() -> None:
     ]
 
     async def count_in_handlers(n: int) -> None:
-        while len(server._app[IN_FLIGHT]) != n:
+        while server.in_flight != n:
             await asyncio.sleep(0.005)
 
     await asyncio.wait_for(count_in_handlers(5), 20)

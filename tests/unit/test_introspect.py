@@ -81,7 +81,7 @@ async def test_step_timing_counts_the_steps_and_keeps_them_when_the_task_ends() 
         assert record.longest_step_s is not None
         assert record.longest_step_s <= record.busy_s
     # closing the manager puts asyncio's own step back
-    assert asyncio.events.Handle._run is agent_recorder._original_run
+    assert agent_recorder.step_hook_is_free()
 
 
 async def test_step_timing_steps_aside_when_another_hook_owns_the_loop() -> None:
@@ -93,4 +93,4 @@ async def test_step_timing_steps_aside_when_another_hook_owns_the_loop() -> None
             assert any("step timing is off" in notice for notice in manager.notices)
     finally:
         other.uninstall()
-    assert asyncio.events.Handle._run is agent_recorder._original_run
+    assert agent_recorder.step_hook_is_free()
