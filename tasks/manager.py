@@ -42,7 +42,7 @@ from loopscope.tasks.ledger import TaskLedger
 from loopscope.tasks.options import EngineOptions, OptionError
 from loopscope.tasks.process_jobs import ProcessJobs, call_soon
 from loopscope.tasks.process_stats import ProcessMonitor
-from loopscope.tasks.records import CURRENT_RECORD, TaskRecord, TaskState
+from loopscope.tasks.records import TaskRecord, TaskState
 from loopscope.tasks.scratch import ScratchSpace
 from loopscope.tasks.slots import ConnectionSlots
 from loopscope.tasks.spec import TaskSpec, bind, parse_specs, prepare_specs
@@ -84,6 +84,9 @@ class TaskManager:
             0 if tracing else options.connector_limit, 0 if tracing else options.limit_per_host
         )
         self._tasks: dict[int, asyncio.Task[Any]] = {}
+        """Live tasks by record id: the strong references."""
+        self._record_of: dict[asyncio.Task[Any], TaskRecord] = {}
+        """The same, the other way: which record the running task is (what does it wait for)."""
         self._launchers: dict[int, asyncio.Task[None]] = {}
         self._watched: set[asyncio.Task[Any]] = set()
         self._stop_requested: set[int] = set()
@@ -291,15 +294,25 @@ class TaskManager:
             if not record.state.finished:  # a task that ignored its cancellation
                 self.ledger.finish(record, TaskState.CANCELLED)
         await self.scratch.remove()
-        if self._loop is not None and self._loop.get_exception_handler() == self._loop_exception:
-            self._loop.set_exception_handler(self._previous_handler)
+        # The exception handler stays: out of file descriptors, asyncio has scheduled retries
+        # of the demo server's accept that fire after the close ("Invalid file descriptor").
 
     def _loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        """Out of file descriptors, asyncio logs a traceback per failed accept: say it once."""
+        """Out of file descriptors, asyncio logs a traceback per failed accept (thousands, and
+        more for each retry it schedules): say it once, in words, and drop the retries that
+        fire once the server is closed. Everything else goes to the previous handler."""
         error = context.get("exception")
         if isinstance(error, OSError) and error.errno in (errno.EMFILE, errno.ENFILE):
             self.notice(TOO_MANY_FILES)
             return
+        handle = context.get("handle")
+        callback = getattr(handle, "_callback", None)
+        if (
+            isinstance(error, ValueError)
+            and TOO_MANY_FILES in self.notices
+            and getattr(callback, "__name__", "") == "_start_serving"
+        ):
+            return  # a retry of an accept that failed for want of fds, on a closed server
         if self._previous_handler is not None:
             self._previous_handler(loop, context)
         else:
@@ -430,12 +443,9 @@ class TaskManager:
     ) -> asyncio.Task[Any]:
         """Run ``coro`` as ``record``'s task; ``_on_task_done`` records how it ended."""
         assert self._loop is not None
-        token = CURRENT_RECORD.set(record)  # the task's context gets its own record
-        try:
-            task = self._loop.create_task(coro, name=name)
-        finally:
-            CURRENT_RECORD.reset(token)
+        task = self._loop.create_task(coro, name=name)
         self._tasks[record.id] = task  # strong reference until it ends
+        self._record_of[task] = record
         task.add_done_callback(functools.partial(self._on_task_done, record, summary))
         return task
 
@@ -445,6 +455,7 @@ class TaskManager:
         """All task bookkeeping, however the task ended (like TaskGroup's ``_on_task_done``)."""
         if self._tasks.get(record.id) is task:
             del self._tasks[record.id]
+        self._record_of.pop(task, None)
         if (
             record.id in self._awaiting_process
             and not task.cancelled()
@@ -578,8 +589,16 @@ class TaskManager:
         """``record`` is pending because it waits for ``what``."""
         self.ledger.waiting(record, what)
 
+    def _current_record(self) -> TaskRecord | None:
+        """The record of the task running now, if it is one of the manager's."""
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:  # not on the loop (a worker thread)
+            return None
+        return self._record_of.get(task) if task is not None else None
+
     def _waiting_for_current(self, what: str) -> None:
-        record = CURRENT_RECORD.get()
+        record = self._current_record()
         if record is not None and record.state is TaskState.PENDING:
             self.ledger.waiting(record, what)
 
@@ -613,7 +632,7 @@ class TaskManager:
         waits for a process worker until one announces the job)."""
         if self._closed:
             raise ManagerClosed("this TaskManager is closed")
-        record = CURRENT_RECORD.get()
+        record = self._current_record()
         if record is not None:
             self._waiting_for_current("a process worker")
         return self._processes.submit(
