@@ -28,7 +28,7 @@ test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run; status=$$?; $(BIN)/python -m bench.agent_bench || status=1; exit $$status
 
 screenshots: $(STAMP)
 	$(BIN)/python -m scripts.screenshots

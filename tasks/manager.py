@@ -551,6 +551,44 @@ class TaskManager:
         self._watched.add(task)
         task.add_done_callback(self._watched.discard)
 
+    # --- records of work run in a clean process (tasks/isolated.py) --------------------------
+
+    def add_record(
+        self, batch: Batch, kind: str, target: str, *, created: float | None = None
+    ) -> TaskRecord:
+        """A pending record in ``batch`` for a job that runs elsewhere (``created``: when, on
+        the perf_counter clock)."""
+        record = self.ledger.add_record(batch, kind, target, planned=False)
+        if created is not None and self.clock is time.perf_counter:
+            record.created = min(created, record.created)
+        return record
+
+    def end_record(
+        self,
+        record: TaskRecord,
+        state: TaskState,
+        *,
+        at: float | None = None,
+        result: str = "",
+        error: str | None = None,
+    ) -> None:
+        """End such a record as the other process reported: ``at`` is its perf_counter time;
+        ``error`` is "Type: message"."""
+        failure = None
+        if error:
+            kind, _, message = error.partition(": ")
+            failure = (kind, message or None, None)
+        self.ledger.finish(record, state, result=result, error=failure, at=at)
+
+    def record_measurement(self, batch: Batch, wall_s: float, sequential_s: float) -> None:
+        """A clean process measured ``batch`` again: its wall there and its sequential replay."""
+        self.ledger.record_measurement(batch, wall_s, sequential_s)
+
+    @property
+    def embedded_demo(self) -> bool:
+        """True when the demo server runs inside this manager (not at a given ``demo_url``)."""
+        return self._demo is not None
+
     # --- cancelling -----------------------------------------------------------------------
 
     def cancel(self, task_id: int) -> bool:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from textual.app import App
 
+from loopscope.tasks.gc_tuning import tune_garbage_collector
 from loopscope.tasks.watch.agent_feed import ConnectFeed, ListenerFeed, agent_command
 from loopscope.tasks.watch.session import WatchSession
 from loopscope.tasks.watch.supervisor import ProgramSupervisor
@@ -31,6 +32,7 @@ class WatchApp(App[int]):
     async def on_mount(self) -> None:
         await self.session.start()
         await self.push_screen(WatchScreen(self.session))
+        tune_garbage_collector()  # 100,000 snapshots must not mean 250 ms collections
 
     async def action_quit(self) -> None:
         """Stop the program (SIGINT, SIGTERM, SIGKILL), then leave."""

@@ -19,6 +19,7 @@ from loopscope.tasks.batch import Batch
 from loopscope.tasks.errors import HTTPStatusError
 from loopscope.tasks.manager import TaskManager, TrackedWork
 from loopscope.tasks.records import TaskRecord
+from loopscope.tasks.safe_text import printable
 
 T = TypeVar("T")
 
@@ -93,7 +94,8 @@ class ScenarioContext:
 
     def say(self, text: str, kind: LogKind = LogKind.NOTE) -> None:
         """Add a line to the log (a note unless ``kind`` says otherwise)."""
-        self.log.append(LogEntry(kind, text))
+        # a line may quote a server's words or an error: no control characters
+        self.log.append(LogEntry(kind, printable(text)))
         self.version += 1
 
     def lines(self) -> list[str]:

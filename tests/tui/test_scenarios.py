@@ -60,12 +60,28 @@ async def test_the_race_from_the_picker_ends_with_its_chart() -> None:
         assert isinstance(screen, MainScreen)
         run = screen.scenario_run
         assert run is not None and run.scenario.name == "race"
-        await until(pilot, lambda: isinstance(app.screen, RaceScreen), timeout=60)
+        await until(pilot, lambda: isinstance(app.screen, RaceScreen), timeout=90)
         console = Console(width=150, record=True, file=io.StringIO())
         console.print(app.screen.query_one(RaceChart).render())
         chart = console.export_text()
-        for word in ("sequential", "asyncio", "threads", "processes", "★ fastest", "GIL"):
+        for word in ("sequential", "asyncio", "threads", "processes", "I/O-bound: asyncio"):
             assert word in chart
+        results = app.screen.query_one(RaceChart).results
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+        await pilot.press("w")  # the results can be reopened after the chart is closed
+        assert isinstance(app.screen, RaceScreen)
+        assert app.screen.query_one(RaceChart).results is results
+
+
+async def test_w_before_any_race_says_how_to_run_one() -> None:
+    app = make_app(options=EngineOptions(thread_workers=4))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("w")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        assert any("run the race scenario first" in str(n.message)
+                   for n in app._notifications)
 
 
 async def test_a_scenario_from_the_command_palette_and_stopped_with_C() -> None:

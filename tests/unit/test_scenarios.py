@@ -130,16 +130,6 @@ async def test_blocking_spikes_only_when_the_loop_blocks() -> None:
     assert data["lag_max_offloaded_ms"] < 100
 
 
-async def test_race_has_four_strategies_and_processes_beat_threads_on_cpu() -> None:
-    race = (await run("race")).context.data["race"]
-    for workload in ("io", "cpu"):
-        assert set(race[workload]) == {"sequential", "asyncio", "threads", "processes"}
-    assert race["cpu"]["processes"] < race["cpu"]["threads"]
-    assert race["io"]["asyncio"] < race["io"]["sequential"]
-    assert race["winner"]["cpu"] in ("processes",)
-    assert "GIL" in race["conclusion"]
-
-
 async def test_stopping_a_scenario_cancels_its_tasks() -> None:
     async with TaskManager() as manager:
         scenario_run = start(manager, "sensors", interval=60)

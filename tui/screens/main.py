@@ -14,11 +14,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from loopscope.tasks.clean_replay import CleanReplay, replay_in_clean_process
 from loopscope.tasks.errors import LoopscopeError, SpecError
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.records import TaskRecord, TaskState
 from loopscope.tasks.scenarios import LogKind, ScenarioRun
 from loopscope.tasks.scenarios import start as start_scenario
+from loopscope.tasks.scenarios.race_results import RaceResults
 from loopscope.tasks.units import human_seconds
 from loopscope.tui.launch_keys import DEFAULT_BATCH_SIZE, launch_spec, next_batch_size
 from loopscope.tui.screens.detail import DetailScreen
@@ -56,6 +58,7 @@ class MainScreen(Screen[None]):
         Binding("enter", "details", "details", id="details", show=False),
         Binding("F", "cycle_filter", "filter", id="filter", show=False),
         Binding("n", "scenarios", "scenarios", id="scenarios"),
+        Binding("w", "show_race", "race chart", id="race.show", show=False),
         Binding("question_mark", "help", "help", id="help"),
         Binding("q", "app.quit", "quit", id="quit"),
     ]
@@ -74,6 +77,11 @@ class MainScreen(Screen[None]):
         """Per-scenario option overrides (tests make the slow ones quick)."""
         self.scenario_run: ScenarioRun | None = None
         self._race_shown: ScenarioRun | None = None
+        self.race_results: RaceResults | None = None
+        """The last race's results: ``w`` reopens its chart after it was closed."""
+        self.clean_replay: CleanReplay | None = None
+        """The last ``R``: a replay measured in a clean process (tasks/clean_replay.py)."""
+        self._replay_told: CleanReplay | None = None
         self._log_seen = 0
 
     def compose(self) -> ComposeResult:
@@ -113,6 +121,7 @@ class MainScreen(Screen[None]):
             self.query_one(SystemPanel).sync()
             self.query_one(StatusLine).sync()
             self._sync_scenario()
+            self._sync_clean_replay()
             timeline = self.query_one(Timeline)
             timeline.sync()
             timeline.border_title = self._timeline_title(timeline)
@@ -189,12 +198,32 @@ class MainScreen(Screen[None]):
                         severity="warning")
             return
         estimate = batch.timing(self.manager.clock()).sequential_estimate_s
-        self.manager.replay_sequential(batch)
+        self.clean_replay = replay_in_clean_process(self.manager, batch)
         self.notify(
-            f"replaying batch #{batch.id} one task at a time: about "
-            f"{human_seconds(estimate)} (estimate). C cancels it."
+            f"measuring batch #{batch.id} in a clean process, away from the screen: the batch "
+            f"again, then one task at a time (about {human_seconds(estimate)}, estimate). "
+            "C cancels it."
         )
         self.sync()
+
+    def _sync_clean_replay(self) -> None:
+        """Say once what a replay in a clean process found (or why it failed)."""
+        run = self.clean_replay
+        if run is None or not run.done or run is self._replay_told:
+            return
+        self._replay_told = run
+        if run.error is not None:
+            self.notify(f"replay of batch #{run.original.id}: {run.error}", severity="warning")
+        elif run.speedup is not None and run.clean_wall_s and run.sequential_s is not None:
+            share = run.screen_share or 0.0
+            self.notify(
+                f"batch #{run.original.id} measured in a clean process: "
+                f"{human_seconds(run.clean_wall_s)} concurrently, "
+                f"{human_seconds(run.sequential_s)} one by one: {run.speedup:.1f}× (measured). "
+                f"On the screen it took {human_seconds(run.screen_wall_s)} "
+                f"({share:+.0%} beside the screen).",
+                timeout=12,
+            )
 
     def action_details(self, record: TaskRecord | None = None) -> None:
         record = record or self.query_one(TaskList).selected
@@ -232,9 +261,9 @@ class MainScreen(Screen[None]):
         self.notify(f"scenario {name}: {self.scenario_run.scenario.title}. C stops it.")
 
     def action_show_race(self) -> None:
-        run = self.scenario_run
-        if run is not None and "race" in run.context.data:
-            self.app.push_screen(RaceScreen(run.context.data["race"]))
+        """Reopen the last race's chart (it closes with escape; the results stay)."""
+        if self.race_results is not None:
+            self.app.push_screen(RaceScreen(self.race_results))
         else:
             self.notify("run the race scenario first (n, then race)", severity="warning")
 
@@ -249,6 +278,8 @@ class MainScreen(Screen[None]):
                 if entry.kind is not LogKind.STARTED:
                     self.notify(entry.line, timeout=6)
         self._log_seen = len(log)
-        if run.done and "race" in run.context.data and self._race_shown is not run:
+        race = run.context.data.get("race")
+        if run.done and isinstance(race, RaceResults) and self._race_shown is not run:
             self._race_shown = run
-            self.app.push_screen(RaceScreen(run.context.data["race"]))
+            self.race_results = race
+            self.app.push_screen(RaceScreen(race))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -12,6 +10,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from loopscope.tasks.scenarios import SCENARIOS
+from loopscope.tasks.scenarios.race_results import RaceResults
 from loopscope.widgets.race_chart import RaceChart
 
 
@@ -57,7 +56,7 @@ class RaceScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,q,enter", "dismiss", "Close", id="race.close")]
 
-    def __init__(self, results: dict[str, Any]) -> None:
+    def __init__(self, results: RaceResults) -> None:
         super().__init__()
         self.results = results
 
