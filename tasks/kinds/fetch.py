@@ -96,7 +96,9 @@ async def _request(ctx: TaskContext, record: TaskRecord, plan: FetchPlan, url: s
                 # A small body of known length: one read, as a plain script does. Measured
                 # (bench/run.py (c), /delay/0): ~20 us a request less CPU than the chunk loop.
                 body = await response.read()
-                record.preview = body[:PREVIEW_BYTES].decode("utf-8", errors="replace")
+                record.preview = printable(
+                    body[:PREVIEW_BYTES].decode("utf-8", errors="replace"), keep_lines=True
+                )
                 record.bytes_done = record.bytes_total = len(body)  # it ends now: one redraw
                 return f"{response.status} {response.reason or ''}, {human_bytes(len(body))}"
             if total is not None:

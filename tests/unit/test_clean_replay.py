@@ -106,6 +106,6 @@ async def test_stopping_the_race_leaves_no_process_behind() -> None:
         await asyncio.wait_for(cpu_lane_running(), 90)
         manager.cancel_all()
         await asyncio.wait_for(run.wait(), 30)
-        assert run.context.log[-1] == "■ stopped"
+        assert run.context.log[-1].line == "■ stopped"
         assert manager.live_count == 0
         await asyncio.wait_for(no_clean_children_left(), 30)

@@ -256,14 +256,14 @@ async def test_the_race_runs_every_lane_in_a_clean_process_and_mirrors_its_jobs(
     async with TaskManager(EngineOptions(process_workers=2, monitors=False)) as manager:
         run = start(manager, "race", io_count=3, io_ms=50, cpu_count=2, cpu_n=50_000)
         await asyncio.wait_for(run.wait(), 120)
-        assert run.error is None, run.context.log
+        assert run.error is None, run.context.lines()
         results = run.context.data["race"]
         assert isinstance(results, RaceResults)
         for result in results.workloads:
             assert set(result.walls) == set(STRATEGIES)
             assert all(wall > 0 for wall in result.walls.values())
         assert results.conclusion.startswith("I/O-bound: asyncio")
-        assert results.conclusion in run.context.log
+        assert results.conclusion in run.context.lines()
         batches = run.context.batches
         assert len(batches) == 8  # two workloads x four lanes
         for batch in batches:
