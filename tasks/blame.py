@@ -98,7 +98,9 @@ class LoopBlame:
             return Verdict(SpikeCause.LOOP_CODE, code)
         caught, where = evidence.caught, evidence.caught_file or ""
         if caught is not None and any(module in where for module in SCREEN_MODULES):
-            return Verdict(SpikeCause.OWN_WORK, f"loopscope's own work: drawing the screen ({caught})")
+            return Verdict(
+                SpikeCause.OWN_WORK, f"loopscope's own work: drawing the screen ({caught})"
+            )
         if caught is not None and any(module in where for module in POOL_MODULES):
             return Verdict(
                 SpikeCause.OWN_WORK, f"loopscope's own work: the process pool ({caught})"
@@ -134,7 +136,9 @@ class LoopBlame:
         return Verdict(SpikeCause.UNKNOWN, "cause unknown")
 
 
-def _best(notes: deque[tuple[float, float, str]], start: float, end: float) -> tuple[str | None, float]:
+def _best(
+    notes: deque[tuple[float, float, str]], start: float, end: float
+) -> tuple[str | None, float]:
     best, best_overlap = None, 0.0
     for begin, finish, label in notes:
         overlap = min(end, finish) - max(start, begin)

@@ -203,7 +203,7 @@ class StallWatchdog:
     def catch(self) -> tuple[str, str] | None:
         """Where the loop's thread is now, unless it is in the loop's own machinery."""
         # sys._current_frames is the documented way to see another thread's stack
-        frame = sys._current_frames().get(self._loop_thread)  # noqa: SLF001
+        frame = sys._current_frames().get(self._loop_thread)
         if frame is None or any(part in frame.f_code.co_filename for part in LOOP_MACHINERY):
             return None
         code = frame.f_code

@@ -294,8 +294,9 @@ class TaskManager:
             if not record.state.finished:  # a task that ignored its cancellation
                 self.ledger.finish(record, TaskState.CANCELLED)
         await self.scratch.remove()
-        # The exception handler stays: out of file descriptors, asyncio has scheduled retries
-        # of the demo server's accept that fire after the close ("Invalid file descriptor").
+        # The exception handler stays: out of file descriptors, asyncio retries a failed accept
+        # later (``_start_serving``), and a retry that fires after the server closed would
+        # otherwise log a traceback each time. It passes everything else on unchanged.
 
     def _loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         """Out of file descriptors, asyncio logs a traceback per failed accept (thousands, and
@@ -305,14 +306,8 @@ class TaskManager:
         if isinstance(error, OSError) and error.errno in (errno.EMFILE, errno.ENFILE):
             self.notice(TOO_MANY_FILES)
             return
-        handle = context.get("handle")
-        callback = getattr(handle, "_callback", None)
-        if (
-            isinstance(error, ValueError)
-            and TOO_MANY_FILES in self.notices
-            and getattr(callback, "__name__", "") == "_start_serving"
-        ):
-            return  # a retry of an accept that failed for want of fds, on a closed server
+        if _is_accept_retry(context):
+            return  # the retry of an accept that failed for lack of descriptors (see aclose)
         if self._previous_handler is not None:
             self._previous_handler(loop, context)
         else:
@@ -737,6 +732,11 @@ class TaskManager:
         verdict = self.blame_book.explain(start, end, StallEvidence())
         return None if verdict.text == "cause unknown" else verdict.text
 
+    def clear_finished(self) -> int:
+        """Drop the finished batches and reset the session figures (see TaskLedger); returns
+        how many records were dropped. Nothing running is touched."""
+        return self.ledger.clear_finished()
+
     # --- reading (the ledger's figures) ---------------------------------------------------
 
     @property
@@ -839,3 +839,12 @@ class TrackedWork(collections.abc.Coroutine[Any, Any, T]):
 
 def _never_started() -> asyncio.Task[Any]:
     raise RuntimeError("this tracked coroutine was closed before it started")
+
+
+def _is_accept_retry(context: dict[str, Any]) -> bool:
+    """A server's delayed accept retry failing because its socket is gone (closed meanwhile)."""
+    handle = context.get("handle")
+    callback = getattr(handle, "_callback", None)
+    return getattr(callback, "__name__", "") == "_start_serving" and isinstance(
+        context.get("exception"), (OSError, ValueError)
+    )

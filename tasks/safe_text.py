@@ -8,7 +8,7 @@ The engine applies it when it stores text on a task record, so every screen (the
 JSON, the dashboard) gets safe text without doing anything itself.
 
 :func:`fit_encoding` is for the other end: a stdout that can only encode ASCII
-(``PYTHONIOENCODING=ascii``, a C locale) gets ``-`` for ``–`` rather than a
+(``PYTHONIOENCODING=ascii``, a C locale) gets ``-`` for an en dash rather than a
 ``UnicodeEncodeError``.
 """
 

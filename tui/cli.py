@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 from loopscope import __version__
 from loopscope.tasks.errors import KindFileError, SpecError
 from loopscope.tasks.options import EngineOptions, OptionError
-from loopscope.tasks.stopping import Stopped, run_until_stopped
 from loopscope.tasks.safe_text import fit_stream
 from loopscope.tasks.secrets import mask_text, shorten
 from loopscope.tasks.spec import MAX_REPEAT, TaskSpec, check_launch_size, parse_specs
+from loopscope.tasks.stopping import Stopped, run_until_stopped
 
 if TYPE_CHECKING:
     from loopscope.tasks.kinds.kind import Kind

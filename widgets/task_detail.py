@@ -18,7 +18,7 @@ from loopscope.tasks.units import human_bytes, human_seconds
 
 
 def _stamp(value: float | None, origin: float) -> str:
-    return "–" if value is None else f"+{value - origin:.3f} s"
+    return "–" if value is None else "+" + human_seconds(value - origin)
 
 
 def describe_record(record: TaskRecord, now: float, origin: float) -> RenderableType:

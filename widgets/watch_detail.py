@@ -144,7 +144,7 @@ class WatchDetail(VerticalScroll):
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.store = store
         self.task_id: int | None = None
-        self._shown: object = None
+        self._shown: tuple[object, int | None] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("select a task", id="watch-detail-body")
@@ -156,9 +156,12 @@ class WatchDetail(VerticalScroll):
 
     def sync(self) -> None:
         task = None if self.task_id is None else self.store.get(self.task_id)
-        if task is self._shown and task is not None:
+        # a suspended task's "waiting for" grows with the agent's clock: once a second
+        tick = int(self.store.state.agent_time) if task and task.suspended_t else None
+        key = (task, tick)
+        if task is not None and key == self._shown:
             return
-        self._shown = task
+        self._shown = key
         body = self.query_one("#watch-detail-body", Static)
         if task is None:
             body.update("select a task" if self.task_id is None else

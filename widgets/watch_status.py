@@ -97,6 +97,7 @@ class WatchStatus(Widget):
     def _line(self, *, short: bool) -> Text:
         store = self.store
         text = self.program_text()
+        text.rstrip()
         total = len(store.tasks)
         text.append(f" · {total:,} task{'s' if total != 1 else ''}" if text else
                     f"{total:,} task{'s' if total != 1 else ''}")

@@ -203,7 +203,7 @@ class Recorder:
                     return
             try:
                 record = live.get(id(task))
-                if record is None or not record.steps and record.ref() is not task:
+                if record is None or (not record.steps and record.ref() is not task):
                     record = adopt(task, handle._loop)  # type: ignore[attr-defined]
                 state = record.loop
                 start = clock()

@@ -22,7 +22,12 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from loopscope.tasks.agent.address import AddressError, new_token, parse_address, private_socket_path
+from loopscope.tasks.agent.address import (
+    AddressError,
+    new_token,
+    parse_address,
+    private_socket_path,
+)
 from loopscope.tasks.agent.recorder import Recorder
 from loopscope.tasks.agent.sender import AgentError, Sender
 

@@ -383,7 +383,7 @@ class Sender:
 
     def close(self, timeout: float = 5.0) -> None:
         """Send everything left and a final batch, then hang up (atexit; idempotent)."""
-        if os.getpid() != self._pid or self._stop.is_set() and self.connection is None:
+        if os.getpid() != self._pid or (self._stop.is_set() and self.connection is None):
             return
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():

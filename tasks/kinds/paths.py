@@ -4,6 +4,7 @@ file so that nothing the user names can hang a worker or be overwritten unasked.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 import secrets
@@ -15,7 +16,6 @@ from typing import BinaryIO, TypeVar
 
 from loopscope.tasks.errors import FileRefused, SpecError
 from loopscope.tasks.safe_text import printable
-
 
 PREVIEW_BYTES = 400
 T = TypeVar("T")
@@ -71,7 +71,7 @@ def open_for_reading(path: Path) -> tuple[BinaryIO, os.stat_result]:
             os.set_blocking(fd, True)
         elif not stat.S_ISCHR(info.st_mode):
             raise FileRefused(f"cannot read {what_it_is(info.st_mode)}: {path}")
-        return open(fd, "rb", closefd=True), info  # noqa: SIM115 - the caller closes it
+        return open(fd, "rb", closefd=True), info
     except BaseException:
         os.close(fd)
         raise
@@ -97,10 +97,8 @@ async def open_in_worker(
 
 
 def close_quietly(opened: tuple[BinaryIO, object]) -> None:
-    try:
+    with contextlib.suppress(OSError):
         opened[0].close()
-    except OSError:
-        pass
 
 
 def discard_temporary(opened: tuple[BinaryIO, Path]) -> None:
@@ -152,7 +150,7 @@ def open_temporary_beside(path: Path, overwrite: bool) -> tuple[BinaryIO, Path]:
     try:
         if existing is not None:
             os.fchmod(fd, stat.S_IMODE(existing.st_mode))
-        return open(fd, "wb", closefd=True), temporary  # noqa: SIM115 - the caller closes it
+        return open(fd, "wb", closefd=True), temporary
     except BaseException:
         os.close(fd)
         remove_quietly(temporary)
@@ -210,7 +208,5 @@ def naming(error: OSError, path: Path) -> OSError:
 
 
 def remove_quietly(path: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(path)
-    except OSError:
-        pass

@@ -8,7 +8,7 @@ from typing import Any
 
 from loopscope.tasks.records import TaskRecord, TaskState
 from loopscope.tasks.scenarios.base import Scenario, ScenarioContext
-from loopscope.tasks.units import human_seconds
+from loopscope.tasks.units import human_seconds, plural
 
 DELAYS_MS = (600, 200, 900, 350, 100, 750, 450, 300, 850, 500)
 FAILING = 3
@@ -100,9 +100,9 @@ async def gather(ctx: ScenarioContext) -> None:
                 group.create_task(coroutine)
     except* Exception as errors:
         names = ", ".join(type(e).__name__ for e in errors.exceptions)
-        ctx.say(f"TaskGroup raised an ExceptionGroup ({names}) and cancelled the "
-                f"{batch.counts[TaskState.CANCELLED]} "
-                "siblings still running")
+        cancelled = plural(batch.counts[TaskState.CANCELLED], "sibling")
+        ctx.say(f"TaskGroup raised an ExceptionGroup ({names}) and cancelled the {cancelled} "
+                "still running")
     ctx.close(batch)
     ctx.data.update(in_order=shown.split(", "), as_completed=order)
 

@@ -289,3 +289,21 @@ async def test_q_pressed_twice_still_stops_the_program_gently() -> None:
         await pilot.press("q", "q")
     assert program.exit_status is not None and program.exit_status.stopped_by_us == "SIGINT"
     assert program.pid is not None and gone(program.pid)
+
+
+async def test_sigterm_to_loopscope_stops_the_watched_program_too() -> None:
+    import os
+    import signal
+
+    session = wire_session("--stay")
+    app = make_watch_app(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        program = session.program
+        assert program is not None
+        await until(pilot, lambda: "program says hello" in shown_text(
+            app.screen.query_one(ProgramOutputView)))
+        os.kill(os.getpid(), signal.SIGTERM)  # `kill loopscope`: handled by the app
+        await until(pilot, lambda: program.exit_status is not None)
+    assert app.return_code == 128 + signal.SIGTERM
+    assert program.exit_status.stopped_by_us == "SIGINT"
+    assert program.pid is not None and gone(program.pid)

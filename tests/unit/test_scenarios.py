@@ -7,6 +7,7 @@ changing what they do.
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.options import EngineOptions
 from loopscope.tasks.records import TaskState
 from loopscope.tasks.scenarios import SCENARIOS, LogEntry, LogKind, ScenarioRun, start
+from loopscope.tasks.units import human_seconds
 
 FAST: dict[str, dict[str, Any]] = {
     "sensors": {"interval": 0.05},
@@ -76,7 +78,8 @@ async def test_files_measures_every_way_and_names_the_fastest() -> None:
 async def test_chain_combines_each_user_with_their_orders() -> None:
     log = (await run("chain")).context.lines()
     combined = [line for line in log if line.startswith("user-")]
-    assert len(combined) == 3 and all(" orders, " in line for line in combined)
+    assert len(combined) == 3 and all(re.search(r": \d+ orders?, ", line) for line in combined)
+    assert not any(re.search(r"\b1 orders\b", line) for line in log)
 
 
 async def test_futures_show_result_and_exception() -> None:
@@ -111,6 +114,19 @@ async def test_limits_make_waves() -> None:
         assert waits[4] < 0.1 < waits[5]  # five at once, the rest waited for a slot
         assert batch.timing(now).wall_s >= 0.75  # four waves of 200 ms
     assert per_host.timing(now).wall_s < connector.timing(now).wall_s
+    # the bytes column is filled for every fetch, as its result says
+    for batch in (connector, per_host, semaphore):
+        assert all(r.bytes_done > 0 and r.result == f"{r.bytes_done} B" for r in batch.records)
+    # the log states what was measured beside the floor the waves set, not a guess
+    figures = result.context.data["limits"]
+    assert [f["waves"] for f in figures.values()] == [4, 2, 4]  # 20 fetches, 5/10/5 at once
+    for (label, figure), batch in zip(figures.items(), (connector, per_host, semaphore),
+                                      strict=True):
+        wall = batch.timing(now).wall_s
+        assert wall >= figure["floor_s"]
+        line = next(line for line in result.context.lines() if line.startswith(label))
+        assert f"measured {human_seconds(wall)}" in line
+        assert "about" not in line
 
 
 async def test_timeouts_and_cancellation() -> None:

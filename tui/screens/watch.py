@@ -61,7 +61,8 @@ class WatchScreen(Screen[None]):
                 tooltip="clear the filter"),
         Binding("question_mark", "help", "help", id="watch.help", tooltip="this help"),
         Binding("q", "app.quit", "quit", id="watch.quit",
-                tooltip="quit: stops the program (SIGINT, SIGTERM, SIGKILL) first"),
+                tooltip="quit: stops the program loopscope started (SIGINT, SIGTERM, SIGKILL); "
+                "attached, only detaches"),
     ]
 
     def __init__(self, session: WatchSession) -> None:
