@@ -37,7 +37,9 @@ SCREEN_MODULES = (
 POOL_MODULES = ("/multiprocessing/", "/concurrent/futures/")
 """A caught line here means the loop was starting (or feeding) the process pool."""
 ENGINE_MODULES = os.path.join(_PACKAGE, "tasks", "")
-TASK_MODULES = (os.path.join(ENGINE_MODULES, "kinds", ""), os.path.join(ENGINE_MODULES, "scenarios", ""))
+TASK_MODULES = (
+    os.path.join(ENGINE_MODULES, "kinds", ""), os.path.join(ENGINE_MODULES, "scenarios", "")
+)
 """The engine's own code, except the kinds and scenarios: that is the tasks' code."""
 
 
