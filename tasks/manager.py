@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import collections.abc
+import contextlib
 import errno
 import functools
 import time
-from collections.abc import Awaitable, Callable, Generator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -721,6 +722,16 @@ class TaskManager:
     def note_on_loop(self, start: float, end: float, label: str) -> None:
         """Remember that a task (``label``) held the loop from ``start`` to ``end``."""
         self.blame_book.note_on_loop(start, end, label)
+
+    @contextlib.contextmanager
+    def own_work(self, label: str) -> Iterator[None]:
+        """``with manager.own_work("drawing the screen"):`` notes the block as loopscope's own
+        work, so a lag spike during it is blamed on loopscope."""
+        start = self.clock()
+        try:
+            yield
+        finally:
+            self.note_own_work(start, self.clock(), label)
 
     def note_own_work(self, start: float, end: float, label: str) -> None:
         """Remember that loopscope itself held the loop (the screen layer notes its drawing
