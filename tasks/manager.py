@@ -17,12 +17,11 @@ changes only through the ledger's methods. Screens do not get a callback per eve
 from __future__ import annotations
 
 import asyncio
-import collections.abc
 import contextlib
 import errno
 import functools
 import time
-from collections.abc import Awaitable, Callable, Generator, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -49,6 +48,7 @@ from loopscope.tasks.slots import ConnectionSlots
 from loopscope.tasks.spec import TaskSpec, bind, parse_specs, prepare_specs
 from loopscope.tasks.thread_workers import ThreadWorkers
 from loopscope.tasks.timing import Timing
+from loopscope.tasks.tracked import TrackedWork
 
 T = TypeVar("T")
 Runner = Callable[[TaskContext, TaskRecord], Awaitable[str]]
@@ -798,58 +798,6 @@ class TaskManager:
 
 def _is_broken_pool(error: BaseException) -> bool:
     return isinstance(error, BrokenProcessPool)
-
-
-class TrackedWork(collections.abc.Coroutine[Any, Any, T]):
-    """What ``tracked`` returns: a coroutine that, when first stepped, starts the work as a
-    task of its own (whose done-callback records how it ended) and awaits it.
-
-    Awaiting a task passes cancellation on to it, so a TaskGroup, ``wait_for`` or a cancelled
-    caller cancels the work as it would a plain coroutine. If the caller is cancelled before
-    the first step, the task is still made and cancelled at once: the record ends
-    ``cancelled`` through the same done-callback, and its batch can finish.
-    """
-
-    __slots__ = ("_abandon", "_iterator", "_start", "task")
-
-    def __init__(self, start: Callable[[], asyncio.Task[T]], abandon: Callable[[], None]):
-        self._start = start
-        self._abandon = abandon
-        self.task: asyncio.Task[T] | None = None
-        self._iterator: Generator[Any, None, T] | None = None
-
-    def _begin(self) -> Generator[Any, None, T]:
-        if self._iterator is None:
-            self.task = self._start()
-            self._iterator = self.task.__await__()
-        return self._iterator
-
-    def send(self, value: Any) -> Any:
-        return self._begin().send(value)
-
-    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
-        if self._iterator is None:
-            self._begin()
-            assert self.task is not None
-            self.task.cancel()  # thrown into before its first step: the work never runs
-        assert self._iterator is not None
-        if val is None and tb is None:
-            return self._iterator.throw(typ)
-        return self._iterator.throw(typ, val, tb)
-
-    def close(self) -> None:
-        if self._iterator is None:
-            self._start = _never_started
-            self._abandon()  # dropped without ever being awaited
-        else:
-            self._iterator.close()
-
-    def __await__(self) -> Generator[Any, None, T]:
-        return self._begin()
-
-
-def _never_started() -> asyncio.Task[Any]:
-    raise RuntimeError("this tracked coroutine was closed before it started")
 
 
 def _is_accept_retry(context: dict[str, Any]) -> bool:
