@@ -291,6 +291,8 @@ class TaskManager:
         if self._processes.started:
             await asyncio.to_thread(self._processes.stop)
         await asyncio.sleep(0)  # the process jobs' last callbacks
+        for job_id in list(self._finish_on_start):  # ended well; their start never came
+            self._finish_without_start(job_id)
         for record in list(self.ledger.records.values()):
             if not record.state.finished:  # a task that ignored its cancellation
                 self.ledger.finish(record, TaskState.CANCELLED)
