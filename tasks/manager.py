@@ -21,10 +21,11 @@ import contextlib
 import errno
 import functools
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import aiohttp
@@ -35,6 +36,7 @@ from loopscope.tasks.blame import LoopBlame, StallEvidence
 from loopscope.tasks.demo_server import DemoServer
 from loopscope.tasks.errors import ManagerClosed, TaskFailure
 from loopscope.tasks.failures import describe, format_traceback
+from loopscope.tasks.introspect import Introspector
 from loopscope.tasks.kinds.context import TaskContext
 from loopscope.tasks.kinds.fetch import build_trace_config
 from loopscope.tasks.lag import LagMonitor, LagSpike
@@ -109,6 +111,8 @@ class TaskManager:
         self.lag = LagMonitor(blame=self.blame_book.explain, clock=clock)
         self.lag.on_spike = self._on_spike
         self.process = ProcessMonitor()
+        self.introspect = Introspector(clock=clock, step_timing=options.step_timing)
+        """Busy time, steps and await chains of the engine's own tasks (issue 9 item 7)."""
 
         self.thread_pool = ThreadWorkers(
             options.thread_workers, on_submit=self._waiting_for_thread
@@ -231,6 +235,9 @@ class TaskManager:
         if self.options.monitors:
             self.lag.start()
             self.process.start()
+        self.introspect.start()
+        if self.introspect.unavailable:
+            self.notice(self.introspect.unavailable)
         self._started = True
         self.note_own_work(began, self.clock(), "start-up")
         return self
@@ -297,6 +304,7 @@ class TaskManager:
             if not record.state.finished:  # a task that ignored its cancellation
                 self.ledger.finish(record, TaskState.CANCELLED)
         await self.scratch.remove()
+        self.introspect.stop()
         # The exception handler stays: out of file descriptors, asyncio retries a failed accept
         # later (``_start_serving``), and a retry that fires after the server closed would
         # otherwise log a traceback each time. It passes everything else on unchanged.
@@ -444,6 +452,7 @@ class TaskManager:
         task = self._loop.create_task(coro, name=name)
         self._tasks[record.id] = task  # strong reference until it ends
         self._record_of[task] = record
+        self.introspect.attach(record.id, task)
         task.add_done_callback(functools.partial(self._on_task_done, record, summary))
         return task
 
@@ -451,6 +460,7 @@ class TaskManager:
         self, record: TaskRecord, summary: Callable[[Any], str] | None, task: asyncio.Task[Any]
     ) -> None:
         """All task bookkeeping, however the task ended (like TaskGroup's ``_on_task_done``)."""
+        self._last_steps(record)
         if self._tasks.get(record.id) is task:
             del self._tasks[record.id]
         self._record_of.pop(task, None)
@@ -496,6 +506,33 @@ class TaskManager:
         except Exception as failure:  # a scenario's summary must not lose the record
             text = f"(no summary: {type(failure).__name__})"
         ledger.finish(record, TaskState.DONE, result=text)
+
+    # --- insight: busy time, steps, where suspended (tasks/introspect.py) ------------------
+
+    def sample_insight(self, record_ids: Iterable[int]) -> None:
+        """Refresh the insight fields of these records: call it for the tasks a screen shows,
+        a few times a second at most. Reading await chains costs nothing when nobody asks."""
+        introspect = self.introspect
+        for record_id in record_ids:
+            record = self.ledger.get(record_id)
+            task = self._tasks.get(record_id)
+            if record is None or task is None:
+                continue
+            record.suspended_at = introspect.suspension(task)
+            figures = introspect.steps_of(record_id)
+            if figures is not None:
+                record.busy_s, record.steps = figures.busy_s, figures.steps
+                record.longest_step_s = figures.longest_s
+
+    def _last_steps(self, record: TaskRecord) -> None:
+        figures = self.introspect.detach(record.id)
+        if figures is not None:
+            record.busy_s, record.steps = figures.busy_s, figures.steps
+            record.longest_step_s = figures.longest_s
+
+    def live_tasks(self) -> Mapping[int, asyncio.Task[Any]]:
+        """Record id -> its asyncio task, for tasks not finished (a read-only view)."""
+        return MappingProxyType(self._tasks)
 
     # --- tasks a caller schedules itself (the teaching scenarios) ---------------------------
 

@@ -64,6 +64,9 @@ class EngineOptions:
     """Tasks created per loop iteration while launching."""
     trace_connections: bool = False
     """Watch aiohttp's own connection queue with a TraceConfig (slower; see kinds/fetch)."""
+    step_timing: bool = False
+    """Time every step of the engine's tasks (busy time, steps, longest step) with the agent's
+    hook on the loop. Off by default: it slows many small tasks down (tasks/introspect.py)."""
 
     def __post_init__(self) -> None:
         _check_count("connector limit (--limit)", self.connector_limit, low=0)

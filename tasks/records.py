@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from loopscope.tasks.introspect import Suspension
 
 
 class TaskState(enum.Enum):
@@ -71,6 +75,17 @@ class TaskRecord:
     cancelling: str | None = None
     """Set when the task was cancelled but its work goes on (a process job cannot be
     interrupted): why, and what it waits for. The state moves to cancelled when it ends."""
+
+    # Insight into its steps (tasks/introspect.py); the manager fills these, see
+    # ``TaskManager.sample_insight``. They do not bump ``version``: they are sampled.
+    busy_s: float | None = None
+    """Time in its own steps on the loop; None unless step timing is on."""
+    steps: int | None = None
+    """How many times the loop ran it; None unless step timing is on."""
+    longest_step_s: float | None = None
+    """Its longest single step; None unless step timing is on."""
+    suspended_at: Suspension | None = None
+    """Where it waited when last sampled (kept after it ends: where it was last seen)."""
 
     @property
     def status(self) -> str:

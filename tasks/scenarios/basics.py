@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -21,10 +22,19 @@ async def futures(ctx: ScenarioContext) -> None:
     batch = ctx.batch("bare asyncio.Future objects, resolved by hand")
     good: asyncio.Future[int] = loop.create_future()
     bad: asyncio.Future[int] = loop.create_future()
-    good.add_done_callback(lambda f: ctx.say(f"done-callback: future 1 has result {f.result()!r}"))
-    bad.add_done_callback(
-        lambda f: ctx.say(f"done-callback: future 2 has exception {f.exception()!r}")
-    )
+    def report(number: int) -> Callable[[asyncio.Future[int]], None]:
+        def on_done(future: asyncio.Future[int]) -> None:
+            if future.cancelled():  # the scenario was stopped while its waiters held it
+                ctx.say(f"done-callback: future {number} was cancelled")
+            elif future.exception() is not None:
+                ctx.say(f"done-callback: future {number} has exception {future.exception()!r}")
+            else:
+                ctx.say(f"done-callback: future {number} has result {future.result()!r}")
+
+        return on_done
+
+    good.add_done_callback(report(1))
+    bad.add_done_callback(report(2))
 
     async def wait_for_it(future: asyncio.Future[int], record: TaskRecord) -> int:
         return await future

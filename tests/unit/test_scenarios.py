@@ -90,6 +90,30 @@ async def test_futures_show_result_and_exception() -> None:
     assert any("done-callback: future 1" in line for line in result.context.lines())
 
 
+async def test_stopping_futures_while_its_waiters_hold_them_logs_no_callback_error(
+    manager: TaskManager,
+) -> None:
+    """Stopping cancels the futures the waiters hold; the done-callbacks say so instead of
+    raising CancelledError from ``f.result()`` into the loop's exception handler."""
+    errors: list[dict[str, Any]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _loop, ctx: errors.append(ctx))
+    scenario_run = start(manager, "futures", headless=True, pause=3600)
+    while not scenario_run.context.batches or len(scenario_run.context.batches[0].records) < 2:
+        await asyncio.sleep(0)  # until both waiters are tracked
+    for _ in range(3):
+        await asyncio.sleep(0)  # until both waiters await their futures
+    manager.cancel_all()  # what `C` does: the scenario and its waiters
+    await scenario_run.wait()
+    for batch in scenario_run.context.batches:
+        await batch.wait()
+    for _ in range(3):
+        await asyncio.sleep(0)  # the futures' done-callbacks
+    assert errors == []
+    lines = scenario_run.context.lines()
+    assert "done-callback: future 1 was cancelled" in lines
+    assert "done-callback: future 2 was cancelled" in lines
+
+
 async def test_gather_semantics() -> None:
     result = await run("gather")
     plain, _in_order, _completed, group = result.context.batches

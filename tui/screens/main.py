@@ -327,7 +327,12 @@ class MainScreen(Screen[None]):
     # --- scenarios ---------------------------------------------------------------------------
 
     def action_scenarios(self) -> None:
-        self.app.push_screen(ScenarioPicker(), self.start_scenario)
+        self.app.push_screen(
+            ScenarioPicker(
+                self.manager, running=lambda: self.scenario_run, start=self.start_scenario
+            ),
+            self.start_scenario,
+        )
 
     def start_scenario(self, name: str | None) -> None:
         if name is None:
