@@ -103,34 +103,3 @@ def _check_count(what: str, value: object, *, low: int, high: int | None = None)
     if high is not None and value > high:
         raise OptionError(f"{what} must be at most {high:,}, got {value:,}")
 
-
-LIVE_SETTINGS = {
-    "limit": "connector_limit",
-    "per-host": "limit_per_host",
-    "per_host": "limit_per_host",
-    "workers": "thread_workers",
-    "processes": "process_workers",
-}
-"""What can change while the engine runs (``TaskManager.set_limits``), by the words a user
-types: the CLI's option names without their dashes."""
-
-
-def parse_settings(text: str) -> dict[str, int]:
-    """``"limit=5 workers=3"`` → ``{"connector_limit": 5, "thread_workers": 3}`` for
-    ``set_limits``. OptionError names the word that is wrong."""
-    settings: dict[str, int] = {}
-    words = text.replace(",", " ").split()
-    choices = ", ".join(sorted(set(LIVE_SETTINGS) - {"per_host"}))
-    if not words:
-        raise OptionError(f"say what to set, as NAME=N with NAME one of {choices}")
-    for word in words:
-        name, equals, value = word.partition("=")
-        field = LIVE_SETTINGS.get(name.strip().lower())
-        if field is None or not equals:
-            raise OptionError(f"cannot set {word[:40]!r}: use NAME=N with NAME one of {choices}")
-        try:
-            settings[field] = int(value)
-        except ValueError:
-            raise OptionError(f"{name} must be a whole number, got {value[:20]!r}") from None
-    EngineOptions().replace(**settings)  # the same checks as at start-up, for the message
-    return settings

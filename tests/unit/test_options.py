@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from loopscope.tasks.manager import TaskManager
-from loopscope.tasks.options import EngineOptions, OptionError, parse_settings
+from loopscope.tasks.options import EngineOptions, OptionError
 from loopscope.tasks.records import TaskState
 from loopscope.tui.cli import main
 
@@ -128,17 +128,6 @@ async def test_fetches_waiting_for_a_slot_end_cancelled_when_cancelled() -> None
         again = manager.launch("fetch /delay/0 x3")  # the slot was given back
         await again.wait()
         assert again.counts[TaskState.DONE] == 3
-
-
-def test_settings_typed_in_the_command_bar_are_parsed_and_checked() -> None:
-    assert parse_settings("limit=5 workers=3") == {"connector_limit": 5, "thread_workers": 3}
-    assert parse_settings("per-host=2, processes=1") == {"limit_per_host": 2, "process_workers": 1}
-    with pytest.raises(OptionError, match="must be at least 1, got 0"):
-        parse_settings("workers=0")
-    with pytest.raises(OptionError, match="cannot set 'colour=red'"):
-        parse_settings("colour=red")
-    with pytest.raises(OptionError, match="limit must be a whole number"):
-        parse_settings("limit=lots")
 
 
 async def test_own_work_is_noted_for_blame() -> None:
