@@ -26,7 +26,7 @@ from typing import Any
 
 from loopscope.tasks.errors import SpecError
 from loopscope.tasks.kinds import registry
-from loopscope.tasks.kinds.kind import Bound
+from loopscope.tasks.kinds.kind import Bound, Kind
 from loopscope.tasks.kinds.values import (  # noqa: F401 - re-exported: the parser's value helpers
     MAX_BLOCK_SECONDS,
     MAX_CPU_N,
@@ -37,7 +37,7 @@ from loopscope.tasks.kinds.values import (  # noqa: F401 - re-exported: the pars
     parse_seconds,
     parse_size,
 )
-from loopscope.tasks.secrets import mask_option, mask_url
+from loopscope.tasks.secrets import mask_option, mask_text, mask_url
 
 MAX_REPEAT = 100_000
 """The largest N in ``xN``, and the most tasks one launch may hold, however many specs."""
@@ -45,6 +45,7 @@ MAX_LINE_CHARS = 10_000
 """The longest line the parser reads. Longer input is refused before any work is done on it."""
 
 _REPEAT = re.compile(r"^x(\d{1,7})$")
+_HUGE_REPEAT = re.compile(r"^x\d{8,}$")
 _OPTION = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)=(.*)$", re.DOTALL)
 
 
@@ -206,7 +207,7 @@ def _parse_words(words: list[str]) -> TaskSpec:
                 raise SpecError("the count xN is given twice", word=word)
             repeat = _repeat(int(match.group(1)), word)
             continue
-        if re.match(r"^x\d{8,}$", word):
+        if _HUGE_REPEAT.match(word):
             raise SpecError(f"the count must be from x1 to x{MAX_REPEAT:,}", word=word)
         option = _OPTION.match(word)
         if option and not word.startswith(("/", ".", "~")):
@@ -219,7 +220,7 @@ def _parse_words(words: list[str]) -> TaskSpec:
         args.append(word)
     values, kept = kind.bind(args, options)
     spec = TaskSpec(kind.name, tuple(args), repeat or 1, kept)
-    _attach(spec, Bound(kind, values, kind.describe(values)))
+    _attach(spec, _bound(kind, values))
     return spec
 
 
@@ -227,6 +228,11 @@ def _repeat(count: int, word: str) -> int:
     if not 1 <= count <= MAX_REPEAT:
         raise SpecError(f"the count must be from x1 to x{MAX_REPEAT:,}", word=word)
     return count
+
+
+def _bound(kind: Kind[Any], values: Any) -> Bound[Any]:
+    """The launch-ready spec; its target masked whatever the kind's describe shows."""
+    return Bound(kind, values, mask_text(kind.describe(values)))
 
 
 def _attach(spec: TaskSpec, bound: Bound[Any]) -> None:
@@ -257,7 +263,7 @@ def bind(spec: TaskSpec) -> Bound[Any]:
     check_length(" ".join(words))
     options = [(key, value, f"{key}={value}") for key, value in spec.options]
     values, _ = kind.bind(spec.args, options)
-    bound = Bound(kind, values, kind.describe(values))
+    bound = _bound(kind, values)
     _attach(spec, bound)
     return bound
 

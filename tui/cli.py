@@ -13,13 +13,16 @@ import os
 import sys
 import textwrap
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loopscope import __version__
 from loopscope.tasks.errors import KindFileError, SpecError
 from loopscope.tasks.options import EngineOptions, OptionError
 from loopscope.tasks.secrets import mask_text, shorten
 from loopscope.tasks.spec import MAX_REPEAT, TaskSpec, check_launch_size, parse_specs
+
+if TYPE_CHECKING:
+    from loopscope.tasks.kinds.kind import Kind
 
 PROG = "loopscope"
 
@@ -42,7 +45,7 @@ examples:
   loopscope run "fetch /delay/200 x100" --json
   loopscope run "cpu 3000000 x4 in=thread" --sequential   (see the estimate lie)
   loopscope run "fetch /delay/100 x50" --limit 5          (ten waves of five)
-  loopscope run --kinds examples/my_kinds.py "crawl /users/1 pages=3"
+  loopscope run --kinds examples/my_kinds.py "orders 7 x10 retries=1"
   loopscope demo-server --port 8080
   loopscope scenarios                         the teaching scenarios
   loopscope run --scenario race --json        one, run to completion
@@ -172,7 +175,7 @@ def _add_kinds_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _load_kinds(args: argparse.Namespace) -> list[Any]:
+def _load_kinds(args: argparse.Namespace) -> list[Kind[Any]]:
     """The user's kinds, registered; KindFileError says in one line what went wrong."""
     paths = getattr(args, "kinds", [])
     if not paths:

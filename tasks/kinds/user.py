@@ -37,7 +37,7 @@ from loopscope.tasks.errors import KindError, SpecError
 from loopscope.tasks.kinds.kind import REQUIRED, Kind, Param
 from loopscope.tasks.kinds.registry import register
 from loopscope.tasks.kinds.values import parse_bool, parse_float, parse_int, parse_seconds
-from loopscope.tasks.secrets import mask_url
+from loopscope.tasks.secrets import mask_text, mask_url
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -270,7 +270,10 @@ class _Describe:
     def __call__(self, args: UserArgs) -> str:
         values = dict(args.values)
         if self.template:
-            return mask_url(self.template.format(**values))
+            try:
+                return mask_url(self.template.format(**values))
+            except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+                pass  # e.g. "{every:g}" of a None: show the words rather than fail the launch
         words: list[str] = []
         for name in self.positional:
             value = values[name]
@@ -306,9 +309,10 @@ class _Runner:
 
 
 def _summary(result: object) -> str:
+    """The task's result column: one line, secrets masked, at most RESULT_LIMIT characters."""
     if result is None:
         return "done"
-    text = " ".join(str(result).split())
+    text = " ".join(mask_text(str(result)[: RESULT_LIMIT * 4]).split())
     return text if len(text) <= RESULT_LIMIT else text[: RESULT_LIMIT - 1] + "…"
 
 

@@ -225,6 +225,8 @@ def test_run_with_the_example_kinds() -> None:
     ("args", "fragment"),
     [
         (("--kinds", "examples/my_kinds.py", "orders seven"), "user must be a whole number"),
+        (("--kinds", "examples/my_kinds.py", "orders 1", "--kinds", "examples/my_kinds.py"),
+         "'orders' already exists (declared in"),
         (("--kinds", "no/such/file.py", "sleep 1"), "no such file"),
         (("--kinds", "README.md", "sleep 1"), "SyntaxError"),
     ],
@@ -235,3 +237,19 @@ def test_run_with_bad_kinds_exits_2_with_one_line(args: tuple[str, ...], fragmen
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0], out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_the_dashboard_refuses_a_broken_kinds_file_before_it_opens(tmp_path: Path) -> None:
+    broken = tmp_path / "broken_kinds.py"
+    broken.write_text("raise ValueError('no good')\n")
+    out = loopscope("--kinds", str(broken))
+    assert out.returncode == 2
+    assert out.stderr.strip() == f"loopscope: kinds file {broken}, line 1: ValueError: no good"
+
+
+def test_a_target_that_cannot_be_formatted_falls_back_to_the_words() -> None:
+    @kind("maybe", help="", target="every {every:g} s")
+    async def maybe(name: str, every: float | None = None) -> None: ...
+
+    assert parse_spec("maybe alpha").bound.target == "alpha"  # type: ignore[union-attr]
+    assert parse_spec("maybe alpha every=2").bound.target == "every 2 s"  # type: ignore[union-attr]
