@@ -109,3 +109,23 @@ async def test_stopping_the_race_leaves_no_process_behind() -> None:
         assert run.context.log[-1] == "■ stopped"
         assert manager.live_count == 0
         await asyncio.wait_for(no_clean_children_left(), 30)
+
+
+async def test_a_user_kind_is_replayed_in_the_clean_process_too() -> None:
+    from pathlib import Path
+
+    from loopscope.tasks.kinds import registry
+    from loopscope.tasks.kinds.loader import load_kinds_file
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "my_kinds.py"
+    with registry.restoring():
+        load_kinds_file(example)
+        async with TaskManager(EngineOptions(monitors=False)) as manager:
+            batch = manager.launch("orders 7 x2")
+            await batch.wait()
+            run = replay_in_clean_process(manager, batch)
+            await asyncio.gather(run.task, return_exceptions=True)  # type: ignore[arg-type]
+            assert run.error is None
+            assert [r.kind for r in run.replay.records] == ["orders", "orders"]
+            assert all(r.state is TaskState.DONE for r in run.replay.records)
+            assert batch.measured_sequential_s is not None
