@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 
+from pathlib import Path
+
 import psutil
 import pytest
 
@@ -14,6 +16,9 @@ from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.options import EngineOptions
 from loopscope.tasks.records import TaskState
 from loopscope.tasks.scenarios import start
+
+
+EXAMPLE_KINDS = Path(__file__).resolve().parents[2] / "examples" / "my_kinds.py"
 
 
 def clean_children() -> list[psutil.Process]:
@@ -112,14 +117,11 @@ async def test_stopping_the_race_leaves_no_process_behind() -> None:
 
 
 async def test_a_user_kind_is_replayed_in_the_clean_process_too() -> None:
-    from pathlib import Path
-
     from loopscope.tasks.kinds import registry
     from loopscope.tasks.kinds.loader import load_kinds_file
 
-    example = Path(__file__).resolve().parents[2] / "examples" / "my_kinds.py"
     with registry.restoring():
-        load_kinds_file(example)
+        load_kinds_file(EXAMPLE_KINDS)
         async with TaskManager(EngineOptions(monitors=False)) as manager:
             batch = manager.launch("orders 7 x2")
             await batch.wait()
