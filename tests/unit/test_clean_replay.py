@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-
 from pathlib import Path
 
 import psutil
@@ -16,7 +15,6 @@ from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.options import EngineOptions
 from loopscope.tasks.records import TaskState
 from loopscope.tasks.scenarios import start
-
 
 EXAMPLE_KINDS = Path(__file__).resolve().parents[2] / "examples" / "my_kinds.py"
 
