@@ -3,6 +3,8 @@
 A lane is a workload (HTTP GETs or pure-Python sums) run one way: a for loop, ``gather``,
 ``ThreadPoolExecutor.map`` or ``ProcessPoolExecutor.map``: the plain script anyone would
 write, plus one line per job start and end on the event stream so a screen can draw it live.
+An I/O job is ``urllib`` in the for loop, the threads and the processes, and aiohttp under
+``gather``: each strategy as a plain script would do it (bench/race_plain.py does the same).
 Only the lane's own work is timed; starting the process pool (and waiting until every worker
 is up) is not, just as a plain script would start its pool before the stopwatch.
 
