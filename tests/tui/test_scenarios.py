@@ -100,3 +100,23 @@ async def test_a_scenario_from_the_command_palette_and_stopped_with_C() -> None:
         await until(pilot, lambda: run.done)
         assert run.context.log[-1] == "■ stopped"
         assert app.manager.live_count == 0
+
+
+async def test_a_second_R_while_measuring_waits_instead_of_timing_two_at_once() -> None:
+    app = make_app(options=EngineOptions(thread_workers=4))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("colon", *"sleep 0.3 x3", "enter", "escape")
+        batch = app.manager.last_batch
+        assert batch is not None
+        await until(pilot, lambda: batch.done)
+        await pilot.press("R")
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        first = screen.clean_replay
+        assert first is not None
+        await pilot.press("R")
+        assert screen.clean_replay is first  # no second clean process
+        assert any("still measuring batch" in str(n.message)
+                   for n in app._notifications)
+        await until(pilot, lambda: first.done, timeout=60)
+        assert first.error is None and batch.measured_sequential_s is not None
