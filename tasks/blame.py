@@ -28,6 +28,8 @@ running: someone else had the CPU (or the GIL)."""
 
 SCREEN_MODULES = ("/textual/", "/rich/")
 """A caught line in these packages means the loop was drawing the screen."""
+POOL_MODULES = ("/multiprocessing/", "/concurrent/futures/")
+"""A caught line here means the loop was starting (or feeding) the process pool."""
 
 
 class SpikeCause(enum.Enum):
@@ -87,7 +89,13 @@ class LoopBlame:
             return Verdict(SpikeCause.LOOP_CODE, code)
         caught, where = evidence.caught, evidence.caught_file or ""
         if caught is not None and any(module in where for module in SCREEN_MODULES):
-            return Verdict(SpikeCause.OWN_WORK, f"loopscope's own work: drawing the screen ({caught})")
+            return Verdict(
+                SpikeCause.OWN_WORK, f"loopscope's own work: drawing the screen ({caught})"
+            )
+        if caught is not None and any(module in where for module in POOL_MODULES):
+            return Verdict(
+                SpikeCause.OWN_WORK, f"loopscope's own work: the process pool ({caught})"
+            )
         stall = max(end - start, 1e-9)
         process_cpu, loop_cpu = evidence.process_cpu_s, evidence.loop_cpu_s
         starved = process_cpu is not None and process_cpu < STARVED_FRACTION * stall
@@ -113,7 +121,9 @@ class LoopBlame:
         return Verdict(SpikeCause.UNKNOWN, "cause unknown")
 
 
-def _best(notes: deque[tuple[float, float, str]], start: float, end: float) -> tuple[str | None, float]:
+def _best(
+    notes: deque[tuple[float, float, str]], start: float, end: float
+) -> tuple[str | None, float]:
     best, best_overlap = None, 0.0
     for begin, finish, label in notes:
         overlap = min(end, finish) - max(start, begin)

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from loopscope.tasks.batch import Batch
-from loopscope.tasks.kinds import registry
 from loopscope.tasks.isolated import CleanProcessError, Mirror, run_clean
+from loopscope.tasks.kinds import registry
 from loopscope.tasks.manager import TaskManager
 
 

@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from loopscope.tasks.batch import Batch
 from loopscope.tasks.records import TaskRecord, TaskState
+from loopscope.tasks.safe_text import printable, printable_or_none
 from loopscope.tasks.spec import TaskSpec
 from loopscope.tasks.timing import Timing, union_length
 
@@ -113,11 +114,14 @@ class TaskLedger:
 
     # --- records --------------------------------------------------------------------------
 
-    def add_record(self, batch: Batch, kind: str, target: str, *, planned: bool = True) -> TaskRecord:
+    def add_record(
+        self, batch: Batch, kind: str, target: str, *, planned: bool = True
+    ) -> TaskRecord:
         """A new pending record in ``batch``. With ``planned=False`` it was not counted in the
         batch's plan (a tracked task added as it comes), so the plan grows by one."""
         record = TaskRecord(
-            id=next(self._record_ids), batch_id=batch.id, kind=kind, target=target,
+            id=next(self._record_ids), batch_id=batch.id, kind=kind,
+            target=printable(target),  # a file name or URL may hold terminal escapes
             created=self.clock(),
         )
         self.records[record.id] = record
@@ -215,10 +219,15 @@ class TaskLedger:
             now = min(max(at, record.started or record.created), now)
         batch = self.batches[record.batch_id]
         record.finished = now
+        # Text from outside (a reason phrase, a file name, an error) is stored escaped, so no
+        # screen ever writes a terminal escape sequence it did not mean (safe_text.py).
         if result:
-            record.result = result
+            record.result = printable(result)
         if error is not None:
-            record.error_type, record.error_message, record.traceback = error
+            kind, message, traceback = error
+            record.error_type = printable(kind)
+            record.error_message = printable_or_none(message)
+            record.traceback = printable_or_none(traceback, keep_lines=True)
         if record.state is TaskState.RUNNING and record.started is not None:
             batch.running_start_sum -= record.started
             run = now - record.started

@@ -37,7 +37,7 @@ from loopscope.tasks.errors import ManagerClosed, TaskFailure
 from loopscope.tasks.failures import describe, format_traceback
 from loopscope.tasks.kinds.context import TaskContext
 from loopscope.tasks.kinds.fetch import build_trace_config
-from loopscope.tasks.lag import LagMonitor
+from loopscope.tasks.lag import LagMonitor, LagSpike
 from loopscope.tasks.ledger import TaskLedger
 from loopscope.tasks.options import EngineOptions, OptionError
 from loopscope.tasks.process_jobs import ProcessJobs, call_soon
@@ -103,6 +103,7 @@ class TaskManager:
         self._demo = DemoServer(seed=options.demo_seed) if want_demo else None
         self.blame_book = LoopBlame(gil_jobs=lambda: self.gil_jobs_running)
         self.lag = LagMonitor(blame=self.blame_book.explain, clock=clock)
+        self.lag.on_spike = self._on_spike
         self.process = ProcessMonitor()
 
         self.thread_pool = ThreadWorkers(
@@ -118,6 +119,7 @@ class TaskManager:
         self._session: aiohttp.ClientSession | None = None
         self.scratch = ScratchSpace(self.thread_pool)
         self._closed = False
+        self._closing: asyncio.Task[None] | None = None
         self._started = False
         self._previous_handler: Any = None
 
@@ -246,9 +248,24 @@ class TaskManager:
         sleeping handlers are cancelled, and a worker thread stuck in a call that cannot be
         interrupted is left to finish on its own rather than waited for.
         """
-        if self._closed:
-            return
-        self._closed = True
+        if self._closing is None:
+            self._closed = True
+            self._closing = asyncio.get_running_loop().create_task(
+                self._close(), name="loopscope-close"
+            )
+        # The close runs as its own task and is awaited to the end even if the caller is
+        # cancelled meanwhile (a second Ctrl-C): half a close would leave workers behind.
+        cancelled = False
+        while not self._closing.done():
+            try:
+                await asyncio.shield(self._closing)
+            except asyncio.CancelledError:
+                cancelled = True
+        if cancelled:
+            raise asyncio.CancelledError
+        self._closing.result()
+
+    async def _close(self) -> None:
         self.cancel_all()
         pending = [*self._watched, *self._launchers.values(), *self._tasks.values()]
         if pending:
@@ -261,8 +278,12 @@ class TaskManager:
         if self._demo is not None:
             await self._demo.stop()
         self.thread_pool.shutdown(wait=False, cancel_futures=True)
-        waiting = asyncio.ensure_future(asyncio.to_thread(self.thread_pool.shutdown, True))
-        await asyncio.wait([waiting], timeout=CLOSE_GRACE_S)
+        # Wait for the worker threads by polling, not in an executor: a worker stuck in a call
+        # that cannot be interrupted (a 2 GB read) must not hold up the close, nor the exit
+        # (the pool's threads are daemons; an executor thread joining them would not be).
+        deadline = time.monotonic() + CLOSE_GRACE_S
+        while self.thread_pool.threads_alive() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
         if self._processes.started:
             await asyncio.to_thread(self._processes.stop)
         await asyncio.sleep(0)  # the process jobs' last callbacks
@@ -270,8 +291,9 @@ class TaskManager:
             if not record.state.finished:  # a task that ignored its cancellation
                 self.ledger.finish(record, TaskState.CANCELLED)
         await self.scratch.remove()
-        if self._loop is not None and self._loop.get_exception_handler() == self._loop_exception:
-            self._loop.set_exception_handler(self._previous_handler)
+        # The exception handler stays: out of file descriptors, asyncio retries a failed accept
+        # later (``_start_serving``), and a retry that fires after the server closed would
+        # otherwise log a traceback each time. It passes everything else on unchanged.
 
     def _loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         """Out of file descriptors, asyncio logs a traceback per failed accept: say it once."""
@@ -279,6 +301,8 @@ class TaskManager:
         if isinstance(error, OSError) and error.errno in (errno.EMFILE, errno.ENFILE):
             self.notice(TOO_MANY_FILES)
             return
+        if _is_accept_retry(context):
+            return  # the retry of an accept that failed for lack of descriptors (see aclose)
         if self._previous_handler is not None:
             self._previous_handler(loop, context)
         else:
@@ -668,6 +692,21 @@ class TaskManager:
 
     # --- blame ----------------------------------------------------------------------------
 
+    def _on_spike(self, began: float, spike: LagSpike) -> None:
+        """Launched tasks still waiting for their first step through a stall waited for a
+        busy loop: say so on their records (tasks waiting for something named keep it)."""
+        ledger = self.ledger
+        for record_id in self._tasks:
+            record = ledger.records.get(record_id)
+            if record is None:
+                continue
+            if record.created >= began:
+                break  # the rest were created after the stall began
+            if record.state is TaskState.PENDING and record.waiting_for is None:
+                batch = ledger.batches.get(record.batch_id)
+                if batch is not None and batch.specs:  # launched, not a scenario's own task
+                    ledger.waiting(record, f"a busy event loop ({spike.lag_ms:,.0f} ms stall)")
+
     def note_on_loop(self, start: float, end: float, label: str) -> None:
         """Remember that a task (``label``) held the loop from ``start`` to ``end``."""
         self.blame_book.note_on_loop(start, end, label)
@@ -784,3 +823,12 @@ class TrackedWork(collections.abc.Coroutine[Any, Any, T]):
 
 def _never_started() -> asyncio.Task[Any]:
     raise RuntimeError("this tracked coroutine was closed before it started")
+
+
+def _is_accept_retry(context: dict[str, Any]) -> bool:
+    """A server's delayed accept retry failing because its socket is gone (closed meanwhile)."""
+    handle = context.get("handle")
+    callback = getattr(handle, "_callback", None)
+    return getattr(callback, "__name__", "") == "_start_serving" and isinstance(
+        context.get("exception"), (OSError, ValueError)
+    )

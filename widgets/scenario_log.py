@@ -5,10 +5,24 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
-from loopscope.tasks.scenarios import ScenarioRun
+from loopscope.tasks.scenarios import LogEntry, LogKind, ScenarioRun
 
 SHOWN_LINES = 14
 """The newest lines shown: the panel's max-height less its border."""
+
+STYLES = {
+    LogKind.STARTED: "bold",
+    LogKind.NOTE: "",
+    LogKind.DONE: "bold",
+    LogKind.STOPPED: "bold",
+    LogKind.FAILED: "bold red",
+}
+"""How each kind of entry is drawn: by its kind, never by parsing its text."""
+
+
+def entry_text(entry: LogEntry) -> Text:
+    """One log entry as styled text (the glyph marks the kind, as in the plain report)."""
+    return Text(entry.line, STYLES[entry.kind])
 
 
 class ScenarioLog(Widget):
@@ -45,16 +59,8 @@ class ScenarioLog(Widget):
     def render(self) -> Text:
         if self.run is None:
             return Text("")
-        lines = self.run.context.log[-SHOWN_LINES:]
-        text = Text()
-        for n, line in enumerate(lines):
-            if n:
-                text.append("\n")
-            style = "bold" if line.startswith(("▶", "■")) else ""
-            if line.startswith("✗"):
-                style = "bold red"
-            text.append(line, style)
-        return text
+        entries = self.run.context.log[-SHOWN_LINES:]
+        return Text("\n").join(entry_text(entry) for entry in entries)
 
     def sync(self) -> None:
         if self.run is not None and self.run.context.version != self._version:

@@ -53,7 +53,7 @@ class StatusLine(Widget):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.manager = manager
-        self._version = -1
+        self._version: object = None
 
     def render(self) -> Text:
         manager = self.manager
@@ -74,7 +74,7 @@ class StatusLine(Widget):
         settings.append("threads ", muted)
         settings.append(f"{manager.thread_workers}  ")
         settings.append("procs ", muted)
-        settings.append(f"{manager.process_workers}  ")
+        settings.append(f"{manager.process_workers_busy}/{manager.process_workers} busy  ")
         settings.append("conn limit ", muted)
         settings.append(str(manager.connector_limit or "none"))
         if manager.limit_per_host:
@@ -84,6 +84,8 @@ class StatusLine(Widget):
         return Text.assemble(text, (joiner, muted), settings, no_wrap=True, overflow="ellipsis")
 
     def sync(self) -> None:
-        if self.manager.version != self._version:
-            self._version = self.manager.version
+        manager = self.manager
+        key = (manager.version, manager.settings_version, manager.process_workers_busy)
+        if key != self._version:
+            self._version = key
             self.refresh()

@@ -29,11 +29,14 @@ def describe_record(record: TaskRecord, now: float, origin: float) -> Renderable
     table.add_row("task", f"#{record.id} in batch #{record.batch_id}")
     table.add_row("kind", record.kind)
     table.add_row("target", record.target)
-    table.add_row("state", record.state.value)
+    table.add_row("state", record.status)
+    if record.cancelling and not record.state.finished:
+        table.add_row("", record.cancelling)
     table.add_row("created", _stamp(record.created, origin))
     table.add_row("started", _stamp(record.started, origin))
     table.add_row("finished", _stamp(record.finished, origin))
-    table.add_row("wait", human_seconds(record.wait_s(now)) + "  (pending: waiting for a slot)")
+    waited = f"  (pending: waiting for {record.waiting_for})" if record.waiting_for else ""
+    table.add_row("wait", human_seconds(record.wait_s(now)) + waited)
     table.add_row("run", human_seconds(record.run_s(now)) + "  (running)")
     if record.bytes_done or record.bytes_total:
         total = f" of {human_bytes(record.bytes_total)}" if record.bytes_total else ""

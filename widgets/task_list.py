@@ -73,7 +73,7 @@ def cell_text(record: TaskRecord, key: str, now: float) -> str:
     if key == "target":
         return record.target
     if key == "state":
-        return record.state.value
+        return record.status
     if key == "wait":
         return human_seconds(record.wait_s(now))
     if key == "run":

@@ -30,6 +30,7 @@ import os
 import sys
 import threading
 import time
+import types
 import weakref
 from asyncio import base_events, events, format_helpers
 from collections import deque
@@ -51,49 +52,53 @@ _original_exception_handler = base_events.BaseEventLoop.call_exception_handler
 
 
 class TaskRecord:
-    """What the agent knows about one task. Written by the loop's thread, read by the sender."""
+    """What the agent knows about one task. Written by the loop's thread, read by the sender.
 
-    __slots__ = (
-        "__weakref__", "blocked", "busy", "created_code", "created_line", "created_t",
-        "dirty", "end", "ended_t", "error", "exc", "last_end", "loop", "longest",
-        "longest_line", "name", "parent", "qualname", "ready_t", "ref", "result",
-        "scheduled", "seq", "steps", "waiting", "chain_steps", "chain", "warned_stuck",
-    )
+    A plain class whose defaults live on the class: ``__init__`` sets only what differs per
+    task, since it runs once per ``create_task`` (the hot path of a program that makes
+    thousands of short tasks).
+    """
+
+    last_end = 0.0
+    busy = 0.0
+    scheduled = 0.0
+    steps = 0
+    longest = 0.0
+    longest_line: tuple[CodeType, int] | None = None
+    blocked: tuple[CodeType, int] | None = None
+    """Where the sampler saw a long step (innermost program frame)."""
+    waiting = False
+    """Its last step ended on an await of a future (suspended), not on a bare yield."""
+    dirty = False
+    end: str | None = None
+    """``done``, ``exception`` or ``cancelled`` once it finished."""
+    evicted = False
+    """Dropped by retention: announced as gone, never sent again."""
+    ended_t: float | None = None
+    name: str | None = None
+    qualname: str | None = None
+    result: str | None = None
+    exc: BaseException | None = None
+    """The exception until the sender formats it into ``error``."""
+    error: list[str] | None = None
+    chain: tuple[list[Any], str | None, int | None] | None = None
+    chain_steps = -1
+    warned_stuck = False
 
     def __init__(self, seq: int, ref: weakref.ref[Any], loop: LoopState, parent: int | None,
-                 code: CodeType | None, line: int, now: float) -> None:
+                 code: CodeType | None, lasti: int, now: float) -> None:
         self.seq = seq
         self.ref = ref
+        """A weak reference: the agent never keeps a task alive."""
         self.loop = loop
         self.parent = parent
         self.created_code = code
-        self.created_line = line
+        self.created_lasti = lasti
+        """The creating frame's instruction offset: cheaper to read than ``f_lineno``; the
+        sender turns it into a line (``line_at``)."""
         self.created_t = now
         self.ready_t = now
         """When it last became ready, if known (0.0: woken by a future, time unknown)."""
-        self.last_end = 0.0
-        self.busy = 0.0
-        self.scheduled = 0.0
-        self.steps = 0
-        self.longest = 0.0
-        self.longest_line: tuple[CodeType, int] | None = None
-        self.blocked: tuple[CodeType, int] | None = None
-        """Where the sampler saw a long step (innermost program frame)."""
-        self.waiting = False
-        """Its last step ended on an await of a future (suspended), not on a bare yield."""
-        self.dirty = False
-        self.end: str | None = None
-        """``done``, ``exception`` or ``cancelled`` once it finished."""
-        self.ended_t: float | None = None
-        self.name: str | None = None
-        self.qualname: str | None = None
-        self.result: str | None = None
-        self.exc: BaseException | None = None
-        """The exception until the sender formats it into ``error``."""
-        self.error: list[str] | None = None
-        self.chain: tuple[list[Any], str | None, int | None] | None = None
-        self.chain_steps = -1
-        self.warned_stuck = False
 
     def __repr__(self) -> str:
         return f"<TaskRecord #{self.seq} {self.qualname or '?'} steps={self.steps} end={self.end}>"
@@ -148,7 +153,7 @@ class Recorder:
         self._seq = itertools.count(1)
         self._job_seq = itertools.count(1)
         self._loop_seq = itertools.count(1)
-        self._library_code: dict[CodeType, bool] = {}
+        self._library_code: dict[int, tuple[CodeType, bool]] = {}
         self._task_types: dict[type, bool] = {}
         self.installed = False
         self.disabled = False
@@ -174,9 +179,15 @@ class Recorder:
         c_task = asyncio.Task
         report = _report_callback_error
 
+        function_type = types.FunctionType
+
         def _run(handle: events.Handle) -> None:
             callback = handle._callback  # type: ignore[attr-defined]
-            task: Any = getattr(callback, "__self__", None)
+            # A plain function (the commonest callback) is never a task's step: one check.
+            task: Any = (
+                None if callback.__class__ is function_type
+                else getattr(callback, "__self__", None)
+            )
             cls = task.__class__
             if cls is not c_task:
                 known = task_types.get(cls)
@@ -191,10 +202,8 @@ class Recorder:
                         report(handle, exc)
                     return
             try:
-                if recorder.disabled:
-                    raise LookupError
                 record = live.get(id(task))
-                if record is None:
+                if record is None or (not record.steps and record.ref() is not task):
                     record = adopt(task, handle._loop)  # type: ignore[attr-defined]
                 state = record.loop
                 start = clock()
@@ -243,13 +252,15 @@ class Recorder:
                 pass
             return None
 
-        def create_task(loop: base_events.BaseEventLoop, coro: Any, **kwargs: Any) -> Any:
-            task = _original_create_task(loop, coro, **kwargs)
-            if not recorder.disabled:
-                try:
-                    recorder._created(task, loop, sys._getframe(1))
-                except Exception:
-                    pass
+        created = self._created
+
+        def create_task(loop: base_events.BaseEventLoop, coro: Any, *, name: Any = None,
+                        context: Any = None) -> Any:
+            task = _original_create_task(loop, coro, name=name, context=context)
+            try:
+                created(task, loop, sys._getframe(1))
+            except Exception:
+                pass
             return task
 
         def run_in_executor(loop: base_events.BaseEventLoop, executor: Any, func: Any,
@@ -271,6 +282,7 @@ class Recorder:
             return _original_exception_handler(loop, context)
 
         loop_class: Any = base_events.BaseEventLoop
+        loop_class._loopscope_state = None  # a class default: one attribute read per task
         handle_class: Any = events.Handle
         handle_class._run = _run
         loop_class.create_task = create_task
@@ -325,39 +337,59 @@ class Recorder:
         except AttributeError:
             pass
 
-    def _forget(self, key: int) -> Callable[[weakref.ref[Any]], None]:
-        live = self.live
-
-        def collected(_: weakref.ref[Any]) -> None:
-            live.pop(key, None)
-
-        return collected
+    def _destroyed(self, record: TaskRecord) -> None:
+        """A task garbage-collected before it finished: it ends here, as cancelled."""
+        if record.end is not None:
+            return
+        record.ended_t = self.clock()
+        record.result = "destroyed while pending"
+        self._retire(record, "cancelled")
+        if not record.dirty:
+            record.dirty = True
+            self.dirty.append(record)
 
     def _created(self, task: Any, loop: Any, frame: FrameType | None) -> TaskRecord:
-        state = self.loop_state(loop)
+        state = loop._loopscope_state
+        if state is None:
+            state = self.loop_state(loop)
+        # Keyed by id(code): hashing a code object hashes its bytecode and constants.
         library = self._library_code
         while frame is not None:
             code = frame.f_code
-            inside = library.get(code)
-            if inside is None:
-                inside = library[code] = code.co_filename.startswith((_ASYNCIO_DIR, _AGENT_DIR))
-            if not inside:
+            known = library.get(id(code))
+            if known is None or known[0] is not code:
+                known = library[id(code)] = (
+                    code, code.co_filename.startswith((_ASYNCIO_DIR, _AGENT_DIR))
+                )
+            if not known[1]:
                 break
             frame = frame.f_back
         current = state.current
         key = id(task)
-        record = TaskRecord(
-            next(self._seq), weakref.ref(task, self._forget(key)), state,
+        live = self.live
+        old = live.get(key)
+        if old is not None and old.end is None:
+            self._destroyed(old)  # its task was collected and the id is in use again
+        record = live[key] = TaskRecord(
+            next(self._seq), weakref.ref(task), state,
             current.seq if current is not None else None,
             frame.f_code if frame is not None else None,
-            frame.f_lineno if frame is not None else 0,
+            frame.f_lasti if frame is not None else -1,
             self.clock(),
         )
-        self.live[key] = record
         self.created += 1
         record.dirty = True
         self.dirty.append(record)
         return record
+
+    def sweep(self) -> None:
+        """Finish the records of tasks that were garbage-collected while pending (the
+        sender's thread calls this now and then; weak references carry no callback, which
+        would cost a closure per task)."""
+        for key, record in list(self.live.items()):
+            if record.ref() is None and self.live.get(key) is record:
+                del self.live[key]
+                self._destroyed(record)
 
     def _adopt(self, task: Any, loop: Any) -> TaskRecord:
         """A task created without ``create_task`` (``asyncio.Task(...)``): no creation line."""
@@ -379,13 +411,18 @@ class Recorder:
             result = task._result
             if result is not None:
                 record.result = short_repr(result)
-        self.ended[record.end] += 1
         self.live.pop(id(task), None)
+        self._retire(record, record.end)
+
+    def _retire(self, record: TaskRecord, end: str) -> None:
+        record.end = end
+        self.ended[end] += 1
         finished = self.finished
         finished.append(record)
         if len(finished) > self.keep_finished:
             old = finished.popleft()
             old.exc = None
+            old.evicted = True
             self.gone.append(old.seq)
             self.dropped["finished_tasks"] += 1
 
@@ -452,12 +489,15 @@ class Recorder:
 
     def _loop_error(self, context: dict[str, Any]) -> None:
         message = str(context.get("message", "loop error"))
-        task = context.get("task") or context.get("future")
+        task: Any = context.get("task") or context.get("future")
         record = self.live.get(id(task)) if task is not None else None
         if record is None and task is not None:
             record = next((r for r in reversed(self.finished) if r.ref() is task), None)
         seq = record.seq if record is not None else None
-        line = (record.created_code, record.created_line) if record and record.created_code else None
+        line = (
+            (record.created_code, line_at(record.created_code, record.created_lasti))
+            if record and record.created_code else None
+        )
         if "never retrieved" in message:
             kind = "never-retrieved"
             exc = context.get("exception")
@@ -465,10 +505,14 @@ class Recorder:
                 message = f"{message}: {type(exc).__name__}: {exc}"
         elif "destroyed but it is pending" in message:
             kind = "destroyed-pending"
-            if record is not None and record.end is None:
-                record.end = "cancelled"
-                record.ended_t = self.clock()
-                record.result = "destroyed while pending"
+            if record is not None:
+                self.live.pop(id(task), None)
+                record.name = task.get_name()
+                record.qualname = getattr(task.get_coro(), "__qualname__", None)
+                self._destroyed(record)
+                if not record.dirty:
+                    record.dirty = True
+                    self.dirty.append(record)
         else:
             kind = "loop-error"
             exc = context.get("exception")
@@ -542,6 +586,26 @@ class Recorder:
                 return code, frame.f_lineno
             frame = frame.f_back  # type: ignore[assignment]
         return innermost.f_code, innermost.f_lineno
+
+
+_LINES: dict[tuple[int, int], tuple[CodeType, int]] = {}
+
+
+def line_at(code: CodeType, lasti: int) -> int:
+    """The source line of instruction offset ``lasti`` in ``code`` (what ``f_lineno`` says)."""
+    key = (id(code), lasti)
+    known = _LINES.get(key)
+    if known is not None and known[0] is code:
+        return known[1]
+    line = code.co_firstlineno
+    for start, end, number in code.co_lines():
+        if start <= lasti < end:
+            line = number if number is not None else line
+            break
+    if len(_LINES) > 100_000:
+        _LINES.clear()
+    _LINES[key] = (code, line)
+    return line
 
 
 def _report_callback_error(handle: events.Handle, exc: BaseException) -> None:

@@ -32,6 +32,8 @@ from loopscope.tasks.agent.rows import RowBuilder
 
 TICK = wire.BATCH_INTERVAL
 HANDSHAKE_TIMEOUT = 5.0
+SWEEP_EVERY = 2.0
+"""Seconds between looks for tasks collected while pending (a walk over live records)."""
 
 
 class AgentError(Exception):
@@ -63,6 +65,7 @@ class Sender:
         self._refresh_at = 0
         self._loop_tasks: dict[int, int] = {}
         self._loop_tasks_t = 0.0
+        self._swept = 0.0
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -174,6 +177,10 @@ class Sender:
             recorder.sample_stalls(sys._current_frames())
         for state in list(recorder.loops):
             recorder.probe(state)
+        now = time.perf_counter()
+        if now - self._swept > SWEEP_EVERY:
+            self._swept = now
+            recorder.sweep()
         if self.listener is not None:
             self._accept()
         with self._lock:
@@ -303,7 +310,8 @@ class Sender:
         while dirty and len(task_rows) < limit:
             record = dirty.popleft()
             record.dirty = False
-            task_rows.append(rows.task_row(record, now))
+            if not record.evicted:
+                task_rows.append(rows.task_row(record, now))
         task_rows.extend(self._refreshed(now, final))
         gone = []
         while recorder.gone:
@@ -375,7 +383,7 @@ class Sender:
 
     def close(self, timeout: float = 5.0) -> None:
         """Send everything left and a final batch, then hang up (atexit; idempotent)."""
-        if os.getpid() != self._pid or self._stop.is_set() and self.connection is None:
+        if os.getpid() != self._pid or (self._stop.is_set() and self.connection is None):
             return
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
@@ -384,6 +392,8 @@ class Sender:
             self.status["state"] = "exited"
         deadline = time.monotonic() + timeout
         with self._lock:
+            with contextlib.suppress(Exception):
+                self.recorder.sweep()
             if self.connection is not None:
                 with contextlib.suppress(Exception):
                     self._send_blocking(self._outgoing, deadline)

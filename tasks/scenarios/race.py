@@ -18,7 +18,6 @@ checks that the figures now agree with a plain script within 15%, on the dashboa
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from typing import Any

@@ -8,6 +8,7 @@ from rich.console import Console
 from textual.app import App
 
 from loopscope.tasks.options import EngineOptions
+from loopscope.tasks.scenarios import LogKind
 from loopscope.tui.app import make_app
 from loopscope.tui.screens.main import MainScreen
 from loopscope.tui.screens.scenarios import RaceScreen, ScenarioPicker
@@ -103,7 +104,7 @@ async def test_a_scenario_from_the_command_palette_and_stopped_with_C() -> None:
         await until(pilot, lambda: len(run.context.log) >= 3)  # round 1, the sequential round
         await pilot.press("C")
         await until(pilot, lambda: run.done)
-        assert run.context.log[-1] == "■ stopped"
+        assert run.context.log[-1].kind is LogKind.STOPPED
         assert app.manager.live_count == 0
 
 

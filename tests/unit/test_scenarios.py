@@ -14,7 +14,7 @@ import pytest
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.options import EngineOptions
 from loopscope.tasks.records import TaskState
-from loopscope.tasks.scenarios import SCENARIOS, ScenarioRun, start
+from loopscope.tasks.scenarios import SCENARIOS, LogEntry, LogKind, ScenarioRun, start
 
 FAST: dict[str, dict[str, Any]] = {
     "sensors": {"interval": 0.05},
@@ -32,7 +32,7 @@ async def run(name: str, **options: Any) -> ScenarioRun:
     try:
         scenario_run = start(manager, name, headless=True, **{**FAST.get(name, {}), **options})
         await asyncio.wait_for(scenario_run.wait(), 90)
-        assert scenario_run.error is None, scenario_run.context.log
+        assert scenario_run.error is None, scenario_run.context.lines()
         for batch in scenario_run.context.batches:
             assert batch.done
         return scenario_run
@@ -74,7 +74,7 @@ async def test_files_measures_every_way_and_names_the_fastest() -> None:
 
 
 async def test_chain_combines_each_user_with_their_orders() -> None:
-    log = (await run("chain")).context.log
+    log = (await run("chain")).context.lines()
     combined = [line for line in log if line.startswith("user-")]
     assert len(combined) == 3 and all(" orders, " in line for line in combined)
 
@@ -84,7 +84,7 @@ async def test_futures_show_result_and_exception() -> None:
     assert result.context.data == {"result": 42, "exception": "ValueError('sensor offline')"}
     (batch,) = result.context.batches
     assert [r.state for r in batch.records] == [TaskState.DONE, TaskState.EXCEPTION]
-    assert any("done-callback: future 1" in line for line in result.context.log)
+    assert any("done-callback: future 1" in line for line in result.context.lines())
 
 
 async def test_gather_semantics() -> None:
@@ -136,7 +136,7 @@ async def test_stopping_a_scenario_cancels_its_tasks() -> None:
         await asyncio.sleep(0.2)
         manager.cancel_all()
         await asyncio.wait_for(scenario_run.wait(), 5)
-        assert scenario_run.context.log[-1] == "■ stopped"
+        assert scenario_run.context.log[-1] == LogEntry(LogKind.STOPPED, "stopped")
         assert all(b.done for b in scenario_run.context.batches)
         assert manager.live_count == 0
 

@@ -18,7 +18,7 @@ from loopscope.tasks.clean_replay import CleanReplay, replay_in_clean_process
 from loopscope.tasks.errors import LoopscopeError, SpecError
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.records import TaskRecord, TaskState
-from loopscope.tasks.scenarios import ScenarioRun
+from loopscope.tasks.scenarios import LogKind, ScenarioRun
 from loopscope.tasks.scenarios import start as start_scenario
 from loopscope.tasks.scenarios.race_results import RaceResults
 from loopscope.tasks.units import human_seconds
@@ -279,9 +279,9 @@ class MainScreen(Screen[None]):
         self.query_one(ScenarioLog).sync()
         log = run.context.log
         if self.has_class("-narrow"):  # no room for the log panel: new lines as notices
-            for line in log[self._log_seen:]:
-                if not line.startswith("▶"):
-                    self.notify(line, timeout=6)
+            for entry in log[self._log_seen:]:
+                if entry.kind is not LogKind.STARTED:
+                    self.notify(entry.line, timeout=6)
         self._log_seen = len(log)
         race = run.context.data.get("race")
         if run.done and isinstance(race, RaceResults) and self._race_shown is not run:
