@@ -15,6 +15,7 @@ from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.options import EngineOptions
 from loopscope.tasks.records import TaskState
 from loopscope.tasks.scenarios import start
+from loopscope.tasks.scenarios.base import LogKind
 
 EXAMPLE_KINDS = Path(__file__).resolve().parents[2] / "examples" / "my_kinds.py"
 
@@ -109,7 +110,7 @@ async def test_stopping_the_race_leaves_no_process_behind() -> None:
         await asyncio.wait_for(cpu_lane_running(), 90)
         manager.cancel_all()
         await asyncio.wait_for(run.wait(), 30)
-        assert run.context.log[-1] == "■ stopped"
+        assert run.context.log[-1].kind is LogKind.STOPPED
         assert manager.live_count == 0
         await asyncio.wait_for(no_clean_children_left(), 30)
 

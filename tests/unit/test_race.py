@@ -263,7 +263,7 @@ async def test_the_race_runs_every_lane_in_a_clean_process_and_mirrors_its_jobs(
             assert set(result.walls) == set(STRATEGIES)
             assert all(wall > 0 for wall in result.walls.values())
         assert results.conclusion.startswith("I/O-bound: asyncio")
-        assert results.conclusion in run.context.log
+        assert results.conclusion in [entry.text for entry in run.context.log]
         batches = run.context.batches
         assert len(batches) == 8  # two workloads x four lanes
         for batch in batches:
