@@ -171,6 +171,7 @@ async def main(quick: bool, only_throughput: bool = False) -> int:
             # (c) 5,000 x fetch /delay/0: requests per second, against the better of the two
             # simple raw scripts (connector queue, semaphore), all three warm and alternating
             walls: dict[str, list[float]] = {"queue": [], "semaphore": [], "loopscope": []}
+            cpu: dict[str, list[float]] = {name: [] for name in walls}
             for _ in range(repeats):
                 for name, run in (
                     ("queue", lambda: raw_gather(session, f"{base}/delay/0", 5000)),
@@ -178,7 +179,10 @@ async def main(quick: bool, only_throughput: bool = False) -> int:
                     ("loopscope", lambda: loopscope_batch(manager, "fetch /delay/0 x5000")),
                 ):
                     gc.collect()
+                    before = time.process_time()
                     walls[name].append(await run())
+                    cpu[name].append(time.process_time() - before)
+            per_request = {name: statistics.median(t) / 5000 * 1e6 for name, t in cpu.items()}
             rates = {name: 5000 / statistics.median(times) for name, times in walls.items()}
             best = max(("queue", "semaphore"), key=rates.__getitem__)
             ratio_c = rates["loopscope"] / rates[best]
@@ -187,6 +191,9 @@ async def main(quick: bool, only_throughput: bool = False) -> int:
                 f"   raw (Semaphore(100)) {rates['semaphore']:7.0f} req/s   loopscope "
                 f"{rates['loopscope']:7.0f} req/s\n    ratio to the better raw script "
                 f"({best}) {ratio_c:.2f}x  [target >= 0.95x: {verdict(ratio_c >= 0.95)}]"
+                f"\n    client CPU per request (this process; steadier than req/s on a busy "
+                f"machine): queue {per_request['queue']:.0f} us, semaphore "
+                f"{per_request['semaphore']:.0f} us, loopscope {per_request['loopscope']:.0f} us"
             )
             missed += ratio_c < 0.95
             print(results[-1], flush=True)
