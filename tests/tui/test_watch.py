@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -277,7 +278,7 @@ async def test_attach_shows_a_listening_program_and_quitting_leaves_it_running(
     assert program.exit_status is not None
 
 
-async def until_async(condition, timeout: float = 20) -> None:  # type: ignore[no-untyped-def]
+async def until_async(condition: Callable[[], bool], timeout: float = 20) -> None:
     import asyncio
 
     async def poll() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections.abc import Callable
 
 from loopscope.tasks.agent import recorder as agent_recorder
 from loopscope.tasks.manager import TaskManager
@@ -14,9 +15,9 @@ from loopscope.tasks.records import TaskRecord
 QUIET = EngineOptions(demo_server=False, monitors=False)
 
 
-async def _settle(condition: object, timeout: float = 10) -> None:
+async def _settle(condition: Callable[[], bool], timeout: float = 10) -> None:
     async def poll() -> None:
-        while not condition():  # type: ignore[operator]
+        while not condition():
             await asyncio.sleep(0.001)
 
     await asyncio.wait_for(poll(), timeout)

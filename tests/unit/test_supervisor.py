@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -17,7 +18,7 @@ from loopscope.tasks.watch.output import ProgramOutput
 from loopscope.tasks.watch.supervisor import ProgramState, ProgramSupervisor, python_command
 
 
-async def wait_for(condition, timeout: float = 20) -> None:  # type: ignore[no-untyped-def]
+async def wait_for(condition: Callable[[], bool], timeout: float = 20) -> None:
     async def poll() -> None:
         while not condition():
             await asyncio.sleep(0.005)
