@@ -86,20 +86,23 @@ class TaskRecord:
         "parent",
         "qualname",
         "ready_t",
-        "ref",
         "result",
         "scheduled",
         "seq",
         "steps",
+        "task_id",
         "waiting",
         "warned_stuck",
     )
 
-    def __init__(self, seq: int, ref: weakref.ref[Any], loop: LoopState, parent: int | None,
+    def __init__(self, seq: int, task_id: int, loop: LoopState, parent: int | None,
                  code: CodeType | None, lasti: int, now: float) -> None:
         self.seq = seq
-        self.ref = ref
-        """A weak reference: the agent never keeps a task alive."""
+        self.task_id = task_id
+        """``id(task)``, not a reference, not even a weak one: the agent never keeps a task
+        alive, and a weakref per task was a second object for every collection of the
+        program's garbage collector to walk (it cost more than the record). The sender finds
+        the task by this id in asyncio's own registry (``Recorder.tasks_by_id``)."""
         self.loop = loop
         self.parent = parent
         self.created_code = code
@@ -234,7 +237,7 @@ class Recorder:
                     return
             try:
                 record = live.get(id(task))
-                if record is None or (not record.steps and record.ref() is not task):
+                if record is None:
                     record = adopt(task, handle._loop)  # type: ignore[attr-defined]
                 state = record.loop
                 start = clock()
@@ -414,7 +417,7 @@ class Recorder:
         if old is not None and old.end is None:
             self._destroyed(old)  # its task was collected and the id is in use again
         record = live[key] = TaskRecord(
-            next(self._seq), weakref.ref(task), state,
+            next(self._seq), key, state,
             current.seq if current is not None else None,
             frame.f_code if frame is not None else None,
             frame.f_lasti if frame is not None else -1,
@@ -425,14 +428,26 @@ class Recorder:
         self.dirty.append(record)
         return record
 
+    def tasks_by_id(self) -> dict[int, Any] | None:
+        """Every task asyncio still knows of (pending, or done and not yet collected), by id;
+        None if asyncio's registry could not be read. For the sender's thread: the result
+        holds the tasks strongly, so it must be dropped after use."""
+        return _tasks_by_id(self.loops)
+
     def sweep(self) -> None:
         """Finish the records of tasks that were garbage-collected while pending (the
-        sender's thread calls this now and then; weak references carry no callback, which
-        would cost a closure per task)."""
-        for key, record in list(self.live.items()):
-            if record.ref() is None and self.live.get(key) is record:
+        sender's thread calls this now and then; usually the loop's "destroyed but it is
+        pending" report has done it already)."""
+        candidates = list(self.live.items())  # before the registry: a task made after it
+        present = self.tasks_by_id()  # is not in ``candidates``, so never taken as gone
+        if present is None:
+            return
+        for key, record in candidates:
+            if (key not in present and record.end is None and record.loop.current is not record
+                    and self.live.get(key) is record):
                 del self.live[key]
                 self._destroyed(record)
+        del present
 
     def _adopt(self, task: Any, loop: Any) -> TaskRecord:
         """A task created without ``create_task`` (``asyncio.Task(...)``): no creation line."""
@@ -463,12 +478,9 @@ class Recorder:
         if end == "exception":
             # Found again by id when the loop reports "exception never retrieved".
             failed = self._failed_by_id
-            failed[id(record.ref())] = record
+            failed[record.task_id] = record
             if len(failed) > 1000:
                 del failed[next(iter(failed))]
-        # A finished record needs its task no more; one object fewer for every collection
-        # of the program's garbage collector to walk.
-        record.ref = _dead_ref
         finished = self.finished
         finished.append(record)
         if len(finished) > self.keep_finished:
@@ -585,9 +597,35 @@ def _report_callback_error(handle: events.Handle, exc: BaseException) -> None:
     handle._loop.call_exception_handler(context)  # type: ignore[attr-defined]
 
 
-class _Gone:
-    pass
-
-
-_dead_ref: weakref.ref[Any] = weakref.ref(_Gone())
-"""A weak reference to nothing (its object is gone): what a finished record holds."""
+def _tasks_by_id(loops: list[LoopState]) -> dict[int, Any] | None:
+    """asyncio's registry of tasks, read from another thread the way ``asyncio.all_tasks``
+    reads it: copy, and try again if the loop's thread changed it meanwhile."""
+    module: Any = asyncio.tasks
+    registries = [
+        registry for registry in (
+            getattr(module, "_scheduled_tasks", None), getattr(module, "_all_tasks", None),
+            getattr(module, "_eager_tasks", None),
+        ) if registry is not None
+    ]
+    found: dict[int, Any] = {}
+    if not registries or sys.version_info >= (3, 14):
+        # 3.14 keeps native tasks in per-thread lists: ask per loop (pending tasks only).
+        for state in loops:
+            loop = state.ref()
+            if loop is None or loop.is_closed():
+                continue
+            try:
+                found.update((id(task), task) for task in asyncio.all_tasks(loop))
+            except RuntimeError:
+                return None
+    for registry in registries:
+        for _ in range(100):
+            try:
+                tasks = list(registry)
+            except RuntimeError:  # "set changed size during iteration"
+                continue
+            found.update((id(task), task) for task in tasks)
+            break
+        else:
+            return None
+    return found

@@ -264,7 +264,9 @@ class Sender:
     def _cancel(self, seq: Any) -> None:
         for record in list(self.recorder.live.values()):
             if record.seq == seq:
-                task = record.ref()
+                tasks = self.recorder.tasks_by_id() or {}
+                task = tasks.get(record.task_id)
+                del tasks
                 loop = record.loop.ref()
                 if task is not None and loop is not None:
                     with contextlib.suppress(RuntimeError):
@@ -295,6 +297,12 @@ class Sender:
     # -- batches -------------------------------------------------------------------------
 
     def _batch(self, *, final: bool, limit: int | None = None) -> dict[str, Any]:
+        try:
+            return self._build_batch(final=final, limit=limit)
+        finally:
+            self.rows.forget_tasks()  # the agent keeps no task alive between batches
+
+    def _build_batch(self, *, final: bool, limit: int | None = None) -> dict[str, Any]:
         recorder = self.recorder
         rows = self.rows
         now = recorder.clock()
