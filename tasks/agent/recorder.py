@@ -76,8 +76,8 @@ class TaskRecord:
         "end",
         "ended_t",
         "error",
-        "evicted",
         "exc",
+        "finish_no",
         "last_end",
         "longest",
         "longest_line",
@@ -117,9 +117,12 @@ class TaskRecord:
         self.longest_line: tuple[CodeType, int] | None = None
         self.blocked: tuple[CodeType, int] | None = None
         """Where the sampler saw a long step (innermost program frame)."""
-        self.waiting = self.dirty = self.evicted = self.warned_stuck = False
+        self.waiting = self.dirty = self.warned_stuck = False
         """waiting: its last step ended on an await of a future (suspended), not on a bare
-        yield; evicted: dropped by retention, announced as gone, never sent again."""
+        yield."""
+        self.finish_no = 0
+        """The how-manieth task to finish it was (0: not finished): the retention keeps the
+        last ``keep_finished`` (``Recorder.evicted``)."""
         self.end: str | None = None
         """``done``, ``exception`` or ``cancelled`` once it finished."""
         self.ended_t: float | None = None
@@ -134,6 +137,36 @@ class TaskRecord:
 
     def __repr__(self) -> str:
         return f"<TaskRecord #{self.seq} {self.qualname or '?'} steps={self.steps} end={self.end}>"
+
+    def frozen(self) -> tuple[Any, ...]:
+        """A finished record as a tuple of plain values, which the garbage collector stops
+        tracking at its next collection: kept finished tasks cost it nothing. Keeping the
+        records themselves (10,000 by default) made each task's record survive into the
+        oldest generation and every full collection walk them: a third of the agent's cost
+        for 100,000 short tasks."""
+        return (
+            self.seq, self.task_id, self.loop.id, self.parent, self.created_code,
+            self.created_lasti, self.created_t, self.last_end, self.busy, self.scheduled,
+            self.longest, self.steps, self.longest_line, self.blocked, self.end, self.ended_t,
+            self.name, self.qualname, self.result, self.error, self.chain, self.finish_no,
+        )
+
+    @classmethod
+    def thawed(cls, frozen: tuple[Any, ...], loops: list[LoopState]) -> TaskRecord:
+        """A record again from ``frozen`` (for a new viewer's full batch)."""
+        (seq, task_id, loop_id, parent, code, lasti, created_t, last_end, busy, scheduled,
+         longest, steps, longest_line, blocked, end, ended_t, name, qualname, result, error,
+         chain, finish_no) = frozen
+        loop: Any = next((state for state in loops if state.id == loop_id), None)
+        if loop is None:  # a closed loop, pruned since
+            loop = types.SimpleNamespace(id=loop_id, current=None)
+        record = cls(seq, task_id, loop, parent, code, lasti, created_t)
+        record.last_end, record.busy, record.scheduled = last_end, busy, scheduled
+        record.longest, record.steps, record.longest_line = longest, steps, longest_line
+        record.blocked, record.end, record.ended_t, record.name = blocked, end, ended_t, name
+        record.qualname, record.result, record.error = qualname, result, error
+        record.chain, record.finish_no = chain, finish_no
+        return record
 
 
 class LoopState:
@@ -170,10 +203,18 @@ class Recorder:
         self.stuck_s = stuck_s
         self.live: dict[int, TaskRecord] = {}
         """id(task) -> record, for tasks not finished (removed when the task is collected)."""
-        self.finished: deque[TaskRecord] = deque()
+        self.finished: deque[TaskRecord | tuple[Any, ...]] = deque()
+        """The last ``keep_finished`` finished tasks: ``TaskRecord.frozen`` tuples, or the
+        record itself for a task that failed (its exception waits for the sender)."""
+        self.retired = 0
+        """How many tasks finished (``TaskRecord.finish_no`` counts them)."""
         self.gone: deque[int] = deque(maxlen=100_000)
         """Ids of finished records dropped by retention, for the sender to announce."""
-        self.dirty: deque[TaskRecord] = deque()
+        self.dirty: dict[int, TaskRecord | tuple[Any, ...]] = {}
+        """Changed since the sender last looked, by seq, oldest first (``take_dirty``): a
+        live record, or a finished one frozen (``_retire`` puts it in the record's place,
+        so a record is never kept alive, nor walked by the program's garbage collector,
+        just because the sender is behind)."""
         self.loops: list[LoopState] = []
         self.jobs: dict[int, list[Any]] = {}
         self.dirty_jobs: deque[list[Any]] = deque(maxlen=5000)
@@ -186,7 +227,10 @@ class Recorder:
         self._seq = itertools.count(1)
         self._job_seq = itertools.count(1)
         self._loop_seq = itertools.count(1)
-        self._library_code: dict[int, tuple[CodeType, bool]] = {}
+        self._library_ids: set[int] = set()
+        self._program_ids: set[int] = set()
+        self._codes_seen: list[CodeType] = []
+        """The code objects classified so far, held so that their ids are never reused."""
         self._task_types: dict[type, bool] = {}
         self._failed_by_id: dict[int, TaskRecord] = {}
         self.installed = False
@@ -201,7 +245,7 @@ class Recorder:
         recorder = self
         clock = self.clock
         live = self.live
-        dirty_append = self.dirty.append
+        dirty = self.dirty
         finish = self._finish
         adopt = self._adopt
         slow_step = self._slow_step
@@ -217,11 +261,17 @@ class Recorder:
 
         def _run(handle: events.Handle) -> None:
             callback = handle._callback  # type: ignore[attr-defined]
-            # A plain function (the commonest callback) is never a task's step: one check.
-            task: Any = (
-                None if callback.__class__ is function_type
-                else getattr(callback, "__self__", None)
-            )
+            if callback.__class__ is function_type:
+                # The commonest callback, never a task's step: one check, then what
+                # Handle._run does (a million call_soon callbacks pay only that check).
+                try:
+                    handle._context.run(callback, *handle._args)  # type: ignore[attr-defined]
+                except (SystemExit, KeyboardInterrupt):
+                    raise
+                except BaseException as exc:
+                    report(handle, exc)
+                return None
+            task: Any = getattr(callback, "__self__", None)
             cls = task.__class__
             if cls is not c_task:
                 known = task_types.get(cls)
@@ -281,7 +331,7 @@ class Recorder:
                     slow_step(record, task, took, end)
                 if not record.dirty:
                     record.dirty = True
-                    dirty_append(record)
+                    dirty[record.seq] = record
             except Exception:
                 pass
             return None
@@ -390,24 +440,21 @@ class Recorder:
         record.ended_t = self.clock()
         record.result = "destroyed while pending"
         self._retire(record, "cancelled")
-        if not record.dirty:
-            record.dirty = True
-            self.dirty.append(record)
 
     def _created(self, task: Any, loop: Any, frame: FrameType | None) -> TaskRecord:
         state = loop._loopscope_state
         if state is None:
             state = self.loop_state(loop)
-        # Keyed by id(code): hashing a code object hashes its bytecode and constants.
-        library = self._library_code
+        # By id(code) in sets (hashing a code object hashes its bytecode and constants);
+        # ``_codes_seen`` holds every classified code, so an id always means the same code.
+        library = self._library_ids
+        program = self._program_ids
         while frame is not None:
-            code = frame.f_code
-            known = library.get(id(code))
-            if known is None or known[0] is not code:
-                known = library[id(code)] = (
-                    code, code.co_filename.startswith((_ASYNCIO_DIR, _AGENT_DIR))
-                )
-            if not known[1]:
+            code_id = id(frame.f_code)
+            if code_id in library:
+                frame = frame.f_back
+                continue
+            if code_id in program or not self._classify(frame.f_code):
                 break
             frame = frame.f_back
         current = state.current
@@ -425,7 +472,7 @@ class Recorder:
         )
         self.created += 1
         record.dirty = True
-        self.dirty.append(record)
+        self.dirty[record.seq] = record
         return record
 
     def tasks_by_id(self) -> dict[int, Any] | None:
@@ -433,6 +480,13 @@ class Recorder:
         None if asyncio's registry could not be read. For the sender's thread: the result
         holds the tasks strongly, so it must be dropped after use."""
         return _tasks_by_id(self.loops)
+
+    def _classify(self, code: CodeType) -> bool:
+        """Whether ``code`` is asyncio's or the agent's (a creation line skips it)."""
+        library = code.co_filename.startswith((_ASYNCIO_DIR, _AGENT_DIR))
+        self._codes_seen.append(code)
+        (self._library_ids if library else self._program_ids).add(id(code))
+        return library
 
     def sweep(self) -> None:
         """Finish the records of tasks that were garbage-collected while pending (the
@@ -460,17 +514,19 @@ class Recorder:
         record.name = task.get_name()
         record.qualname = getattr(task.get_coro(), "__qualname__", None)
         if task.cancelled():
-            record.end = "cancelled"
-        elif task._exception is not None:
-            record.end = "exception"
-            record.exc = task._exception
+            end = "cancelled"
         else:
-            record.end = "done"
-            result = task._result
-            if result is not None:
-                record.result = short_repr(result)
-        self.live.pop(id(task), None)
-        self._retire(record, record.end)
+            exc = task._exception
+            if exc is not None:
+                end = "exception"
+                record.exc = exc
+            else:
+                end = "done"
+                result = task._result
+                if result is not None:
+                    record.result = short_repr(result)
+        self.live.pop(record.task_id, None)
+        self._retire(record, end)
 
     def _retire(self, record: TaskRecord, end: str) -> None:
         record.end = end
@@ -481,14 +537,60 @@ class Recorder:
             failed[record.task_id] = record
             if len(failed) > 1000:
                 del failed[next(iter(failed))]
+        self.retired += 1
+        record.finish_no = self.retired
+        kept = record if end == "exception" else record.frozen()
+        record.dirty = True
+        self.dirty[record.seq] = kept
         finished = self.finished
-        finished.append(record)
+        finished.append(kept)
         if len(finished) > self.keep_finished:
             old = finished.popleft()
-            old.exc = None
-            old.evicted = True
-            self.gone.append(old.seq)
+            if old.__class__ is TaskRecord:
+                old.exc = None
+                self.gone.append(old.seq)
+            else:
+                self.gone.append(old[0])  # type: ignore[index]
             self.dropped["finished_tasks"] += 1
+
+    def take_dirty(self, limit: int) -> list[TaskRecord]:
+        """The oldest ``limit`` changed tasks, as records, no longer marked changed (the
+        sender's thread; the loop's thread may add meanwhile)."""
+        loops = self.loops
+        return [
+            kept if kept.__class__ is TaskRecord
+            else TaskRecord.thawed(kept, loops)  # type: ignore[arg-type]
+            for kept in self._take_dirty(limit)
+        ]
+
+    def discard_dirty(self) -> None:
+        """Forget what changed (no viewer to tell)."""
+        while self.dirty:
+            self._take_dirty(10_000)
+
+    def _take_dirty(self, limit: int) -> list[TaskRecord | tuple[Any, ...]]:
+        dirty = self.dirty
+        for _ in range(100):
+            try:
+                keys = list(itertools.islice(dirty, limit))
+                break
+            except RuntimeError:  # changed size during iteration: the loop's thread added
+                continue
+        else:
+            return []
+        taken = []
+        for key in keys:
+            kept = dirty.pop(key, None)
+            if kept is None:
+                continue
+            if kept.__class__ is TaskRecord:
+                kept.dirty = False
+            taken.append(kept)
+        return taken
+
+    def evicted(self, record: TaskRecord) -> bool:
+        """Finished and dropped by retention: announced as gone, never sent again."""
+        return 0 < record.finish_no <= self.retired - self.keep_finished
 
     def _slow_step(self, record: TaskRecord, task: Any, took: float, now: float) -> None:
         line = record.blocked
@@ -573,10 +675,10 @@ class Recorder:
                 self.live.pop(id(task), None)
                 record.name = task.get_name()
                 record.qualname = getattr(task.get_coro(), "__qualname__", None)
-                self._destroyed(record)
-                if not record.dirty:
-                    record.dirty = True
-                    self.dirty.append(record)
+                if record.end is None:
+                    self._destroyed(record)
+                else:  # the sweep was first: send it again, with its name
+                    self.dirty[record.seq] = record.frozen()
         else:
             kind = "loop-error"
             exc = context.get("exception")

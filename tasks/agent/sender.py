@@ -209,8 +209,7 @@ class Sender:
     def _discard(self) -> None:
         """No viewer: keep nothing queued for one (a new viewer gets a full batch)."""
         recorder = self.recorder
-        while recorder.dirty:
-            recorder.dirty.popleft().dirty = False
+        recorder.discard_dirty()
         recorder.gone.clear()
         recorder.dirty_jobs.clear()
         recorder.lag.clear()
@@ -310,18 +309,17 @@ class Sender:
         if full:
             self._full = False
             recorder.gone.clear()
-            while recorder.dirty:
-                recorder.dirty.popleft().dirty = False
-            for record in [*recorder.live.values(), *recorder.finished]:
-                record.dirty = True
-                recorder.dirty.append(record)
+            recorder.discard_dirty()
+            for kept in [*recorder.live.values(), *recorder.finished]:
+                if isinstance(kept, TaskRecord):
+                    kept.dirty = True
+                    recorder.dirty[kept.seq] = kept
+                else:
+                    recorder.dirty[kept[0]] = kept
         limit = self.max_rows if limit is None else limit
         task_rows: list[list[Any]] = []
-        dirty = recorder.dirty
-        while dirty and len(task_rows) < limit:
-            record = dirty.popleft()
-            record.dirty = False
-            if not record.evicted:
+        for record in recorder.take_dirty(limit):
+            if not recorder.evicted(record):
                 task_rows.append(rows.task_row(record, now))
         task_rows.extend(self._refreshed(now, final))
         gone = []
