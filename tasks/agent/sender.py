@@ -61,7 +61,9 @@ class Sender:
         self._seq = 0
         self._full = False
         self._next_batch = 0.0
-        self._refresh: list[TaskRecord] = []
+        self._refresh: list[int] = []
+        """Keys of live records to refresh in turn: keys, not records, so that a task that
+        finishes meanwhile leaves no record alive here."""
         self._refresh_at = 0
         self._loop_tasks: dict[int, int] = {}
         self._loop_tasks_t = 0.0
@@ -346,13 +348,15 @@ class Sender:
         if final:
             return []
         if self._refresh_at >= len(self._refresh):
-            self._refresh = list(recorder.live.values())
+            self._refresh = list(recorder.live)
             self._refresh_at = 0
-        batch = self._refresh[self._refresh_at : self._refresh_at + self.refresh_rows]
-        self._refresh_at += len(batch)
+        keys = self._refresh[self._refresh_at : self._refresh_at + self.refresh_rows]
+        self._refresh_at += len(keys)
         rows = []
-        for record in batch:
-            if record.end is not None or record.dirty:
+        live = recorder.live
+        for key in keys:
+            record = live.get(key)
+            if record is None or record.end is not None or record.dirty:
                 continue
             row = self.rows.task_row(record, now)
             rows.append(row)
