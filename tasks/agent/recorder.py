@@ -20,6 +20,10 @@ callback that is not a task's, a few attribute writes for a step. Everything a s
 beyond that (names, await chains, tracebacks, source lines) is read later by the sender
 thread (``rows``). Every hook is guarded: the agent never raises into the program. Memory is
 bounded: finished tasks are kept up to ``keep_finished``, samples in bounded deques.
+
+The program's garbage collector is the other half of the cost: the agent holds no reference
+to a task (not even a weak one), keeps one record per live task, and turns a finished one
+into a tuple of plain values that the collector stops tracking (``TaskRecord.frozen``).
 """
 
 from __future__ import annotations
