@@ -34,8 +34,9 @@ def squares(n: int) -> int:
     return total
 
 
-def idle() -> None:
+def idle() -> int:
     time.sleep(0.05)
+    return os.getpid()
 
 
 async def gather_get(url: str, count: int) -> float:
@@ -71,8 +72,9 @@ def lanes(function, argument, count: int, workers: int, gathered) -> dict[str, f
         list(threads.map(function, [argument] * count))
         walls["threads"] = time.perf_counter() - start
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for future in [pool.submit(idle) for _ in range(workers)]:
-            future.result()
+        seen: set[int] = set()
+        while len(seen) < workers:  # every worker has run a job: none is still starting
+            seen.update(f.result() for f in [pool.submit(idle) for _ in range(workers)])
         start = time.perf_counter()
         list(pool.map(function, [argument] * count))
         walls["processes"] = time.perf_counter() - start

@@ -182,9 +182,6 @@ class Mirror:
         if self.manager.clock is time.perf_counter:
             at = min(at, self.manager.clock())
             self.batch.created = at
-            for record in self.records.values():
-                if record.started is None:
-                    record.created = at
         if self._expected is not None:
             count, kind, target = self._expected
             self._expected = None

@@ -17,11 +17,11 @@ changes only through the ledger's methods. Screens do not get a callback per eve
 from __future__ import annotations
 
 import asyncio
-import collections.abc
+import contextlib
 import errno
 import functools
 import time
-from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -44,12 +44,13 @@ from loopscope.tasks.ledger import TaskLedger
 from loopscope.tasks.options import EngineOptions, OptionError
 from loopscope.tasks.process_jobs import ProcessJobs, call_soon
 from loopscope.tasks.process_stats import ProcessMonitor
-from loopscope.tasks.records import CURRENT_RECORD, TaskRecord, TaskState
+from loopscope.tasks.records import TaskRecord, TaskState
 from loopscope.tasks.scratch import ScratchSpace
 from loopscope.tasks.slots import ConnectionSlots
 from loopscope.tasks.spec import TaskSpec, bind, parse_specs, prepare_specs
 from loopscope.tasks.thread_workers import ThreadWorkers
 from loopscope.tasks.timing import Timing
+from loopscope.tasks.tracked import TrackedWork
 
 T = TypeVar("T")
 Runner = Callable[[TaskContext, TaskRecord], Awaitable[str]]
@@ -86,6 +87,9 @@ class TaskManager:
             0 if tracing else options.connector_limit, 0 if tracing else options.limit_per_host
         )
         self._tasks: dict[int, asyncio.Task[Any]] = {}
+        """Live tasks by record id: the strong references."""
+        self._record_of: dict[asyncio.Task[Any], TaskRecord] = {}
+        """The same, the other way: which record the running task is (what does it wait for)."""
         self._launchers: dict[int, asyncio.Task[None]] = {}
         self._watched: set[asyncio.Task[Any]] = set()
         self._stop_requested: set[int] = set()
@@ -294,6 +298,8 @@ class TaskManager:
         if self._processes.started:
             await asyncio.to_thread(self._processes.stop)
         await asyncio.sleep(0)  # the process jobs' last callbacks
+        for job_id in list(self._finish_on_start):  # ended well; their start never came
+            self._finish_without_start(job_id)
         for record in list(self.ledger.records.values()):
             if not record.state.finished:  # a task that ignored its cancellation
                 self.ledger.finish(record, TaskState.CANCELLED)
@@ -304,7 +310,9 @@ class TaskManager:
         # otherwise log a traceback each time. It passes everything else on unchanged.
 
     def _loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        """Out of file descriptors, asyncio logs a traceback per failed accept: say it once."""
+        """Out of file descriptors, asyncio logs a traceback per failed accept (thousands, and
+        more for each retry it schedules): say it once, in words, and drop the retries that
+        fire once the server is closed. Everything else goes to the previous handler."""
         error = context.get("exception")
         if isinstance(error, OSError) and error.errno in (errno.EMFILE, errno.ENFILE):
             self.notice(TOO_MANY_FILES)
@@ -441,12 +449,9 @@ class TaskManager:
     ) -> asyncio.Task[Any]:
         """Run ``coro`` as ``record``'s task; ``_on_task_done`` records how it ended."""
         assert self._loop is not None
-        token = CURRENT_RECORD.set(record)  # the task's context gets its own record
-        try:
-            task = self._loop.create_task(coro, name=name)
-        finally:
-            CURRENT_RECORD.reset(token)
+        task = self._loop.create_task(coro, name=name)
         self._tasks[record.id] = task  # strong reference until it ends
+        self._record_of[task] = record
         self.introspect.attach(record.id, task)
         task.add_done_callback(functools.partial(self._on_task_done, record, summary))
         return task
@@ -458,6 +463,7 @@ class TaskManager:
         self._last_steps(record)
         if self._tasks.get(record.id) is task:
             del self._tasks[record.id]
+        self._record_of.pop(task, None)
         if (
             record.id in self._awaiting_process
             and not task.cancelled()
@@ -652,12 +658,16 @@ class TaskManager:
     def progress(self, record: TaskRecord, done: int, total: int | None = None) -> None:
         self.ledger.progress(record, done, total)
 
-    def waiting(self, record: TaskRecord, what: str) -> None:
-        """``record`` is pending because it waits for ``what``."""
-        self.ledger.waiting(record, what)
+    def _current_record(self) -> TaskRecord | None:
+        """The record of the task running now, if it is one of the manager's."""
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:  # not on the loop (a worker thread)
+            return None
+        return self._record_of.get(task) if task is not None else None
 
     def _waiting_for_current(self, what: str) -> None:
-        record = CURRENT_RECORD.get()
+        record = self._current_record()
         if record is not None and record.state is TaskState.PENDING:
             self.ledger.waiting(record, what)
 
@@ -691,7 +701,7 @@ class TaskManager:
         waits for a process worker until one announces the job)."""
         if self._closed:
             raise ManagerClosed("this TaskManager is closed")
-        record = CURRENT_RECORD.get()
+        record = self._current_record()
         if record is not None:
             self._waiting_for_current("a process worker")
         return self._processes.submit(
@@ -747,6 +757,16 @@ class TaskManager:
     def note_on_loop(self, start: float, end: float, label: str) -> None:
         """Remember that a task (``label``) held the loop from ``start`` to ``end``."""
         self.blame_book.note_on_loop(start, end, label)
+
+    @contextlib.contextmanager
+    def own_work(self, label: str) -> Iterator[None]:
+        """``with manager.own_work("drawing the screen"):`` notes the block as loopscope's own
+        work, so a lag spike during it is blamed on loopscope."""
+        start = self.clock()
+        try:
+            yield
+        finally:
+            self.note_own_work(start, self.clock(), label)
 
     def note_own_work(self, start: float, end: float, label: str) -> None:
         """Remember that loopscope itself held the loop (the screen layer notes its drawing
@@ -813,58 +833,6 @@ class TaskManager:
 
 def _is_broken_pool(error: BaseException) -> bool:
     return isinstance(error, BrokenProcessPool)
-
-
-class TrackedWork(collections.abc.Coroutine[Any, Any, T]):
-    """What ``tracked`` returns: a coroutine that, when first stepped, starts the work as a
-    task of its own (whose done-callback records how it ended) and awaits it.
-
-    Awaiting a task passes cancellation on to it, so a TaskGroup, ``wait_for`` or a cancelled
-    caller cancels the work as it would a plain coroutine. If the caller is cancelled before
-    the first step, the task is still made and cancelled at once: the record ends
-    ``cancelled`` through the same done-callback, and its batch can finish.
-    """
-
-    __slots__ = ("_abandon", "_iterator", "_start", "task")
-
-    def __init__(self, start: Callable[[], asyncio.Task[T]], abandon: Callable[[], None]):
-        self._start = start
-        self._abandon = abandon
-        self.task: asyncio.Task[T] | None = None
-        self._iterator: Generator[Any, None, T] | None = None
-
-    def _begin(self) -> Generator[Any, None, T]:
-        if self._iterator is None:
-            self.task = self._start()
-            self._iterator = self.task.__await__()
-        return self._iterator
-
-    def send(self, value: Any) -> Any:
-        return self._begin().send(value)
-
-    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
-        if self._iterator is None:
-            self._begin()
-            assert self.task is not None
-            self.task.cancel()  # thrown into before its first step: the work never runs
-        assert self._iterator is not None
-        if val is None and tb is None:
-            return self._iterator.throw(typ)
-        return self._iterator.throw(typ, val, tb)
-
-    def close(self) -> None:
-        if self._iterator is None:
-            self._start = _never_started
-            self._abandon()  # dropped without ever being awaited
-        else:
-            self._iterator.close()
-
-    def __await__(self) -> Generator[Any, None, T]:
-        return self._begin()
-
-
-def _never_started() -> asyncio.Task[Any]:
-    raise RuntimeError("this tracked coroutine was closed before it started")
 
 
 def _is_accept_retry(context: dict[str, Any]) -> bool:

@@ -102,3 +102,4 @@ def _check_count(what: str, value: object, *, low: int, high: int | None = None)
         raise OptionError(f"{what} must be {more}, got {value}")
     if high is not None and value > high:
         raise OptionError(f"{what} must be at most {high:,}, got {value:,}")
+

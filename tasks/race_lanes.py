@@ -3,6 +3,8 @@
 A lane is a workload (HTTP GETs or pure-Python sums) run one way: a for loop, ``gather``,
 ``ThreadPoolExecutor.map`` or ``ProcessPoolExecutor.map``: the plain script anyone would
 write, plus one line per job start and end on the event stream so a screen can draw it live.
+An I/O job is ``urllib`` in the for loop, the threads and the processes, and aiohttp under
+``gather``: each strategy as a plain script would do it (bench/race_plain.py does the same).
 Only the lane's own work is timed; starting the process pool (and waiting until every worker
 is up) is not, just as a plain script would start its pool before the stopwatch.
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -45,8 +48,20 @@ def job(workload: str, argument: Any, index: int) -> None:
     emit("end", job=index, at=time.perf_counter(), state="done")
 
 
-def _settle() -> None:
+def _settle() -> int:
     time.sleep(SETTLE_S)
+    return os.getpid()
+
+
+def start_every_worker(pool: ProcessPoolExecutor, workers: int) -> None:
+    """Return once each of the pool's ``workers`` processes has run a job.
+
+    Submitting ``workers`` jobs is not enough: a worker that started first can take them all
+    while another is still importing, and that import would then run inside the timed region.
+    """
+    seen: set[int] = set()
+    while len(seen) < workers:
+        seen.update(f.result() for f in [pool.submit(_settle) for _ in range(workers)])
 
 
 async def _gather(workload: str, argument: Any, count: int) -> float:
@@ -84,8 +99,7 @@ def run_lane(strategy: str, workload: str, argument: Any, count: int, processes:
     if strategy == "processes":
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(processes, mp_context=context) as pool:
-            for future in [pool.submit(_settle) for _ in range(processes)]:
-                future.result()  # every worker started and idle: not timed
+            start_every_worker(pool, processes)  # not timed
             started = time.perf_counter()
             emit("launch", at=started)
             list(pool.map(job, [workload] * count, [argument] * count, indices))

@@ -8,7 +8,6 @@ one is injected), so differences between them are durations in seconds.
 from __future__ import annotations
 
 import enum
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -120,7 +119,3 @@ class TaskRecord:
             f" batch={self.batch_id}>"
         )
 
-
-CURRENT_RECORD: ContextVar[TaskRecord | None] = ContextVar("loopscope_record", default=None)
-"""The record of the loopscope task running in this context (each task gets its own copy of
-the context), so the engine can tell what a task waits for without being handed its record."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from pathlib import Path
 
 import psutil
 import pytest
@@ -14,6 +15,9 @@ from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.options import EngineOptions
 from loopscope.tasks.records import TaskState
 from loopscope.tasks.scenarios import start
+from loopscope.tasks.scenarios.base import LogKind
+
+EXAMPLE_KINDS = Path(__file__).resolve().parents[2] / "examples" / "my_kinds.py"
 
 
 def clean_children() -> list[psutil.Process]:
@@ -106,6 +110,23 @@ async def test_stopping_the_race_leaves_no_process_behind() -> None:
         await asyncio.wait_for(cpu_lane_running(), 90)
         manager.cancel_all()
         await asyncio.wait_for(run.wait(), 30)
-        assert run.context.log[-1] == "■ stopped"
+        assert run.context.log[-1].kind is LogKind.STOPPED
         assert manager.live_count == 0
         await asyncio.wait_for(no_clean_children_left(), 30)
+
+
+async def test_a_user_kind_is_replayed_in_the_clean_process_too() -> None:
+    from loopscope.tasks.kinds import registry
+    from loopscope.tasks.kinds.loader import load_kinds_file
+
+    with registry.restoring():
+        load_kinds_file(EXAMPLE_KINDS)
+        async with TaskManager(EngineOptions(monitors=False)) as manager:
+            batch = manager.launch("orders 7 x2")
+            await batch.wait()
+            run = replay_in_clean_process(manager, batch)
+            await asyncio.gather(run.task, return_exceptions=True)  # type: ignore[arg-type]
+            assert run.error is None
+            assert [r.kind for r in run.replay.records] == ["orders", "orders"]
+            assert all(r.state is TaskState.DONE for r in run.replay.records)
+            assert batch.measured_sequential_s is not None

@@ -150,8 +150,7 @@ async def test_mirrored_records_keep_the_child_times_so_sequential_never_overlap
     async with TaskManager(EngineOptions(demo_server=False, monitors=False)) as manager:
         batch = manager.open_batch("lane", sequential=True)
         mirror = Mirror(manager, batch)
-        for job in range(3):
-            mirror.add(job, "cpu", "sums")
+        mirror.expect(3, "cpu", "sums")
         base = manager.clock()
         await asyncio.sleep(0.01)  # the events arrive after the fact, as from a pipe
         mirror.apply({"e": "launch", "at": base})
@@ -161,6 +160,7 @@ async def test_mirrored_records_keep_the_child_times_so_sequential_never_overlap
         manager.close_batch(batch)
         records = batch.records
         assert [r.state for r in records] == [TaskState.DONE] * 3
+        assert all(r.created == base for r in records)  # pending from the launch
         for before, after in itertools.pairwise(records):
             assert before.finished is not None and after.started is not None
             assert before.finished <= after.started
@@ -256,14 +256,14 @@ async def test_the_race_runs_every_lane_in_a_clean_process_and_mirrors_its_jobs(
     async with TaskManager(EngineOptions(process_workers=2, monitors=False)) as manager:
         run = start(manager, "race", io_count=3, io_ms=50, cpu_count=2, cpu_n=50_000)
         await asyncio.wait_for(run.wait(), 120)
-        assert run.error is None, run.context.log
+        assert run.error is None, run.context.lines()
         results = run.context.data["race"]
         assert isinstance(results, RaceResults)
         for result in results.workloads:
             assert set(result.walls) == set(STRATEGIES)
             assert all(wall > 0 for wall in result.walls.values())
         assert results.conclusion.startswith("I/O-bound: asyncio")
-        assert results.conclusion in run.context.log
+        assert results.conclusion in [entry.text for entry in run.context.log]
         batches = run.context.batches
         assert len(batches) == 8  # two workloads x four lanes
         for batch in batches:

@@ -67,7 +67,7 @@ class HelpScreen(ModalScreen[None]):
             "[bold underline]The figures[/]\n"
             "[bold]pending[/] waiting for a slot (a connection, a worker) · [bold]running[/] "
             "doing its work · [bold]done[/] · [bold]exception[/] · [bold]cancelled[/]\n"
-            "[bold]wall[/] first start to last finish.  [bold]sequential est.[/] the sum of "
-            "task run times: an ESTIMATE that lies when tasks contend for the CPU (the GIL).\n"
+            "[bold]wall[/] from the launch to the last finish.  [bold]sequential est.[/] the sum "
+            "of task run times: an ESTIMATE that lies when tasks contend for the CPU (the GIL).\n"
             "[bold]meas.[/] after R: the same specs replayed one after another, timed."
         )

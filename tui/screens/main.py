@@ -278,6 +278,11 @@ class MainScreen(Screen[None]):
             self.notify(f"batch #{batch.id} is still running: wait, or C to cancel it",
                         severity="warning")
             return
+        running = self.clean_replay
+        if running is not None and not running.done:  # two at once would time each other
+            self.notify(f"still measuring batch #{running.original.id}: wait, or C to stop it",
+                        severity="warning")
+            return
         estimate = batch.timing(self.manager.clock()).sequential_estimate_s
         self.clean_replay = replay_in_clean_process(self.manager, batch)
         self.notify(
