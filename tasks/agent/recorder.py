@@ -553,10 +553,12 @@ class Recorder:
         """The oldest ``limit`` changed tasks, as records, no longer marked changed (the
         sender's thread; the loop's thread may add meanwhile)."""
         loops = self.loops
-        return [
+        oldest_kept = self.retired - self.keep_finished  # frozen ones up to it are evicted:
+        return [  # not thawed only to be skipped (most of 100,000 short tasks, at exit)
             kept if kept.__class__ is TaskRecord
             else TaskRecord.thawed(kept, loops)  # type: ignore[arg-type]
             for kept in self._take_dirty(limit)
+            if kept.__class__ is TaskRecord or kept[-1] > oldest_kept  # type: ignore[index]
         ]
 
     def discard_dirty(self) -> None:
