@@ -55,9 +55,16 @@ async def stage_replay(pilot: Pilot[object], clock: FakeClock | None) -> None:
 
 
 async def stage_picker(pilot: Pilot[object], clock: FakeClock | None) -> None:
+    """The gather scenario started from the picker (r): its source, with how many of its ten
+    fetches wait on each line."""
+    from loopscope.widgets.scenario_source import ScenarioSource
+
     await settle(pilot)
-    await pilot.press("n", "down", "down", "down", "down", "down")
-    await settle(pilot)
+    await pilot.press("n", "down", "down", "down", "down", "down", "r")
+    source = pilot.app.screen.query_one(ScenarioSource)
+    await until(pilot, lambda: max(source.counts.values(), default=0) >= 5)
+    pilot.app.clear_notifications()
+    await pilot.pause(0.05)
 
 
 async def stage_race(pilot: Pilot[object], clock: FakeClock | None) -> None:

@@ -164,7 +164,7 @@ class StallWatchdog:
     Python line the loop's thread is on. It wakes a few times a second and costs nothing
     measurable while the loop is healthy."""
 
-    def __init__(self, threshold: float, *, period: float = 0.05):
+    def __init__(self, threshold: float, *, period: float = 0.1):
         self.threshold = threshold
         self.period = period
         self._last_beat = time.monotonic()

@@ -311,6 +311,38 @@ class TaskLedger:
             self.history_version += 1
             self.version += 1
 
+    def clear_finished(self) -> int:
+        """Drop every finished batch and start the session's figures again; returns how many
+        records went.
+
+        Batches still in flight stay whole (their finished tasks too), and so does a batch
+        whose replay is running. The counts and the session figures are then recomputed from
+        what is left, so they describe what the screen still shows: after a clear with nothing
+        running, everything reads zero.
+        """
+        dropped = 0
+        for batch_id, batch in list(self.batches.items()):
+            if not batch.completed or batch_id in self._live_replays:
+                continue
+            for record in batch.records:
+                self.records.pop(record.id, None)
+                self._changed.pop(record.id, None)
+                dropped += 1
+            del self.batches[batch_id]
+        for state in TaskState:
+            self.counts[state] = 0
+        for record in self.records.values():
+            self.counts[record.state] += 1
+        self._spans = []
+        self._spans_wall = 0.0
+        self._folded_wall = 0.0
+        self._finished_run_sum = sum(batch.finished_run_sum for batch in self._live.values())
+        self._replayed_wall = 0.0
+        self._replayed_sequential = 0.0
+        self.history_version += 1
+        self.version += 1
+        return dropped
+
     # --- reading --------------------------------------------------------------------------
 
     def changes_since(self, version: int) -> tuple[int, list[int]]:

@@ -90,7 +90,7 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     )
     lines = [
         f"tasks               {len(report['tasks'])}   ({counts})",
-        f"wall                {human_seconds(timing.wall_s)}   first start to last finish",
+        f"wall                {human_seconds(timing.wall_s)}   from the launch to the last finish",
         f"sequential (est.)   {human_seconds(timing.sequential_estimate_s)}"
         "   ESTIMATE: the sum of task run times",
     ]

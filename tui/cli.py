@@ -211,6 +211,10 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
         "--processes", type=_positive, default=argparse.SUPPRESS,
         help="process-pool workers for cpu jobs (default: the number of cores, at least 1)",
     )
+    group.add_argument(
+        "--step-timing", action="store_true", default=argparse.SUPPRESS,
+        help="time every step of loopscope's own tasks (busy time, steps); slows small tasks",
+    )
 
 
 def _fail(message: str) -> int:
@@ -255,6 +259,7 @@ def _engine_options(args: argparse.Namespace) -> EngineOptions:
         "per_host": "limit_per_host",
         "workers": "thread_workers",
         "processes": "process_workers",
+        "step_timing": "step_timing",
     }
     return EngineOptions(
         **{name: getattr(args, option) for option, name in mapping.items() if hasattr(args, option)}

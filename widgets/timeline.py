@@ -20,7 +20,7 @@ from textual.widget import Widget
 from loopscope.tasks.batch import Batch
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.records import TaskRecord, TaskState
-from loopscope.tasks.units import human_seconds
+from loopscope.tasks.units import human_seconds, plural
 
 LABEL_WIDTH = 7
 BIG = 2_000
@@ -185,7 +185,8 @@ class Timeline(Widget):
             strips.append(Strip(segments, width))
         while len(strips) < height - 1:
             strips.append(Strip.blank(width, self.rich_style))
-        note = f"{len(self._records)} tasks: ░ waiting for a slot  █ running, coloured by end"
+        count = plural(len(self._records), "task")
+        note = f"{count}: ░ waiting for a slot  █ running, coloured by end"
         strips.append(self._axis(width, start, end, note))
         return strips
 
@@ -266,7 +267,7 @@ class Timeline(Widget):
             segments = [Segment(label.rjust(LABEL_WIDTH - 1) + " ", self._style("label"))]
             segments.extend(_runs(cells, styles))
             strips.append(Strip(segments, width))
-        note = f"{len(self._records):,} tasks: █ running ░ waiting, at once"
+        note = f"{plural(len(self._records), 'task')}: █ running ░ waiting, at once"
         strips.append(self._axis(width, start, end, note))
         return strips
 

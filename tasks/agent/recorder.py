@@ -25,6 +25,8 @@ bounded: finished tasks are kept up to ``keep_finished``, samples in bounded deq
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 import itertools
 import os
 import sys
@@ -38,8 +40,12 @@ from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any
 
+from loopscope.tasks.agent.places import line_at, short_repr
+
 SLOW_STEP_S = 0.1
 """A step that holds the loop this long is a warning (and the lag it causes is blamed on it)."""
+STALL_S = 0.04
+"""A probe this late means the loop is stalled: the agent's thread samples its stack."""
 LINE_STEP_S = 0.001
 """The line a step ran to is read only for steps at least this long (it costs a lookup)."""
 
@@ -54,36 +60,40 @@ _original_exception_handler = base_events.BaseEventLoop.call_exception_handler
 class TaskRecord:
     """What the agent knows about one task. Written by the loop's thread, read by the sender.
 
-    A plain class whose defaults live on the class: ``__init__`` sets only what differs per
-    task, since it runs once per ``create_task`` (the hot path of a program that makes
-    thousands of short tasks).
+    Slots, not a ``__dict__``: the program's garbage collector walks every record on each
+    full collection, and a record with a dict is two objects to walk, not one.
     """
 
-    last_end = 0.0
-    busy = 0.0
-    scheduled = 0.0
-    steps = 0
-    longest = 0.0
-    longest_line: tuple[CodeType, int] | None = None
-    blocked: tuple[CodeType, int] | None = None
-    """Where the sampler saw a long step (innermost program frame)."""
-    waiting = False
-    """Its last step ended on an await of a future (suspended), not on a bare yield."""
-    dirty = False
-    end: str | None = None
-    """``done``, ``exception`` or ``cancelled`` once it finished."""
-    evicted = False
-    """Dropped by retention: announced as gone, never sent again."""
-    ended_t: float | None = None
-    name: str | None = None
-    qualname: str | None = None
-    result: str | None = None
-    exc: BaseException | None = None
-    """The exception until the sender formats it into ``error``."""
-    error: list[str] | None = None
-    chain: tuple[list[Any], str | None, int | None] | None = None
-    chain_steps = -1
-    warned_stuck = False
+    __slots__ = (
+        "blocked",
+        "busy",
+        "chain",
+        "chain_steps",
+        "created_code",
+        "created_lasti",
+        "created_t",
+        "dirty",
+        "end",
+        "ended_t",
+        "error",
+        "evicted",
+        "exc",
+        "last_end",
+        "longest",
+        "longest_line",
+        "loop",
+        "name",
+        "parent",
+        "qualname",
+        "ready_t",
+        "ref",
+        "result",
+        "scheduled",
+        "seq",
+        "steps",
+        "waiting",
+        "warned_stuck",
+    )
 
     def __init__(self, seq: int, ref: weakref.ref[Any], loop: LoopState, parent: int | None,
                  code: CodeType | None, lasti: int, now: float) -> None:
@@ -99,6 +109,25 @@ class TaskRecord:
         self.created_t = now
         self.ready_t = now
         """When it last became ready, if known (0.0: woken by a future, time unknown)."""
+        self.last_end = self.busy = self.scheduled = self.longest = 0.0
+        self.steps = 0
+        self.longest_line: tuple[CodeType, int] | None = None
+        self.blocked: tuple[CodeType, int] | None = None
+        """Where the sampler saw a long step (innermost program frame)."""
+        self.waiting = self.dirty = self.evicted = self.warned_stuck = False
+        """waiting: its last step ended on an await of a future (suspended), not on a bare
+        yield; evicted: dropped by retention, announced as gone, never sent again."""
+        self.end: str | None = None
+        """``done``, ``exception`` or ``cancelled`` once it finished."""
+        self.ended_t: float | None = None
+        self.name: str | None = None
+        self.qualname: str | None = None
+        self.result: str | None = None
+        self.exc: BaseException | None = None
+        """The exception until the sender formats it into ``error``."""
+        self.error: list[str] | None = None
+        self.chain: tuple[list[Any], str | None, int | None] | None = None
+        self.chain_steps = -1
 
     def __repr__(self) -> str:
         return f"<TaskRecord #{self.seq} {self.qualname or '?'} steps={self.steps} end={self.end}>"
@@ -129,7 +158,8 @@ class LoopState:
 class Recorder:
     """All the agent's records, and the hooks that fill them."""
 
-    def __init__(self, *, keep_finished: int = 10_000, clock: Callable[[], float] = time.perf_counter,
+    def __init__(self, *, keep_finished: int = 10_000,
+                 clock: Callable[[], float] = time.perf_counter,
                  slow_step_s: float = SLOW_STEP_S, stuck_s: float = 10.0) -> None:
         self.clock = clock
         self.keep_finished = keep_finished
@@ -155,6 +185,7 @@ class Recorder:
         self._loop_seq = itertools.count(1)
         self._library_code: dict[int, tuple[CodeType, bool]] = {}
         self._task_types: dict[type, bool] = {}
+        self._failed_by_id: dict[int, TaskRecord] = {}
         self.installed = False
         self.disabled = False
 
@@ -257,11 +288,27 @@ class Recorder:
         def create_task(loop: base_events.BaseEventLoop, coro: Any, *, name: Any = None,
                         context: Any = None) -> Any:
             task = _original_create_task(loop, coro, name=name, context=context)
-            try:
+            # try/except, not contextlib.suppress: this runs once per task, and a context
+            # manager costs more than everything else here.
+            try:  # noqa: SIM105
                 created(task, loop, sys._getframe(1))
             except Exception:
                 pass
             return task
+
+        def create_task_any(loop: base_events.BaseEventLoop, coro: Any, **options: Any) -> Any:
+            """For a Python whose ``create_task`` takes more options (3.14: eager_start)."""
+            task = _original_create_task(loop, coro, **options)
+            try:  # noqa: SIM105
+                created(task, loop, sys._getframe(1))
+            except Exception:
+                pass
+            return task
+
+        if set(inspect.signature(_original_create_task).parameters) != {
+            "self", "coro", "name", "context",
+        }:
+            create_task = create_task_any
 
         def run_in_executor(loop: base_events.BaseEventLoop, executor: Any, func: Any,
                             *args: Any) -> Any:
@@ -275,10 +322,8 @@ class Recorder:
 
         def call_exception_handler(loop: base_events.BaseEventLoop,
                                    context: dict[str, Any]) -> None:
-            try:
+            with contextlib.suppress(Exception):
                 recorder._loop_error(context)
-            except Exception:
-                pass
             return _original_exception_handler(loop, context)
 
         loop_class: Any = base_events.BaseEventLoop
@@ -332,10 +377,8 @@ class Recorder:
             state.batch_start = clock()
             return events
 
-        try:
+        with contextlib.suppress(AttributeError):
             selector.select = timed_select  # type: ignore[union-attr]
-        except AttributeError:
-            pass
 
     def _destroyed(self, record: TaskRecord) -> None:
         """A task garbage-collected before it finished: it ends here, as cancelled."""
@@ -417,6 +460,15 @@ class Recorder:
     def _retire(self, record: TaskRecord, end: str) -> None:
         record.end = end
         self.ended[end] += 1
+        if end == "exception":
+            # Found again by id when the loop reports "exception never retrieved".
+            failed = self._failed_by_id
+            failed[id(record.ref())] = record
+            if len(failed) > 1000:
+                del failed[next(iter(failed))]
+        # A finished record needs its task no more; one object fewer for every collection
+        # of the program's garbage collector to walk.
+        record.ref = _dead_ref
         finished = self.finished
         finished.append(record)
         if len(finished) > self.keep_finished:
@@ -492,7 +544,7 @@ class Recorder:
         task: Any = context.get("task") or context.get("future")
         record = self.live.get(id(task)) if task is not None else None
         if record is None and task is not None:
-            record = next((r for r in reversed(self.finished) if r.ref() is task), None)
+            record = self._failed_by_id.pop(id(task), None)
         seq = record.seq if record is not None else None
         line = (
             (record.created_code, line_at(record.created_code, record.created_lasti))
@@ -520,93 +572,6 @@ class Recorder:
                 message = f"{message}: {type(exc).__name__}: {exc}"
         self.warn(kind, seq, line, message)
 
-    # -- lag probes (called from the sender thread) -----------------------------------------
-
-    def probe(self, state: LoopState) -> None:
-        """Post a probe to the loop; when it runs it records how late it was."""
-        loop = state.ref()
-        if loop is None or state.probe_t or not loop.is_running():
-            return
-        state.probe_t = sent = self.clock()
-
-        def arrived() -> None:
-            now = self.clock()
-            state.probe_t = 0.0
-            lag_ms = max(0.0, (now - sent) * 1000)
-            if len(self.lag) == self.lag.maxlen:
-                self.dropped["lag"] += 1
-            self.lag.append([now, round(lag_ms, 3), state.id])
-            if lag_ms >= self.slow_step_s * 1000:
-                self._spike(state, lag_ms, sent, now)
-
-        try:
-            loop.call_soon_threadsafe(arrived)
-        except RuntimeError:  # closed meanwhile
-            state.probe_t = 0.0
-
-    def _spike(self, state: LoopState, lag_ms: float, since: float, now: float) -> None:
-        task: TaskRecord | None = None
-        line: tuple[CodeType, int] | None = None
-        step_s = 0.0
-        slow = state.last_slow
-        if slow is not None and slow[3] >= since:
-            task, step_s, line, _ = slow
-        elif state.stall is not None:
-            task, code, lineno = state.stall
-            line = (code, lineno)
-            step_s = lag_ms / 1000
-        state.stall = None
-        if len(self.spikes) == self.spikes.maxlen:
-            self.dropped["spikes"] += 1
-        self.spikes.append([now, round(lag_ms, 3), state.id, task, line, step_s])
-
-    def sample_stalls(self, frames: dict[int, FrameType]) -> None:
-        """For each loop stalled since its probe was posted, note the line that holds it."""
-        now = self.clock()
-        for state in self.loops:
-            if not state.probe_t or now - state.probe_t < 0.04:
-                continue
-            loop = state.ref()
-            thread_id = getattr(loop, "_thread_id", None)
-            frame = frames.get(thread_id) if thread_id is not None else None
-            if frame is None:
-                continue
-            code, line = self.program_frame(frame)
-            current = state.current
-            state.stall = (current, code, line)
-            if current is not None:
-                current.blocked = (code, line)
-
-    def program_frame(self, frame: FrameType) -> tuple[CodeType, int]:
-        """The innermost frame that is the program's own, not the standard library's."""
-        innermost = frame
-        while frame is not None:
-            code = frame.f_code
-            if not is_library_file(code.co_filename):
-                return code, frame.f_lineno
-            frame = frame.f_back  # type: ignore[assignment]
-        return innermost.f_code, innermost.f_lineno
-
-
-_LINES: dict[tuple[int, int], tuple[CodeType, int]] = {}
-
-
-def line_at(code: CodeType, lasti: int) -> int:
-    """The source line of instruction offset ``lasti`` in ``code`` (what ``f_lineno`` says)."""
-    key = (id(code), lasti)
-    known = _LINES.get(key)
-    if known is not None and known[0] is code:
-        return known[1]
-    line = code.co_firstlineno
-    for start, end, number in code.co_lines():
-        if start <= lasti < end:
-            line = number if number is not None else line
-            break
-    if len(_LINES) > 100_000:
-        _LINES.clear()
-    _LINES[key] = (code, line)
-    return line
-
 
 def _report_callback_error(handle: events.Handle, exc: BaseException) -> None:
     """What ``Handle._run`` does when a callback raises: hand it to the loop's handler."""
@@ -620,35 +585,9 @@ def _report_callback_error(handle: events.Handle, exc: BaseException) -> None:
     handle._loop.call_exception_handler(context)  # type: ignore[attr-defined]
 
 
-_STDLIB = os.path.dirname(os.__file__) + os.sep
-_LIBRARY_CACHE: dict[str, bool] = {}
+class _Gone:
+    pass
 
 
-def is_library_file(filename: str) -> bool:
-    """True for the standard library, installed packages and loopscope's agent itself."""
-    known = _LIBRARY_CACHE.get(filename)
-    if known is None:
-        known = (
-            filename.startswith((_STDLIB, _AGENT_DIR, "<frozen"))
-            or "site-packages" in filename
-            or "dist-packages" in filename
-        )
-        _LIBRARY_CACHE[filename] = known
-    return known
-
-
-def short_repr(value: object, limit: int = 80) -> str:
-    """A repr a row can show: never long, never raising."""
-    try:
-        text = repr(value) if isinstance(value, int | float | bool) else _bounded_repr(value)
-    except Exception:
-        text = f"<{type(value).__qualname__}>"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _bounded_repr(value: object) -> str:
-    if isinstance(value, str | bytes):
-        return repr(value[:100])
-    if isinstance(value, list | tuple | set | dict | frozenset):
-        return f"<{type(value).__name__} of {len(value)}>"
-    return repr(value)
+_dead_ref: weakref.ref[Any] = weakref.ref(_Gone())
+"""A weak reference to nothing (its object is gone): what a finished record holds."""

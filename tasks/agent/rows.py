@@ -12,13 +12,8 @@ import traceback
 from types import CodeType
 from typing import Any
 
-from loopscope.tasks.agent.recorder import (
-    LoopState,
-    Recorder,
-    TaskRecord,
-    is_library_file,
-    line_at,
-)
+from loopscope.tasks.agent.places import is_library_file, line_at
+from loopscope.tasks.agent.recorder import LoopState, Recorder, TaskRecord
 
 MAX_CHAIN = 64
 
@@ -171,7 +166,9 @@ class RowBuilder:
 def describe_error(error: BaseException) -> list[str]:
     """``[type, message, traceback]`` for a failed task; never raises."""
     cls = type(error)
-    name = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    name = cls.__qualname__
+    if cls.__module__ != "builtins":
+        name = f"{cls.__module__}.{name}"
     try:
         message = str(error)
     except Exception:

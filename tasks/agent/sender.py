@@ -25,7 +25,7 @@ import threading
 import time
 from typing import Any
 
-from loopscope.tasks.agent import wire
+from loopscope.tasks.agent import stalls, wire
 from loopscope.tasks.agent.address import Address, parse_address
 from loopscope.tasks.agent.recorder import Recorder, TaskRecord
 from loopscope.tasks.agent.rows import RowBuilder
@@ -102,8 +102,10 @@ class Sender:
                 assert address.path is not None
                 directory = os.path.dirname(os.path.abspath(address.path))
                 os.makedirs(directory, mode=0o700, exist_ok=True)
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(address.path)
+                if os.path.exists(address.path):
+                    if _answers(address.path):
+                        raise AgentError(f"{address} is in use by another agent")
+                    os.unlink(address.path)  # left behind by a program that ended
                 old = os.umask(0o177)
                 try:
                     sock.bind(address.path)
@@ -174,13 +176,14 @@ class Sender:
     def _tick(self) -> None:
         recorder = self.recorder
         if any(state.probe_t for state in recorder.loops):
-            recorder.sample_stalls(sys._current_frames())
+            stalls.sample_stalls(recorder, sys._current_frames())
         for state in list(recorder.loops):
-            recorder.probe(state)
+            stalls.post_probe(recorder, state)
         now = time.perf_counter()
         if now - self._swept > SWEEP_EVERY:
             self._swept = now
             recorder.sweep()
+            stalls.prune_loops(recorder)
         if self.listener is not None:
             self._accept()
         with self._lock:
@@ -444,6 +447,17 @@ def _innermost_program_frame(chain: list[Any]) -> list[Any] | None:
         if len(frame) == 3:
             return frame
     return chain[-1] if chain else None
+
+
+def _answers(path: str) -> bool:
+    """Whether something listens on the Unix socket at ``path``."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(path)
+        except OSError:
+            return False
+    return True
 
 
 def _socket_for(address: Address) -> socket.socket:

@@ -17,9 +17,10 @@ from typing import Any, TypeVar
 
 from loopscope.tasks.batch import Batch
 from loopscope.tasks.errors import HTTPStatusError
-from loopscope.tasks.manager import TaskManager, TrackedWork
+from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.records import TaskRecord
 from loopscope.tasks.safe_text import printable
+from loopscope.tasks.tracked import TrackedWork
 
 T = TypeVar("T")
 

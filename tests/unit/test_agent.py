@@ -318,3 +318,70 @@ def test_the_agent_imports_only_the_standard_library() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == ""
+
+
+def test_a_second_agent_does_not_steal_a_socket_in_use(server_program: Path,
+                                                       tmp_path: Path) -> None:
+    sock = tmp_path / "agent.sock"
+    first = start_listening(server_program, f"unix:{sock}")
+    try:
+        assert first.stdout is not None
+        assert first.stdout.readline().strip() == "ready"
+        path = write(tmp_path, "print('second ran')\n", "second.py")
+        second = subprocess.run(
+            [sys.executable, "-m", "loopscope.agent", "--listen", f"unix:{sock}", str(path)],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert "is in use by another agent; not watching" in second.stderr
+        assert second.stdout.strip() == "second ran"
+        run = attach(f"unix:{sock}")  # the first agent still answers
+        assert run.returncode == 0, run.stderr
+    finally:
+        first.kill()
+        first.communicate()
+
+
+async def test_a_loop_blocked_for_seconds_is_shown_blocked_while_it_is(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+        import asyncio, time
+        async def hog():
+            await asyncio.sleep(0)
+            time.sleep(30)  # HOG: the test stops the program before this ends
+        async def main():
+            await asyncio.create_task(hog(), name="hog")
+        asyncio.run(main())
+    """)
+    listener = AgentListener()
+    await listener.start()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "loopscope.agent", "--connect", listener.address, str(path),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )
+    connection = None
+    try:
+        connection = await asyncio.wait_for(listener.accept(), 30)
+        state = WatchState()
+
+        async def seen_blocked() -> None:
+            async for message in connection:
+                state.apply(message)
+                for loop in state.loops.values():
+                    hog = state.tasks.get(loop.step_task or -1)
+                    if (hog is not None and hog.name == "hog" and loop.step_s >= 1.0
+                            and loop.step_line is not None
+                            and loop.step_line.line == line_of(path, "# HOG")):
+                        return
+            raise AssertionError("the stream ended before the block was seen")
+
+        await asyncio.wait_for(seen_blocked(), 60)
+        assert process.returncode is None  # seen live, while the loop is still held
+        assert state.tasks[next(iter(state.loops.values())).step_task or -1].state.value == (
+            "running"
+        )
+    finally:
+        if connection is not None:
+            await connection.close()
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await listener.close()

@@ -6,7 +6,11 @@ import asyncio
 import itertools
 import time
 from collections.abc import Callable, Iterator
+from types import ModuleType
 
+import loopscope.tasks.kinds.block
+import loopscope.tasks.ledger
+import loopscope.widgets.task_list
 from loopscope.tasks.blame import LoopBlame, SpikeCause, StallEvidence
 from loopscope.tasks.lag import LagMonitor
 from loopscope.tasks.manager import TaskManager
@@ -129,3 +133,17 @@ async def test_the_watchdog_names_the_line_that_held_the_loop() -> None:
         spike = manager.lag.spikes[-1]
         assert spike.cause is SpikeCause.LOOP_CODE, spike
         assert spike.culprit is not None and "spin (test_blame.py:" in spike.culprit
+
+
+def test_a_line_in_loopscopes_own_widgets_or_engine_is_own_work() -> None:
+    """Seen on the dashboard: "Python code holding the loop: _layout (task_list.py:201)"."""
+    blame = LoopBlame(gil_jobs=lambda: 0)
+
+    def caught_in(module: ModuleType) -> StallEvidence:
+        return StallEvidence(0.3, 0.3, "f (x.py:1)", module.__file__)
+
+    verdict = blame.explain(0.0, 0.3, caught_in(loopscope.widgets.task_list))
+    assert verdict.cause is SpikeCause.OWN_WORK and "drawing the screen" in verdict.text
+    assert blame.explain(0.0, 0.3, caught_in(loopscope.tasks.ledger)).cause is SpikeCause.OWN_WORK
+    task = blame.explain(0.0, 0.3, caught_in(loopscope.tasks.kinds.block))
+    assert task.cause is SpikeCause.LOOP_CODE

@@ -260,7 +260,7 @@ async def test_the_race_runs_every_lane_in_a_clean_process_and_mirrors_its_jobs(
     async with TaskManager(EngineOptions(process_workers=2, monitors=False)) as manager:
         run = start(manager, "race", io_count=3, io_ms=50, cpu_count=2, cpu_n=50_000)
         await asyncio.wait_for(run.wait(), 120)
-        assert run.error is None, run.context.log
+        assert run.error is None, run.context.lines()
         results = run.context.data["race"]
         assert isinstance(results, RaceResults)
         for result in results.workloads:

@@ -118,7 +118,7 @@ def test_too_few_file_descriptors_is_one_readable_line() -> None:
         _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (128, hard))
 
-    child = start(["run", "fetch /delay/100 x1000", "--json"], {}, preexec_fn=few_fds)
+    child = start(["run", "fetch /delay/100 x1000 timeout=3", "--json"], {}, preexec_fn=few_fds)
     try:
         _, err = child.communicate(timeout=120)
     finally:

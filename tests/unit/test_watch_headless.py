@@ -341,3 +341,23 @@ def test_uvloop_programs_are_watched_without_step_timing(tmp_path: Path) -> None
     assert run.returncode == 0
     assert "uvloop ran" in run.stderr
     assert report["program"]["agent_connected"]
+
+
+def test_the_report_has_the_shape_the_readme_documents() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### The headless report"):]
+    start = section.index("```json") + len("```json")
+    sample = json.loads(section[start : section.index("\n```", start)])
+    report, _ = watch("examples/blocking.py")
+
+    def shape(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: shape(item) for key, item in value.items()
+                    if key not in ("finished", "by_state", "dropped")}
+        if isinstance(value, list):
+            return [shape(value[0])] if value else []
+        return None
+
+    # blocking.py runs no executor job; its tasks are compared one by one below.
+    assert shape(sample) == shape({**report, "jobs": sample["jobs"], "tasks": sample["tasks"]})
+    assert shape(sample["tasks"][0]) == shape(by_name(report)["report"])

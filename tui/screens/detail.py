@@ -30,4 +30,11 @@ class DetailScreen(ModalScreen[None]):
         yield detail
 
     def on_mount(self) -> None:
-        self.set_interval(0.25, self.query_one(TaskDetail).sync)
+        self.sample()
+        self.set_interval(0.25, self.sample)
+
+    def sample(self) -> None:
+        """Where the task waits now (sampled only while this view is open), then redraw."""
+        if not self.record.state.finished:
+            self.manager.sample_insight([self.record.id])
+        self.query_one(TaskDetail).sync()
