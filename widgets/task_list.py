@@ -364,11 +364,16 @@ class TaskList(ScrollView, can_focus=True):
         self._max_id = max(records, default=0)
         self._cache.clear()
 
+    def on_resize(self) -> None:
+        self._scroll_to_cursor()
+
     def _scroll_to_cursor(self) -> None:
         height = max(1, self.size.height - 1)
         top = self.scroll_offset.y
         row = self.cursor_row
+        # force: the scrollbars are recomputed only at the next layout; until then Textual
+        # would refuse to scroll a list that just grew past the screen (the cursor row hidden)
         if row < top:
-            self.scroll_to(y=row, animate=False, immediate=True)
+            self.scroll_to(y=row, animate=False, immediate=True, force=True)
         elif row >= top + height:
-            self.scroll_to(y=row - height + 1, animate=False, immediate=True)
+            self.scroll_to(y=row - height + 1, animate=False, immediate=True, force=True)

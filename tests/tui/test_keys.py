@@ -9,6 +9,7 @@ from loopscope.tui.screens.detail import DetailScreen
 from loopscope.tui.screens.help import HelpScreen
 from loopscope.tui.screens.main import MainScreen
 from loopscope.widgets.status_line import StatusLine
+from loopscope.widgets.system_panel import SystemPanel
 from loopscope.widgets.task_list import TaskList
 from loopscope.widgets.timeline import Timeline
 from tests.tui.conftest import new_app, until
@@ -51,7 +52,7 @@ async def test_block_freezes_then_the_spike_names_the_task() -> None:
         await pilot.pause(0.2)
         spike = app.manager.lag.spikes[-1]
         assert spike.culprit is not None and f"#{batch.records[0].id} block" in spike.culprit
-        text = str(app.screen.query_one("#spike").render())
+        text = str(app.screen.query_one(SystemPanel).render())
         assert f"task #{batch.records[0].id} block" in text
 
 

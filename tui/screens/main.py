@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer
 
 from loopscope.tasks.errors import LoopscopeError, SpecError
@@ -74,7 +75,8 @@ class MainScreen(Screen[None]):
         """Per-scenario option overrides (tests make the slow ones quick)."""
         self.scenario_run: ScenarioRun | None = None
         self._race_shown: ScenarioRun | None = None
-        self._log_seen = 0
+        self._titles: dict[str | None, str] = {}
+        self._quiet_key: tuple[object, ...] | None = None
 
     def compose(self) -> ComposeResult:
         manager = self.manager
@@ -89,10 +91,14 @@ class MainScreen(Screen[None]):
                 system = SystemPanel(manager, id="system")
                 system.border_title = "Process & loop"
                 yield system
-                yield ScenarioLog(id="scenario-log")
-        timeline = Timeline(manager, id="timeline")
-        timeline.border_title = "Timeline"
-        yield timeline
+                # wide screens: the log fills the side column under the panels
+                yield ScenarioLog(id="scenario-log", classes="scenario-log")
+        with Horizontal(id="bottom"):
+            timeline = Timeline(manager, id="timeline")
+            timeline.border_title = "Timeline"
+            yield timeline
+            # narrow screens: no room in the side column, so the log sits beside the timeline
+            yield ScenarioLog(id="scenario-log-narrow", classes="scenario-log")
         yield CommandBar(id="command-bar")
         status = StatusLine(manager, id="status")
         status.batch_size = self.batch_size
@@ -102,10 +108,14 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one(TaskList).focus()
         self.sync()
-        self.set_interval(REFRESH_S, self.sync)
+        self.set_interval(REFRESH_S, self._pull)
 
     def sync(self) -> None:
-        """Pull the engine's changes into every widget, as one screen update."""
+        """Pull the engine's changes into every widget, as one screen update.
+
+        Each widget compares what it would show with what it shows and refreshes only on a
+        difference, so an idle dashboard draws nothing (see bench/tui_bench.py's idle figures).
+        """
         with self.app.batch_update():
             task_list = self.query_one(TaskList)
             task_list.sync()
@@ -115,18 +125,50 @@ class MainScreen(Screen[None]):
             self._sync_scenario()
             timeline = self.query_one(Timeline)
             timeline.sync()
-            timeline.border_title = self._timeline_title(timeline)
+            self._set_title(timeline, self._timeline_title(timeline))
             batch = self.manager.last_batch
-            self.query_one(GainPanel).border_title = (
-                "Gain" if batch is None else f"Gain: batch #{batch.id}"
-            )
+            gain_title = "Gain" if batch is None else f"Gain: batch #{batch.id}"
+            self._set_title(self.query_one(GainPanel), gain_title)
             shown = task_list.row_count
             total = len(self.manager.records)
-            task_list.border_title = (
+            self._set_title(
+                task_list,
                 f"Tasks {total:,}"
                 if task_list.state_filter is None
-                else f"Tasks: {task_list.state_filter.value} {shown:,} of {total:,}"
+                else f"Tasks: {task_list.state_filter.value} {shown:,} of {total:,}",
             )
+
+    def _pull(self) -> None:
+        """The 10 Hz timer: while nothing runs and nothing changed, one comparison and out."""
+        if not self._quiet():
+            self.sync()
+
+    def _quiet(self) -> bool:
+        """True when no widget could show anything new: no task live, the engine's version,
+        the psutil sample and the spikes unchanged, and the same second as the last pull (the
+        lag line is redrawn once a second)."""
+        manager = self.manager
+        spikes = manager.lag.spikes
+        run = self.scenario_run
+        key = (
+            manager.version,
+            manager.history_version,
+            manager.process.version,
+            len(spikes),
+            spikes[-1] if spikes else None,
+            int(manager.clock()),
+            None if run is None else (run.context.version, run.done),
+        )
+        if manager.live_count or key != self._quiet_key:
+            self._quiet_key = key
+            return False
+        return True
+
+    def _set_title(self, widget: Widget, title: str) -> None:
+        """Set a border title only when it changed: every assignment repaints the widget."""
+        if self._titles.get(widget.id) != title:
+            self._titles[widget.id] = title
+            widget.border_title = title
 
     def _timeline_title(self, timeline: Timeline) -> str:
         batch = timeline.newest
@@ -134,10 +176,8 @@ class MainScreen(Screen[None]):
             return "Timeline"
         if len(timeline.batches) > 1:
             return f"Timeline: batches #{timeline.batches[0].id}–#{batch.id}"
-        what = batch.label or batch.text
-        if len(what) > 48:
-            what = what[:47] + "…"
-        return f"Timeline: batch #{batch.id} {what}"
+        # the border cuts the title with an ellipsis where the width ends, not before
+        return f"Timeline: batch #{batch.id} {batch.label or batch.text}"
 
     # --- actions -----------------------------------------------------------------------------
 
@@ -227,8 +267,8 @@ class MainScreen(Screen[None]):
         self.scenario_run = start_scenario(
             self.manager, name, **self.scenario_options.get(name, {})
         )
-        self._log_seen = 0
-        self.query_one(ScenarioLog).follow(self.scenario_run)
+        for log in self.query(ScenarioLog):
+            log.follow(self.scenario_run)
         self.notify(f"scenario {name}: {self.scenario_run.scenario.title}. C stops it.")
 
     def action_show_race(self) -> None:
@@ -242,13 +282,8 @@ class MainScreen(Screen[None]):
         run = self.scenario_run
         if run is None:
             return
-        self.query_one(ScenarioLog).sync()
-        log = run.context.log
-        if self.has_class("-narrow"):  # no room for the log panel: new lines as notices
-            for line in log[self._log_seen:]:
-                if not line.startswith("▶"):
-                    self.notify(line, timeout=6)
-        self._log_seen = len(log)
+        for log in self.query(ScenarioLog):
+            log.sync()
         if run.done and "race" in run.context.data and self._race_shown is not run:
             self._race_shown = run
             self.app.push_screen(RaceScreen(run.context.data["race"]))
