@@ -61,6 +61,12 @@ class ScenarioLog(ScrollView):
         self.border_title = f"Scenario: {run.scenario.name}"
         self.sync()
 
+    def render(self) -> Text:
+        """The whole log as one text (the screen draws it line by line with render_line)."""
+        if self.run is None:
+            return Text("")
+        return Text("\n").join(self._entry_text(entry) for entry in self.run.context.log)
+
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
         width = self.scrollable_content_region.width

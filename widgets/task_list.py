@@ -178,6 +178,11 @@ class TaskList(ScrollView, can_focus=True):
         self._cache[record.id] = (key, strip)
         return strip
 
+    def notify_style_update(self) -> None:
+        """A theme change: cached rows carry the old colours (textual's Log does the same)."""
+        super().notify_style_update()
+        self._cache.clear()
+
     def _layout(self, width: int) -> list[tuple[Column, int]]:
         """Columns that fit in ``width``, with their widths, in display order."""
         chosen: list[Column] = []
@@ -377,3 +382,12 @@ class TaskList(ScrollView, can_focus=True):
             self.scroll_to(y=row, animate=False, immediate=True, force=True)
         elif row >= top + height:
             self.scroll_to(y=row - height + 1, animate=False, immediate=True, force=True)
+        else:
+            return
+        if not self.show_vertical_scrollbar:
+            # the scrollbar appears at the next layout, with its thumb at the top: place it
+            self.call_after_refresh(self._place_scrollbar_thumb)
+
+    def _place_scrollbar_thumb(self) -> None:
+        if self.show_vertical_scrollbar:
+            self.vertical_scrollbar.position = self.scroll_y

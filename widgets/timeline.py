@@ -85,6 +85,8 @@ class Timeline(Widget):
         self._next_draw = 0.0
         self._legend = ""
         self._spike_key: tuple[object, ...] | None = None
+        self.column_peaks: list[int] = []
+        """In the aggregate view, the most tasks running at once within each column."""
         self._axis_span: tuple[float, float] | None = None
 
     def render_line(self, y: int) -> Strip:
@@ -126,7 +128,7 @@ class Timeline(Widget):
         chosen.reverse()
         return chosen
 
-    def sync(self) -> None:
+    def sync(self, *, force: bool = False) -> None:
         """Redraw from the manager's newest batches if anything they show changed.
 
         The clock is read once: every time drawn in one frame is measured against the same
@@ -155,7 +157,7 @@ class Timeline(Widget):
                 self._strips[-1] = self._axis(width, *self._axis_span)
                 self.refresh()
             return
-        if live and time.perf_counter() < self._next_draw:
+        if live and not force and time.perf_counter() < self._next_draw:
             return  # a big live batch is redrawn as often as its cost allows, see below
         self._drawn_key = key
         self._spike_key = spike_key
@@ -272,6 +274,7 @@ class Timeline(Widget):
             end,
             bar_width,
         )
+        self.column_peaks = run_counts
         live_counts = peak_counts(
             [r.created for r in records],
             [now if r.finished is None else r.finished for r in records],

@@ -30,4 +30,8 @@ class DetailScreen(ModalScreen[None]):
         yield detail
 
     def on_mount(self) -> None:
-        self.set_interval(0.25, self.query_one(TaskDetail).sync)
+        self.set_interval(0.25, self.sync)
+
+    def sync(self, *, force: bool = False) -> None:
+        """Show the task's latest state (``force`` is for callers that sync every screen)."""
+        self.query_one(TaskDetail).sync()

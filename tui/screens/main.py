@@ -110,8 +110,11 @@ class MainScreen(Screen[None]):
         self.sync()
         self.set_interval(REFRESH_S, self._pull)
 
-    def sync(self) -> None:
+    def sync(self, *, force: bool = False) -> None:
         """Pull the engine's changes into every widget, as one screen update.
+
+        ``force`` draws a big live timeline now rather than when its redraw budget allows
+        (tests and screenshots draw the final state this way).
 
         Each widget compares what it would show with what it shows and refreshes only on a
         difference, so an idle dashboard draws nothing (see bench/tui_bench.py's idle figures).
@@ -124,7 +127,7 @@ class MainScreen(Screen[None]):
             self.query_one(StatusLine).sync()
             self._sync_scenario()
             timeline = self.query_one(Timeline)
-            timeline.sync()
+            timeline.sync(force=force)
             self._set_title(timeline, self._timeline_title(timeline))
             batch = self.manager.last_batch
             gain_title = "Gain" if batch is None else f"Gain: batch #{batch.id}"
