@@ -21,7 +21,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/ruff check loopscope tests bench scripts
+	$(BIN)/ruff check loopscope tests bench scripts examples
 	$(BIN)/mypy
 
 test: lint

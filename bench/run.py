@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 
 from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.options import EngineOptions
 
 
 def start_server() -> tuple[subprocess.Popen[str], str]:
@@ -95,7 +96,7 @@ async def main(quick: bool) -> int:
     missed = 0
     try:
         async with (
-            TaskManager(demo_url=base) as manager,
+            TaskManager(EngineOptions(demo_url=base)) as manager,
             aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as session,
         ):
             # warm both sides (connections, imports)

@@ -31,6 +31,7 @@ from textual.screen import Screen
 
 from loopscope.tasks.lag import LagStats
 from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.options import EngineOptions
 from loopscope.tui.app import make_app
 from loopscope.tui.screens.help import HelpScreen
 from loopscope.tui.screens.main import MainScreen
@@ -108,7 +109,7 @@ class DashboardRun:
 
 
 async def engine_only(spec: str) -> tuple[float, LagStats]:
-    async with TaskManager(demo_server=False) as manager:
+    async with TaskManager(EngineOptions(demo_server=False)) as manager:
         await asyncio.sleep(0.3)
         start = time.perf_counter()
         batch = manager.launch(spec)
@@ -118,7 +119,7 @@ async def engine_only(spec: str) -> tuple[float, LagStats]:
 
 async def dashboard(spec: str, *, probe_help: bool, idle_first: bool) -> DashboardRun:
     created = time.perf_counter()
-    app = make_app(demo_server=False)
+    app = make_app(options=EngineOptions(demo_server=False))
     async with app.run_test(size=(160, 50)) as pilot:
         while not isinstance(app.screen, MainScreen):
             await asyncio.sleep(0.001)

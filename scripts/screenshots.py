@@ -11,11 +11,14 @@ import sys
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from textual.pilot import Pilot
 
+from loopscope.tasks.options import EngineOptions
 from loopscope.tui.app import make_app
 from tests.staging import (
+    STAGED_OPTIONS,
     FakeClock,
     settle,
     stage_failed_detail,
@@ -82,7 +85,7 @@ REAL_TIME = {
 """Shots made on the real clock: their figures are measured, so they vary a little."""
 
 
-SHOTS: list[tuple[str, Stage, dict[str, object], tuple[int, int]]] = [
+SHOTS: list[tuple[str, Stage, dict[str, Any], tuple[int, int]]] = [
     ("dashboard-mid-batch", stage_mid_batch, {}, (160, 50)),
     ("dashboard-80x24", stage_mid_batch, {}, (80, 24)),
     ("detail-traceback", partial(stage_failed_detail, stable_lines=False), {}, (160, 50)),
@@ -93,13 +96,14 @@ SHOTS: list[tuple[str, Stage, dict[str, object], tuple[int, int]]] = [
     ("scenario-limits", stage_race_timeline, {}, (160, 50)),
     ("race-chart", stage_race, {}, (160, 50)),
 ]
-async def shoot(name: str, stage: Stage, engine: dict[str, object], size: tuple[int, int]) -> None:
+async def shoot(name: str, stage: Stage, engine: dict[str, Any], size: tuple[int, int]) -> None:
+    """``engine``: the shot's changes to the engine options."""
     if name in REAL_TIME:
         clock = None
-        app = make_app(**engine)  # type: ignore[arg-type]
+        app = make_app(options=EngineOptions(**engine))
     else:
         clock = FakeClock()
-        app = staged_app(clock, **engine)
+        app = staged_app(clock, STAGED_OPTIONS.replace(**engine))
     async with app.run_test(size=size) as pilot:
         await stage(pilot, clock)
         app.save_screenshot(f"{name}.svg", path=str(OUT))

@@ -27,6 +27,9 @@ MAX_DELAY_MS = 600_000
 MAX_BYTES = 16 * 2**30
 CHUNK = 1 << 16
 LOOPBACK = "127.0.0.1"
+SHUTDOWN_GRACE_S = 0.25
+"""On stop, handlers still running (a /delay/60000) get this long, then are cancelled:
+quitting never waits for a sleeping handler."""
 _FILLER = bytes(range(256)) * (CHUNK // 256)
 
 
@@ -166,7 +169,14 @@ class DemoServer:
         return f"http://{host}:{self.port}"
 
     async def start(self) -> DemoServer:
-        runner = web.AppRunner(self._app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(
+            self._app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=SHUTDOWN_GRACE_S,
+            # a client that hangs up (a cancelled fetch) frees its handler at once
+            handler_cancellation=True,
+        )
         await runner.setup()
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -6,13 +6,20 @@ where it can, what to do instead.
 
 from __future__ import annotations
 
+from loopscope.tasks.secrets import mask_word, shorten
+
+QUOTE_LIMIT = 40
+"""Most characters of the offending word an error message quotes."""
+
 
 class LoopscopeError(Exception):
     """Root of every error loopscope raises itself."""
 
 
 class SpecError(LoopscopeError, ValueError):
-    """A task spec could not be parsed. ``word`` is the offending word, when there is one."""
+    """A task spec could not be parsed. ``word`` is the offending word, when there is one, and
+    ``position`` where it starts in the line. Messages show the word shortened to a few dozen
+    characters with any secret masked, so an error never echoes a password or a megabyte."""
 
     def __init__(self, message: str, *, word: str | None = None, position: int | None = None):
         super().__init__(message)
@@ -23,7 +30,15 @@ class SpecError(LoopscopeError, ValueError):
     def __str__(self) -> str:
         if self.word is None:
             return self.message
-        return f"{self.message} (at {self.word!r})"
+        return f"{self.message} (at {shorten(mask_word(self.word), QUOTE_LIMIT)!r})"
+
+
+class KindError(LoopscopeError):
+    """A kind could not be declared or registered (a taken name, an unsupported parameter)."""
+
+
+class KindFileError(KindError):
+    """A user's kinds file could not be loaded. The message is one line naming the file."""
 
 
 class TaskFailure(LoopscopeError):

@@ -2,6 +2,8 @@
 
 aiohttp's messages carry internals (``ssl:default [Connect call failed ...]``); these say the
 same thing in words a user can act on. The full traceback is kept separately on the record.
+Both go through :func:`~loopscope.tasks.secrets.mask_text`: what a record stores (and so the
+screen, the JSON report and any export) never holds a password or a token.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import errno
 import traceback
 
 import aiohttp
+
+from loopscope.tasks.secrets import mask_text
 
 MAX_MESSAGE = 300
 
@@ -33,7 +37,12 @@ def one_line(text: str) -> str:
 
 
 def describe(exc: BaseException) -> tuple[str, str]:
-    """``(type name, one-line message)`` for an exception a task raised."""
+    """``(type name, one-line message)`` for an exception a task raised, secrets masked."""
+    name, message = _describe(exc)
+    return name, mask_text(message)
+
+
+def _describe(exc: BaseException) -> tuple[str, str]:
     name = type(exc).__name__
     if isinstance(exc, aiohttp.ClientConnectorError):
         reason = _connector_reason(exc)
@@ -41,10 +50,10 @@ def describe(exc: BaseException) -> tuple[str, str]:
             f" ({reason})" if reason else ""
         )
     if isinstance(exc, aiohttp.InvalidURL):
-        return name, f"invalid URL: {exc.url}"
+        return name, f"invalid URL: {mask_text(str(exc.url))}"
     if isinstance(exc, OSError) and exc.strerror and getattr(exc, "filename", None):
         return name, f"{exc.strerror}: {exc.filename}"
-    message = one_line(str(exc))
+    message = one_line(mask_text(str(exc)))  # masked before it is cut: no half-password shown
     if not message and isinstance(exc, TimeoutError):
         message = "timed out"
     return name, message
@@ -60,4 +69,5 @@ def _connector_reason(exc: aiohttp.ClientConnectorError) -> str:
 
 
 def format_traceback(exc: BaseException) -> str:
-    return "".join(traceback.format_exception(exc))
+    """The full traceback, secrets masked."""
+    return mask_text("".join(traceback.format_exception(exc)))

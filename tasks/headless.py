@@ -2,43 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from loopscope.tasks.gc_tuning import tune_garbage_collector
 from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.options import EngineOptions
 from loopscope.tasks.report import build_report, build_scenario_report
 from loopscope.tasks.spec import TaskSpec
 
 
-@dataclass(frozen=True, slots=True)
-class RunOptions:
-    sequential: bool = False
-    connector_limit: int = 100
-    limit_per_host: int = 0
-    thread_workers: int = 32
-    process_workers: int | None = None
-
-
-def _manager(options: RunOptions) -> TaskManager:
-    return TaskManager(
-        connector_limit=options.connector_limit,
-        limit_per_host=options.limit_per_host,
-        thread_workers=options.thread_workers,
-        process_workers=options.process_workers,
-    )
-
-
-async def run_specs(specs: list[TaskSpec], options: RunOptions) -> dict[str, Any]:
-    """Run ``specs`` as one concurrent batch (then, if asked, replay it one by one)."""
+async def run_specs(
+    specs: list[TaskSpec], options: EngineOptions, *, sequential: bool = False
+) -> dict[str, Any]:
+    """Run ``specs`` as one concurrent batch (then, if ``sequential``, replay it one by one)."""
     tune_garbage_collector()  # `loopscope run` owns its process
-    async with _manager(options) as manager:
+    async with TaskManager(options) as manager:
         batch = manager.launch(specs)
         started = manager.clock()
         await batch.wait()
         lag = manager.lag.stats(since=started)
         replay = None
-        if options.sequential:
+        if sequential:
             replay = manager.replay_sequential(batch)
             await replay.wait()
         report = build_report(batch, manager.clock(), lag, replay)
@@ -48,15 +32,17 @@ async def run_specs(specs: list[TaskSpec], options: RunOptions) -> dict[str, Any
             "connector_limit": manager.connector_limit,
             "limit_per_host": manager.limit_per_host,
         }
+        if manager.notices:
+            report["notices"] = list(manager.notices)
         return report
 
 
-async def run_scenario(name: str, options: RunOptions) -> dict[str, Any]:
+async def run_scenario(name: str, options: EngineOptions) -> dict[str, Any]:
     """Run scenario ``name`` to completion (its headless options: three sensor rounds...)."""
     from loopscope.tasks.scenarios import start
 
     tune_garbage_collector()
-    async with _manager(options) as manager:
+    async with TaskManager(options) as manager:
         started = manager.clock()
         run = start(manager, name, headless=True)
         await run.wait()

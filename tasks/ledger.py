@@ -1,20 +1,28 @@
-"""The ledger: every task's record, the counters, and what changed since when.
+"""The ledger: every task's record, the batches, the counters, and what changed since when.
 
-The manager writes it as tasks move (``mark_running``, ``progress``, ``_finish``); screens and
-reports read it. Counters per state are kept as they change, and the ids that changed are
-kept in the order they last changed, so ``changes_since`` costs O(changes), not O(tasks).
-History is capped: past ``history_limit`` records, the oldest finished batches are dropped.
+The TaskManager owns one and changes it only through the methods below (``add_record``,
+``mark_running``, ``finish`` ...); screens and reports read it. Counters per state are kept
+as they change, and the ids that changed are kept in the order they last changed, so
+``changes_since`` costs O(changes), not O(tasks). History is capped: past ``history_limit``
+records, the oldest finished batches are dropped.
+
+Completing a batch costs O(1) amortised whatever the age of the session: the finished spans
+that can no longer overlap anything are folded into one number, so only the few that may
+still overlap a live batch are kept.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import time
-from collections import deque
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 
 from loopscope.tasks.batch import Batch
 from loopscope.tasks.records import TaskRecord, TaskState
-from loopscope.tasks.timing import Timing, merge_spans, union_length
+from loopscope.tasks.spec import TaskSpec
+from loopscope.tasks.timing import Timing, union_length
 
 
 class TaskLedger:
@@ -25,30 +33,95 @@ class TaskLedger:
         self._clock_is_perf_counter = clock is time.perf_counter
         self.history_limit = history_limit
         self.version = 0
-        """Bumped on every change to any record."""
+        """Bumped on every change to any record or batch."""
         self.history_version = 0
         """Bumped when old batches are dropped to keep memory flat."""
         self.counts: dict[TaskState, int] = dict.fromkeys(TaskState, 0)
         """Tasks in each state, over the whole session (dropped history included)."""
         self.records: dict[int, TaskRecord] = {}
         self.batches: dict[int, Batch] = {}
+        self._record_ids = itertools.count(1)
+        self._batch_ids = itertools.count(1)
         self._changed: dict[int, int] = {}
-        self._live: dict[int, Batch] = {}
-        """Concurrent batches not yet done: all the session figures need to look at live."""
-        self._finished_spans: list[tuple[float, float]] = []
-        """Spans of finished concurrent batches, merged: disjoint and sorted."""
-        self._finished_wall = 0.0
+        self._live: OrderedDict[int, Batch] = OrderedDict()
+        """Concurrent batches not yet done, oldest first: the session figures look at these."""
+        self._spans: list[tuple[float, float]] = []
+        """Spans of finished concurrent batches that may still overlap a live one: disjoint,
+        sorted. The others are folded into ``_folded_wall``."""
+        self._spans_wall = 0.0
+        self._folded_wall = 0.0
         self._finished_run_sum = 0.0
-        self._replayed: list[tuple[float, float]] = []
-        """(concurrent wall, measured sequential) for each batch that was replayed."""
-        self._on_loop: deque[tuple[float, float, str]] = deque(maxlen=200)
-        self._awaiting_process: dict[int, TaskRecord] = {}
-        self.gil_jobs_running = 0
-        """CPU-bound jobs running in threads now: they starve the loop of the GIL."""
+        self._replayed_wall = 0.0
+        """Summed concurrent wall of the batches that were replayed."""
+        self._replayed_sequential = 0.0
+        """Summed measured sequential time of those replays."""
+        self._live_replays: Counter[int] = Counter()
+        """Replays not yet done, by the batch they replay: that batch must stay in history."""
+        self.span_work = 0
+        """Spans visited while completing batches (a test checks it stays O(1) per batch)."""
 
-    # --- state changes (also the TaskContext API the kinds call) -------------------------
+    # --- batches --------------------------------------------------------------------------
 
-    def _touch(self, record: TaskRecord) -> None:
+    def new_batch(
+        self,
+        specs: tuple[TaskSpec, ...],
+        *,
+        label: str = "",
+        planned: int = 0,
+        sequential: bool = False,
+        replay_of: int | None = None,
+    ) -> Batch:
+        """A new batch, launching: it is done once ``launch_finished`` and all its tasks end."""
+        batch = Batch(
+            id=next(self._batch_ids), specs=specs, created=self.clock(), planned=planned,
+            sequential=sequential, replay_of=replay_of, label=label,
+        )
+        self.batches[batch.id] = batch
+        if not sequential:
+            self._live[batch.id] = batch
+        if replay_of is not None:
+            self._live_replays[replay_of] += 1
+        self.version += 1
+        return batch
+
+    def launch_finished(self, batch: Batch) -> None:
+        """No more tasks will be added to ``batch``."""
+        if not batch.launching:
+            return
+        batch.launching = False
+        batch.planned = len(batch.records)
+        self.version += 1
+        self._check_batch_done(batch)
+
+    def record_replay(self, original: Batch, replay: Batch) -> None:
+        """``replay`` (a sequential replay of ``original``) completed: keep the measured truth."""
+        now = self.clock()
+        measured = replay.timing(now).wall_s
+        original.measured_sequential_s = measured
+        self._replayed_wall += original.timing(now).wall_s
+        self._replayed_sequential += measured
+        self.version += 1
+
+    # --- records --------------------------------------------------------------------------
+
+    def add_record(self, batch: Batch, kind: str, target: str, *, planned: bool = True) -> TaskRecord:
+        """A new pending record in ``batch``. With ``planned=False`` it was not counted in the
+        batch's plan (a tracked task added as it comes), so the plan grows by one."""
+        record = TaskRecord(
+            id=next(self._record_ids), batch_id=batch.id, kind=kind, target=target,
+            created=self.clock(),
+        )
+        self.records[record.id] = record
+        batch.records.append(record)
+        if not planned:
+            batch.planned += 1
+        batch.counts[TaskState.PENDING] += 1
+        self.counts[TaskState.PENDING] += 1
+        self.touch(record)
+        return record
+
+    def touch(self, record: TaskRecord) -> None:
+        """Say that ``record`` changed (screens redraw it)."""
         self.version += 1
         record.version = self.version
         changed = self._changed
@@ -63,10 +136,14 @@ class TaskLedger:
         batch.counts[old] -= 1
         batch.counts[state] += 1
         record.state = state
-        self._touch(record)
+        self.touch(record)
 
     def mark_running(self, record: TaskRecord, at: float | None = None) -> None:
-        """The task got its slot and is doing its work now. Ignored unless it is pending."""
+        """The task got its slot and is doing its work now. Ignored unless it is pending.
+
+        ``at`` is a ``time.perf_counter`` stamp taken elsewhere (a worker thread or process);
+        it is used only when the ledger's clock is perf_counter too.
+        """
         if record.state is not TaskState.PENDING:
             return
         now = self.clock()
@@ -79,74 +156,138 @@ class TaskLedger:
         batch.running_start_sum += started
         self._set_state(record, TaskState.RUNNING)
 
-    def mark_pending(self, record: TaskRecord) -> None:
-        """The task must wait for a slot after all (a fetch queued for a connection)."""
+    def mark_pending(self, record: TaskRecord, waiting_for: str | None = None) -> None:
+        """The task must wait after all (a fetch queued for a connection)."""
         if record.state is not TaskState.RUNNING or record.started is None:
             return
         batch = self.batches[record.batch_id]
         batch.running_start_sum -= record.started
         record.started = None
+        if waiting_for is not None:
+            record.waiting_for = waiting_for
         self._set_state(record, TaskState.PENDING)
+
+    def waiting(self, record: TaskRecord, what: str) -> None:
+        """A pending task now waits for ``what`` (a connection slot, a worker ...)."""
+        if record.state is TaskState.PENDING and record.waiting_for != what:
+            record.waiting_for = what
+            self.touch(record)
+
+    def mark_cancelling(self, record: TaskRecord, reason: str) -> None:
+        """The task was cancelled but its work cannot be interrupted: say so until it ends."""
+        if not record.state.finished:
+            record.cancelling = reason
+            self.touch(record)
 
     def progress(self, record: TaskRecord, done: int, total: int | None = None) -> None:
         record.bytes_done = done
         if total is not None:
             record.bytes_total = total
-        self._touch(record)
+        self.touch(record)
 
-    def _finish(self, record: TaskRecord, state: TaskState) -> None:
+    def finish(
+        self,
+        record: TaskRecord,
+        state: TaskState,
+        *,
+        result: str = "",
+        error: tuple[str, str | None, str | None] | None = None,
+    ) -> None:
+        """The task ended in ``state`` (done, exception or cancelled). Once only.
+
+        ``error`` is (type, message, traceback) for the exception state.
+        """
         if record.state.finished:
             return
         now = self.clock()
         batch = self.batches[record.batch_id]
         record.finished = now
+        if result:
+            record.result = result
+        if error is not None:
+            record.error_type, record.error_message, record.traceback = error
         if record.state is TaskState.RUNNING and record.started is not None:
             batch.running_start_sum -= record.started
             run = now - record.started
             batch.finished_run_sum += run
             if not batch.sequential:
                 self._finished_run_sum += run
-            if batch.last_finish is None or now > batch.last_finish:
-                batch.last_finish = now
-        self._awaiting_process.pop(record.id, None)
+        if batch.last_finish is None or now > batch.last_finish:
+            batch.last_finish = now
         self._set_state(record, state)
         if batch.counts[TaskState.RUNNING] == 0:
             batch.running_start_sum = 0.0  # no float drift across long sessions
         self._check_batch_done(batch)
 
-    def _track_live(self, batch: Batch) -> None:
-        if not batch.sequential:
-            self._live[batch.id] = batch
+    # --- completing batches, O(1) amortised -----------------------------------------------
 
     def _check_batch_done(self, batch: Batch) -> None:
-        if not batch.done or batch._done.is_set():
+        if not batch.done or batch.completed:
             return
-        batch._done.set()
-        if not batch.sequential and (span := batch.span(self.clock())) is not None:
-            self._finished_spans = merge_spans([*self._finished_spans, span])
-            self._finished_wall = sum(end - start for start, end in self._finished_spans)
-        self._live.pop(batch.id, None)
+        batch.complete()
+        if batch.replay_of is not None:
+            self._live_replays[batch.replay_of] -= 1
+            if not self._live_replays[batch.replay_of]:
+                del self._live_replays[batch.replay_of]
+        if self._live.pop(batch.id, None) is not None:
+            self._add_finished_span(batch.span(self.clock()))
         self._forget_old_history()
+
+    def _add_finished_span(self, span: tuple[float, float]) -> None:
+        """Add a finished batch's span to the session's wall.
+
+        Batches are launched in clock order, so the oldest live batch will cover everything
+        from its launch until at least now: a finished span that starts after that launch adds
+        nothing, ever, and one that ends before it can never overlap anything again (it is
+        folded into a sum). At most one kept span straddles the oldest live launch.
+        """
+        self.span_work += 1
+        earliest = next(iter(self._live.values())).created if self._live else float("inf")
+        start, end = span
+        if start >= earliest:
+            return  # inside the oldest live batch's span
+        spans = self._spans
+        index = bisect.bisect_left(spans, span)
+        low = index
+        while low > 0 and spans[low - 1][1] >= start:
+            low -= 1
+            start, end = min(start, spans[low][0]), max(end, spans[low][1])
+        high = index
+        while high < len(spans) and spans[high][0] <= end:
+            end = max(end, spans[high][1])
+            high += 1
+        self.span_work += high - low
+        spans[low:high] = [(start, end)]
+        kept = []
+        for s, e in spans:
+            self.span_work += 1
+            if e <= earliest:
+                self._folded_wall += e - s
+            else:
+                kept.append((s, e))
+        self._spans = kept
+        self._spans_wall = sum(e - s for s, e in kept)
 
     def _forget_old_history(self) -> None:
         """Drop the oldest finished batches while history holds more than ``history_limit``."""
         if len(self.records) <= self.history_limit:
             return
-        newest = max(self.batches)
-        for batch_id in list(self.batches):
+        newest = next(reversed(self.batches))
+        dropped = []
+        for batch_id, batch in self.batches.items():
             if len(self.records) <= self.history_limit:
                 break
-            batch = self.batches[batch_id]
-            if batch_id == newest or not batch.done or batch.launching:
-                continue
-            if any(b.replay_of == batch_id and not b.done for b in self.batches.values()):
+            if batch_id == newest or not batch.completed or batch_id in self._live_replays:
                 continue
             for record in batch.records:
                 self.records.pop(record.id, None)
                 self._changed.pop(record.id, None)
+            dropped.append(batch_id)
+        for batch_id in dropped:
             del self.batches[batch_id]
+        if dropped:
             self.history_version += 1
-        self.version += 1
+            self.version += 1
 
     # --- reading --------------------------------------------------------------------------
 
@@ -185,45 +326,21 @@ class TaskLedger:
     def session_timing(self) -> Timing:
         """Gain over the whole session: concurrent batches only (replays are the yardstick).
 
-        Wall is the time during which any batch was running (gaps between batches excluded).
+        Wall is the time during which any batch was in flight (gaps between batches excluded).
         The measured figures cover only the batches that were replayed.
         """
         now = self.clock()
         live_spans = []
         estimate = self._finished_run_sum
         for batch in self._live.values():
-            if (span := batch.span(now)) is not None:
-                live_spans.append(span)
+            live_spans.append(batch.span(now))
             running = batch.counts[TaskState.RUNNING]
             if running:
                 estimate += max(0.0, running * now - batch.running_start_sum)
-        wall = self._finished_wall
+        wall = self._folded_wall + self._spans_wall
         if live_spans:
-            # only the newest finished spans can overlap the live ones: re-merge just those
-            earliest = min(start for start, _ in live_spans)
-            finished = self._finished_spans
-            first = len(finished)
-            while first and finished[first - 1][1] >= earliest:
-                first -= 1
-            tail = finished[first:]
-            wall += union_length([*tail, *live_spans]) - sum(e - s for s, e in tail)
-        measured_wall = sum(w for w, _ in self._replayed) or None
-        measured = sum(seq for _, seq in self._replayed) or None
+            # only the kept finished spans can overlap the live ones: re-merge just those
+            wall += union_length([*self._spans, *live_spans]) - self._spans_wall
+        measured_wall = self._replayed_wall or None
+        measured = self._replayed_sequential or None
         return Timing(wall, estimate, measured, measured_wall)
-
-    def blame(self, start: float, end: float) -> str | None:
-        """What the manager knows held the loop between ``start`` and ``end``, if anything:
-        a task that ran on it, or else CPU-bound thread jobs holding the GIL."""
-        best, best_overlap = None, 0.0
-        for begin, finish, label in self._on_loop:
-            overlap = min(end, finish) - max(start, begin)
-            if overlap > best_overlap:
-                best, best_overlap = label, overlap
-        if best is None and self.gil_jobs_running:
-            jobs = self.gil_jobs_running
-            best = f"the GIL: {jobs} CPU-bound thread job{'s' if jobs != 1 else ''} running"
-        return best
-
-    def note_on_loop(self, start: float, end: float, label: str) -> None:
-        """Remember that ``label`` held the loop from ``start`` to ``end`` (for blame)."""
-        self._on_loop.append((start, end, label))

@@ -1,23 +1,28 @@
 """The TaskManager: launches, tracks, cancels and times tasks on the running event loop.
 
-It owns one aiohttp ClientSession, one ThreadPoolExecutor and (on first use) one
-ProcessPoolExecutor for its whole life, plus the demo server and the monitors. It keeps a
-strong reference to every task until it ends. One task's failure never touches its siblings.
+It is configured by one :class:`~loopscope.tasks.options.EngineOptions`. It owns one aiohttp
+ClientSession, one thread pool and (on first use) one process pool for its whole life, plus
+the demo server and the monitors. It keeps a strong reference to every task until it ends.
+One task's failure never touches its siblings.
 
-Screens do not get a callback per event. The manager bumps ``version`` on every change and
-remembers which task ids changed at which version; a screen calls ``changes_since(v)`` at its
-own rate and gets only those ids. Counters per state are kept as they change, so reading
-them is free at 100,000 tasks.
+Every task's bookkeeping happens in one done-callback, ``_on_task_done``, which reads
+``task.cancelled()`` / ``task.exception()`` the way CPython's ``asyncio/taskgroups.py`` does:
+however a task ended (even cancelled before its first step) its record ends too.
+
+The records live in a :class:`~loopscope.tasks.ledger.TaskLedger` that the manager owns and
+changes only through the ledger's methods. Screens do not get a callback per event: they call
+``changes_since(v)`` at their own rate (see tasks/ledger.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
-import os
+import collections.abc
+import errno
+import functools
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Generator, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,89 +31,169 @@ import aiohttp
 import aiohttp.abc
 
 from loopscope.tasks.batch import Batch
+from loopscope.tasks.blame import LoopBlame, StallEvidence
 from loopscope.tasks.demo_server import DemoServer
 from loopscope.tasks.errors import ManagerClosed, TaskFailure
 from loopscope.tasks.failures import describe, format_traceback
-from loopscope.tasks.kinds import RUNNERS, Runner
+from loopscope.tasks.kinds.context import TaskContext
 from loopscope.tasks.kinds.fetch import build_trace_config
 from loopscope.tasks.lag import LagMonitor
 from loopscope.tasks.ledger import TaskLedger
-from loopscope.tasks.process_jobs import ProcessJobs
+from loopscope.tasks.options import EngineOptions, OptionError
+from loopscope.tasks.process_jobs import ProcessJobs, call_soon
 from loopscope.tasks.process_stats import ProcessMonitor
-from loopscope.tasks.records import TaskRecord, TaskState
+from loopscope.tasks.records import CURRENT_RECORD, TaskRecord, TaskState
 from loopscope.tasks.scratch import ScratchSpace
 from loopscope.tasks.slots import ConnectionSlots
-from loopscope.tasks.spec import TaskSpec, describe_target, parse_specs
+from loopscope.tasks.spec import TaskSpec, bind, parse_specs, prepare_specs
+from loopscope.tasks.thread_workers import ThreadWorkers
+from loopscope.tasks.timing import Timing
 
 T = TypeVar("T")
+Runner = Callable[[TaskContext, TaskRecord], Awaitable[str]]
+"""One task of a checked spec: ``bind(spec).run``, its arguments parsed once per launch."""
 
-DEFAULT_THREAD_WORKERS = 32
-DEFAULT_CONNECTOR_LIMIT = 100
-DEFAULT_HISTORY_LIMIT = 200_000
-LAUNCH_CHUNK = 500
-"""Tasks created per loop iteration while launching: 100,000 at once would stall the loop."""
 SLOW_LAUNCH_S = 0.02
+CLOSE_GRACE_S = 1.0
+"""On close, cancelled tasks get this long to end and worker threads this long to finish a
+job they cannot be interrupted in; then the manager closes without them."""
+TOO_MANY_FILES = "too many open files: raise ulimit -n or lower the connection limit"
+PROCESS_CANCELLING = (
+    "cancelled; a job running in a process cannot be interrupted: its worker finishes it first"
+)
 
 
-class TaskManager(TaskLedger):
+class TaskManager:
     """Runs task specs concurrently on the current event loop and records everything."""
 
     def __init__(
         self,
+        options: EngineOptions | None = None,
         *,
-        connector_limit: int = DEFAULT_CONNECTOR_LIMIT,
-        limit_per_host: int = 0,
-        thread_workers: int = DEFAULT_THREAD_WORKERS,
-        process_workers: int | None = None,
-        history_limit: int = DEFAULT_HISTORY_LIMIT,
-        fetch_timeout: float = 30.0,
-        demo_server: bool = True,
-        demo_url: str | None = None,
-        demo_seed: int | None = None,
-        monitors: bool = True,
-        launch_chunk: int = LAUNCH_CHUNK,
         clock: Callable[[], float] = time.perf_counter,
         resolver: aiohttp.abc.AbstractResolver | None = None,
-        trace_connections: bool = False,
     ):
-        self.connector_limit = connector_limit
-        """Most connections open at once (0: no limit)."""
-        self.limit_per_host = limit_per_host
-        self.thread_workers = thread_workers
-        self.process_workers = process_workers or os.cpu_count() or 2
-        self.default_fetch_timeout = fetch_timeout
-        self.launch_chunk = max(1, launch_chunk)
-        super().__init__(clock=clock, history_limit=history_limit)
+        self.options = options = options or EngineOptions()
+        """The settings in force (``set_limits`` replaces it)."""
+        self.clock = clock
+        self.ledger = TaskLedger(clock=clock, history_limit=options.history_limit)
         self._resolver = resolver
-        self.trace_connections = trace_connections
-        """Watch aiohttp's own connection queue with a TraceConfig (slower; see kinds/fetch)."""
-        self._slots = ConnectionSlots(
-            0 if trace_connections else connector_limit,
-            0 if trace_connections else limit_per_host,
-        )
         """DNS resolver for the connector (tests pass one that never leaves the machine)."""
-
-        self._tasks: dict[int, asyncio.Task[None]] = {}
+        tracing = options.trace_connections
+        self._slots = ConnectionSlots(
+            0 if tracing else options.connector_limit, 0 if tracing else options.limit_per_host
+        )
+        self._tasks: dict[int, asyncio.Task[Any]] = {}
         self._launchers: dict[int, asyncio.Task[None]] = {}
         self._watched: set[asyncio.Task[Any]] = set()
         self._stop_requested: set[int] = set()
-        self._record_ids = itertools.count(1)
-        self._batch_ids = itertools.count(1)
+        self._awaiting_process: dict[int, TaskRecord] = {}
+        self._finish_on_start: dict[int, tuple[Callable[[Any], str] | None, asyncio.Task[Any]]] = {}
+        """Process jobs that ended before their start announcement arrived."""
+        self.gil_jobs_running = 0
+        """CPU-bound jobs running in threads now: they starve the loop of the GIL."""
+        self.notices: list[str] = []
+        """One-line messages for the person at the screen (a worker died, too many files);
+        a screen shows those past the length it saw last."""
+        self.settings_version = 0
+        """Bumped when ``set_limits`` changes the settings."""
 
-        self._want_demo = demo_server and demo_url is None
-        self.demo_url = demo_url.rstrip("/") if demo_url else None
-        self._demo = DemoServer(seed=demo_seed) if self._want_demo else None
-        self.lag = LagMonitor(blame=self.blame, clock=clock)
+        self.demo_url = options.demo_url.rstrip("/") if options.demo_url else None
+        want_demo = options.demo_server and options.demo_url is None
+        self._demo = DemoServer(seed=options.demo_seed) if want_demo else None
+        self.blame_book = LoopBlame(gil_jobs=lambda: self.gil_jobs_running)
+        self.lag = LagMonitor(blame=self.blame_book.explain, clock=clock)
         self.process = ProcessMonitor()
-        self._monitors = monitors
 
-        self.thread_pool = ThreadPoolExecutor(thread_workers, thread_name_prefix="loopscope")
-        self._processes = ProcessJobs(self.process_workers, self._process_started)
+        self.thread_pool = ThreadWorkers(
+            options.thread_workers, on_submit=self._waiting_for_thread
+        )
+        self._processes = ProcessJobs(
+            options.process_pool_size,
+            self._process_started,
+            on_broken=self._process_pool_broke,
+            on_pool_started=self._process_pool_started,
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._session: aiohttp.ClientSession | None = None
         self.scratch = ScratchSpace(self.thread_pool)
         self._closed = False
         self._started = False
+        self._previous_handler: Any = None
+
+    # --- settings -------------------------------------------------------------------------
+
+    @property
+    def connector_limit(self) -> int:
+        """Most connections open at once (0: no limit)."""
+        return self.options.connector_limit
+
+    @property
+    def limit_per_host(self) -> int:
+        return self.options.limit_per_host
+
+    @property
+    def thread_workers(self) -> int:
+        return self.options.thread_workers
+
+    @property
+    def process_workers(self) -> int:
+        return self.options.process_pool_size
+
+    @property
+    def process_workers_busy(self) -> int:
+        """Process-pool workers running a job now (cancelled ones included until they end)."""
+        return self._processes.busy
+
+    @property
+    def history_limit(self) -> int:
+        return self.ledger.history_limit
+
+    @property
+    def default_fetch_timeout(self) -> float:
+        return self.options.fetch_timeout
+
+    @property
+    def trace_connections(self) -> bool:
+        return self.options.trace_connections
+
+    def set_limits(
+        self,
+        *,
+        connector_limit: int | None = None,
+        limit_per_host: int | None = None,
+        thread_workers: int | None = None,
+        process_workers: int | None = None,
+    ) -> EngineOptions:
+        """Change limits and pool sizes while running. Raises OptionError on a bad value.
+
+        A bigger connection limit lets waiting fetches in at once; a smaller one lets no new
+        fetch in until enough have finished. A pool resize applies to jobs submitted from now
+        on; running jobs finish in their workers.
+        """
+        changes: dict[str, int] = {
+            name: value
+            for name, value in (
+                ("connector_limit", connector_limit),
+                ("limit_per_host", limit_per_host),
+                ("thread_workers", thread_workers),
+                ("process_workers", process_workers),
+            )
+            if value is not None
+        }
+        new = self.options.replace(**changes)
+        connections_changed = (new.connector_limit, new.limit_per_host) != (
+            self.options.connector_limit, self.options.limit_per_host,
+        )
+        if connections_changed and new.trace_connections:
+            raise OptionError("connection limits cannot change while tracing connections")
+        self.options = new
+        if connections_changed:
+            self._slots.resize(new.connector_limit, new.limit_per_host)
+        self.thread_pool.resize(new.thread_workers)
+        self._processes.resize(new.process_pool_size)
+        self.settings_version += 1
+        return new
 
     # --- life -----------------------------------------------------------------------------
 
@@ -118,22 +203,30 @@ class TaskManager(TaskLedger):
             raise ManagerClosed("this TaskManager is closed")
         if self._started:
             return self
-        self._loop = asyncio.get_running_loop()
+        began = self.clock()
+        self._loop = loop = asyncio.get_running_loop()
+        self._previous_handler = loop.get_exception_handler()
+        loop.set_exception_handler(self._loop_exception)
+        tracing = self.options.trace_connections
         connector = aiohttp.TCPConnector(
-            limit=self.connector_limit, limit_per_host=self.limit_per_host, resolver=self._resolver
+            # the slots (tasks/slots.py) enforce the limits, so they can change while running
+            limit=self.options.connector_limit if tracing else 0,
+            limit_per_host=self.options.limit_per_host if tracing else 0,
+            resolver=self._resolver,
         )
         self._session = aiohttp.ClientSession(
             connector=connector,
-            timeout=aiohttp.ClientTimeout(total=self.default_fetch_timeout or None),
-            trace_configs=[build_trace_config(self)] if self.trace_connections else None,
+            timeout=aiohttp.ClientTimeout(total=self.options.fetch_timeout),
+            trace_configs=[build_trace_config(self)] if tracing else None,
         )
         if self._demo is not None:
             await self._demo.start()
             self.demo_url = self._demo.url
-        if self._monitors:
+        if self.options.monitors:
             self.lag.start()
             self.process.start()
         self._started = True
+        self.note_own_work(began, self.clock(), "start-up")
         return self
 
     async def __aenter__(self) -> TaskManager:
@@ -147,14 +240,19 @@ class TaskManager(TaskLedger):
         return self._closed
 
     async def aclose(self) -> None:
-        """Cancel and await everything, close the session, stop the executors and workers."""
+        """Cancel everything, close the session, stop the executors and workers.
+
+        Quick whatever is in flight: cancelled tasks get ``CLOSE_GRACE_S``, the demo server's
+        sleeping handlers are cancelled, and a worker thread stuck in a call that cannot be
+        interrupted is left to finish on its own rather than waited for.
+        """
         if self._closed:
             return
         self._closed = True
         self.cancel_all()
         pending = [*self._watched, *self._launchers.values(), *self._tasks.values()]
         if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+            await asyncio.wait(pending, timeout=CLOSE_GRACE_S)
         await self.lag.stop()
         await self.process.stop()
         if self._session is not None:
@@ -163,10 +261,33 @@ class TaskManager(TaskLedger):
         if self._demo is not None:
             await self._demo.stop()
         self.thread_pool.shutdown(wait=False, cancel_futures=True)
-        await asyncio.to_thread(self.thread_pool.shutdown, True)
+        waiting = asyncio.ensure_future(asyncio.to_thread(self.thread_pool.shutdown, True))
+        await asyncio.wait([waiting], timeout=CLOSE_GRACE_S)
         if self._processes.started:
             await asyncio.to_thread(self._processes.stop)
+        await asyncio.sleep(0)  # the process jobs' last callbacks
+        for record in list(self.ledger.records.values()):
+            if not record.state.finished:  # a task that ignored its cancellation
+                self.ledger.finish(record, TaskState.CANCELLED)
         await self.scratch.remove()
+        if self._loop is not None and self._loop.get_exception_handler() == self._loop_exception:
+            self._loop.set_exception_handler(self._previous_handler)
+
+    def _loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        """Out of file descriptors, asyncio logs a traceback per failed accept: say it once."""
+        error = context.get("exception")
+        if isinstance(error, OSError) and error.errno in (errno.EMFILE, errno.ENFILE):
+            self.notice(TOO_MANY_FILES)
+            return
+        if self._previous_handler is not None:
+            self._previous_handler(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    def notice(self, text: str) -> None:
+        """Tell the person once (repeats of the newest notice are dropped)."""
+        if not self.notices or self.notices[-1] != text:
+            self.notices.append(text)
 
     # --- launching ------------------------------------------------------------------------
 
@@ -191,11 +312,20 @@ class TaskManager(TaskLedger):
         )
 
     def _as_specs(self, specs: str | TaskSpec | Sequence[TaskSpec]) -> tuple[TaskSpec, ...]:
+        """Every spec checked at the door (a hand-built TaskSpec too): SpecError, not a task
+        that fails later where nobody sees it."""
         if isinstance(specs, str):
             return tuple(parse_specs(specs))
         if isinstance(specs, TaskSpec):
-            return (specs,)
-        return tuple(specs)
+            return prepare_specs((specs,))
+        return prepare_specs(specs)
+
+    def _check_open(self) -> asyncio.AbstractEventLoop:
+        if self._closed:
+            raise ManagerClosed("this TaskManager is closed")
+        if not self._started or self._loop is None:
+            raise ManagerClosed("call `await manager.start()` before launching")
+        return self._loop
 
     def _new_batch(
         self,
@@ -205,25 +335,13 @@ class TaskManager(TaskLedger):
         sequential: bool,
         replay_of: int | None = None,
     ) -> Batch:
-        if self._closed:
-            raise ManagerClosed("this TaskManager is closed")
-        if not self._started:
-            raise ManagerClosed("call `await manager.start()` before launching")
-        batch = Batch(
-            id=next(self._batch_ids),
-            specs=specs,
-            created=self.clock(),
-            planned=sum(spec.repeat for spec in specs),
-            sequential=sequential,
-            replay_of=replay_of,
-            label=label,
+        loop = self._check_open()
+        batch = self.ledger.new_batch(
+            specs, label=label, planned=sum(spec.repeat for spec in specs),
+            sequential=sequential, replay_of=replay_of,
         )
-        self.batches[batch.id] = batch
-        self._track_live(batch)
-        self.version += 1
-        assert self._loop is not None
         coro = self._launch_sequential(batch) if sequential else self._launch_concurrent(batch)
-        launcher = self._loop.create_task(coro, name=f"loopscope-launch-{batch.id}")
+        launcher = loop.create_task(coro, name=f"loopscope-launch-{batch.id}")
         self._launchers[batch.id] = launcher
         launcher.add_done_callback(lambda _: self._launchers.pop(batch.id, None))
         return batch
@@ -231,15 +349,17 @@ class TaskManager(TaskLedger):
     async def _launch_concurrent(self, batch: Batch) -> None:
         try:
             created = 0
+            chunk = self.options.launch_chunk
             chunk_start = self.clock()
             for spec in batch.specs:
-                runner, target = RUNNERS[spec.kind], describe_target(spec)
+                bound = bind(spec)
+                runner, target = bound.run, bound.target
                 for _ in range(spec.repeat):
                     if batch.id in self._stop_requested:
                         return
                     self._start_task(batch, spec, runner, target)
                     created += 1
-                    if created % self.launch_chunk == 0:
+                    if created % chunk == 0:
                         self._note_slow_launch(batch, chunk_start)
                         await asyncio.sleep(0)
                         chunk_start = self.clock()
@@ -250,7 +370,8 @@ class TaskManager(TaskLedger):
     async def _launch_sequential(self, batch: Batch) -> None:
         try:
             for spec in batch.specs:
-                runner, target = RUNNERS[spec.kind], describe_target(spec)
+                bound = bind(spec)
+                runner, target = bound.run, bound.target
                 for _ in range(spec.repeat):
                     if batch.id in self._stop_requested:
                         return
@@ -258,68 +379,93 @@ class TaskManager(TaskLedger):
                     await asyncio.wait([task])
         finally:
             self._launch_finished(batch)
-        original = self.batches.get(batch.replay_of or -1)
+        original = self.ledger.batches.get(batch.replay_of or -1)
         if original is not None and batch.counts[TaskState.CANCELLED] == 0:
-            measured = batch.timing(self.clock()).wall_s
-            original.measured_sequential_s = measured
-            self._replayed.append((original.timing(self.clock()).wall_s, measured))
-            self.version += 1
+            self.ledger.record_replay(original, batch)
 
     def _note_slow_launch(self, batch: Batch, start: float) -> None:
         end = self.clock()
         if end - start >= SLOW_LAUNCH_S:
-            self.note_on_loop(start, end, f"launching batch #{batch.id}")
+            self.note_own_work(start, end, f"launching batch #{batch.id}")
 
     def _launch_finished(self, batch: Batch) -> None:
-        batch.launching = False
-        batch.planned = len(batch.records)
         self._stop_requested.discard(batch.id)
-        self.version += 1
-        self._check_batch_done(batch)
+        self.ledger.launch_finished(batch)
 
     def _start_task(
         self, batch: Batch, spec: TaskSpec, runner: Runner, target: str
-    ) -> asyncio.Task[None]:
-        record = self._new_record(batch, spec.kind, target)
+    ) -> asyncio.Task[Any]:
         # The record exists before the task: with an eager task factory (Python 3.12+ under
         # Textual) the coroutine runs up to its first await inside create_task.
+        record = self.ledger.add_record(batch, spec.kind, target)
+        return self._adopt(record, runner(self, record), None)
+
+    def _adopt(
+        self,
+        record: TaskRecord,
+        coro: Any,
+        summary: Callable[[Any], str] | None,
+        name: str | None = None,
+    ) -> asyncio.Task[Any]:
+        """Run ``coro`` as ``record``'s task; ``_on_task_done`` records how it ended."""
         assert self._loop is not None
-        task = self._loop.create_task(self._run(record, spec, runner))
-        if not task.done():
-            self._tasks[record.id] = task  # strong reference; _run drops it when it ends
+        token = CURRENT_RECORD.set(record)  # the task's context gets its own record
+        try:
+            task = self._loop.create_task(coro, name=name)
+        finally:
+            CURRENT_RECORD.reset(token)
+        self._tasks[record.id] = task  # strong reference until it ends
+        task.add_done_callback(functools.partial(self._on_task_done, record, summary))
         return task
 
-    def _new_record(self, batch: Batch, kind: str, target: str) -> TaskRecord:
-        record = TaskRecord(
-            id=next(self._record_ids),
-            batch_id=batch.id,
-            kind=kind,
-            target=target,
-            created=self.clock(),
-        )
-        self.records[record.id] = record
-        batch.records.append(record)
-        batch.counts[TaskState.PENDING] += 1
-        self.counts[TaskState.PENDING] += 1
-        self._touch(record)
-        return record
-
-    async def _run(self, record: TaskRecord, spec: TaskSpec, runner: Runner) -> None:
+    def _on_task_done(
+        self, record: TaskRecord, summary: Callable[[Any], str] | None, task: asyncio.Task[Any]
+    ) -> None:
+        """All task bookkeeping, however the task ended (like TaskGroup's ``_on_task_done``)."""
+        if self._tasks.get(record.id) is task:
+            del self._tasks[record.id]
+        if (
+            record.id in self._awaiting_process
+            and not task.cancelled()
+            and task.exception() is None
+            and not self._closed
+        ):
+            # The job ended before its worker's start announcement reached the loop (they
+            # travel by different queues): finish when it arrives, so the record has a start.
+            self._finish_on_start[record.id] = (summary, task)
+            assert self._loop is not None
+            self._loop.call_later(CLOSE_GRACE_S, self._finish_without_start, record.id)
+            return
+        self._awaiting_process.pop(record.id, None)
+        ledger = self.ledger
+        if task.cancelled():
+            job = self._processes.running(record.id)
+            if job is not None and not self._closed:
+                # the worker goes on with the job: show it as cancelling until it is free
+                ledger.mark_cancelling(record, PROCESS_CANCELLING)
+                loop = self._loop
+                assert loop is not None
+                job.add_done_callback(
+                    lambda _: call_soon(loop, ledger.finish, record, TaskState.CANCELLED)
+                )
+                return
+            ledger.finish(record, TaskState.CANCELLED)
+            return
+        error = task.exception()
+        if error is not None:
+            error_type, message = describe(error)
+            ledger.finish(
+                record, TaskState.EXCEPTION, error=(error_type, message, format_traceback(error))
+            )
+            if _is_broken_pool(error):
+                self._processes.note_broken()
+            return
+        value = task.result()
         try:
-            result = await runner(self, record, spec)
-        except asyncio.CancelledError:
-            self._tasks.pop(record.id, None)
-            self._finish(record, TaskState.CANCELLED)
-            raise
-        except Exception as error:
-            self._tasks.pop(record.id, None)
-            record.error_type, record.error_message = describe(error)
-            record.traceback = format_traceback(error)
-            self._finish(record, TaskState.EXCEPTION)
-        else:
-            self._tasks.pop(record.id, None)
-            record.result = result
-            self._finish(record, TaskState.DONE)
+            text = summary(value) if summary is not None else str(value)
+        except Exception as failure:  # a scenario's summary must not lose the record
+            text = f"(no summary: {type(failure).__name__})"
+        ledger.finish(record, TaskState.DONE, result=text)
 
     # --- tasks a caller schedules itself (the teaching scenarios) ---------------------------
 
@@ -327,19 +473,11 @@ class TaskManager(TaskLedger):
         """A batch whose tasks the caller adds with ``tracked``; end it with ``close_batch``."""
         if self._closed:
             raise ManagerClosed("this TaskManager is closed")
-        batch = Batch(
-            id=next(self._batch_ids), specs=(), created=self.clock(), planned=0,
-            sequential=sequential, label=label,
-        )
-        self.batches[batch.id] = batch
-        self._track_live(batch)
-        self.version += 1
-        return batch
+        return self.ledger.new_batch((), label=label, sequential=sequential)
 
     def close_batch(self, batch: Batch) -> None:
         """No more tasks will be added: the batch is done when those it has end."""
-        if batch.launching:
-            self._launch_finished(batch)
+        self.ledger.launch_finished(batch)
 
     def tracked(
         self,
@@ -350,7 +488,7 @@ class TaskManager(TaskLedger):
         *,
         summary: Callable[[T], str] = str,
         start_running: bool = True,
-    ) -> Coroutine[Any, Any, T]:
+    ) -> TrackedWork[T]:
         """A coroutine that runs ``work(record)`` as a task of ``batch``, recorded like any
         other. Unlike launched tasks it RE-RAISES, so gather, TaskGroup and wait_for behave
         as they would without loopscope: that is what the scenarios show.
@@ -358,33 +496,22 @@ class TaskManager(TaskLedger):
         The record is created now, pending. With ``start_running=False`` the work calls
         ``mark_running`` itself (after acquiring a semaphore, say).
         """
-        record = self._new_record(batch, kind, target)
-        batch.planned += 1
+        self._check_open()
+        record = self.ledger.add_record(batch, kind, target, planned=False)
+        ledger = self.ledger
 
-        async def run() -> T:
-            task = asyncio.current_task()
-            if task is not None:
-                self._tasks[record.id] = task
-            try:
-                if start_running:
-                    self.mark_running(record)
-                value = await work(record)
-            except asyncio.CancelledError:
-                self._finish(record, TaskState.CANCELLED)
-                raise
-            except Exception as error:
-                record.error_type, record.error_message = describe(error)
-                record.traceback = format_traceback(error)
-                self._finish(record, TaskState.EXCEPTION)
-                raise
-            else:
-                record.result = summary(value)
-                self._finish(record, TaskState.DONE)
-                return value
-            finally:
-                self._tasks.pop(record.id, None)
+        async def body() -> T:
+            if start_running:
+                ledger.mark_running(record)
+            return await work(record)
 
-        return run()
+        def start() -> asyncio.Task[T]:
+            task: asyncio.Task[T] = self._adopt(
+                record, body(), summary, name=f"loopscope-{kind}-{record.id}"
+            )
+            return task
+
+        return TrackedWork(start, lambda: ledger.finish(record, TaskState.CANCELLED))
 
     def watch(self, task: asyncio.Task[Any]) -> None:
         """Keep a strong reference to a task of the caller's until it ends; ``cancel_all``
@@ -399,20 +526,8 @@ class TaskManager(TaskLedger):
         task = self._tasks.get(task_id)
         if task is None or task.done():
             return False
-        self._cancel_task(task_id, task)
-        return True
-
-    def _cancel_task(self, task_id: int, task: asyncio.Task[None]) -> None:
         task.cancel()
-        # A task cancelled before its first step never runs _run, so nothing would record
-        # its end: this callback does, once the task is done (a no-op if _run already did).
-        task.add_done_callback(lambda _: self._cancelled_before_start(task_id))
-
-    def _cancelled_before_start(self, task_id: int) -> None:
-        self._tasks.pop(task_id, None)
-        record = self.records.get(task_id)
-        if record is not None and not record.state.finished:
-            self._finish(record, TaskState.CANCELLED)
+        return True
 
     def cancel_all(self) -> int:
         """Stop every launch in progress and cancel every live task."""
@@ -421,11 +536,34 @@ class TaskManager(TaskLedger):
         for watched in list(self._watched):
             watched.cancel()
         cancelled = 0
-        for task_id, task in list(self._tasks.items()):
+        for task in list(self._tasks.values()):
             if not task.done():
-                self._cancel_task(task_id, task)
+                task.cancel()
                 cancelled += 1
         return cancelled
+
+    # --- state changes (the TaskContext API the kinds call) ---------------------------------
+
+    def mark_running(self, record: TaskRecord, at: float | None = None) -> None:
+        self.ledger.mark_running(record, at)
+
+    def mark_pending(self, record: TaskRecord) -> None:
+        self.ledger.mark_pending(record, "a connection")
+
+    def progress(self, record: TaskRecord, done: int, total: int | None = None) -> None:
+        self.ledger.progress(record, done, total)
+
+    def waiting(self, record: TaskRecord, what: str) -> None:
+        """``record`` is pending because it waits for ``what``."""
+        self.ledger.waiting(record, what)
+
+    def _waiting_for_current(self, what: str) -> None:
+        record = CURRENT_RECORD.get()
+        if record is not None and record.state is TaskState.PENDING:
+            self.ledger.waiting(record, what)
+
+    def _waiting_for_thread(self) -> None:
+        self._waiting_for_current("a thread worker")
 
     # --- resources the kinds use ----------------------------------------------------------
 
@@ -444,30 +582,167 @@ class TaskManager(TaskLedger):
 
     def fetch_slot(self, url: str) -> AbstractAsyncContextManager[object]:
         """What a fetch holds while it runs (see tasks/slots.py); waiting is pending time."""
-        return self._slots.hold(url)
+        return self._slots.hold(url, self._waiting_for_current)
 
     def expect_process_start(self, record: TaskRecord) -> None:
         self._awaiting_process[record.id] = record
 
     def run_in_process(self, function: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
-        """Run ``function(*args)`` in the process pool."""
+        """Run ``function(*args)`` in the process pool (the current task's record, if any,
+        waits for a process worker until one announces the job)."""
         if self._closed:
             raise ManagerClosed("this TaskManager is closed")
-        return self._processes.submit(function, *args)
+        record = CURRENT_RECORD.get()
+        if record is not None:
+            self._waiting_for_current("a process worker")
+        return self._processes.submit(
+            function, *args, job_id=record.id if record is not None else None
+        )
 
     def _process_started(self, job_id: int, at: float) -> None:
         record = self._awaiting_process.pop(job_id, None)
         if record is not None:
-            self.mark_running(record, at)
+            self.ledger.mark_running(record, at)
+            if (finished := self._finish_on_start.pop(job_id, None)) is not None:
+                self._on_task_done(record, *finished)
+
+    def _finish_without_start(self, job_id: int) -> None:
+        finished = self._finish_on_start.pop(job_id, None)
+        record = self._awaiting_process.pop(job_id, None)
+        if finished is not None and record is not None:
+            self._on_task_done(record, *finished)
+
+    def _process_pool_started(self, start: float, end: float) -> None:
+        self.note_own_work(start, end, "starting the process pool")
+
+    def _process_pool_broke(self) -> None:
+        self.notice("a process-pool worker died: started a fresh pool")
 
     async def sample_file(self) -> Path:
         """One of the generated sample files, in turn (made on first use, off the loop)."""
+        if self.scratch.directory is None:
+            self._waiting_for_current("the sample files being generated")
         return await self.scratch.sample_file()
 
     async def scratch_path(self) -> Path:
         """A fresh path in the manager's temporary folder, removed on close."""
         return await self.scratch.path()
 
+    # --- blame ----------------------------------------------------------------------------
+
+    def note_on_loop(self, start: float, end: float, label: str) -> None:
+        """Remember that a task (``label``) held the loop from ``start`` to ``end``."""
+        self.blame_book.note_on_loop(start, end, label)
+
+    def note_own_work(self, start: float, end: float, label: str) -> None:
+        """Remember that loopscope itself held the loop (the screen layer notes its drawing
+        here), so a lag spike then is blamed on loopscope, not on "cause unknown"."""
+        self.blame_book.note_own_work(start, end, label)
+
+    def blame(self, start: float, end: float) -> str | None:
+        """What is known to have held the loop between ``start`` and ``end``, in words."""
+        verdict = self.blame_book.explain(start, end, StallEvidence())
+        return None if verdict.text == "cause unknown" else verdict.text
+
+    # --- reading (the ledger's figures) ---------------------------------------------------
+
+    @property
+    def records(self) -> dict[int, TaskRecord]:
+        return self.ledger.records
+
+    @property
+    def batches(self) -> dict[int, Batch]:
+        return self.ledger.batches
+
+    @property
+    def counts(self) -> dict[TaskState, int]:
+        return self.ledger.counts
+
+    @property
+    def version(self) -> int:
+        return self.ledger.version
+
+    @property
+    def history_version(self) -> int:
+        return self.ledger.history_version
+
+    def changes_since(self, version: int) -> tuple[int, list[int]]:
+        return self.ledger.changes_since(version)
+
+    def get(self, task_id: int) -> TaskRecord | None:
+        return self.ledger.get(task_id)
+
+    @property
+    def last_batch(self) -> Batch | None:
+        return self.ledger.last_batch
+
+    @property
+    def current_batch(self) -> Batch | None:
+        return self.ledger.current_batch
+
+    @property
+    def live_count(self) -> int:
+        return self.ledger.live_count
+
+    def session_timing(self) -> Timing:
+        return self.ledger.session_timing()
+
     def __repr__(self) -> str:
         counts = " ".join(f"{state.value}={n}" for state, n in self.counts.items())
         return f"<TaskManager {counts} batches={len(self.batches)} closed={self._closed}>"
+
+
+def _is_broken_pool(error: BaseException) -> bool:
+    return isinstance(error, BrokenProcessPool)
+
+
+class TrackedWork(collections.abc.Coroutine[Any, Any, T]):
+    """What ``tracked`` returns: a coroutine that, when first stepped, starts the work as a
+    task of its own (whose done-callback records how it ended) and awaits it.
+
+    Awaiting a task passes cancellation on to it, so a TaskGroup, ``wait_for`` or a cancelled
+    caller cancels the work as it would a plain coroutine. If the caller is cancelled before
+    the first step, the task is still made and cancelled at once: the record ends
+    ``cancelled`` through the same done-callback, and its batch can finish.
+    """
+
+    __slots__ = ("_abandon", "_iterator", "_start", "task")
+
+    def __init__(self, start: Callable[[], asyncio.Task[T]], abandon: Callable[[], None]):
+        self._start = start
+        self._abandon = abandon
+        self.task: asyncio.Task[T] | None = None
+        self._iterator: Generator[Any, None, T] | None = None
+
+    def _begin(self) -> Generator[Any, None, T]:
+        if self._iterator is None:
+            self.task = self._start()
+            self._iterator = self.task.__await__()
+        return self._iterator
+
+    def send(self, value: Any) -> Any:
+        return self._begin().send(value)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+        if self._iterator is None:
+            self._begin()
+            assert self.task is not None
+            self.task.cancel()  # thrown into before its first step: the work never runs
+        assert self._iterator is not None
+        if val is None and tb is None:
+            return self._iterator.throw(typ)
+        return self._iterator.throw(typ, val, tb)
+
+    def close(self) -> None:
+        if self._iterator is None:
+            self._start = _never_started
+            self._abandon()  # dropped without ever being awaited
+        else:
+            self._iterator.close()
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return self._begin()
+
+
+def _never_started() -> asyncio.Task[Any]:
+    raise RuntimeError("this tracked coroutine was closed before it started")

@@ -8,12 +8,15 @@ reader thread hands that to the loop, so a CPU job is "pending" until a worker i
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import multiprocessing
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from loopscope.tasks.workers import init_process_worker
@@ -38,44 +41,140 @@ def real_stderr() -> Iterator[None]:
 
 
 class ProcessJobs:
-    """A ProcessPoolExecutor created on first use, with start announcements."""
+    """A ProcessPoolExecutor created on first use, with start announcements.
 
-    def __init__(self, workers: int, on_start: Callable[[int, float], None]):
+    It knows which jobs a worker has picked up and not finished (``busy``), so a cancelled
+    job that cannot be interrupted can be shown as cancelling until its worker is free. When
+    a worker dies (killed, out of memory) the pool is broken for good: the next submit
+    starts a fresh one and ``on_broken`` is told once per break.
+    """
+
+    def __init__(
+        self,
+        workers: int,
+        on_start: Callable[[int, float], None],
+        *,
+        on_broken: Callable[[], None] | None = None,
+        on_pool_started: Callable[[float, float], None] | None = None,
+    ):
         self.workers = workers
         self._on_start = on_start
+        self._on_broken = on_broken
+        self._on_pool_started = on_pool_started
         self._pool: ProcessPoolExecutor | None = None
+        self._retired: list[ProcessPoolExecutor] = []
+        """Pools replaced (resized or broken): their workers are ended on ``stop``."""
         self._queue: Any = None
         self._reader: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._jobs: dict[int, concurrent.futures.Future[Any]] = {}
+        """Submitted jobs by job id, until they end."""
+        self._started_jobs: set[int] = set()
+        self.restarts = 0
+        """Fresh pools started after a worker died."""
 
     @property
     def started(self) -> bool:
-        return self._pool is not None
+        return self._pool is not None or bool(self._retired)
+
+    @property
+    def busy(self) -> int:
+        """Workers running a job now (cancelled jobs included: a worker cannot be stopped)."""
+        return len(self._started_jobs)
+
+    def running(self, job_id: int) -> concurrent.futures.Future[Any] | None:
+        """The job's future if a worker is running it now, else None."""
+        future = self._jobs.get(job_id)
+        if future is None or job_id not in self._started_jobs or future.done():
+            return None
+        return future
 
     def pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._loop = asyncio.get_running_loop()
             context = multiprocessing.get_context("spawn")
-            with real_stderr():  # the queue's lock starts multiprocessing's resource tracker
-                self._queue = context.SimpleQueue()
+            if self._queue is None:
+                with real_stderr():  # the queue's lock starts multiprocessing's resource tracker
+                    self._queue = context.SimpleQueue()
+                self._reader = threading.Thread(
+                    target=self._read_starts, name="loopscope-starts", daemon=True
+                )
+                self._reader.start()
             self._pool = ProcessPoolExecutor(
                 self.workers,
                 mp_context=context,
                 initializer=init_process_worker,
                 initargs=(self._queue,),
             )
-            self._reader = threading.Thread(
-                target=self._read_starts, name="loopscope-starts", daemon=True
-            )
-            self._reader.start()
         return self._pool
 
-    def submit(self, function: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
-        """Run ``function(*args)`` in a worker; a new worker may be spawned here."""
-        pool = self.pool()
-        assert self._loop is not None
+    def submit(
+        self, function: Callable[..., Any], *args: Any, job_id: int | None = None
+    ) -> asyncio.Future[Any]:
+        """Run ``function(*args)`` in a worker; a new worker may be spawned here.
+
+        ``job_id`` is the id the job announces when a worker picks it up.
+        """
+        loop = asyncio.get_running_loop()
         with real_stderr():
-            return self._loop.run_in_executor(pool, function, *args)
+            try:
+                future = self._submit(function, args)
+            except BrokenProcessPool:
+                self._replace_broken_pool()
+                future = self._submit(function, args)
+        if job_id is not None:
+            self._jobs[job_id] = future
+            future.add_done_callback(
+                lambda _: call_soon(loop, self._job_ended, job_id, future)
+            )
+        return asyncio.wrap_future(future, loop=loop)
+
+    def _submit(
+        self, function: Callable[..., Any], args: tuple[Any, ...]
+    ) -> concurrent.futures.Future[Any]:
+        fresh = self._pool is None
+        started = time.perf_counter()
+        future = self.pool().submit(function, *args)
+        if fresh and self._on_pool_started is not None:
+            # creating the pool and spawning its first worker ran on the loop
+            self._on_pool_started(started, time.perf_counter())
+        return future
+
+    def _replace_broken_pool(self) -> None:
+        broken, self._pool = self._pool, None
+        if broken is not None:
+            broken.shutdown(wait=False, cancel_futures=True)
+            self._retired.append(broken)
+        self.restarts += 1
+        if self._on_broken is not None:
+            self._on_broken()
+
+    def note_broken(self) -> None:
+        """A job failed with BrokenProcessPool: start a fresh pool at the next submit."""
+        if self._pool is not None and _is_broken(self._pool):
+            self._replace_broken_pool()
+
+    def _job_ended(self, job_id: int, future: concurrent.futures.Future[Any]) -> None:
+        if self._jobs.get(job_id) is future:
+            del self._jobs[job_id]
+            self._started_jobs.discard(job_id)
+
+    def _announced(self, job_id: int, at: float) -> None:
+        future = self._jobs.get(job_id)
+        if future is not None and not future.done():
+            self._started_jobs.add(job_id)
+        self._on_start(job_id, at)
+
+    def resize(self, workers: int) -> None:
+        """Use ``workers`` workers from now on. A running pool is replaced: the jobs it is
+        running finish in their workers, new jobs go to the new pool."""
+        if workers == self.workers:
+            return
+        self.workers = workers
+        old, self._pool = self._pool, None
+        if old is not None:
+            old.shutdown(wait=False, cancel_futures=False)
+            self._retired.append(old)
 
     def _read_starts(self) -> None:
         queue, loop = self._queue, self._loop
@@ -83,25 +182,49 @@ class ProcessJobs:
             item = queue.get()
             if item is None or loop is None or loop.is_closed():
                 return
-            try:
-                loop.call_soon_threadsafe(self._on_start, *item)
-            except RuntimeError:
+            if not call_soon(loop, self._announced, *item):
                 return
 
     def stop(self) -> None:
         """Cancel queued jobs, end the workers (a CPU job cannot be interrupted), join all."""
-        pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        processes = list(getattr(pool, "_processes", {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        if self._queue is not None:
-            self._queue.put(None)
-        if self._reader is not None:
-            self._reader.join(timeout=2)
+        pools = [*self._retired, *([self._pool] if self._pool is not None else [])]
+        self._pool = None
+        self._retired = []
+        processes = [p for pool in pools for p in _processes(pool)]
+        for pool in pools:
+            pool.shutdown(wait=False, cancel_futures=True)
+        queue, self._queue = self._queue, None
+        if queue is not None:  # before any worker is ended: one could die holding its lock
+            queue.put(None)
+            if self._reader is not None:
+                self._reader.join(timeout=2)
         for process in processes:
             if process.is_alive():
                 process.terminate()
         for process in processes:
-            process.join(timeout=5)
-        pool.shutdown(wait=True)
+            process.join(timeout=2)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=1)
+        for pool in pools:
+            pool.shutdown(wait=True)
+        if queue is not None:
+            queue.close()
+
+
+def _processes(pool: ProcessPoolExecutor) -> list[Any]:
+    # the pool's worker processes: the executor has no public way to list them
+    return list((getattr(pool, "_processes", None) or {}).values())
+
+
+def _is_broken(pool: ProcessPoolExecutor) -> bool:
+    return bool(getattr(pool, "_broken", False))
+
+
+def call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[..., None], *args: Any) -> bool:
+    """Hand ``callback`` to the loop from any thread; False if the loop is closed."""
+    try:
+        loop.call_soon_threadsafe(callback, *args)
+    except RuntimeError:
+        return False
+    return True

@@ -8,6 +8,7 @@ one is injected), so differences between them are durations in seconds.
 from __future__ import annotations
 
 import enum
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 
@@ -15,7 +16,8 @@ class TaskState(enum.Enum):
     """The life of a task, in the order it can move through them."""
 
     PENDING = "pending"
-    """Created, waiting for a slot: a connection, an executor worker, a semaphore."""
+    """Created, not yet doing its work. ``TaskRecord.waiting_for`` says what it waits for
+    (a connection slot, an executor worker, the sample files...) when it waits for something."""
     RUNNING = "running"
     """Doing its work: a request in flight, a worker running the job."""
     DONE = "done"
@@ -64,9 +66,22 @@ class TaskRecord:
     """The manager's change counter when this record last changed."""
     preview: str | None = None
     """The first few hundred characters of what the task produced, for the detail view."""
+    waiting_for: str | None = None
+    """What the task waits (or waited) for while pending, e.g. ``a connection slot``; None
+    when it never had to wait for anything in particular."""
+    cancelling: str | None = None
+    """Set when the task was cancelled but its work goes on (a process job cannot be
+    interrupted): why, and what it waits for. The state moves to cancelled when it ends."""
+
+    @property
+    def status(self) -> str:
+        """The word to show for its state: ``cancelling`` while a cancelled job still runs."""
+        if self.cancelling is not None and not self.state.finished:
+            return "cancelling"
+        return self.state.value
 
     def wait_s(self, now: float) -> float:
-        """Seconds spent pending: from creation until a slot was free (or until now)."""
+        """Seconds spent pending: from creation until it started (or ended, or until now)."""
         end = self.started if self.started is not None else (self.finished or now)
         return max(0.0, end - self.created)
 
@@ -89,3 +104,8 @@ class TaskRecord:
             f"<TaskRecord #{self.id} {self.kind} {self.target!r} {self.state.value}"
             f" batch={self.batch_id}>"
         )
+
+
+CURRENT_RECORD: ContextVar[TaskRecord | None] = ContextVar("loopscope_record", default=None)
+"""The record of the loopscope task running in this context (each task gets its own copy of
+the context), so the engine can tell what a task waits for without being handed its record."""

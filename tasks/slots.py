@@ -1,41 +1,130 @@
 """Connection slots: what a fetch holds while it runs, so its wait is visible and free.
 
-One semaphore sized like the connector's limit, and one per host when ``limit_per_host`` is
-set. Waiting here is a fetch's "pending" time. The connector has the same limits, so it never
-queues behind these slots. (aiohttp's TraceConfig would show the connector's own queue, at a
-measured ~15% of throughput: see tasks/kinds/fetch.py.)
+One limiter sized like the connection limit, and one per host when ``limit_per_host`` is set.
+Waiting here is a fetch's "pending" time, and the record says it waits for a connection slot.
+The limits can change while fetches wait (``resize``): a bigger limit lets waiters in at once,
+a smaller one lets no new fetch in until enough have finished. The aiohttp connector itself is
+left unlimited, so it never queues behind these slots. (aiohttp's TraceConfig would show the
+connector's own queue, at a measured ~15% of throughput: see tasks/kinds/fetch.py.)
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager
+import collections
+from collections.abc import Callable
+from types import TracebackType
+
+OnWait = Callable[[str], None]
+"""Told what a fetch is about to wait for (``a connection slot``) when it must wait."""
+
+
+class Limiter:
+    """A semaphore whose size can change while tasks wait on it. 0 means no limit."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.held = 0
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    def free(self) -> bool:
+        return (not self.limit or self.held < self.limit) and not self._waiters
+
+    async def acquire(self) -> None:
+        if self.free():
+            self.held += 1
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter  # _wake counted us in before setting the result
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # woken, then cancelled before running: pass the slot on
+            else:
+                self._waiters.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        self.held -= 1
+        self._wake()
+
+    def resize(self, limit: int) -> None:
+        self.limit = limit
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters and (not self.limit or self.held < self.limit):
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self.held += 1
+                waiter.set_result(None)
+
+
+class _Hold:
+    """``async with``: the host's slot first (a full host never holds a slot another host
+    could use), then the overall one."""
+
+    __slots__ = ("_limiters", "_on_wait", "_taken")
+
+    def __init__(self, limiters: tuple[tuple[Limiter, str], ...], on_wait: OnWait | None):
+        self._limiters = limiters
+        self._on_wait = on_wait
+        self._taken: list[Limiter] = []
+
+    async def __aenter__(self) -> None:
+        try:
+            for limiter, what in self._limiters:
+                if not limiter.free() and self._on_wait is not None:
+                    self._on_wait(what)
+                await limiter.acquire()
+                self._taken.append(limiter)
+        except BaseException:
+            self._release()
+            raise
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        while self._taken:
+            self._taken.pop().release()
 
 
 class ConnectionSlots:
     def __init__(self, limit: int, per_host: int):
-        self.limit = limit
-        self.per_host = per_host
-        self._slots = asyncio.Semaphore(limit) if limit else None
-        self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._slots = Limiter(limit)
+        self._per_host = per_host
+        self._host_slots: dict[str, Limiter] = {}
 
-    def hold(self, url: str) -> AbstractAsyncContextManager[object]:
-        if not self.per_host:
-            return self._slots if self._slots is not None else contextlib.nullcontext()
-        return self._hold_both(url)
+    @property
+    def limit(self) -> int:
+        return self._slots.limit
 
-    @contextlib.asynccontextmanager
-    async def _hold_both(self, url: str) -> AsyncIterator[None]:
+    @property
+    def per_host(self) -> int:
+        return self._per_host
+
+    def hold(self, url: str, on_wait: OnWait | None = None) -> _Hold:
+        if not self._per_host:
+            return _Hold(((self._slots, "a connection slot"),), on_wait)
         host = url.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
         host_slot = self._host_slots.get(host)
         if host_slot is None:
-            host_slot = self._host_slots[host] = asyncio.Semaphore(self.per_host)
-        # the host's slot first, so a full host never holds a slot another host could use
-        async with host_slot:
-            if self._slots is None:
-                yield
-            else:
-                async with self._slots:
-                    yield
+            host_slot = self._host_slots[host] = Limiter(self._per_host)
+        return _Hold(
+            ((host_slot, f"a connection slot for {host}"), (self._slots, "a connection slot")),
+            on_wait,
+        )
+
+    def resize(self, limit: int, per_host: int) -> None:
+        """New limits, now: waiting fetches get in as soon as the new limits allow."""
+        self._slots.resize(limit)
+        self._per_host = per_host
+        for slot in self._host_slots.values():
+            slot.resize(per_host)

@@ -7,49 +7,65 @@
     cpu 3000000 x4 in=thread
 
 Several specs can share a line, separated by ``;``. The CLI and the dashboard's command bar
-both parse with :func:`parse_specs`; a bad spec raises :class:`~loopscope.tasks.errors.SpecError`, whose
-``word`` is the offending word, and nothing else.
+both parse with :func:`parse_specs`; a bad spec raises :class:`~loopscope.tasks.errors.SpecError`,
+whose ``word`` is the offending word and ``position`` where it starts.
+
+The grammar of each kind (its words, options, types and defaults) lives in its :class:`Kind`
+(``loopscope.tasks.kinds``); this module splits a line into words and hands each spec's words
+to its kind, once per launch. The engine checks hand-built specs the same way
+(:func:`prepare_specs`), so nothing unchecked reaches a task.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import shlex
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 from loopscope.tasks.errors import SpecError
+from loopscope.tasks.kinds import registry
+from loopscope.tasks.kinds.kind import Bound, Kind
+from loopscope.tasks.kinds.values import (  # noqa: F401 - re-exported: the parser's value helpers
+    MAX_BLOCK_SECONDS,
+    MAX_CPU_N,
+    MAX_SECONDS,
+    MAX_WRITE_BYTES,
+    parse_bool,
+    parse_count,
+    parse_seconds,
+    parse_size,
+)
+from loopscope.tasks.secrets import mask_option, mask_text, mask_url
 
 MAX_REPEAT = 100_000
-"""The largest N in ``xN``: one launch of at most this many tasks."""
-MAX_SECONDS = 86_400.0
-MAX_BLOCK_SECONDS = 60.0
-"""``block`` freezes the event loop on purpose; longer than a minute is never a demo."""
-MAX_CPU_N = 10**10
-MAX_WRITE_BYTES = 64 * 2**30
-HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS")
-READ_MODES = ("whole", "lines", "chunks")
-CPU_POOLS = ("process", "thread")
+"""The largest N in ``xN``, and the most tasks one launch may hold, however many specs."""
+MAX_LINE_CHARS = 10_000
+"""The longest line the parser reads. Longer input is refused before any work is done on it."""
 
-_REPEAT = re.compile(r"^x(\d+)$")
+_REPEAT = re.compile(r"^x(\d{1,7})$")
+_HUGE_REPEAT = re.compile(r"^x\d{8,}$")
 _OPTION = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)=(.*)$", re.DOTALL)
-_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMGT]?)(i?B)?$", re.IGNORECASE)
-_SIZE_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class TaskSpec:
-    """One parsed spec: a kind, its positional words, how many copies, and its options.
+    """One spec: a kind, its positional words, how many copies, and its options.
 
     Values are kept as the user wrote them (after validation), so ``format_spec`` gives back
-    text that parses to an equal spec.
+    text that parses to an equal spec. ``bound`` holds the typed arguments once the spec has
+    been checked (by the parser, or by the engine for a spec built by hand); it takes no part
+    in equality, and ``dataclasses.replace`` leaves it unset so a changed spec is checked again.
     """
 
     kind: str
     args: tuple[str, ...] = ()
     repeat: int = 1
     options: tuple[tuple[str, str], ...] = ()
+    bound: Bound[Any] | None = field(
+        default=None, init=False, repr=False, compare=False, hash=False
+    )
 
     def option(self, key: str, default: str | None = None) -> str | None:
         """The last value given for ``key``, or ``default``."""
@@ -68,238 +84,25 @@ class TaskSpec:
     def __str__(self) -> str:
         return format_spec(self)
 
-
-# --- value checks: each raises SpecError naming the word, or returns the parsed value -------
-
-
-def parse_seconds(word: str, *, what: str = "seconds", maximum: float = MAX_SECONDS) -> float:
-    text = word[:-1] if word.endswith("s") and not word.endswith("ms") else word
-    scale = 1.0
-    if word.endswith("ms"):
-        text, scale = word[:-2], 0.001
-    try:
-        value = float(text) * scale
-    except ValueError:
-        raise SpecError(f"{what} must be a number like 0.5", word=word) from None
-    if not math.isfinite(value) or value < 0:
-        raise SpecError(f"{what} must be a number of seconds, 0 or more", word=word)
-    if value > maximum:
-        raise SpecError(f"{what} must be at most {maximum:g}", word=word)
-    return value
-
-
-def parse_size(word: str) -> int:
-    """Bytes from ``4096``, ``64K``, ``1.5MiB``, ``2G``."""
-    match = _SIZE.match(word.strip())
-    if not match:
-        raise SpecError("a size must be a number of bytes like 4096, 64K or 10M", word=word)
-    number, unit, _ = match.groups()
-    value = int(float(number) * _SIZE_UNITS[unit.upper()])
-    if value > MAX_WRITE_BYTES:
-        raise SpecError("a size must be at most 64G", word=word)
-    return value
-
-
-def parse_count(word: str, *, what: str, maximum: int) -> int:
-    """A whole number from ``3000000``, ``3_000_000``, ``3e6`` or ``3M``."""
-    text = word.replace("_", "")
-    multiplier = 1
-    if text[-1:] in ("k", "K", "M", "G"):
-        multiplier = {"k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9}[text[-1]]
-        text = text[:-1]
-    try:
-        value = float(text) * multiplier
-    except ValueError:
-        raise SpecError(f"{what} must be a whole number like 3000000", word=word) from None
-    if not math.isfinite(value) or value != int(value) or value < 1:
-        raise SpecError(f"{what} must be a whole number, 1 or more", word=word)
-    if value > maximum:
-        raise SpecError(f"{what} must be at most {maximum:,}", word=word)
-    return int(value)
-
-
-def parse_bool(word: str) -> bool:
-    lowered = word.lower()
-    if lowered in ("true", "yes", "on", "1"):
-        return True
-    if lowered in ("false", "no", "off", "0"):
-        return False
-    raise SpecError("must be true or false", word=word)
-
-
-def _check_url(word: str) -> None:
-    if word.startswith("/"):
-        return
-    lowered = word.lower()
-    if not lowered.startswith(("http://", "https://")):
-        raise SpecError(
-            "a URL must start with http://, https:// or / (a path on the demo server)", word=word
+    def __repr__(self) -> str:  # secrets masked, like every other view of a spec
+        args = tuple(mask_url(arg) for arg in self.args)
+        options = tuple((key, mask_option(key, value)) for key, value in self.options)
+        return (
+            f"TaskSpec(kind={self.kind!r}, args={args!r}, repeat={self.repeat!r}, "
+            f"options={options!r})"
         )
-    host = word.split("://", 1)[1].split("/", 1)[0].rsplit("@", 1)[-1]
-    if not host or host.startswith(":"):
-        raise SpecError("the URL has no host", word=word)
 
 
-def _check_header(word: str) -> None:
-    name, sep, _ = word.partition(":")
-    if not sep or not name.strip() or any(c in name for c in " \t\r\n"):
-        raise SpecError("a header must look like Name:value", word=f"header={word}")
-    if "\n" in word or "\r" in word:
-        raise SpecError("a header cannot contain a line break", word=f"header={word}")
+# --- splitting a line ------------------------------------------------------------------------
 
 
-def _check_auth(word: str) -> None:
-    user, sep, _ = word.partition(":")
-    if not sep or not user:
-        raise SpecError("auth must look like user:password", word="auth=…")
-
-
-def _choice(choices: tuple[str, ...], key: str) -> Callable[[str], None]:
-    def check(word: str) -> None:
-        if word.upper() not in choices and word.lower() not in choices:
-            raise SpecError(f"{key} must be one of {', '.join(choices)}", word=f"{key}={word}")
-
-    return check
-
-
-# --- the kinds -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class KindSyntax:
-    """How one kind is written: its usage line, what it does, and how its words are checked."""
-
-    name: str
-    usage: str
-    summary: str
-    check_args: Callable[[list[str]], None]
-    options: dict[str, Callable[[str], object]]
-    repeatable: frozenset[str] = frozenset()
-
-
-def _exactly_one(what: str, check: Callable[[str], object]) -> Callable[[list[str]], None]:
-    def check_args(args: list[str]) -> None:
-        if not args:
-            raise SpecError(f"this kind needs {what}")
-        if len(args) > 1:
-            raise SpecError(f"this kind takes one {what}; unexpected word", word=args[1])
-        check(args[0])
-
-    return check_args
-
-
-def _fetch_args(args: list[str]) -> None:
-    if not args:
-        raise SpecError("fetch needs a URL, e.g. fetch /delay/200 or fetch https://example.com")
-    if len(args) > 1:
-        raise SpecError("fetch takes one URL; unexpected word", word=args[1])
-    _check_url(args[0])
-
-
-def _read_args(args: list[str]) -> None:
-    if len(args) > 1:
-        raise SpecError("read takes one PATH (quote a path with spaces)", word=args[1])
-    if args and not args[0]:
-        raise SpecError("the path is empty", word='""')
-
-
-def _write_args(args: list[str]) -> None:
-    if not args:
-        raise SpecError("write needs a size, e.g. write 10M or write /tmp/out.bin 10M")
-    if len(args) > 2:
-        raise SpecError("write takes PATH and BYTES; unexpected word", word=args[2])
-    parse_size(args[-1])
-    if len(args) == 2 and not args[0]:
-        raise SpecError("the path is empty", word='""')
-
-
-def _fail_args(args: list[str]) -> None:
-    return None
-
-
-KINDS: dict[str, KindSyntax] = {
-    kind.name: kind
-    for kind in (
-        KindSyntax(
-            "fetch",
-            "fetch URL [timeout=S] [method=GET] [header=Name:value] [auth=user:pw] [insecure=true]",
-            "HTTP request with aiohttp; a URL starting with / goes to the demo server",
-            _fetch_args,
-            {
-                "timeout": lambda w: parse_seconds(w, what="timeout"),
-                "method": _choice(HTTP_METHODS, "method"),
-                "header": _check_header,
-                "auth": _check_auth,
-                "insecure": parse_bool,
-            },
-            frozenset({"header"}),
-        ),
-        KindSyntax(
-            "read",
-            "read [PATH] [mode=whole|lines|chunks]",
-            "read a file with aiofiles (no PATH: one of the generated sample files)",
-            _read_args,
-            {"mode": _choice(READ_MODES, "mode")},
-        ),
-        KindSyntax(
-            "write",
-            "write [PATH] BYTES",
-            "write BYTES (4096, 64K, 10M) with aiofiles, then flush and fsync",
-            _write_args,
-            {},
-        ),
-        KindSyntax(
-            "sleep",
-            "sleep SECONDS",
-            "await asyncio.sleep(SECONDS): waits without using the loop",
-            _exactly_one("SECONDS", parse_seconds),
-            {},
-        ),
-        KindSyntax(
-            "thread",
-            "thread SECONDS",
-            "a blocking sleep run in the thread pool with run_in_executor",
-            _exactly_one("SECONDS", parse_seconds),
-            {},
-        ),
-        KindSyntax(
-            "cpu",
-            "cpu N [in=process|thread]",
-            "pure-Python sum of squares up to N in the process pool (or threads: the GIL)",
-            _exactly_one("N", lambda w: parse_count(w, what="N", maximum=MAX_CPU_N)),
-            {"in": _choice(CPU_POOLS, "in")},
-        ),
-        KindSyntax(
-            "fail",
-            "fail [MESSAGE]",
-            "raises an exception after a short delay",
-            _fail_args,
-            {},
-        ),
-        KindSyntax(
-            "block",
-            "block SECONDS",
-            "time.sleep ON the event loop: freezes everything, on purpose",
-            _exactly_one(
-                "SECONDS",
-                lambda w: parse_seconds(w, what="block seconds", maximum=MAX_BLOCK_SECONDS),
-            ),
-            {},
-        ),
-    )
-}
-
-
-# --- parsing ---------------------------------------------------------------------------------
-
-
-def split_statements(text: str) -> list[str]:
-    """Split a line at each ``;`` that is not quoted or escaped."""
-    parts: list[str] = []
-    current: list[str] = []
+def split_statements(text: str) -> list[tuple[int, str]]:
+    """Split a line at each ``;`` that is not quoted or escaped: ``(offset, text)`` pairs."""
+    parts: list[tuple[int, str]] = []
+    start = 0
     quote: str | None = None
     escaped = False
-    for char in text:
+    for index, char in enumerate(text):
         if escaped:
             escaped = False
         elif char == "\\" and quote != "'":
@@ -310,33 +113,50 @@ def split_statements(text: str) -> list[str]:
         elif char in "'\"":
             quote = char
         elif char == ";":
-            parts.append("".join(current))
-            current = []
-            continue
-        current.append(char)
-    parts.append("".join(current))
+            parts.append((start, text[start:index]))
+            start = index + 1
+    parts.append((start, text[start:]))
     return parts
 
 
 def tokenize(text: str) -> list[list[str]]:
     """Split a line into specs at unquoted ``;``, and each into words the way a shell would.
     Empty specs are left out."""
-    groups: list[list[str]] = []
-    for part in split_statements(text):
+    return [words for _, words in _statements(text)]
+
+
+def _statements(text: str) -> list[tuple[int, list[str]]]:
+    groups: list[tuple[int, list[str]]] = []
+    for start, part in split_statements(text):
         try:
             words = shlex.split(part)
         except ValueError as error:  # "No closing quotation", "No escaped character"
             raise SpecError(f"cannot split the line into words: {error}") from None
         if words:
-            groups.append(words)
+            groups.append((start, words))
     return groups
 
 
-def _located(error: SpecError, text: str) -> SpecError:
-    if error.word is not None and error.position is None:
-        found = text.find(error.word)
-        error.position = found if found >= 0 else None
-    return error
+def check_length(text: str) -> None:
+    """Refuse a line longer than MAX_LINE_CHARS at once, before reading any of it."""
+    if len(text) > MAX_LINE_CHARS:
+        raise SpecError(
+            f"the line is {len(text):,} characters long; a spec line is at most "
+            f"{MAX_LINE_CHARS:,}"
+        )
+
+
+def check_launch_size(specs: Iterable[TaskSpec]) -> int:
+    """The number of tasks ``specs`` launch; SpecError if over MAX_REPEAT in all."""
+    total = sum(spec.repeat for spec in specs)
+    if total > MAX_REPEAT:
+        raise SpecError(
+            f"one launch is at most {MAX_REPEAT:,} tasks; these specs ask for {total:,}"
+        )
+    return total
+
+
+# --- parsing ---------------------------------------------------------------------------------
 
 
 def parse_spec(text: str) -> TaskSpec:
@@ -348,86 +168,136 @@ def parse_spec(text: str) -> TaskSpec:
 
 
 def parse_specs(text: str) -> list[TaskSpec]:
-    """Parse a line of one or more specs separated by ``;``. Raises SpecError."""
+    """Parse a line of one or more specs separated by ``;``. Raises SpecError.
+
+    Each spec's words are parsed into typed values here, once; the engine's tasks use them.
+    """
+    check_length(text)
     specs: list[TaskSpec] = []
-    for group in tokenize(text):
+    for start, words in _statements(text):
         try:
-            specs.append(_parse_words(group))
+            specs.append(_parse_words(words))
         except SpecError as error:
-            raise _located(error, text) from None
+            raise _located(error, text, start) from None
     if not specs:
-        raise SpecError(f"empty spec: start with a kind ({', '.join(KINDS)})")
+        raise SpecError(f"empty spec: start with a kind ({', '.join(registry.names())})")
+    check_launch_size(specs)
     return specs
+
+
+def _located(error: SpecError, text: str, start: int) -> SpecError:
+    if error.word is not None and error.position is None:
+        found = text.find(error.word, start)
+        error.position = found if found >= 0 else None
+    return error
 
 
 def _parse_words(words: list[str]) -> TaskSpec:
     kind_word, rest = words[0], words[1:]
-    syntax = KINDS.get(kind_word.lower())
-    if syntax is None:
-        raise SpecError(f"unknown kind; choose one of {', '.join(KINDS)}", word=kind_word)
+    kind = registry.get(kind_word.lower())
+    if kind is None:
+        choices = ", ".join(registry.names())
+        raise SpecError(f"unknown kind; choose one of {choices}", word=kind_word)
     args: list[str] = []
-    options: list[tuple[str, str]] = []
+    options: list[tuple[str, str, str]] = []
     repeat: int | None = None
     for word in rest:
         if match := _REPEAT.match(word):
             if repeat is not None:
                 raise SpecError("the count xN is given twice", word=word)
-            repeat = int(match.group(1))
-            if not 1 <= repeat <= MAX_REPEAT:
-                raise SpecError(f"the count must be from x1 to x{MAX_REPEAT:,}", word=word)
+            repeat = _repeat(int(match.group(1)), word)
             continue
+        if _HUGE_REPEAT.match(word):
+            raise SpecError(f"the count must be from x1 to x{MAX_REPEAT:,}", word=word)
         option = _OPTION.match(word)
         if option and not word.startswith(("/", ".", "~")):
-            key, value = option.group(1).lower(), option.group(2)
-            check = syntax.options.get(key)
-            if check is None:
-                known = ", ".join(syntax.options) or "none"
-                raise SpecError(f"unknown option for {syntax.name} (known: {known})", word=word)
-            if key not in syntax.repeatable and any(k == key for k, _ in options):
-                raise SpecError(f"option {key} is given twice", word=word)
-            check(value)
-            options.append((key, _normal_option(key, value)))
+            options.append((option.group(1).lower(), option.group(2), word))
             continue
         if repeat is not None or options:
             raise SpecError(
-                f"unexpected word after the count or options; usage: {syntax.usage}", word=word
+                f"unexpected word after the count or options; usage: {kind.usage}", word=word
             )
         args.append(word)
-    syntax.check_args(args)
-    return TaskSpec(syntax.name, tuple(args), repeat or 1, tuple(options))
+    values, kept = kind.bind(args, options)
+    spec = TaskSpec(kind.name, tuple(args), repeat or 1, kept)
+    _attach(spec, _bound(kind, values))
+    return spec
 
 
-def _normal_option(key: str, value: str) -> str:
-    if key == "method":
-        return value.upper()
-    if key in ("mode", "in"):
-        return value.lower()
-    if key == "insecure":
-        return "true" if parse_bool(value) else "false"
-    return value
+def _repeat(count: int, word: str) -> int:
+    if not 1 <= count <= MAX_REPEAT:
+        raise SpecError(f"the count must be from x1 to x{MAX_REPEAT:,}", word=word)
+    return count
+
+
+def _bound(kind: Kind[Any], values: Any) -> Bound[Any]:
+    """The launch-ready spec; its target masked whatever the kind's describe shows."""
+    return Bound(kind, values, mask_text(kind.describe(values)))
+
+
+def _attach(spec: TaskSpec, bound: Bound[Any]) -> None:
+    object.__setattr__(spec, "bound", bound)  # a cache on a frozen value; not compared
+
+
+# --- the engine's door -------------------------------------------------------------------------
+
+
+def bind(spec: TaskSpec) -> Bound[Any]:
+    """The spec's kind and typed arguments, checking its words now if it was built by hand.
+
+    Raises SpecError for anything the parser would refuse.
+    """
+    if spec.bound is not None:
+        return spec.bound
+    kind = registry.get(spec.kind) if isinstance(spec.kind, str) else None
+    if kind is None:
+        raise SpecError(
+            f"unknown kind; choose one of {', '.join(registry.names())}", word=str(spec.kind)
+        )
+    if not isinstance(spec.repeat, int) or isinstance(spec.repeat, bool):
+        raise SpecError(f"the count must be a whole number from 1 to {MAX_REPEAT:,}")
+    _repeat(spec.repeat, f"x{spec.repeat}")
+    words = [*spec.args, *(value for pair in spec.options for value in pair)]
+    if not all(isinstance(word, str) for word in words):
+        raise SpecError("every word of a spec must be a string")
+    check_length(" ".join(words))
+    options = [(key, value, f"{key}={value}") for key, value in spec.options]
+    values, _ = kind.bind(spec.args, options)
+    bound = _bound(kind, values)
+    _attach(spec, bound)
+    return bound
+
+
+def prepare_specs(specs: Iterable[TaskSpec]) -> tuple[TaskSpec, ...]:
+    """Check specs before the engine launches them: each spec's words, and the launch's size.
+
+    Specs from :func:`parse_specs` are already checked and cost nothing here.
+    """
+    checked = tuple(specs)
+    for spec in checked:
+        if not isinstance(spec, TaskSpec):
+            raise SpecError(f"expected a TaskSpec, got {type(spec).__name__}")
+        bind(spec)
+    check_launch_size(checked)
+    return checked
+
+
+def describe_target(spec: TaskSpec) -> str:
+    """What the task works on, for a table column: URL, path, seconds, N... (secrets masked)."""
+    return bind(spec).target
 
 
 # --- formatting ------------------------------------------------------------------------------
 
-_URL_PASSWORD = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://[^/:@]*:)([^/@]*)@")
-
-
-def mask_url(url: str) -> str:
-    """``https://user:secret@host`` → ``https://user:***@host``."""
-    return _URL_PASSWORD.sub(r"\1***@", url)
-
 
 def format_spec(spec: TaskSpec, *, mask_secrets: bool = True) -> str:
-    """The spec as text that parses back to it (passwords shown as *** unless asked not to)."""
+    """The spec as text that parses back to it (secrets shown as *** unless asked not to)."""
     words = [spec.kind]
-    for arg in spec.args:
-        words.append(mask_url(arg) if mask_secrets and spec.kind == "fetch" else arg)
+    words.extend(mask_url(arg) if mask_secrets else arg for arg in spec.args)
     if spec.repeat != 1:
         words.append(f"x{spec.repeat}")
     for key, value in spec.options:
-        if key == "auth" and mask_secrets:
-            value = value.split(":", 1)[0] + ":***"
-        words.append(f"{key}={value}")
+        words.append(f"{key}={mask_option(key, value) if mask_secrets else value}")
     return " ".join(_quote(word) for word in words)
 
 
@@ -437,28 +307,3 @@ def _quote(word: str) -> str:
     if "?" in word and not re.search(r"[\s'\"\\;]", word):
         return word  # URLs with a query string read better unquoted; shlex keeps them whole
     return shlex.quote(word)
-
-
-def describe_target(spec: TaskSpec) -> str:
-    """What the task works on, for a table column: URL, path, seconds, N..."""
-    kind, args = spec.kind, spec.args
-    if kind == "fetch":
-        method = spec.option("method", "GET")
-        url = mask_url(args[0])
-        return url if method == "GET" else f"{method} {url}"
-    if kind == "read":
-        path = args[0] if args else "(sample file)"
-        mode = spec.option("mode", "whole")
-        return path if mode == "whole" else f"{path} [{mode}]"
-    if kind == "write":
-        path = args[0] if len(args) == 2 else "(scratch file)"
-        return f"{path} {args[-1]}"
-    if kind in ("sleep", "thread", "block"):
-        return f"{parse_seconds(args[0]):g} s"
-    if kind == "cpu":
-        n = parse_count(args[0], what="N", maximum=MAX_CPU_N)
-        return f"{n:,} in {spec.option('in', 'process')}"
-    if kind == "fail":
-        return " ".join(args) or "(on purpose)"
-    return " ".join(args)
-

@@ -8,11 +8,15 @@ from collections.abc import AsyncIterator
 import pytest
 
 from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.options import EngineOptions
+
+TEST_OPTIONS = EngineOptions(demo_seed=1, thread_workers=8, process_workers=2)
+"""Small pools and a seeded demo server: what most engine tests run on."""
 
 
 @pytest.fixture
 async def manager() -> AsyncIterator[TaskManager]:
-    async with TaskManager(demo_seed=1, thread_workers=8, process_workers=2) as running:
+    async with TaskManager(TEST_OPTIONS) as running:
         yield running
 
 

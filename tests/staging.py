@@ -14,16 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from textual.pilot import Pilot
 
-from loopscope.tasks.kinds import RUNNERS, Runner, TaskContext
+from loopscope.tasks.kinds.context import TaskContext
+from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.options import EngineOptions
 from loopscope.tasks.process_stats import ProcessSnapshot
 from loopscope.tasks.records import TaskRecord, TaskState
-from loopscope.tasks.spec import TaskSpec
 from loopscope.tui.app import LoopscopeApp, make_app
 
 REPO = Path(__file__).resolve().parent.parent
@@ -53,11 +55,13 @@ class Gates:
     def open(self, kind: str, target: str) -> None:
         self.events[(kind, target)].set()
 
-    def _wrap(self, runner: Runner) -> Runner:
-        async def gated(context: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
+    def _wrap(
+        self, runner: Callable[[TaskContext, TaskRecord], Awaitable[str]]
+    ) -> Callable[[TaskContext, TaskRecord], Awaitable[str]]:
+        async def gated(context: TaskContext, record: TaskRecord) -> str:
             gate = self.events.get((record.kind, record.target))
             try:
-                result = await runner(context, record, spec)
+                result = await runner(context, record)
             except Exception:
                 if gate is not None:
                     await gate.wait()
@@ -69,21 +73,26 @@ class Gates:
         return gated
 
     @contextmanager
-    def installed(self) -> Iterator[Gates]:
-        kinds = {kind for kind, _ in self.events}
-        originals = {kind: RUNNERS[kind] for kind in kinds}
-        for kind, runner in originals.items():
-            RUNNERS[kind] = self._wrap(runner)
+    def installed(self, manager: TaskManager) -> Iterator[Gates]:
+        """Gate the tasks ``manager`` starts while the context is open."""
+        start_task = manager._start_task
+
+        def gated_start(batch: Any, spec: Any, runner: Any, target: str) -> Any:
+            return start_task(batch, spec, self._wrap(runner), target)
+
+        manager._start_task = gated_start  # type: ignore[method-assign]
         try:
             yield self
         finally:
-            RUNNERS.update(originals)
+            del manager._start_task  # the class's method again
 
 
-def staged_app(clock: FakeClock, **engine: object) -> LoopscopeApp:
-    engine.setdefault("thread_workers", 1)
-    engine.setdefault("process_workers", 2)
-    return make_app(clock=clock, monitors=False, demo_seed=7, **engine)  # type: ignore[arg-type]
+STAGED_OPTIONS = EngineOptions(thread_workers=1, process_workers=2, monitors=False, demo_seed=7)
+"""The staged engine: one thread worker (a queue to see), no machine monitors, fixed demo data."""
+
+
+def staged_app(clock: FakeClock, options: EngineOptions = STAGED_OPTIONS) -> LoopscopeApp:
+    return make_app(options=options, clock=clock)
 
 
 async def until(pilot: Pilot[object], condition: Callable[[], bool], timeout: float = 20) -> None:
@@ -146,7 +155,7 @@ async def stage_mid_batch(pilot: Pilot[object], clock: FakeClock) -> None:
     manager = app.manager
     clock.now = 0.0
     gates = Gates(("sleep", "0.05 s"), ("fetch", "/delay/700"), ("fetch", "/delay/1000"))
-    with gates.installed():
+    with gates.installed(manager):
         batch = manager.launch(
             "sleep 0.05 x3; fetch /delay/700 timeout=0.4; fetch /delay/1000 x4; "
             "thread 3600 x2; sleep 3600 x3"
@@ -179,7 +188,7 @@ async def stage_failed_detail(
     manager = app.manager
     clock.now = 0.0
     gates = Gates(("fail", "disk full"))
-    with gates.installed():
+    with gates.installed(manager):
         batch = manager.launch("sleep 3600 x2; fail disk full")
         await until(pilot, lambda: not batch.launching and batch.counts[TaskState.RUNNING] == 3)
     record = batch.records[-1]

@@ -3,13 +3,15 @@ server and monitors start when the app mounts and close before it exits."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from textual.app import App
 
 from loopscope.tasks.gc_tuning import tune_garbage_collector
+from loopscope.tasks.kinds import Kind, register
 from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.options import EngineOptions
 from loopscope.tui.commands import LoopscopeCommands
 from loopscope.tui.launch_keys import DEFAULT_BATCH_SIZE
 from loopscope.tui.screens.main import MainScreen
@@ -61,17 +63,25 @@ class LoopscopeApp(App[int]):
 
 def make_app(
     *,
+    options: EngineOptions | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     clock: Callable[[], float] | None = None,
     scenario_options: dict[str, dict[str, Any]] | None = None,
-    **engine: Any,
+    kinds: Sequence[Kind[Any]] = (),
 ) -> LoopscopeApp:
     """The one way to build the app: the CLI, the tests and the screenshot script use it.
 
-    ``engine`` goes to TaskManager (connector_limit, thread_workers, monitors, ...).
+    ``options`` configures the engine (tasks/options.py); ``clock`` replaces its clock (tests
+    freeze time with it). ``kinds`` are users' own kinds (``--kinds FILE``), registered if they
+    are not yet; the command bar, help and palette then offer them like the built-in ones.
     """
-    if clock is not None:
-        engine["clock"] = clock
-    return LoopscopeApp(
-        lambda: TaskManager(**engine), batch_size=batch_size, scenario_options=scenario_options
-    )
+    for declared in kinds:
+        register(declared)
+    engine_options = options or EngineOptions()
+
+    def new_manager() -> TaskManager:
+        if clock is None:
+            return TaskManager(engine_options)
+        return TaskManager(engine_options, clock=clock)
+
+    return LoopscopeApp(new_manager, batch_size=batch_size, scenario_options=scenario_options)

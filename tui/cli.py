@@ -13,34 +13,63 @@ import os
 import sys
 import textwrap
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loopscope import __version__
-from loopscope.tasks.errors import SpecError
-from loopscope.tasks.spec import KINDS, MAX_REPEAT, TaskSpec, parse_specs
+from loopscope.tasks.errors import KindFileError, SpecError
+from loopscope.tasks.options import EngineOptions, OptionError
+from loopscope.tasks.secrets import mask_text, shorten
+from loopscope.tasks.spec import MAX_REPEAT, TaskSpec, check_launch_size, parse_specs
+
+if TYPE_CHECKING:
+    from loopscope.tasks.kinds.kind import Kind
 
 PROG = "loopscope"
 
-SPEC_HELP = f"""\
+SPEC_HELP_HEAD = f"""\
 the spec language:
   KIND ARGS [xN] [key=value ...]     several specs on one line are separated by ';'
-  xN runs N copies (1 to {MAX_REPEAT:,}). A URL starting with / goes to the embedded demo
-  server on 127.0.0.1 (routes: /delay/MS or /delay/MIN-MAX, /status/CODE, /bytes/N,
-  /sensor/ID, /users/ID, /orders/ID, /flaky?p=0.3).
+  xN runs N copies (1 to {MAX_REPEAT:,} in one launch). A URL starting with / goes to the
+  embedded demo server on 127.0.0.1 (routes: /delay/MS or /delay/MIN-MAX, /status/CODE,
+  /bytes/N, /sensor/ID, /users/ID, /orders/ID, /flaky?p=0.3).
 
-""" + "\n".join(f"  {kind.usage}\n      {kind.summary}" for kind in KINDS.values()) + """
+"""
+
+SPEC_HELP_TAIL = """
+
+your own kinds: --kinds FILE loads async functions declared with @kind (examples/my_kinds.py).
+secrets: auth=env:NAME and header=Name:env:NAME read credentials from the environment.
 
 examples:
   loopscope                                   open the dashboard
   loopscope run "fetch /delay/200 x100" --json
   loopscope run "cpu 3000000 x4 in=thread" --sequential   (see the estimate lie)
   loopscope run "fetch /delay/100 x50" --limit 5          (ten waves of five)
+  loopscope run --kinds examples/my_kinds.py "orders 7 x10 retries=1"
   loopscope demo-server --port 8080
   loopscope scenarios                         the teaching scenarios
   loopscope run --scenario race --json        one, run to completion
 
 figures: "sequential_estimate_s" and "speedup" are ESTIMATES (summed task durations);
 "measured_sequential_s" and "measured_speedup" come from --sequential, a real replay."""
+
+_SPEC_HELP = "\0the spec language"
+"""Stands for the spec help in an epilog until help is printed (listing kinds imports them)."""
+
+
+def spec_help() -> str:
+    """The spec language, one usage line and one help line per kind, from the registry."""
+    from loopscope.tasks.kinds.registry import all_kinds
+
+    kinds = "\n".join(f"  {kind.usage}\n      {kind.help}" for kind in all_kinds())
+    return SPEC_HELP_HEAD + kinds + SPEC_HELP_TAIL
+
+
+class _Parser(argparse.ArgumentParser):
+    def format_help(self) -> str:
+        if self.epilog == _SPEC_HELP:
+            self.epilog = spec_help()
+        return super().format_help()
 
 
 def _positive(text: str) -> int:
@@ -54,14 +83,15 @@ def _positive(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         description="A terminal dashboard that makes Python concurrency visible. With no "
         "command it opens the dashboard.",
-        epilog=SPEC_HELP,
+        epilog=_SPEC_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _add_kinds_option(parser)
     _add_engine_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -71,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run SPECs as one concurrent batch (the demo server included) and print "
         "a table, or JSON, of every task and the summary. Exit 0 when the batch ran, even if "
         "tasks failed; 2 on a malformed spec.",
-        epilog=SPEC_HELP,
+        epilog=_SPEC_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("specs", nargs="*", metavar="SPEC", help='e.g. "fetch /delay/200 x100"')
@@ -80,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a teaching scenario to completion instead of SPECs (see `loopscope scenarios`)",
     )
     run.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_kinds_option(run)
     run.add_argument(
         "--sequential",
         action="store_true",
@@ -94,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
         "`loopscope run --scenario NAME`, or press n in the dashboard.",
     )
 
+    _add_watch_commands(commands)
+
     demo = commands.add_parser(
         "demo-server",
         help="run the embedded demo HTTP server alone",
@@ -103,6 +136,58 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=_positive, default=8080, help="port (0: any free one)")
     demo.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
     return parser
+
+
+def _add_watch_commands(commands: Any) -> None:
+    watch = commands.add_parser(
+        "watch",
+        help="run your own asyncio program under the agent and watch its tasks",
+        description="Run SCRIPT (or -m MODULE) with this Python under loopscope's agent and "
+        "open the dashboard on it; with --json, run it to the end and print one JSON report "
+        "(its output goes to stderr). Exit status: the program's (128+N if signal N ended "
+        "it), 124 when --timeout stopped it, 2 on bad usage.",
+    )
+    watch.add_argument("--json", action="store_true", help="no dashboard: run to the end, "
+                       "print the report")
+    watch.add_argument("--timeout", type=float, metavar="SECONDS",
+                       help="with --json: stop the program after this long (SIGINT, SIGTERM, "
+                       "SIGKILL)")
+    watch.add_argument("-m", dest="module", metavar="MODULE", help="run a module, as python -m")
+    watch.add_argument("target", nargs=argparse.REMAINDER, metavar="SCRIPT [ARGS]")
+
+    attach = commands.add_parser(
+        "attach",
+        help="watch a program that runs loopscope.agent.install()",
+        description="Connect to the agent of a running program (unix:PATH, or "
+        "127.0.0.1:PORT with --token) and open the dashboard; --json prints one snapshot.",
+    )
+    attach.add_argument("address", metavar="ADDRESS")
+    attach.add_argument("--token", help="the token a TCP agent printed (or LOOPSCOPE_TOKEN)")
+    attach.add_argument("--json", action="store_true", help="print a JSON snapshot and leave")
+    attach.add_argument("--seconds", type=float, default=1.0,
+                        help="with --json: how long to gather batches (default 1)")
+
+
+def _add_kinds_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--kinds", action="append", metavar="FILE", default=argparse.SUPPRESS,
+        help="load your own kinds from a Python file (see examples/my_kinds.py); may repeat",
+    )
+
+
+def _load_kinds(args: argparse.Namespace) -> list[Kind[Any]]:
+    """The user's kinds, registered; KindFileError says in one line what went wrong."""
+    paths = getattr(args, "kinds", [])
+    if not paths:
+        return []
+    from loopscope.tasks.kinds.loader import load_kinds_files
+
+    return load_kinds_files(paths)
+
+
+def _shown(text: str) -> str:
+    """A line the user typed, as an error may quote it: short, secrets masked."""
+    return repr(shorten(mask_text(shorten(text, 400)), 60))
 
 
 def _add_engine_options(parser: argparse.ArgumentParser) -> None:
@@ -117,11 +202,11 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--workers", type=_positive, default=argparse.SUPPRESS,
-        help="thread-pool workers for thread jobs and file I/O (default 32)",
+        help="thread-pool workers for thread jobs and file I/O (default 32, at least 1)",
     )
     group.add_argument(
         "--processes", type=_positive, default=argparse.SUPPRESS,
-        help="process-pool workers for cpu jobs (default: the number of cores)",
+        help="process-pool workers for cpu jobs (default: the number of cores, at least 1)",
     )
 
 
@@ -147,22 +232,28 @@ def _main(argv: Sequence[str] | None) -> int:
         return _demo_server(args)
     if args.command == "scenarios":
         return _list_scenarios()
+    if args.command == "watch":
+        from loopscope.tui.watch_cli import watch
+
+        return watch(args)
+    if args.command == "attach":
+        from loopscope.tui.watch_cli import attach
+
+        return attach(args)
     return _dashboard(args)
 
 
-def _engine_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+def _engine_options(args: argparse.Namespace) -> EngineOptions:
+    """The engine options the command line gives (OptionError on a value out of range)."""
     mapping = {
         "limit": "connector_limit",
         "per_host": "limit_per_host",
         "workers": "thread_workers",
         "processes": "process_workers",
     }
-    kwargs = {
-        name: getattr(args, option) for option, name in mapping.items() if hasattr(args, option)
-    }
-    if kwargs.get("thread_workers") == 0:
-        kwargs["thread_workers"] = 1
-    return kwargs
+    return EngineOptions(
+        **{name: getattr(args, option) for option, name in mapping.items() if hasattr(args, option)}
+    )
 
 
 def _list_scenarios() -> int:
@@ -177,8 +268,13 @@ def _list_scenarios() -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from loopscope.tasks.headless import RunOptions, run_scenario, run_specs
+    from loopscope.tasks.headless import run_scenario, run_specs
     from loopscope.tasks.report import render_text, summary_lines
+
+    try:
+        options = _engine_options(args)
+    except OptionError as error:
+        return _fail(str(error))
 
     if args.scenario is not None:
         from loopscope.tasks.scenarios import SCENARIOS
@@ -187,7 +283,6 @@ def _run(args: argparse.Namespace) -> int:
             return _fail("give SPECs or --scenario, not both")
         if args.scenario not in SCENARIOS:
             return _fail(f"no scenario {args.scenario!r}; choose one of {', '.join(SCENARIOS)}")
-        options = RunOptions(**_engine_kwargs(args))
         try:
             report = asyncio.run(run_scenario(args.scenario, options))
         except KeyboardInterrupt:
@@ -197,15 +292,22 @@ def _run(args: argparse.Namespace) -> int:
         return _emit(report, text, as_json=args.json)
     if not args.specs:
         return _fail("give at least one SPEC, or --scenario NAME")
+    try:
+        _load_kinds(args)
+    except KindFileError as error:
+        return _fail(str(error))
     specs: list[TaskSpec] = []
     for text in args.specs:
         try:
             specs.extend(parse_specs(text))
         except SpecError as error:
-            return _fail(f"bad spec {text!r}: {error}")
-    options = RunOptions(sequential=args.sequential, **_engine_kwargs(args))
+            return _fail(f"bad spec {_shown(text)}: {error}")
     try:
-        report = asyncio.run(run_specs(specs, options))
+        check_launch_size(specs)
+    except SpecError as error:
+        return _fail(str(error))
+    try:
+        report = asyncio.run(run_specs(specs, options, sequential=args.sequential))
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
@@ -240,7 +342,12 @@ def _dashboard(args: argparse.Namespace) -> int:
     except ImportError:  # the dashboard is not built yet
         build_parser().print_help()
         return 0
-    app = make_app(**_engine_kwargs(args))
+    try:
+        kinds = _load_kinds(args)
+        options = _engine_options(args)
+    except (KindFileError, OptionError) as error:
+        return _fail(str(error))
+    app = make_app(options=options, kinds=kinds)
     app.run()
     return app.return_code or 0
 

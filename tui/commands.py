@@ -7,16 +7,11 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from loopscope.tasks.kinds.registry import all_kinds
 from loopscope.tasks.scenarios import SCENARIOS
+from loopscope.tui.launch_keys import LAUNCH_SPECS
 
 COMMANDS: tuple[tuple[str, str, str], ...] = (
-    ("Launch fetches", "fetch from the demo server, batch-size times", "launch('fetch')"),
-    ("Launch file reads", "read the generated sample files", "launch('read')"),
-    ("Launch sleeps", "asyncio.sleep(1), batch-size times", "launch('sleep')"),
-    ("Launch thread jobs", "blocking waits in the thread pool", "launch('thread')"),
-    ("Launch CPU jobs", "sum of squares in the process pool", "launch('cpu')"),
-    ("Launch failing tasks", "tasks that raise", "launch('fail')"),
-    ("Block the event loop", "time.sleep on the loop for 1.5 s", "launch('block')"),
     ("Bigger batches", "batch size up: 1, 10, 100, 1000", "batch_size(1)"),
     ("Smaller batches", "batch size down", "batch_size(-1)"),
     ("Open the command bar", "type any spec", "command_bar"),
@@ -37,8 +32,32 @@ class LoopscopeCommands(Provider):
     def _run(self, action: str) -> Callable[[], object]:
         return partial(self.screen.run_action, action)
 
+    def _kind_commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        """One entry per kind, from the registry: a kind with a launch key launches a batch
+        at the current batch size; any other (write, a user's kind) opens the command bar
+        with its example spec, ready to edit."""
+        commands: list[tuple[str, str, Callable[[], object]]] = []
+        for kind in all_kinds():
+            if kind.name in LAUNCH_SPECS:
+                callback = self._run(f"launch({kind.name!r})")
+            else:
+                callback = partial(self._prefill, f"{kind.example or kind.name} ")
+            commands.append((f"Launch {kind.name}", kind.help, callback))
+        return commands
+
+    def _prefill(self, text: str) -> None:
+        from loopscope.widgets.command_bar import CommandBar
+
+        bars = self.screen.query(CommandBar)
+        if bars:
+            bar = bars.first()
+            bar.open()
+            bar.input.value = text
+            bar.input.cursor_position = len(text)
+
     def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
-        commands = [(title, text, self._run(action)) for title, text, action in COMMANDS]
+        commands = self._kind_commands()
+        commands += [(title, text, self._run(action)) for title, text, action in COMMANDS]
         start = getattr(self.screen, "start_scenario", None)
         if start is not None:
             commands += [

@@ -2,6 +2,8 @@
 
 It does not parse or launch anything itself: it posts ``Submitted`` with the text, and the
 app answers with ``show_error`` or ``show_result``. A bad spec never closes the bar or the app.
+The line is typed into a :class:`SpecInput`, which keeps keys in the order they were typed and
+empties itself on enter; a rejected line comes back for fixing.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
+
+from loopscope.widgets.spec_input import SpecInput
 
 
 class CommandBar(Vertical):
@@ -40,15 +44,27 @@ class CommandBar(Vertical):
             self.text = text
 
     def compose(self) -> ComposeResult:
-        yield Input(
-            placeholder="spec, e.g. fetch /delay/300 x20 timeout=1; sleep 1 x5",
+        yield SpecInput(
+            placeholder="spec, e.g. fetch /delay/300 x20 timeout=1; sleep 1 x5  ·  set limit=5",
             id="command-input",
         )
         yield Static("", id="command-message")
 
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self.submitted = ""
+        """The last line handed to the app: errors point into it, not into the new line."""
+
     @property
-    def input(self) -> Input:
-        return self.query_one("#command-input", Input)
+    def input(self) -> SpecInput:
+        return self.query_one("#command-input", SpecInput)
 
     @property
     def message(self) -> Static:
@@ -70,16 +86,23 @@ class CommandBar(Vertical):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if event.value.strip():
+            self.submitted = event.value
             self.post_message(self.Submitted(event.value))
 
     def show_error(
         self, message: str, position: int | None = None, word: str | None = None
     ) -> None:
-        """Say what is wrong, pointing at the offending word when it is known."""
+        """Say what is wrong, pointing at the offending word when it is known.
+
+        The rejected line comes back into the input for fixing (unless the user has already
+        started typing another), with the cursor after the offending word.
+        """
+        value = self.submitted
         text = Text("✗ ", style="bold")
         text.append(message)
+        cursor = None
         if position is not None and word:
-            value = self.input.value
+            cursor = position + len(word)
             pointer = Text("\n  ")
             pointer.append(value[:position], style="dim")
             pointer.append(value[position : position + len(word)], style="bold reverse")
@@ -87,8 +110,8 @@ class CommandBar(Vertical):
             text.append(pointer)
         self.message.add_class("-error")
         self.message.update(text)
+        self.input.restore(value, cursor)
 
     def show_result(self, message: str) -> None:
         self.message.remove_class("-error")
         self.message.update(f"✓ {message}")
-        self.input.value = ""

@@ -1,38 +1,32 @@
-"""One small coroutine per task kind, and the registry that maps a kind's name to it.
+"""The kinds of task: one module per built-in kind, and the registry users add theirs to.
 
-A runner gets the manager (as a :class:`TaskContext`), the task's record and its spec. It
-calls ``ctx.mark_running`` when the task truly starts (a worker picked it up, a connection was
-free), reports bytes through ``ctx.progress``, and returns a short summary of its result.
-Raising ends the task in the ``exception`` state.
+A kind is one :class:`~loopscope.tasks.kinds.kind.Kind` object: its words and options with
+types and defaults, its one-line help, how its target is described, and its runner. A runner
+gets the manager (as a :class:`~loopscope.tasks.kinds.context.TaskContext`), the task's record
+and the spec's parsed arguments (parsed once per launch). It calls ``ctx.mark_running`` when
+the task truly starts (a worker picked it up, a connection was free), reports bytes through
+``ctx.progress``, and returns a short summary of its result. Raising ends the task in the
+``exception`` state.
+
+Users declare their own kinds with :func:`~loopscope.tasks.kinds.user.kind`; see
+``examples/my_kinds.py``. This package imports no built-in kind module itself (the registry
+does, on first use), so the spec parser can import it cheaply.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from loopscope.tasks.kinds.kind import Kind, Param
+from loopscope.tasks.kinds.registry import all_kinds, get, register, unregister
+from loopscope.tasks.kinds.user import KindContext, Seconds, kind
 
-from loopscope.tasks.kinds.context import TaskContext
-from loopscope.tasks.kinds.block import run_block
-from loopscope.tasks.kinds.cpu import run_cpu
-from loopscope.tasks.kinds.fail import run_fail
-from loopscope.tasks.kinds.fetch import run_fetch
-from loopscope.tasks.kinds.read import run_read
-from loopscope.tasks.kinds.sleep import run_sleep
-from loopscope.tasks.kinds.thread import run_thread
-from loopscope.tasks.kinds.write import run_write
-from loopscope.tasks.records import TaskRecord
-from loopscope.tasks.spec import TaskSpec
-
-Runner = Callable[[TaskContext, TaskRecord, TaskSpec], Awaitable[str]]
-
-RUNNERS: dict[str, Runner] = {
-    "fetch": run_fetch,
-    "read": run_read,
-    "write": run_write,
-    "sleep": run_sleep,
-    "thread": run_thread,
-    "cpu": run_cpu,
-    "fail": run_fail,
-    "block": run_block,
-}
-
-__all__ = ["RUNNERS", "Runner", "TaskContext"]
+__all__ = [
+    "Kind",
+    "KindContext",
+    "Param",
+    "Seconds",
+    "all_kinds",
+    "get",
+    "kind",
+    "register",
+    "unregister",
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, Protocol
@@ -15,9 +15,13 @@ from loopscope.tasks.records import TaskRecord
 
 
 class TaskContext(Protocol):
-    thread_pool: ThreadPoolExecutor
     gil_jobs_running: int
-    default_fetch_timeout: float
+
+    @property
+    def thread_pool(self) -> Executor: ...
+
+    @property
+    def default_fetch_timeout(self) -> float: ...
 
     @property
     def session(self) -> aiohttp.ClientSession: ...

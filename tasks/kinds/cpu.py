@@ -4,20 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from dataclasses import dataclass
 
 from loopscope.tasks.kinds.context import TaskContext
 from loopscope.tasks.kinds.executor import starter
+from loopscope.tasks.kinds.kind import Kind, Param
+from loopscope.tasks.kinds.values import choice, parse_count
 from loopscope.tasks.records import TaskRecord
-from loopscope.tasks.spec import MAX_CPU_N, TaskSpec, parse_count
 from loopscope.tasks.workers import cpu_in_process, cpu_in_thread
 
+CPU_POOLS = ("process", "thread")
 
-async def run_cpu(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
+
+@dataclass(frozen=True, slots=True)
+class CpuArgs:
+    n: int
+    pool: str = "process"
+
+
+async def run_cpu(ctx: TaskContext, record: TaskRecord, args: CpuArgs) -> str:
     """Sum of squares up to N in pure Python: in processes it uses every core, in threads the
     GIL lets only one run at a time."""
-    n = parse_count(spec.args[0], what="N", maximum=MAX_CPU_N)
+    n = args.n
     loop = asyncio.get_running_loop()
-    if spec.option("in", "process") == "thread":
+    if args.pool == "thread":
         stop = threading.Event()
         ctx.gil_jobs_running += 1  # so a lag spike can be blamed on the GIL
         try:
@@ -36,3 +46,20 @@ async def run_cpu(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
         total = await ctx.run_in_process(cpu_in_process, n, record.id)
     digits = str(total)
     return f"sum = {digits if len(digits) <= 24 else digits[:10] + '…e' + str(len(digits) - 1)}"
+
+
+KIND = Kind(
+    "cpu",
+    help="pure-Python sum of squares up to N in the process pool (or threads: the GIL)",
+    runner=run_cpu,
+    build=CpuArgs,
+    args=(Param("n", parse_count, metavar="N"),),
+    options=(
+        Param("in", choice(CPU_POOLS, "in"), "process", metavar="process|thread",
+              normal=str.lower, name="pool"),
+    ),
+    describe=lambda args: f"{args.n:,} in {args.pool}",
+    details="pure-Python sum of squares up to N (`3000000`, `3M`, `3e6`), in the process pool "
+    "(default) or the thread pool, to show the GIL",
+    example="cpu 2000000 x4",
+)

@@ -16,18 +16,26 @@ sits in memory.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from types import SimpleNamespace
 
 import aiohttp
-from multidict import CIMultiDict
 
 from loopscope.tasks.errors import FetchTimeout, HTTPStatusError
 from loopscope.tasks.kinds.context import TaskContext
+from loopscope.tasks.kinds.fetch_args import (
+    HTTP_METHODS,
+    FetchPlan,
+    build_plan,
+    describe,
+    keep_secrets_at_origin,
+    parse_auth,
+    parse_header,
+    parse_url,
+)
+from loopscope.tasks.kinds.kind import Kind, Param
+from loopscope.tasks.kinds.values import bool_text, choice, parse_bool, parse_timeout
 from loopscope.tasks.records import TaskRecord
-from loopscope.tasks.spec import TaskSpec, parse_bool, parse_seconds
 from loopscope.tasks.units import human_bytes
 
 CHUNK = 1 << 16
@@ -54,49 +62,11 @@ def build_trace_config(ctx: TaskContext) -> aiohttp.TraceConfig:
     return config
 
 
-@dataclass(frozen=True, slots=True)
-class FetchPlan:
-    """Everything about a request that depends only on its spec, worked out once per spec."""
-
-    method: str
-    url: str
-    timeout: aiohttp.ClientTimeout | None
-    timeout_s: float | None
-    headers: CIMultiDict[str] | None
-    auth: aiohttp.BasicAuth | None
-    verify_tls: bool
-
-
-@functools.lru_cache(maxsize=512)
-def plan_for(spec: TaskSpec) -> FetchPlan:
-    timeout_text = spec.option("timeout")
-    seconds = parse_seconds(timeout_text) if timeout_text else None
-    headers: CIMultiDict[str] | None = None
-    if spec.option_all("header"):
-        headers = CIMultiDict()
-        for header in spec.option_all("header"):
-            name, _, value = header.partition(":")
-            headers.add(name.strip(), value.strip())
-    auth = None
-    if auth_text := spec.option("auth"):
-        user, _, password = auth_text.partition(":")
-        auth = aiohttp.BasicAuth(user, password)
-    return FetchPlan(
-        method=spec.option("method", "GET") or "GET",
-        url=spec.args[0],
-        timeout=aiohttp.ClientTimeout(total=seconds or None) if timeout_text else None,
-        timeout_s=seconds,
-        headers=headers,
-        auth=auth,
-        verify_tls=not parse_bool(spec.option("insecure", "false") or "false"),
-    )
-
-
-async def run_fetch(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
-    plan = plan_for(spec)
+async def run_fetch(ctx: TaskContext, record: TaskRecord, plan: FetchPlan) -> str:
     url = ctx.resolve_url(plan.url)
     async with ctx.fetch_slot(url):
-        return await _request(ctx, record, plan, url)
+        result = await _request(ctx, record, plan, url)
+    return result if plan.verify_tls else f"{result} (TLS not verified)"
 
 
 async def _request(ctx: TaskContext, record: TaskRecord, plan: FetchPlan, url: str) -> str:
@@ -107,10 +77,10 @@ async def _request(ctx: TaskContext, record: TaskRecord, plan: FetchPlan, url: s
         extra["timeout"] = plan.timeout
     if plan.headers is not None:
         extra["headers"] = plan.headers
-    if plan.auth is not None:
-        extra["auth"] = plan.auth
     if not plan.verify_tls:
         extra["ssl"] = False
+    if plan.secret_headers:
+        extra["middlewares"] = (keep_secrets_at_origin(url),)
     try:
         async with ctx.session.request(
             plan.method, url, trace_request_ctx=record, **extra  # type: ignore[arg-type]
@@ -135,3 +105,27 @@ async def _request(ctx: TaskContext, record: TaskRecord, plan: FetchPlan, url: s
         raise FetchTimeout(
             f"no complete response within {seconds:g} s ({human_bytes(received)} received)"
         ) from error
+
+
+KIND = Kind(
+    "fetch",
+    help="HTTP request with aiohttp; a URL starting with / goes to the demo server",
+    runner=run_fetch,
+    build=build_plan,
+    args=(Param("url", parse_url, metavar="URL"),),
+    options=(
+        Param("timeout", parse_timeout, None, metavar="S"),
+        Param("method", choice(HTTP_METHODS, "method"), "GET", metavar="GET", normal=str.upper),
+        Param("header", parse_header, (), metavar="Name:value", many=True, name="headers"),
+        Param("auth", parse_auth, None, metavar="user:pw"),
+        Param("insecure", parse_bool, False, metavar="true", normal=bool_text),
+    ),
+    describe=describe,
+    details="an HTTP request with aiohttp, body streamed and counted; non-2xx is an exception. "
+    "A URL starting with `/` goes to the embedded demo server. Passwords, `auth=` and "
+    "credential headers (Authorization, Cookie, `*token*`, `*key*`) are shown as `***` "
+    "everywhere; `auth=env:NAME` and `header=Name:env:NAME` read them from the environment "
+    "instead of the command line. TLS is verified unless `insecure=true`, which every view of "
+    "the task then says.",
+    example="fetch /delay/100-800 x20",
+)

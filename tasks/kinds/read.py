@@ -8,25 +8,35 @@ In ``chunks`` and ``lines`` mode memory stays bounded whatever the file's size.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import aiofiles
 
 from loopscope.tasks.kinds.context import TaskContext
-from loopscope.tasks.kinds.paths import preview, user_path
+from loopscope.tasks.kinds.kind import Kind, Param
+from loopscope.tasks.kinds.paths import path_word, preview, user_path
+from loopscope.tasks.kinds.values import choice
 from loopscope.tasks.records import TaskRecord
-from loopscope.tasks.spec import TaskSpec
 from loopscope.tasks.units import human_bytes
 
 CHUNK = 1 << 16
 LINE_LIMIT = 1 << 20
 """Longest line read at once in ``lines`` mode: a file with no newlines stays bounded."""
+READ_MODES = ("whole", "lines", "chunks")
 
 
-async def run_read(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
-    path = user_path(spec.args[0]) if spec.args else await ctx.sample_file()
-    if not spec.args:
+@dataclass(frozen=True, slots=True)
+class ReadArgs:
+    path: str | None = None
+    """As typed (``~`` not yet expanded); None reads one of the generated sample files."""
+    mode: str = "whole"
+
+
+async def run_read(ctx: TaskContext, record: TaskRecord, args: ReadArgs) -> str:
+    path = user_path(args.path) if args.path is not None else await ctx.sample_file()
+    if args.path is None:
         record.target = f"{path.name} (sample)"
-    mode = spec.option("mode", "whole")
+    mode = args.mode
     async with aiofiles.open(path, "rb", executor=ctx.thread_pool) as handle:
         ctx.mark_running(record)
         total = os.fstat(handle.fileno()).st_size
@@ -58,3 +68,26 @@ async def run_read(ctx: TaskContext, record: TaskRecord, spec: TaskSpec) -> str:
                 reported = done
         ctx.progress(record, done, total)
         return f"read {lines:,} lines, {human_bytes(done)}"
+
+
+def _target(args: ReadArgs) -> str:
+    path = args.path if args.path is not None else "(sample file)"
+    return path if args.mode == "whole" else f"{path} [{args.mode}]"
+
+
+KIND = Kind(
+    "read",
+    help="read a file with aiofiles (no PATH: one of the generated sample files)",
+    runner=run_read,
+    build=ReadArgs,
+    args=(Param("path", path_word, None, metavar="PATH"),),
+    options=(
+        Param("mode", choice(READ_MODES, "mode"), "whole", metavar="|".join(READ_MODES),
+              normal=str.lower),
+    ),
+    describe=_target,
+    details="read a file with aiofiles; no PATH reads one of the generated sample files "
+    "(4 KiB to 8 MiB). `chunks` and `lines` keep memory bounded; `lines` makes one thread hop "
+    "per line, as `async for line in f` does.",
+    example="read x10 mode=chunks",
+)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from loopscope.tasks.batch import Batch
 from loopscope.tasks.errors import HTTPStatusError
-from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.manager import TaskManager, TrackedWork
 from loopscope.tasks.records import TaskRecord
 
 T = TypeVar("T")
@@ -77,7 +77,7 @@ class ScenarioContext:
         *,
         summary: Callable[[T], str] = str,
         start_running: bool = True,
-    ) -> Coroutine[Any, Any, T]:
+    ) -> TrackedWork[T]:
         return self.manager.tracked(
             batch, kind, target, work, summary=summary, start_running=start_running
         )

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from textual import events
+from textual.pilot import Pilot
 
+from loopscope.tui.app import LoopscopeApp
 from loopscope.widgets.command_bar import CommandBar
+from loopscope.widgets.spec_input import paste_as_line
 from tests.tui.conftest import new_app, until
+from tests.tui.typing import keys_for, type_burst
 
 
 async def test_a_spec_launches_a_batch() -> None:
@@ -61,9 +66,112 @@ async def test_the_command_palette_offers_the_actions() -> None:
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.press("ctrl+p")
         await pilot.pause()
-        await pilot.press(*"launch sleeps")
+        await pilot.press(*"launch sleep")
         await pilot.pause(0.5)
         await pilot.press("enter")
         await until(pilot, lambda: app.manager.last_batch is not None)
         batch = app.manager.last_batch
         assert batch is not None and batch.records[0].kind == "sleep"
+
+
+# --- keys typed faster than the app answers (issue 10) ----------------------------------------
+
+
+async def _open_bar_with_an_error(pilot: Pilot[object], app: LoopscopeApp) -> CommandBar:
+    await pilot.press("colon", *keys_for("sleep abc"), "enter")
+    bar = app.screen.query_one(CommandBar)
+    await until(pilot, lambda: bar.message.has_class("-error"))
+    return bar
+
+
+async def test_ctrl_u_then_fast_typing_and_enter_launches_what_was_typed() -> None:
+    app = new_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        bar = await _open_bar_with_an_error(pilot, app)
+        type_burst(app, "ctrl+u", *keys_for("sleep 0.01 x2\n"))
+        await until(pilot, lambda: app.manager.last_batch is not None)
+        batch = app.manager.last_batch
+        assert batch is not None and batch.text == "sleep 0.01 x2" and batch.planned == 2
+        await until(pilot, lambda: "launched 2 tasks" in str(bar.message.render()))
+        assert bar.input.value == ""
+
+
+async def test_fast_backspaces_land_before_the_next_character() -> None:
+    app = new_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        bar = await _open_bar_with_an_error(pilot, app)
+        assert bar.input.value == "sleep abc"  # the rejected line, back for fixing
+        type_burst(app, *keys_for("\b\b\b0.01\n"))
+        await until(pilot, lambda: app.manager.last_batch is not None)
+        batch = app.manager.last_batch
+        assert batch is not None and batch.text == "sleep 0.01"
+
+
+async def test_a_line_typed_right_after_enter_is_kept() -> None:
+    app = new_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("colon")
+        type_burst(app, *keys_for("sleep 0.01 x2\nsleep 0.01 x3\nsleep 0.01"))
+        await until(pilot, lambda: len(app.manager.batches) == 2)
+        await pilot.pause()
+        texts = [batch.text for batch in app.manager.batches.values()]
+        assert texts == ["sleep 0.01 x2", "sleep 0.01 x3"]
+        assert app.screen.query_one(CommandBar).input.value == "sleep 0.01"
+
+
+async def test_an_error_does_not_overwrite_a_line_typed_after_it() -> None:
+    app = new_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("colon")
+        type_burst(app, *keys_for("sleep abc\nsleep 1"))
+        bar = app.screen.query_one(CommandBar)
+        await until(pilot, lambda: bar.message.has_class("-error"))
+        await pilot.pause()
+        assert bar.input.value == "sleep 1"
+        assert "sleep abc" in str(bar.message.render())  # the pointer shows the rejected line
+
+
+# --- paste -----------------------------------------------------------------------------------
+
+
+async def test_a_paste_ending_in_a_newline_launches_exactly_what_was_pasted() -> None:
+    app = new_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("colon")
+        app.post_message(events.Paste("sleep 0.01 x3 ; fail boom\n"))
+        await until(pilot, lambda: app.manager.last_batch is not None)
+        batch = app.manager.last_batch
+        assert batch is not None and batch.planned == 4
+        assert [r.kind for r in batch.records] == ["sleep"] * 3 + ["fail"]
+        assert app.screen.query_one(CommandBar).input.value == ""
+
+
+async def test_a_paste_without_a_newline_waits_for_enter() -> None:
+    app = new_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("colon")
+        app.post_message(events.Paste("sleep 0.01"))
+        bar = app.screen.query_one(CommandBar)
+        await until(pilot, lambda: bar.input.value == "sleep 0.01")
+        assert app.manager.last_batch is None
+        await pilot.press(*keys_for(" x2"), "enter")
+        await until(pilot, lambda: app.manager.last_batch is not None)
+        assert app.manager.last_batch.planned == 2  # type: ignore[union-attr]
+
+
+async def test_a_multi_line_paste_is_one_line_of_specs() -> None:
+    app = new_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("colon")
+        app.post_message(events.Paste("sleep 0.01 x2\n\nfail boom\r\n"))
+        await until(pilot, lambda: app.manager.last_batch is not None)
+        batch = app.manager.last_batch
+        assert batch is not None and batch.text == "sleep 0.01 x2; fail boom"
+        assert batch.planned == 3
+
+
+def test_paste_as_line() -> None:
+    assert paste_as_line("sleep 1") == ("sleep 1", False)
+    assert paste_as_line("sleep 1\n") == ("sleep 1", True)
+    assert paste_as_line(" a \n\n b \n") == ("a; b", True)
+    assert paste_as_line("\n") == ("", True)

@@ -6,6 +6,7 @@ import io
 
 from rich.console import Console
 
+from loopscope.tasks.options import EngineOptions
 from loopscope.tui.app import make_app
 from loopscope.tui.screens.main import MainScreen
 from loopscope.tui.screens.scenarios import RaceScreen, ScenarioPicker
@@ -48,7 +49,10 @@ async def test_running_chain_from_the_picker() -> None:
 
 
 async def test_the_race_from_the_picker_ends_with_its_chart() -> None:
-    app = make_app(thread_workers=16, process_workers=2, scenario_options={"race": FAST["race"]})
+    app = make_app(
+        options=EngineOptions(thread_workers=16, process_workers=2),
+        scenario_options={"race": FAST["race"]},
+    )
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.press("n", "end", "enter")
         screen = app.screen
@@ -64,7 +68,9 @@ async def test_the_race_from_the_picker_ends_with_its_chart() -> None:
 
 
 async def test_a_scenario_from_the_command_palette_and_stopped_with_C() -> None:
-    app = make_app(thread_workers=8, scenario_options={"sensors": {"interval": 60}})
+    app = make_app(
+        options=EngineOptions(thread_workers=8), scenario_options={"sensors": {"interval": 60}}
+    )
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.press("ctrl+p")
         await pilot.pause()

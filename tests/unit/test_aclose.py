@@ -10,6 +10,7 @@ import warnings
 import psutil
 
 from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.options import EngineOptions
 from loopscope.tasks.records import TaskState
 
 
@@ -33,7 +34,7 @@ async def test_aclose_with_everything_in_flight() -> None:
     threads_before = {t.ident for t in threading.enumerate()}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        manager = TaskManager(process_workers=2, thread_workers=4)
+        manager = TaskManager(EngineOptions(process_workers=2, thread_workers=4))
         await manager.start()
         batch = manager.launch(
             "fetch /delay/5000 x20; fetch /bytes/50000000?delay_ms=5; thread 30 x6; "
@@ -59,7 +60,7 @@ async def test_aclose_with_everything_in_flight() -> None:
 
 
 async def test_launching_after_close_is_a_clear_error() -> None:
-    manager = TaskManager(demo_server=False, monitors=False)
+    manager = TaskManager(EngineOptions(demo_server=False, monitors=False))
     await manager.start()
     await manager.aclose()
     try:

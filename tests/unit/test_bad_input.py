@@ -10,6 +10,7 @@ import aiohttp.abc
 import pytest
 
 from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.options import EngineOptions
 from loopscope.tasks.records import TaskState
 from tests.unit.test_kinds import run_one
 
@@ -35,7 +36,7 @@ async def test_refused_port(manager: TaskManager, refused_port: int) -> None:
 
 
 async def test_unresolvable_host() -> None:
-    async with TaskManager(demo_server=False, resolver=NowhereResolver()) as manager:
+    async with TaskManager(EngineOptions(demo_server=False), resolver=NowhereResolver()) as manager:
         record = await run_one(manager, "fetch http://no-such-host.invalid/")
     assert record.state is TaskState.EXCEPTION
     assert record.error_type is not None and "ClientConnector" in record.error_type
@@ -91,6 +92,6 @@ async def test_permission_denied_simulated(
 
 
 async def test_a_url_with_no_demo_server() -> None:
-    async with TaskManager(demo_server=False) as manager:
+    async with TaskManager(EngineOptions(demo_server=False)) as manager:
         record = await run_one(manager, "fetch /delay/1")
     assert record.error == "TaskFailure: no demo server is running: give a full http:// URL"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.options import EngineOptions
 from loopscope.tasks.records import TaskRecord, TaskState
 
 
@@ -91,18 +92,27 @@ async def test_cancel_while_running(manager: TaskManager, text: str) -> None:
 
 
 async def test_cancel_a_running_process_job() -> None:
-    async with TaskManager(process_workers=1, demo_server=False) as manager:
-        batch = manager.launch("cpu 3000000000")
-        await asyncio.sleep(0)
-        (record,) = batch.records
-        await wait_for_state(record, TaskState.RUNNING, timeout=20)
-        assert manager.cancel(record.id)
-        await asyncio.wait_for(batch.wait(), 5)
-        assert record.state is TaskState.CANCELLED
+    """A job running in a process cannot be interrupted: it shows as cancelling, with the
+    reason, and keeps its worker busy until the worker is free (here: until close)."""
+    manager = TaskManager(EngineOptions(process_workers=1, demo_server=False))
+    await manager.start()
+    batch = manager.launch("cpu 3000000000")
+    await asyncio.sleep(0)
+    (record,) = batch.records
+    await wait_for_state(record, TaskState.RUNNING, timeout=20)
+    assert manager.process_workers_busy == 1
+    assert manager.cancel(record.id)
+    while record.cancelling is None:
+        await asyncio.sleep(0.01)
+    assert record.status == "cancelling"
+    assert "cannot be interrupted" in record.cancelling
+    assert not batch.done and manager.process_workers_busy == 1
+    await asyncio.wait_for(manager.aclose(), 10)
+    assert record.state is TaskState.CANCELLED and batch.done
 
 
 async def test_executor_jobs_wait_pending_for_a_worker() -> None:
-    async with TaskManager(thread_workers=1, demo_server=False) as manager:
+    async with TaskManager(EngineOptions(thread_workers=1, demo_server=False)) as manager:
         batch = manager.launch("thread 30 x2")
         await asyncio.sleep(0)
         first, second = batch.records
@@ -126,7 +136,7 @@ async def test_executor_jobs_wait_pending_for_a_worker() -> None:
     ids=["slots", "aiohttp-trace", "per-host"],
 )
 async def test_fetches_wait_pending_for_a_connection(options: dict[str, object]) -> None:
-    async with TaskManager(**options) as manager:  # type: ignore[arg-type]
+    async with TaskManager(EngineOptions(**options)) as manager:  # type: ignore[arg-type]
         batch = manager.launch("fetch /delay/3000 x2")
         await asyncio.sleep(0)
         first, second = batch.records
@@ -142,7 +152,7 @@ async def test_fetches_wait_pending_for_a_connection(options: dict[str, object])
 
 
 async def test_a_connector_limit_makes_waves(manager: TaskManager) -> None:
-    async with TaskManager(connector_limit=2) as limited:
+    async with TaskManager(EngineOptions(connector_limit=2)) as limited:
         batch = limited.launch("fetch /delay/100 x4")
         await batch.wait()
         waits = sorted(r.wait_s(limited.clock()) for r in batch.records)
@@ -155,3 +165,91 @@ async def test_failures_do_not_touch_siblings(manager: TaskManager) -> None:
     await batch.wait()
     assert batch.counts[TaskState.EXCEPTION] == 3
     assert batch.counts[TaskState.DONE] == 3
+
+
+# --- one Kind object per kind ---------------------------------------------------------------
+
+
+def test_every_builtin_kind_is_one_object_in_its_own_module() -> None:
+    from loopscope.tasks.kinds import registry
+
+    kinds = registry.all_kinds()
+    assert [kind.name for kind in kinds] == list(registry.BUILTIN_MODULES)
+    for kind in kinds:
+        module = __import__(f"loopscope.tasks.kinds.{kind.name}", fromlist=["KIND"])
+        assert module.KIND is kind
+        assert kind.help and kind.usage.startswith(kind.name)
+        assert kind.example.split()[0] == kind.name
+
+
+def test_the_readme_table_is_made_from_the_kinds() -> None:
+    from loopscope.tasks.kinds.table import markdown_table
+    from tests.staging import REPO
+
+    readme = (REPO / "README.md").read_text()
+    assert markdown_table() in readme, (
+        "README's kinds table is stale: paste `python -m loopscope.tasks.kinds.table`"
+    )
+
+
+async def test_a_spec_is_parsed_once_per_launch_not_per_task(manager: TaskManager) -> None:
+    from loopscope.tasks.kinds import Kind, Param, registry
+    from loopscope.tasks.kinds.values import parse_seconds
+    from loopscope.tasks.spec import TaskSpec
+
+    parsed: list[str] = []
+    seen: list[object] = []
+
+    def counted(word: str) -> float:
+        parsed.append(word)
+        return parse_seconds(word)
+
+    async def run(ctx: object, record: TaskRecord, seconds: float) -> str:
+        seen.append(seconds)
+        ctx.mark_running(record)  # type: ignore[attr-defined]
+        return "ok"
+
+    counting = Kind("counting", help="counts its parses", runner=run,
+                    build=lambda seconds: seconds, args=(Param("seconds", counted),),
+                    describe=lambda seconds: f"{seconds:g} s", source="test")
+    with registry.restoring():
+        registry.register(counting)
+        batch = manager.launch("counting 0.5 x1000")
+        await asyncio.wait_for(batch.wait(), 30)
+        assert parsed == ["0.5"]
+        by_hand = manager.launch(TaskSpec("counting", ("2",), 300))
+        await asyncio.wait_for(by_hand.wait(), 30)
+        assert parsed == ["0.5", "2"]
+    assert seen == [0.5] * 1000 + [2.0] * 300  # typed values, not words
+    assert {record.target for record in by_hand.records} == {"2 s"}
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        ("sleep", ("nan",)),
+        ("sleep", ()),
+        ("sleep", ("1",), 0),
+        ("sleep", ("1",), 200_000),
+        ("nosuchkind", ()),
+        ("fetch", ("/x",), 1, (("timeout", "0"),)),
+    ],
+)
+async def test_hand_built_specs_are_checked_at_the_engine_door(
+    manager: TaskManager, spec: tuple[object, ...]
+) -> None:
+    from loopscope.tasks.errors import SpecError
+    from loopscope.tasks.spec import TaskSpec
+
+    with pytest.raises(SpecError):
+        manager.launch(TaskSpec(*spec))  # type: ignore[arg-type]
+    assert manager.last_batch is None and not manager.records
+
+
+async def test_a_launch_of_many_specs_is_capped_as_a_whole(manager: TaskManager) -> None:
+    from loopscope.tasks.errors import SpecError
+    from loopscope.tasks.spec import TaskSpec
+
+    with pytest.raises(SpecError, match="at most 100,000 tasks"):
+        manager.launch([TaskSpec("sleep", ("0",), 100_000)] * 40)
+    assert manager.last_batch is None

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
+from loopscope.tasks.ledger import TaskLedger
 from loopscope.tasks.manager import TaskManager
-from loopscope.tasks.records import TaskState
+from loopscope.tasks.options import EngineOptions
+from loopscope.tasks.records import TaskRecord, TaskState
 from loopscope.tasks.timing import Timing, union_length
+
+QUIET = EngineOptions(demo_server=False, monitors=False)
+"""No demo server, no monitors: only the bookkeeping under test."""
 
 
 async def test_changes_since_returns_only_what_changed(manager: TaskManager) -> None:
@@ -38,7 +44,7 @@ async def test_counts_follow_every_transition(manager: TaskManager) -> None:
 
 
 async def test_a_big_launch_is_made_in_chunks() -> None:
-    async with TaskManager(demo_server=False, monitors=False, launch_chunk=100) as manager:
+    async with TaskManager(QUIET.replace(launch_chunk=100)) as manager:
         batch = manager.launch("sleep 0 x1000")
         await asyncio.sleep(0)
         # one chunk so far; the rest come on later loop iterations
@@ -49,7 +55,7 @@ async def test_a_big_launch_is_made_in_chunks() -> None:
 
 
 async def test_cancel_all_stops_a_launch_in_progress() -> None:
-    async with TaskManager(demo_server=False, monitors=False, launch_chunk=100) as manager:
+    async with TaskManager(QUIET.replace(launch_chunk=100)) as manager:
         batch = manager.launch("sleep 10 x5000")
         await asyncio.sleep(0)
         manager.cancel_all()
@@ -60,7 +66,7 @@ async def test_cancel_all_stops_a_launch_in_progress() -> None:
 
 
 async def test_history_is_capped_by_whole_old_batches() -> None:
-    async with TaskManager(demo_server=False, monitors=False, history_limit=100) as manager:
+    async with TaskManager(QUIET.replace(history_limit=100)) as manager:
         for _ in range(5):
             await manager.launch("sleep 0 x60").wait()
         assert len(manager.records) <= 100
@@ -71,7 +77,7 @@ async def test_history_is_capped_by_whole_old_batches() -> None:
 
 async def test_batch_timing_with_an_injected_clock() -> None:
     now = [100.0]
-    async with TaskManager(demo_server=False, monitors=False, clock=lambda: now[0]) as manager:
+    async with TaskManager(QUIET, clock=lambda: now[0]) as manager:
         batch = manager.launch("sleep 0.05 x3")
         while batch.counts[TaskState.RUNNING] < 3:
             await asyncio.sleep(0)  # tasks start at 100.0
@@ -87,7 +93,7 @@ async def test_batch_timing_with_an_injected_clock() -> None:
 
 async def test_live_timing_counts_running_tasks() -> None:
     now = [10.0]
-    async with TaskManager(demo_server=False, monitors=False, clock=lambda: now[0]) as manager:
+    async with TaskManager(QUIET, clock=lambda: now[0]) as manager:
         batch = manager.launch("sleep 30 x4")
         await asyncio.sleep(0.01)
         now[0] = 11.5
@@ -120,7 +126,7 @@ async def test_replay_measures_the_sequential_time(manager: TaskManager) -> None
 async def test_the_estimate_lies_under_the_gil_and_the_replay_tells() -> None:
     """Four CPU-bound jobs in threads: summed durations claim a big gain; a replay shows
     there was little or none."""
-    async with TaskManager(demo_server=False, thread_workers=4) as manager:
+    async with TaskManager(EngineOptions(demo_server=False, thread_workers=4)) as manager:
         batch = manager.launch("cpu 1500000 x4 in=thread")
         await batch.wait()
         await manager.replay_sequential(batch).wait()
@@ -141,7 +147,7 @@ async def test_a_block_is_caught_by_the_lag_monitor_and_blamed(manager: TaskMana
 
 
 async def test_a_spike_under_gil_bound_threads_blames_the_gil() -> None:
-    async with TaskManager(demo_server=False, thread_workers=4) as manager:
+    async with TaskManager(EngineOptions(demo_server=False, thread_workers=4)) as manager:
         batch = manager.launch("cpu 6000000 x4 in=thread")
         await asyncio.sleep(0.3)
         assert manager.gil_jobs_running == 4
@@ -154,7 +160,7 @@ async def test_a_spike_under_gil_bound_threads_blames_the_gil() -> None:
 async def test_session_wall_merges_finished_and_live_batches() -> None:
     """Gaps between batches do not count; a finished batch inside a live one counts once."""
     now = [0.0]
-    async with TaskManager(demo_server=False, monitors=False, clock=lambda: now[0]) as manager:
+    async with TaskManager(QUIET, clock=lambda: now[0]) as manager:
 
         async def run_until_running(spec: str) -> object:
             batch = manager.launch(spec)
@@ -188,3 +194,111 @@ def test_timing_labels() -> None:
     assert timing.speedup == 4.0
     assert timing.measured_speedup == 1.1
     assert timing.measured_gained_s is not None and abs(timing.measured_gained_s - 0.2) < 1e-9
+
+
+# --- the ledger: one done-callback records every end --------------------------------------
+
+
+async def test_a_launched_task_cancelled_before_its_first_step_ends_cancelled() -> None:
+    async with TaskManager(QUIET) as manager:
+        batch = manager.launch("sleep 30 x3")
+        await asyncio.sleep(0)  # the launcher made the tasks; none has taken a step yet
+        assert len(batch.records) == 3
+        for record in batch.records:
+            assert manager.cancel(record.id)
+        await asyncio.wait_for(batch.wait(), 5)
+        assert [r.state for r in batch.records] == [TaskState.CANCELLED] * 3
+        assert all(r.started is None for r in batch.records)  # the runner never ran
+
+
+async def test_a_tracked_task_cancelled_before_its_first_step_ends_cancelled() -> None:
+    """Reproduced before the fix: the records stayed pending and batch.wait() never returned."""
+    ran: list[int] = []
+
+    async def work(record: TaskRecord) -> int:
+        ran.append(record.id)
+        return 1
+
+    async with TaskManager(QUIET) as manager:
+        batch = manager.open_batch("tracked")
+        tasks = [
+            asyncio.ensure_future(manager.tracked(batch, "job", f"#{n}", work)) for n in range(3)
+        ]
+        for task in tasks:
+            task.cancel()  # before the loop ever steps them
+        manager.close_batch(batch)
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.wait_for(batch.wait(), 5)
+        assert all(isinstance(r, asyncio.CancelledError) for r in results)
+        assert [r.state for r in batch.records] == [TaskState.CANCELLED] * 3
+        assert ran == []
+        assert manager.counts[TaskState.PENDING] == 0
+
+
+async def test_tracked_work_under_a_task_group_is_cancelled_with_its_siblings() -> None:
+    async def fail(record: TaskRecord) -> None:
+        raise ValueError("boom")
+
+    async def wait_long(record: TaskRecord) -> None:
+        await asyncio.sleep(30)
+
+    async with TaskManager(QUIET) as manager:
+        batch = manager.open_batch("group")
+        with contextlib.suppress(ExceptionGroup):
+            async with asyncio.TaskGroup() as group:
+                for _ in range(3):
+                    group.create_task(manager.tracked(batch, "sleep", "30 s", wait_long))
+                group.create_task(manager.tracked(batch, "fail", "boom", fail))
+        manager.close_batch(batch)
+        await asyncio.wait_for(batch.wait(), 5)
+        assert batch.counts[TaskState.CANCELLED] == 3
+        assert batch.counts[TaskState.EXCEPTION] == 1
+        failed = batch.records[-1]
+        assert failed.error == "ValueError: boom" and failed.traceback
+
+
+async def test_the_manager_holds_a_ledger_and_does_not_inherit_it() -> None:
+    async with TaskManager(QUIET) as manager:
+        assert not isinstance(manager, TaskLedger)
+        batch = manager.launch("sleep 0 x2")
+        await batch.wait()
+        assert manager.ledger.counts is manager.counts
+        assert manager.ledger.batches[batch.id] is batch
+
+
+# --- cost per batch -----------------------------------------------------------------------
+
+
+async def test_completing_a_batch_costs_the_same_late_in_a_session() -> None:
+    """Finished spans used to be re-merged and re-summed on every completion: O(session)."""
+    now = [0.0]
+    async with TaskManager(QUIET, clock=lambda: now[0]) as manager:
+        costs = []
+        for n in range(600):
+            now[0] = n * 2.0
+            before = manager.ledger.span_work
+            batch = manager.launch("sleep 0")
+            now[0] = n * 2.0 + 1.0  # it finishes one second after its launch
+            await batch.wait()
+            costs.append(manager.ledger.span_work - before)
+        assert max(costs) <= 4
+        assert sum(costs[-100:]) <= sum(costs[:100])
+        # 600 batches of one second each; the gaps between them do not count
+        assert manager.session_timing().wall_s == 600.0
+
+
+async def test_session_wall_with_a_long_batch_spanning_many_short_ones() -> None:
+    now = [0.0]
+    async with TaskManager(QUIET, clock=lambda: now[0]) as manager:
+        long = manager.launch("sleep 30")
+        for n in range(1, 200):
+            now[0] = float(n)
+            short = manager.launch("sleep 0")
+            now[0] = n + 0.5
+            await short.wait()
+        assert manager.ledger.span_work <= 3 * 200
+        now[0] = 300.0
+        assert manager.session_timing().wall_s == 300.0
+        manager.cancel(long.records[0].id)
+        await long.wait()
+        assert manager.session_timing().wall_s == 300.0

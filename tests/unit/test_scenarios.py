@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.options import EngineOptions
 from loopscope.tasks.records import TaskState
 from loopscope.tasks.scenarios import SCENARIOS, ScenarioRun, start
 
@@ -26,7 +27,7 @@ FAST: dict[str, dict[str, Any]] = {
 
 
 async def run(name: str, **options: Any) -> ScenarioRun:
-    manager = TaskManager(thread_workers=16, process_workers=2, demo_seed=5)
+    manager = TaskManager(EngineOptions(thread_workers=16, process_workers=2, demo_seed=5))
     await manager.start()
     try:
         scenario_run = start(manager, name, headless=True, **{**FAST.get(name, {}), **options})

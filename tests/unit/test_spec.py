@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from loopscope.tasks.errors import SpecError
+from loopscope.tasks.kinds.registry import names
 from loopscope.tasks.spec import (
-    KINDS,
     MAX_REPEAT,
     TaskSpec,
     describe_target,
@@ -71,7 +71,7 @@ def test_the_password_is_masked_when_shown() -> None:
     [
         ("fetc /x", "fetc", "unknown kind"),
         ("fetch example.com", "example.com", "http://"),
-        ("fetch", None, "needs a URL"),
+        ("fetch", None, "needs URL"),
         ("sleep soon", "soon", "number"),
         ("sleep -1", "-1", "0 or more"),
         ("sleep 1 x0", "x0", "x1"),
@@ -80,7 +80,7 @@ def test_the_password_is_masked_when_shown() -> None:
         ("sleep 1 colour=red", "colour=red", "unknown option"),
         ("fetch /x method=FETCH", "method=FETCH", "GET"),
         ("fetch /x header=nocolon", "header=nocolon", "Name:value"),
-        ("read a b", "b", "one PATH"),
+        ("read a b", "b", "unexpected word"),
         ("cpu 1.5", "1.5", "whole number"),
         ("block 600", "600", "at most"),
         ("write lots", "lots", "size"),
@@ -113,7 +113,7 @@ def test_garbage_raises_only_spec_errors(text: str) -> None:
     except SpecError as error:
         assert str(error)
     else:
-        assert all(spec.kind in KINDS for spec in specs)
+        assert all(spec.kind in names() for spec in specs)
 
 
 _word = st.text(
@@ -147,3 +147,62 @@ def _looks_special(word: str) -> bool:
     import re
 
     return bool(re.match(r"^x\d+$", word) or re.match(r"^[A-Za-z_][A-Za-z0-9_-]*=", word))
+
+
+# --- bounds (issue 11: 5, 9, 10) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("timeout", ["0", "0.0", "0ms", "0s"])
+def test_a_zero_timeout_is_refused_not_read_as_none(timeout: str) -> None:
+    with pytest.raises(SpecError, match="more than 0") as caught:
+        parse_specs(f"fetch /delay/100 timeout={timeout}")
+    assert caught.value.word == f"timeout={timeout}"
+
+
+def test_no_timeout_keeps_the_session_default() -> None:
+    spec = parse_spec("fetch /delay/100")
+    assert spec.bound is not None and spec.bound.args.timeout is None  # the 30 s default
+    assert parse_spec("fetch /x timeout=0.25").bound.args.timeout_s == 0.25  # type: ignore[union-attr]
+
+
+def test_the_whole_launch_is_capped_not_just_each_spec() -> None:
+    with pytest.raises(SpecError, match="at most 100,000 tasks; these specs ask for 4,000,000"):
+        parse_specs("sleep 0 x100000;" * 40)
+    assert len(parse_specs("sleep 0 x50000; sleep 0 x50000")) == 2
+
+
+def test_an_overlong_line_is_refused_before_it_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    import loopscope.tasks.spec as spec_module
+
+    def no_scan(text: str) -> list[tuple[int, str]]:
+        raise AssertionError("the parser scanned the overlong line")
+
+    monkeypatch.setattr(spec_module, "split_statements", no_scan)
+    line = "fetch /" + "a" * 1_000_000
+    with pytest.raises(SpecError) as caught:
+        parse_specs(line)
+    message = str(caught.value)
+    assert "1,000,007 characters" in message and "at most 10,000" in message
+    assert len(message) < 120
+
+
+def test_an_error_quotes_at_most_a_few_dozen_characters() -> None:
+    word = "z" * 5000
+    with pytest.raises(SpecError) as caught:
+        parse_specs(f"sleep {word}")
+    assert caught.value.word == word and caught.value.position == 6
+    assert len(str(caught.value)) < 120
+
+
+def test_the_cli_caps_the_launch_over_all_its_arguments() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "loopscope", "run", *["sleep 0 x100000"] * 3],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "these specs ask for 300,000" in lines[0]
+    assert "Traceback" not in out.stderr and "MemoryError" not in out.stderr

@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from loopscope.tasks.spec import KINDS
+from loopscope.tasks.kinds.registry import all_kinds
 from loopscope.tui.launch_keys import LAUNCH_SPECS
 
 KEYS = (
@@ -62,9 +62,12 @@ class HelpScreen(ModalScreen[None]):
     def _specs(self) -> Text:
         text = Text("\nThe spec language", style="bold underline")
         text.append("\nKIND ARGS [xN] [key=value ...]; several specs separated by ';'\n", "")
-        for kind in KINDS.values():
+        for kind in all_kinds():
             text.append(f"  {kind.usage}\n", "bold")
-            text.append(f"      {kind.summary}\n")
+            text.append(f"      {kind.help}")
+            if not kind.builtin:
+                text.append(f"  (yours: {kind.source})", "italic")
+            text.append("\n")
         return text
 
     def _figures(self) -> Text:

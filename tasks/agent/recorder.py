@@ -1,0 +1,590 @@
+"""The agent's hooks inside the watched program: every loop, every task, every step.
+
+How it sees everything, on Python 3.11+ with asyncio's own (pure Python) event loop:
+
+* every callback of every ``BaseEventLoop`` runs through ``asyncio.events.Handle._run``,
+  including C task steps (``TaskStepMethWrapper``) and wake-ups (``task_wakeup``), whose
+  ``__self__`` is the task. The replacement ``_run`` times the callbacks that belong to a
+  task (busy time, steps, longest step) and lets the others through with one ``getattr``;
+* ``BaseEventLoop.create_task`` is wrapped, so every task is seen at creation however the
+  loop was made (``asyncio.run``, ``new_event_loop``, ``Runner``) and even under the
+  program's own task factory: the parent is the task whose step is running, the creation
+  line is the first frame outside asyncio;
+* ``run_in_executor`` and ``call_exception_handler`` are wrapped for executor jobs and for
+  the warnings the loop itself raises (exception never retrieved, task destroyed pending);
+* each loop's selector ``select`` is wrapped to note when an iteration starts running
+  callbacks: a task's scheduled time is measured from then (or from when it yielded).
+
+Cost is paid per callback, so the hot path does as little as it can: no allocation for a
+callback that is not a task's, a few attribute writes for a step. Everything a screen needs
+beyond that (names, await chains, tracebacks, source lines) is read later by the sender
+thread (``rows``). Every hook is guarded: the agent never raises into the program. Memory is
+bounded: finished tasks are kept up to ``keep_finished``, samples in bounded deques.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import sys
+import threading
+import time
+import weakref
+from asyncio import base_events, events, format_helpers
+from collections import deque
+from collections.abc import Callable
+from types import CodeType, FrameType
+from typing import Any
+
+SLOW_STEP_S = 0.1
+"""A step that holds the loop this long is a warning (and the lag it causes is blamed on it)."""
+LINE_STEP_S = 0.001
+"""The line a step ran to is read only for steps at least this long (it costs a lookup)."""
+
+_ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
+_AGENT_DIR = os.path.dirname(__file__) + os.sep
+_original_run = events.Handle._run
+_original_create_task = base_events.BaseEventLoop.create_task
+_original_run_in_executor = base_events.BaseEventLoop.run_in_executor
+_original_exception_handler = base_events.BaseEventLoop.call_exception_handler
+
+
+class TaskRecord:
+    """What the agent knows about one task. Written by the loop's thread, read by the sender."""
+
+    __slots__ = (
+        "__weakref__", "blocked", "busy", "created_code", "created_line", "created_t",
+        "dirty", "end", "ended_t", "error", "exc", "last_end", "loop", "longest",
+        "longest_line", "name", "parent", "qualname", "ready_t", "ref", "result",
+        "scheduled", "seq", "steps", "waiting", "chain_steps", "chain", "warned_stuck",
+    )
+
+    def __init__(self, seq: int, ref: weakref.ref[Any], loop: LoopState, parent: int | None,
+                 code: CodeType | None, line: int, now: float) -> None:
+        self.seq = seq
+        self.ref = ref
+        self.loop = loop
+        self.parent = parent
+        self.created_code = code
+        self.created_line = line
+        self.created_t = now
+        self.ready_t = now
+        """When it last became ready, if known (0.0: woken by a future, time unknown)."""
+        self.last_end = 0.0
+        self.busy = 0.0
+        self.scheduled = 0.0
+        self.steps = 0
+        self.longest = 0.0
+        self.longest_line: tuple[CodeType, int] | None = None
+        self.blocked: tuple[CodeType, int] | None = None
+        """Where the sampler saw a long step (innermost program frame)."""
+        self.waiting = False
+        """Its last step ended on an await of a future (suspended), not on a bare yield."""
+        self.dirty = False
+        self.end: str | None = None
+        """``done``, ``exception`` or ``cancelled`` once it finished."""
+        self.ended_t: float | None = None
+        self.name: str | None = None
+        self.qualname: str | None = None
+        self.result: str | None = None
+        self.exc: BaseException | None = None
+        """The exception until the sender formats it into ``error``."""
+        self.error: list[str] | None = None
+        self.chain: tuple[list[Any], str | None, int | None] | None = None
+        self.chain_steps = -1
+        self.warned_stuck = False
+
+    def __repr__(self) -> str:
+        return f"<TaskRecord #{self.seq} {self.qualname or '?'} steps={self.steps} end={self.end}>"
+
+
+class LoopState:
+    """Per-loop bookkeeping, hung on the loop as ``_loopscope_state``."""
+
+    __slots__ = (
+        "__weakref__", "batch_start", "current", "id", "last_slow", "probe_t", "ref", "stall",
+        "step_t", "thread_name",
+    )
+
+    def __init__(self, loop_id: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.id = loop_id
+        self.ref = weakref.ref(loop)
+        self.current: TaskRecord | None = None
+        """The task whose step runs now."""
+        self.step_t = 0.0
+        self.batch_start = 0.0
+        self.probe_t = 0.0
+        """When the sender's lag probe was posted (0.0: none in flight)."""
+        self.stall: tuple[TaskRecord | None, CodeType, int] | None = None
+        self.last_slow: tuple[TaskRecord, float, tuple[CodeType, int] | None, float] | None = None
+        self.thread_name = threading.current_thread().name
+
+
+class Recorder:
+    """All the agent's records, and the hooks that fill them."""
+
+    def __init__(self, *, keep_finished: int = 10_000, clock: Callable[[], float] = time.perf_counter,
+                 slow_step_s: float = SLOW_STEP_S, stuck_s: float = 10.0) -> None:
+        self.clock = clock
+        self.keep_finished = keep_finished
+        self.slow_step_s = slow_step_s
+        self.stuck_s = stuck_s
+        self.live: dict[int, TaskRecord] = {}
+        """id(task) -> record, for tasks not finished (removed when the task is collected)."""
+        self.finished: deque[TaskRecord] = deque()
+        self.gone: deque[int] = deque(maxlen=100_000)
+        """Ids of finished records dropped by retention, for the sender to announce."""
+        self.dirty: deque[TaskRecord] = deque()
+        self.loops: list[LoopState] = []
+        self.jobs: dict[int, list[Any]] = {}
+        self.dirty_jobs: deque[list[Any]] = deque(maxlen=5000)
+        self.lag: deque[list[Any]] = deque(maxlen=2000)
+        self.spikes: deque[list[Any]] = deque(maxlen=500)
+        self.warnings: deque[list[Any]] = deque(maxlen=1000)
+        self.created = 0
+        self.ended = {"done": 0, "exception": 0, "cancelled": 0}
+        self.dropped = {"finished_tasks": 0, "lag": 0, "spikes": 0, "warnings": 0, "jobs": 0}
+        self._seq = itertools.count(1)
+        self._job_seq = itertools.count(1)
+        self._loop_seq = itertools.count(1)
+        self._library_code: dict[CodeType, bool] = {}
+        self._task_types: dict[type, bool] = {}
+        self.installed = False
+        self.disabled = False
+
+    # -- installation ----------------------------------------------------------------------
+
+    def install(self) -> None:
+        """Hook asyncio (idempotent). Loops already running are picked up at their next step."""
+        if self.installed:
+            return
+        recorder = self
+        clock = self.clock
+        live = self.live
+        dirty_append = self.dirty.append
+        finish = self._finish
+        adopt = self._adopt
+        slow_step = self._slow_step
+        line_step = LINE_STEP_S
+        slow_s = self.slow_step_s
+        task_types = self._task_types
+        is_task_type = self._is_task_type
+
+        c_task = asyncio.Task
+        report = _report_callback_error
+
+        def _run(handle: events.Handle) -> None:
+            callback = handle._callback  # type: ignore[attr-defined]
+            task: Any = getattr(callback, "__self__", None)
+            cls = task.__class__
+            if cls is not c_task:
+                known = task_types.get(cls)
+                if known is None:
+                    known = is_task_type(cls)
+                if not known:  # a plain callback: run it as Handle._run would, untimed
+                    try:
+                        handle._context.run(callback, *handle._args)  # type: ignore[attr-defined]
+                    except (SystemExit, KeyboardInterrupt):
+                        raise
+                    except BaseException as exc:
+                        report(handle, exc)
+                    return
+            try:
+                if recorder.disabled:
+                    raise LookupError
+                record = live.get(id(task))
+                if record is None:
+                    record = adopt(task, handle._loop)  # type: ignore[attr-defined]
+                state = record.loop
+                start = clock()
+                ready = record.ready_t or state.batch_start
+                if ready and start > ready:
+                    record.scheduled += start - ready
+                state.current = record
+                state.step_t = start
+            except Exception:
+                return _original_run(handle)
+            try:
+                handle._context.run(callback, *handle._args)  # type: ignore[attr-defined]
+            except (SystemExit, KeyboardInterrupt):
+                state.current = None
+                raise
+            except BaseException as exc:
+                state.current = None
+                report(handle, exc)
+            try:
+                end = clock()
+                state.current = None
+                took = end - start
+                record.busy += took
+                record.steps += 1
+                record.last_end = end
+                if task.done():
+                    finish(record, task, end)
+                elif task._fut_waiter is None:
+                    record.ready_t = end
+                    record.waiting = False
+                else:
+                    record.ready_t = 0.0
+                    record.waiting = True
+                if took > record.longest:
+                    record.longest = took
+                    if took >= line_step:
+                        frame = getattr(task.get_coro(), "cr_frame", None)
+                        if frame is not None:
+                            record.longest_line = (frame.f_code, frame.f_lineno)
+                if took >= slow_s:
+                    slow_step(record, task, took, end)
+                if not record.dirty:
+                    record.dirty = True
+                    dirty_append(record)
+            except Exception:
+                pass
+            return None
+
+        def create_task(loop: base_events.BaseEventLoop, coro: Any, **kwargs: Any) -> Any:
+            task = _original_create_task(loop, coro, **kwargs)
+            if not recorder.disabled:
+                try:
+                    recorder._created(task, loop, sys._getframe(1))
+                except Exception:
+                    pass
+            return task
+
+        def run_in_executor(loop: base_events.BaseEventLoop, executor: Any, func: Any,
+                            *args: Any) -> Any:
+            if recorder.disabled:
+                return _original_run_in_executor(loop, executor, func, *args)
+            try:
+                wrapped = recorder._job(loop, executor, func)
+            except Exception:
+                wrapped = func
+            return _original_run_in_executor(loop, executor, wrapped, *args)
+
+        def call_exception_handler(loop: base_events.BaseEventLoop,
+                                   context: dict[str, Any]) -> None:
+            try:
+                recorder._loop_error(context)
+            except Exception:
+                pass
+            return _original_exception_handler(loop, context)
+
+        loop_class: Any = base_events.BaseEventLoop
+        handle_class: Any = events.Handle
+        handle_class._run = _run
+        loop_class.create_task = create_task
+        loop_class.run_in_executor = run_in_executor
+        loop_class.call_exception_handler = call_exception_handler
+        self.installed = True
+
+    def uninstall(self) -> None:
+        """Put asyncio back as it was (records stay readable)."""
+        if not self.installed:
+            return
+        events.Handle._run = _original_run  # type: ignore[method-assign]
+        base_events.BaseEventLoop.create_task = _original_create_task  # type: ignore[method-assign]
+        base_events.BaseEventLoop.run_in_executor = (  # type: ignore[method-assign]
+            _original_run_in_executor
+        )
+        base_events.BaseEventLoop.call_exception_handler = (  # type: ignore[method-assign]
+            _original_exception_handler
+        )
+        self.installed = False
+
+    # -- loops and tasks -------------------------------------------------------------------
+
+    def _is_task_type(self, cls: type) -> bool:
+        answer = issubclass(cls, asyncio.Task) or issubclass(cls, asyncio.tasks._PyTask)  # type: ignore[attr-defined]
+        self._task_types[cls] = answer
+        return answer
+
+    def loop_state(self, loop: Any) -> LoopState:
+        state = loop.__dict__.get("_loopscope_state")
+        if state is None:
+            state = LoopState(next(self._loop_seq), loop)
+            loop._loopscope_state = state
+            self.loops.append(state)
+            self._hook_selector(loop, state)
+        return state
+
+    def _hook_selector(self, loop: Any, state: LoopState) -> None:
+        selector = getattr(loop, "_selector", None)
+        select = getattr(selector, "select", None)
+        if select is None:
+            return
+        clock = self.clock
+
+        def timed_select(timeout: float | None = None) -> Any:
+            events = select(timeout)
+            state.batch_start = clock()
+            return events
+
+        try:
+            selector.select = timed_select  # type: ignore[union-attr]
+        except AttributeError:
+            pass
+
+    def _forget(self, key: int) -> Callable[[weakref.ref[Any]], None]:
+        live = self.live
+
+        def collected(_: weakref.ref[Any]) -> None:
+            live.pop(key, None)
+
+        return collected
+
+    def _created(self, task: Any, loop: Any, frame: FrameType | None) -> TaskRecord:
+        state = self.loop_state(loop)
+        library = self._library_code
+        while frame is not None:
+            code = frame.f_code
+            inside = library.get(code)
+            if inside is None:
+                inside = library[code] = code.co_filename.startswith((_ASYNCIO_DIR, _AGENT_DIR))
+            if not inside:
+                break
+            frame = frame.f_back
+        current = state.current
+        key = id(task)
+        record = TaskRecord(
+            next(self._seq), weakref.ref(task, self._forget(key)), state,
+            current.seq if current is not None else None,
+            frame.f_code if frame is not None else None,
+            frame.f_lineno if frame is not None else 0,
+            self.clock(),
+        )
+        self.live[key] = record
+        self.created += 1
+        record.dirty = True
+        self.dirty.append(record)
+        return record
+
+    def _adopt(self, task: Any, loop: Any) -> TaskRecord:
+        """A task created without ``create_task`` (``asyncio.Task(...)``): no creation line."""
+        record = self._created(task, loop, None)
+        record.ready_t = 0.0
+        return record
+
+    def _finish(self, record: TaskRecord, task: Any, now: float) -> None:
+        record.ended_t = now
+        record.name = task.get_name()
+        record.qualname = getattr(task.get_coro(), "__qualname__", None)
+        if task.cancelled():
+            record.end = "cancelled"
+        elif task._exception is not None:
+            record.end = "exception"
+            record.exc = task._exception
+        else:
+            record.end = "done"
+            result = task._result
+            if result is not None:
+                record.result = short_repr(result)
+        self.ended[record.end] += 1
+        self.live.pop(id(task), None)
+        finished = self.finished
+        finished.append(record)
+        if len(finished) > self.keep_finished:
+            old = finished.popleft()
+            old.exc = None
+            self.gone.append(old.seq)
+            self.dropped["finished_tasks"] += 1
+
+    def _slow_step(self, record: TaskRecord, task: Any, took: float, now: float) -> None:
+        line = record.blocked
+        if line is None and not task.done():
+            frame = getattr(task.get_coro(), "cr_frame", None)
+            if frame is not None:
+                line = (frame.f_code, frame.f_lineno)
+        record.loop.last_slow = (record, took, line, now)
+        self.warn("slow-step", record.seq, line,
+                  f"a step held the loop for {took * 1000:.0f} ms", now)
+
+    def warn(self, kind: str, task: int | None, line: Any, message: str,
+             now: float | None = None) -> None:
+        """Queue a warning; ``line`` is ``(code, lineno)``, a frame row, or None."""
+        if len(self.warnings) == self.warnings.maxlen:
+            self.dropped["warnings"] += 1
+        self.warnings.append([kind, self.clock() if now is None else now, task, line, message])
+
+    # -- executor jobs ---------------------------------------------------------------------
+
+    def _job(self, loop: Any, executor: Any, func: Callable[..., Any]) -> Callable[..., Any]:
+        state = self.loop_state(loop)
+        current = state.current
+        name = getattr(func, "__qualname__", None) or type(func).__qualname__
+        job: list[Any] = [
+            next(self._job_seq), name, current.seq if current else None, state.id,
+            "default" if executor is None else type(executor).__name__, "queued",
+            self.clock(), None, None, None,
+        ]
+        jobs = self.jobs
+        jobs[job[0]] = job
+        if len(jobs) > 2000:
+            del jobs[next(iter(jobs))]
+        self._job_changed(job)
+        clock = self.clock
+
+        def run(*args: Any) -> Any:
+            job[5] = "running"
+            job[7] = clock()
+            self._job_changed(job)
+            try:
+                value = func(*args)
+            except BaseException as error:
+                job[5] = "exception"
+                job[9] = f"{type(error).__name__}: {error}"
+                raise
+            else:
+                job[5] = "done"
+                return value
+            finally:
+                job[8] = clock()
+                self._job_changed(job)
+
+        return run
+
+    def _job_changed(self, job: list[Any]) -> None:
+        if len(self.dirty_jobs) == self.dirty_jobs.maxlen:
+            self.dropped["jobs"] += 1
+        self.dirty_jobs.append(job)
+
+    # -- what the loop reports -------------------------------------------------------------
+
+    def _loop_error(self, context: dict[str, Any]) -> None:
+        message = str(context.get("message", "loop error"))
+        task = context.get("task") or context.get("future")
+        record = self.live.get(id(task)) if task is not None else None
+        if record is None and task is not None:
+            record = next((r for r in reversed(self.finished) if r.ref() is task), None)
+        seq = record.seq if record is not None else None
+        line = (record.created_code, record.created_line) if record and record.created_code else None
+        if "never retrieved" in message:
+            kind = "never-retrieved"
+            exc = context.get("exception")
+            if exc is not None:
+                message = f"{message}: {type(exc).__name__}: {exc}"
+        elif "destroyed but it is pending" in message:
+            kind = "destroyed-pending"
+            if record is not None and record.end is None:
+                record.end = "cancelled"
+                record.ended_t = self.clock()
+                record.result = "destroyed while pending"
+        else:
+            kind = "loop-error"
+            exc = context.get("exception")
+            if exc is not None:
+                message = f"{message}: {type(exc).__name__}: {exc}"
+        self.warn(kind, seq, line, message)
+
+    # -- lag probes (called from the sender thread) -----------------------------------------
+
+    def probe(self, state: LoopState) -> None:
+        """Post a probe to the loop; when it runs it records how late it was."""
+        loop = state.ref()
+        if loop is None or state.probe_t or not loop.is_running():
+            return
+        state.probe_t = sent = self.clock()
+
+        def arrived() -> None:
+            now = self.clock()
+            state.probe_t = 0.0
+            lag_ms = max(0.0, (now - sent) * 1000)
+            if len(self.lag) == self.lag.maxlen:
+                self.dropped["lag"] += 1
+            self.lag.append([now, round(lag_ms, 3), state.id])
+            if lag_ms >= self.slow_step_s * 1000:
+                self._spike(state, lag_ms, sent, now)
+
+        try:
+            loop.call_soon_threadsafe(arrived)
+        except RuntimeError:  # closed meanwhile
+            state.probe_t = 0.0
+
+    def _spike(self, state: LoopState, lag_ms: float, since: float, now: float) -> None:
+        task: TaskRecord | None = None
+        line: tuple[CodeType, int] | None = None
+        step_s = 0.0
+        slow = state.last_slow
+        if slow is not None and slow[3] >= since:
+            task, step_s, line, _ = slow
+        elif state.stall is not None:
+            task, code, lineno = state.stall
+            line = (code, lineno)
+            step_s = lag_ms / 1000
+        state.stall = None
+        if len(self.spikes) == self.spikes.maxlen:
+            self.dropped["spikes"] += 1
+        self.spikes.append([now, round(lag_ms, 3), state.id, task, line, step_s])
+
+    def sample_stalls(self, frames: dict[int, FrameType]) -> None:
+        """For each loop stalled since its probe was posted, note the line that holds it."""
+        now = self.clock()
+        for state in self.loops:
+            if not state.probe_t or now - state.probe_t < 0.04:
+                continue
+            loop = state.ref()
+            thread_id = getattr(loop, "_thread_id", None)
+            frame = frames.get(thread_id) if thread_id is not None else None
+            if frame is None:
+                continue
+            code, line = self.program_frame(frame)
+            current = state.current
+            state.stall = (current, code, line)
+            if current is not None:
+                current.blocked = (code, line)
+
+    def program_frame(self, frame: FrameType) -> tuple[CodeType, int]:
+        """The innermost frame that is the program's own, not the standard library's."""
+        innermost = frame
+        while frame is not None:
+            code = frame.f_code
+            if not is_library_file(code.co_filename):
+                return code, frame.f_lineno
+            frame = frame.f_back  # type: ignore[assignment]
+        return innermost.f_code, innermost.f_lineno
+
+
+def _report_callback_error(handle: events.Handle, exc: BaseException) -> None:
+    """What ``Handle._run`` does when a callback raises: hand it to the loop's handler."""
+    callback, args = handle._callback, handle._args  # type: ignore[attr-defined]
+    source = format_helpers._format_callback_source(callback, args)
+    context: dict[str, Any] = {
+        "message": f"Exception in callback {source}", "exception": exc, "handle": handle,
+    }
+    if handle._source_traceback:  # type: ignore[attr-defined]
+        context["source_traceback"] = handle._source_traceback  # type: ignore[attr-defined]
+    handle._loop.call_exception_handler(context)  # type: ignore[attr-defined]
+
+
+_STDLIB = os.path.dirname(os.__file__) + os.sep
+_LIBRARY_CACHE: dict[str, bool] = {}
+
+
+def is_library_file(filename: str) -> bool:
+    """True for the standard library, installed packages and loopscope's agent itself."""
+    known = _LIBRARY_CACHE.get(filename)
+    if known is None:
+        known = (
+            filename.startswith((_STDLIB, _AGENT_DIR, "<frozen"))
+            or "site-packages" in filename
+            or "dist-packages" in filename
+        )
+        _LIBRARY_CACHE[filename] = known
+    return known
+
+
+def short_repr(value: object, limit: int = 80) -> str:
+    """A repr a row can show: never long, never raising."""
+    try:
+        text = repr(value) if isinstance(value, int | float | bool) else _bounded_repr(value)
+    except Exception:
+        text = f"<{type(value).__qualname__}>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _bounded_repr(value: object) -> str:
+    if isinstance(value, str | bytes):
+        return repr(value[:100])
+    if isinstance(value, list | tuple | set | dict | frozenset):
+        return f"<{type(value).__name__} of {len(value)}>"
+    return repr(value)

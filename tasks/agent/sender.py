@@ -1,0 +1,460 @@
+"""The agent's daemon thread: lag probes, stall sampling, and batches out to one viewer.
+
+Every ``tick`` (50 ms) it posts a lag probe to each running loop, samples the stack of any
+loop whose probe is late (that is how a step holding the loop is blamed on a line while it
+still holds it), and, when a viewer is connected and the previous batch has left, builds the
+next batch from what changed.
+
+It never blocks the program: the socket is non-blocking and a batch is built only when the
+last one was fully written, so a slow viewer gets fewer, larger batches (changes merge, since
+task rows are snapshots) and the samples queued meanwhile are bounded (``counts.dropped``).
+Its own cost is bounded too: after each batch it waits at least ``1/duty`` times what the
+batch cost, so it takes at most about ``duty`` of the program's time however busy it gets.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import hmac
+import os
+import select
+import socket
+import sys
+import threading
+import time
+from typing import Any
+
+from loopscope.tasks.agent import wire
+from loopscope.tasks.agent.address import Address, parse_address
+from loopscope.tasks.agent.recorder import Recorder, TaskRecord
+from loopscope.tasks.agent.rows import RowBuilder
+
+TICK = wire.BATCH_INTERVAL
+HANDSHAKE_TIMEOUT = 5.0
+
+
+class AgentError(Exception):
+    """The agent cannot listen or connect; the message says why in one line."""
+
+
+class Sender:
+    """Streams a ``Recorder``'s records to a viewer (connecting to it, or accepting it)."""
+
+    def __init__(self, recorder: Recorder, *, status: dict[str, Any], token: str | None = None,
+                 max_rows: int = 2000, refresh_rows: int = 200, duty: float = 0.03) -> None:
+        self.recorder = recorder
+        self.rows = RowBuilder(recorder)
+        self.status = status
+        """The program status row (``wire.status_row`` shape); the runner updates it."""
+        self.token = token
+        self.max_rows = max_rows
+        self.refresh_rows = refresh_rows
+        self.duty = duty
+        self.listener: socket.socket | None = None
+        self.listen_address: Address | None = None
+        self.connection: socket.socket | None = None
+        self._decoder = wire.FrameDecoder()
+        self._outgoing = b""
+        self._seq = 0
+        self._full = False
+        self._next_batch = 0.0
+        self._refresh: list[TaskRecord] = []
+        self._refresh_at = 0
+        self._loop_tasks: dict[int, int] = {}
+        self._loop_tasks_t = 0.0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+        self.merged_batches = 0
+        self.viewers = 0
+
+    # -- setting up ----------------------------------------------------------------------
+
+    def connect(self, address: Address | str) -> None:
+        """Connect to a viewer that listens (``loopscope watch``), and say hello."""
+        if isinstance(address, str):
+            address = parse_address(address)
+        try:
+            sock = _socket_for(address)
+            sock.settimeout(HANDSHAKE_TIMEOUT)
+            target: Any = address.path if address.kind == "unix" else (address.host, address.port)
+            sock.connect(target)
+            sock.sendall(wire.PREAMBLE + wire.encode_frame(self._hello()))
+            hello = _read_hello(sock)
+        except (OSError, wire.ProtocolError, EOFError) as error:
+            raise AgentError(f"cannot connect to {address}: {error}") from None
+        if hello.get("role") != "viewer":
+            raise AgentError(f"{address} is not a loopscope viewer")
+        self._attach(sock)
+
+    def listen(self, address: Address | str) -> Address:
+        """Listen for viewers (``loopscope attach``): a 0600 Unix socket, or loopback TCP."""
+        if isinstance(address, str):
+            address = parse_address(address)
+        try:
+            sock = _socket_for(address)
+            if address.kind == "unix":
+                assert address.path is not None
+                directory = os.path.dirname(os.path.abspath(address.path))
+                os.makedirs(directory, mode=0o700, exist_ok=True)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(address.path)
+                old = os.umask(0o177)
+                try:
+                    sock.bind(address.path)
+                finally:
+                    os.umask(old)
+                os.chmod(address.path, 0o600)
+            else:
+                if not self.token:
+                    raise AgentError("a TCP agent needs a token")
+                sock.bind((address.host, address.port))
+                host, port = sock.getsockname()[:2]
+                address = Address("tcp", host=host, port=port)
+            sock.listen(4)
+        except OSError as error:
+            raise AgentError(f"cannot listen on {address}: {error.strerror or error}") from None
+        sock.setblocking(False)
+        self.listener = sock
+        self.listen_address = address
+        return address
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="loopscope-agent", daemon=True)
+        self._thread.start()
+        atexit.register(self.close)
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self) -> None:
+        """In a forked child: stop watching, and never write into the parent's stream."""
+        self.recorder.disabled = True
+        self.recorder.uninstall()
+        for sock in (self.connection, self.listener):
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.detach()
+        self.connection = self.listener = None
+        self._stop.set()
+
+    def _hello(self) -> dict[str, Any]:
+        return {
+            "kind": "hello", "role": "agent", "version": wire.VERSION, "pid": os.getpid(),
+            "argv": self.status.get("argv", []), "python": sys.version.split()[0],
+            "task_fields": list(wire.TASK_FIELDS), "t": self.recorder.clock(),
+        }
+
+    def _attach(self, sock: socket.socket) -> None:
+        sock.setblocking(False)
+        with self._lock:
+            old, self.connection = self.connection, sock
+            self._decoder = wire.FrameDecoder()
+            self._decoder.feed(wire.PREAMBLE)  # the viewer's preamble was read already
+            self._outgoing = b""
+            self._full = True
+            self.viewers += 1
+        if old is not None:
+            with contextlib.suppress(OSError):
+                old.close()
+
+    # -- the thread ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.wait(TICK):
+            try:
+                self._tick()
+            except Exception:  # the agent must never take the program down
+                continue
+
+    def _tick(self) -> None:
+        recorder = self.recorder
+        if any(state.probe_t for state in recorder.loops):
+            recorder.sample_stalls(sys._current_frames())
+        for state in list(recorder.loops):
+            recorder.probe(state)
+        if self.listener is not None:
+            self._accept()
+        with self._lock:
+            if self.connection is None:
+                self._discard()
+                return
+            self._read_commands()
+            if self._outgoing:
+                self._flush()
+                if self._outgoing:
+                    self.merged_batches += 1
+                    return
+            now = time.perf_counter()
+            if now < self._next_batch:
+                return
+            started = time.thread_time()
+            message = self._batch(final=False)
+            self._outgoing = wire.encode_frame(message)
+            self._flush()
+            spent = time.thread_time() - started
+            self._next_batch = now + max(TICK, spent / self.duty) - TICK
+
+    def _discard(self) -> None:
+        """No viewer: keep nothing queued for one (a new viewer gets a full batch)."""
+        recorder = self.recorder
+        while recorder.dirty:
+            recorder.dirty.popleft().dirty = False
+        recorder.gone.clear()
+        recorder.dirty_jobs.clear()
+        recorder.lag.clear()
+        recorder.spikes.clear()
+
+    def _accept(self) -> None:
+        assert self.listener is not None
+        try:
+            sock, _ = self.listener.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            return
+        try:
+            sock.settimeout(HANDSHAKE_TIMEOUT)
+            hello = _read_hello(sock)
+            if self.listen_address is not None and self.listen_address.kind == "tcp":
+                offered = str(hello.get("token") or "")
+                if not self.token or not hmac.compare_digest(offered, self.token):
+                    raise wire.ProtocolError("wrong token")
+            sock.sendall(wire.PREAMBLE + wire.encode_frame(self._hello()))
+        except (OSError, wire.ProtocolError, EOFError):
+            with contextlib.suppress(OSError):
+                sock.close()
+            return
+        self._attach(sock)
+
+    def _read_commands(self) -> None:
+        sock = self.connection
+        assert sock is not None
+        while True:
+            try:
+                data = sock.recv(65536)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                self._drop_connection()
+                return
+            if not data:
+                self._drop_connection()
+                return
+            try:
+                messages = self._decoder.feed(data)
+            except wire.ProtocolError:
+                self._drop_connection()
+                return
+            for message in messages:
+                if message.get("kind") == "cancel":
+                    self._cancel(message.get("task"))
+
+    def _cancel(self, seq: Any) -> None:
+        for record in list(self.recorder.live.values()):
+            if record.seq == seq:
+                task = record.ref()
+                loop = record.loop.ref()
+                if task is not None and loop is not None:
+                    with contextlib.suppress(RuntimeError):
+                        loop.call_soon_threadsafe(task.cancel)
+                return
+
+    def _flush(self) -> None:
+        sock = self.connection
+        if sock is None:
+            return
+        while self._outgoing:
+            try:
+                sent = sock.send(self._outgoing)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                self._drop_connection()
+                return
+            self._outgoing = self._outgoing[sent:]
+
+    def _drop_connection(self) -> None:
+        if self.connection is not None:
+            with contextlib.suppress(OSError):
+                self.connection.close()
+        self.connection = None
+        self._outgoing = b""
+
+    # -- batches -------------------------------------------------------------------------
+
+    def _batch(self, *, final: bool, limit: int | None = None) -> dict[str, Any]:
+        recorder = self.recorder
+        rows = self.rows
+        now = recorder.clock()
+        full = self._full
+        if full:
+            self._full = False
+            recorder.gone.clear()
+            while recorder.dirty:
+                recorder.dirty.popleft().dirty = False
+            for record in [*recorder.live.values(), *recorder.finished]:
+                record.dirty = True
+                recorder.dirty.append(record)
+        limit = self.max_rows if limit is None else limit
+        task_rows: list[list[Any]] = []
+        dirty = recorder.dirty
+        while dirty and len(task_rows) < limit:
+            record = dirty.popleft()
+            record.dirty = False
+            task_rows.append(rows.task_row(record, now))
+        task_rows.extend(self._refreshed(now, final))
+        gone = []
+        while recorder.gone:
+            gone.append(recorder.gone.popleft())
+        jobs: dict[int, list[Any]] = {}
+        while recorder.dirty_jobs:
+            job = recorder.dirty_jobs.popleft()
+            jobs[job[0]] = list(job)
+        lag = _drain(recorder.lag)
+        spikes = [rows.spike_row(raw) for raw in _drain(recorder.spikes)]
+        warnings = [rows.warning_row(raw) for raw in _drain(recorder.warnings)]
+        self._seq += 1
+        return {
+            "kind": "batch", "seq": self._seq, "t": now, "full": full, "final": final,
+            "tasks": task_rows, "gone": gone, "jobs": list(jobs.values()), "lag": lag,
+            "spikes": spikes, "warnings": warnings, "loops": self._loop_rows(now),
+            "status": dict(self.status), "counts": self._counts(),
+        }
+
+    def _refreshed(self, now: float, final: bool) -> list[list[Any]]:
+        """A few live tasks that did not step (idle time grows; stuck tasks get a warning)."""
+        recorder = self.recorder
+        if final:
+            return []
+        if self._refresh_at >= len(self._refresh):
+            self._refresh = list(recorder.live.values())
+            self._refresh_at = 0
+        batch = self._refresh[self._refresh_at : self._refresh_at + self.refresh_rows]
+        self._refresh_at += len(batch)
+        rows = []
+        for record in batch:
+            if record.end is not None or record.dirty:
+                continue
+            row = self.rows.task_row(record, now)
+            rows.append(row)
+            if (row[6] == "suspended" and not record.warned_stuck
+                    and now - record.last_end >= recorder.stuck_s):
+                record.warned_stuck = True
+                where = _innermost_program_frame(row[16])
+                place = f" at {where[1]}:{where[2]}" if where else ""
+                recorder.warn(
+                    "stuck", record.seq, where,
+                    f"suspended for {now - record.last_end:.0f} s{place}", now,
+                )
+        return rows
+
+    def _loop_rows(self, now: float) -> list[list[Any]]:
+        recorder = self.recorder
+        if now - self._loop_tasks_t > 1.0:
+            counts: dict[int, int] = {}
+            for record in list(recorder.live.values()):
+                counts[record.loop.id] = counts.get(record.loop.id, 0) + 1
+            self._loop_tasks = counts
+            self._loop_tasks_t = now
+        return [
+            self.rows.loop_row(state, now, self._loop_tasks.get(state.id, 0))
+            for state in recorder.loops
+        ]
+
+    def _counts(self) -> dict[str, Any]:
+        recorder = self.recorder
+        dropped = {key: value for key, value in recorder.dropped.items() if value}
+        if self.merged_batches:
+            dropped["merged_batches"] = self.merged_batches
+        return {"created": recorder.created, "finished": dict(recorder.ended),
+                "dropped": dropped}
+
+    # -- the end -------------------------------------------------------------------------
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Send everything left and a final batch, then hang up (atexit; idempotent)."""
+        if os.getpid() != self._pid or self._stop.is_set() and self.connection is None:
+            return
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(1.0)
+        if self.status.get("state") != "exited":
+            self.status["state"] = "exited"
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            if self.connection is not None:
+                with contextlib.suppress(Exception):
+                    self._send_blocking(self._outgoing, deadline)
+                    self._outgoing = b""
+                    while True:
+                        final = not self.recorder.dirty or time.monotonic() > deadline
+                        message = self._batch(final=final, limit=5000)
+                        if final and self.recorder.dirty:
+                            message["final"] = False  # out of time: say so by not finishing
+                        self._send_blocking(wire.encode_frame(message), deadline)
+                        if final:
+                            break
+                self._drop_connection()
+            if self.listener is not None:
+                with contextlib.suppress(OSError):
+                    self.listener.close()
+                if self.listen_address is not None and self.listen_address.kind == "unix":
+                    with contextlib.suppress(OSError):
+                        os.unlink(self.listen_address.path or "")
+                self.listener = None
+
+    def _send_blocking(self, data: bytes, deadline: float) -> None:
+        sock = self.connection
+        if sock is None:
+            return
+        view = memoryview(data)
+        while view:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            select.select([], [sock], [], left)
+            try:
+                sent = sock.send(view)
+            except (BlockingIOError, InterruptedError):
+                continue
+            view = view[sent:]
+
+
+def _drain(queue: Any) -> list[Any]:
+    items = []
+    while queue:
+        items.append(queue.popleft())
+    return items
+
+
+def _innermost_program_frame(chain: list[Any]) -> list[Any] | None:
+    for frame in reversed(chain):
+        if len(frame) == 3:
+            return frame
+    return chain[-1] if chain else None
+
+
+def _socket_for(address: Address) -> socket.socket:
+    if address.kind == "unix":
+        return socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    family = socket.AF_INET6 if address.host and ":" in address.host else socket.AF_INET
+    return socket.socket(family, socket.SOCK_STREAM)
+
+
+def _read_hello(sock: socket.socket) -> dict[str, Any]:
+    """Read the peer's preamble and hello on a blocking socket (with its timeout)."""
+    decoder = wire.FrameDecoder()
+    deadline = time.monotonic() + HANDSHAKE_TIMEOUT
+    while time.monotonic() < deadline:
+        data = sock.recv(65536)
+        if not data:
+            raise EOFError("the peer hung up")
+        messages = decoder.feed(data)
+        if messages:
+            hello = messages[0]
+            if hello.get("kind") != "hello":
+                raise wire.ProtocolError("expected hello")
+            return hello
+    raise TimeoutError("no hello")

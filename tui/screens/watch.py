@@ -1,0 +1,193 @@
+"""The watch screen: the user's own program, live.
+
+Its tasks (a list or a parent/child tree, sorted by any column, filtered with ``/``), the
+selected task in detail (await chain, source around the line it waits on), the program's
+output, lag spikes blamed on a task and line, warnings, and how the program is doing or how it
+exited. The screen stays after the program exits so the user can look at what happened.
+
+Every widget pulls from the session's store on one 10 Hz timer inside ``app.batch_update()``;
+no message is posted per task event.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Input
+
+from loopscope.tasks.watch.output import ProgramOutput
+from loopscope.tasks.watch.session import WatchSession
+from loopscope.tasks.watch.store import CancelUnavailable
+from loopscope.tui.screens.watch_modals import WatchDetailScreen, WatchHelpScreen
+from loopscope.widgets.program_output import ProgramOutputView
+from loopscope.widgets.watch_columns import COLUMNS
+from loopscope.widgets.watch_detail import WatchDetail
+from loopscope.widgets.watch_events import WatchEvents
+from loopscope.widgets.watch_status import WatchStatus
+from loopscope.widgets.watch_task_list import WatchTaskList
+
+REFRESH_S = 0.1
+
+
+class WatchScreen(Screen[None]):
+    """A watched program's tasks, output, lag and warnings on one screen."""
+
+    BINDINGS = [
+        Binding("slash", "filter", "filter", id="watch.filter"),
+        Binding("s", "sort", "sort", id="watch.sort"),
+        Binding("S", "reverse", "reverse", id="watch.reverse", show=False),
+        Binding("t", "tree", "tree", id="watch.tree"),
+        Binding("enter", "details", "details", id="watch.details", show=False),
+        Binding("c", "cancel", "cancel task", id="watch.cancel"),
+        Binding("o", "focus_output", "output", id="watch.output", show=False),
+        Binding("escape", "back", "back", id="watch.back", show=False),
+        Binding("question_mark", "help", "help", id="watch.help"),
+        Binding("q", "app.quit", "quit", id="watch.quit"),
+    ]
+
+    def __init__(self, session: WatchSession) -> None:
+        super().__init__()
+        self.session = session
+
+    def compose(self) -> ComposeResult:
+        session = self.session
+        store = session.store
+        with Horizontal(id="watch-top"):
+            tasks = WatchTaskList(store, id="watch-tasks")
+            tasks.border_title = "Tasks"
+            yield tasks
+            detail = WatchDetail(store, id="watch-detail")
+            detail.border_title = "Task"
+            yield detail
+        with Horizontal(id="watch-bottom"):
+            output = ProgramOutputView(
+                session.program.output if session.program is not None else _no_output(),
+                id="watch-output",
+            )
+            output.border_title = "Output"
+            yield output
+            events = WatchEvents(store, id="watch-events")
+            events.border_title = "Lag & warnings"
+            yield events
+        yield Input(placeholder="filter: name, coroutine, state or file:line — "
+                    "enter keeps it, escape clears", id="watch-filter")
+        yield WatchStatus(store, session.program, label=session.label, id="watch-status")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.query_one(WatchTaskList).focus()
+        self.sync()
+        self.set_interval(REFRESH_S, self.sync)
+
+    def sync(self) -> None:
+        """Pull the store's changes into every widget, as one screen update."""
+        with self.app.batch_update():
+            tasks = self.query_one(WatchTaskList)
+            tasks.sync()
+            total = len(self.session.store.tasks)
+            shown = tasks.row_count
+            title = "Task tree" if tasks.tree_view else "Tasks"
+            tasks.border_title = (
+                f"{title} {total:,}" if shown == total else f"{title} {shown:,} of {total:,}"
+            )
+            detail = self.query_one(WatchDetail)
+            if detail.task_id != tasks.selected_id:
+                detail.show(tasks.selected_id)
+            else:
+                detail.sync()
+            detail.border_title = (
+                "Task" if tasks.selected_id is None else f"Task #{tasks.selected_id}"
+            )
+            self.query_one(ProgramOutputView).sync()
+            self.query_one(WatchEvents).sync()
+            tasks.border_subtitle = self._view_text(tasks)
+            self.query_one(WatchStatus).sync()
+
+    def _view_text(self, tasks: WatchTaskList) -> str:
+        order = "▼" if tasks.sort_reverse else "▲"
+        text = f"sorted by {COLUMNS[tasks.sort_key].title} {order}"
+        if tasks.filter_text:
+            text += f" · filter “{tasks.filter_text}”"
+        return text
+
+    # --- actions -------------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one("#watch-filter", Input)
+        box.add_class("-open")
+        box.value = self.query_one(WatchTaskList).filter_text
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "watch-filter":
+            self.query_one(WatchTaskList).filter_text = event.value
+            self.sync()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "watch-filter":
+            self._close_filter()
+
+    def _close_filter(self) -> None:
+        self.query_one("#watch-filter", Input).remove_class("-open")
+        self.query_one(WatchTaskList).focus()
+
+    def action_back(self) -> None:
+        """Escape: close and clear the filter."""
+        box = self.query_one("#watch-filter", Input)
+        tasks = self.query_one(WatchTaskList)
+        if box.has_class("-open") or tasks.filter_text:
+            box.value = ""
+            tasks.filter_text = ""
+            self._close_filter()
+            self.sync()
+
+    def action_sort(self) -> None:
+        self.query_one(WatchTaskList).next_sort()
+        self.sync()
+
+    def action_reverse(self) -> None:
+        tasks = self.query_one(WatchTaskList)
+        tasks.sort_reverse = not tasks.sort_reverse
+        self.sync()
+
+    def action_tree(self) -> None:
+        tasks = self.query_one(WatchTaskList)
+        tasks.tree_view = not tasks.tree_view
+        self.sync()
+
+    def action_details(self) -> None:
+        task_id = self.query_one(WatchTaskList).selected_id
+        if task_id is not None:
+            self.app.push_screen(WatchDetailScreen(self.session.store, task_id))
+
+    def on_watch_task_list_selected(self, event: WatchTaskList.Selected) -> None:
+        self.app.push_screen(WatchDetailScreen(self.session.store, event.task_id))
+
+    def action_cancel(self) -> None:
+        task = self.query_one(WatchTaskList).selected
+        if task is None:
+            self.notify("no task selected", severity="warning")
+            return
+        if task.state.finished:
+            self.notify(f"task #{task.id} {task.name} has already ended ({task.state})")
+            return
+        try:
+            self.session.store.cancel(task.id)
+        except CancelUnavailable as error:
+            self.notify(str(error), severity="warning")
+        else:
+            self.notify(f"asked the program to cancel task #{task.id} {task.name}")
+
+    def action_focus_output(self) -> None:
+        self.query_one(ProgramOutputView).focus()
+
+    def action_help(self) -> None:
+        self.app.push_screen(WatchHelpScreen(self.BINDINGS))
+
+
+def _no_output() -> ProgramOutput:
+    output = ProgramOutput()
+    output.note("attached: the program's output stays where it was started")
+    return output

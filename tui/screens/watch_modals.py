@@ -1,0 +1,81 @@
+"""The watch screen's pop-ups: one task in full, and the keys (generated from the bindings)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from loopscope.tasks.watch.store import WatchStore
+from loopscope.widgets.watch_detail import WatchDetail
+
+KEY_NAMES = {"slash": "/", "question_mark": "?", "enter": "enter", "escape": "escape"}
+
+EXTRA_HELP = (
+    ("↑ ↓ PgUp PgDn Home End", "move in the list (End follows the newest task)"),
+    ("click a header", "sort by that column; again to reverse"),
+    ("tab", "move between the task list, the detail and the output"),
+)
+
+COLUMN_HELP = Text.from_markup(
+    "\n[bold underline]The columns[/]\n"
+    "[bold]state[/] pending (created, not yet run) · ready (scheduled, waiting for the loop) · "
+    "running · suspended (awaiting something) · done · exception · cancelled\n"
+    "[bold]busy[/] time in its own steps on the loop · [bold]sched[/] ready but waiting for the "
+    "loop · [bold]idle[/] suspended · [bold]steps[/] how many times the loop ran it · "
+    "[bold]longest[/] its longest step (the detail names the line)\n"
+    "[bold]suspended at / outcome[/] the innermost file:line it waits on and what it awaits; "
+    "a finished task's result or exception"
+)
+
+
+class WatchDetailScreen(ModalScreen[None]):
+    """One watched task, full screen, still live."""
+
+    BINDINGS = [Binding("escape,q,enter", "dismiss", "Close", id="watch-detail.close")]
+
+    def __init__(self, store: WatchStore, task_id: int) -> None:
+        super().__init__()
+        self.store = store
+        self.task_id = task_id
+
+    def compose(self) -> ComposeResult:
+        detail = WatchDetail(self.store, id="watch-detail-full")
+        detail.border_title = f"Task #{self.task_id}"
+        detail.border_subtitle = "escape to close"
+        yield detail
+
+    def on_mount(self) -> None:
+        self.query_one(WatchDetail).show(self.task_id)
+        self.set_interval(0.1, self.query_one(WatchDetail).sync)
+
+
+class WatchHelpScreen(ModalScreen[None]):
+    """Every key of the watch screen, from its bindings, and what the columns mean."""
+
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="watch-help.close")]
+
+    def __init__(self, bindings: Iterable[BindingType]) -> None:
+        super().__init__()
+        self.bindings = [b for b in bindings if isinstance(b, Binding)]
+
+    def compose(self) -> ComposeResult:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column()
+        for binding in self.bindings:
+            keys = " ".join(KEY_NAMES.get(k, k) for k in binding.key.split(","))
+            table.add_row(keys, binding.tooltip or binding.description)
+        for keys, text in EXTRA_HELP:
+            table.add_row(keys, text)
+        with VerticalScroll(id="watch-help-body") as body:
+            body.border_title = "loopscope watch: keys"
+            body.border_subtitle = "escape to close"
+            yield Static(table)
+            yield Static(COLUMN_HELP)

@@ -1,0 +1,72 @@
+"""The app behind ``loopscope watch`` and ``loopscope attach``: one watch screen on a session.
+
+It starts the session when it mounts (the program, the link to its agent) and closes it before
+it exits, whatever way it leaves: ``q``, ctrl+q or an error. Closing stops the program.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from textual.app import App
+
+from loopscope.tasks.watch.agent_feed import ConnectFeed, ListenerFeed, agent_command
+from loopscope.tasks.watch.session import WatchSession
+from loopscope.tasks.watch.supervisor import ProgramSupervisor
+from loopscope.tui.screens.watch import WatchScreen
+
+
+class WatchApp(App[int]):
+    """loopscope watching a program."""
+
+    CSS_PATH = "watch.tcss"
+    TITLE = "loopscope watch"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    ENABLE_COMMAND_PALETTE = False
+
+    def __init__(self, session: WatchSession) -> None:
+        super().__init__()
+        self.session = session
+
+    async def on_mount(self) -> None:
+        await self.session.start()
+        await self.push_screen(WatchScreen(self.session))
+
+    async def action_quit(self) -> None:
+        """Stop the program (SIGINT, SIGTERM, SIGKILL), then leave."""
+        self.notify("stopping the program…")
+        await self.session.aclose()
+        self.exit(0)
+
+    async def on_unmount(self) -> None:
+        await self.session.aclose()
+
+
+def make_watch_app(session: WatchSession) -> WatchApp:
+    """The one way to build the watch app: the CLI, the tests and the screenshot script."""
+    return WatchApp(session)
+
+
+def program_session(target: Sequence[str], *, module: bool = False) -> WatchSession:
+    """A session that starts ``target`` (a script and its arguments, or a module with
+    ``module``) under the agent, which connects back to a private socket."""
+    label = ("-m " if module else "") + " ".join(target)
+    feed = ListenerFeed()
+    program = ProgramSupervisor(agent_command(feed.address, target, module=module))
+    return WatchSession(label=label, program=program, feed=feed)
+
+
+def attach_session(address: str, token: str | None = None) -> WatchSession:
+    """A session on a program that runs the agent already (``loopscope.agent.install()``)."""
+    return WatchSession(label=address, feed=ConnectFeed(address, token))
+
+
+def run_watch(target: Sequence[str], *, module: bool = False) -> int:
+    """``loopscope watch [-m] TARGET ARGS...``: open the dashboard on the program; quitting
+    stops it."""
+    return make_watch_app(program_session(target, module=module)).run() or 0
+
+
+def run_attach(address: str, token: str | None = None) -> int:
+    """``loopscope attach ADDRESS``: open the dashboard on a program that opted in."""
+    return make_watch_app(attach_session(address, token)).run() or 0

@@ -1,0 +1,107 @@
+"""The watched program's stdout and stderr, in a panel that follows the newest line.
+
+A Line-API view over the supervisor's bounded ``ProgramOutput``: only the lines on screen are
+drawn, so a program printing megabytes costs the screen what a dozen lines do. It follows the
+newest line until the user scrolls up, and follows again at the bottom (``end``).
+"""
+
+from __future__ import annotations
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from loopscope.tasks.watch.output import ProgramOutput
+
+
+class ProgramOutputView(ScrollView, can_focus=True):
+    """What the program printed: stderr in the error colour, loopscope's own notes dimmed."""
+
+    BINDINGS = [
+        Binding("up,k", "scroll_up", "Up", show=False),
+        Binding("down,j", "scroll_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home", "scroll_home", "Oldest", show=False),
+        Binding("end", "follow", "Newest", show=False),
+    ]
+
+    COMPONENT_CLASSES = {"program-output--stderr", "program-output--loopscope"}
+
+    DEFAULT_CSS = """
+    ProgramOutputView {
+        background: $surface;
+        overflow-x: hidden;
+        scrollbar-size-vertical: 1;
+        & > .program-output--stderr { color: $text-error; }
+        & > .program-output--loopscope { color: $text-accent; text-style: italic; }
+    }
+    """
+
+    def __init__(
+        self,
+        output: ProgramOutput,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self.output = output
+        self.following = True
+        """Stay on the newest line as lines arrive."""
+        self._version = -1
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        lines = self.output.lines
+        index = self.scroll_offset.y + y
+        if index >= len(lines):
+            return Strip.blank(width, self.rich_style)
+        line = lines[index]
+        style = self.rich_style
+        if line.stream != "stdout":
+            style = style + self.get_component_rich_style(f"program-output--{line.stream}")
+        text = line.text.expandtabs(4)
+        if cell_len(text) > width:
+            text = set_cell_size(text, max(0, width - 1)) + "…"
+        return Strip([Segment(set_cell_size(text, width), style)], width)
+
+    def sync(self) -> None:
+        output = self.output
+        if output.version == self._version:
+            return
+        self._version = output.version
+        self.virtual_size = Size(self.size.width, len(output.lines))
+        if self.following:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.refresh()
+
+    def action_follow(self) -> None:
+        self.following = True
+        self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self.following = False
+
+    def action_scroll_up(self) -> None:
+        self.following = False
+        super().action_scroll_up()
+
+    def action_page_up(self) -> None:
+        self.following = False
+        super().action_page_up()
+
+    def action_scroll_home(self) -> None:
+        self.following = False
+        super().action_scroll_home()
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if new >= self.max_scroll_y:
+            self.following = True

@@ -1,0 +1,130 @@
+"""The columns of the watched-task list: what each shows, how it sorts, how wide it is.
+
+Kept apart from the widget so the list, the headless report and tests agree on one definition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from loopscope.tasks.agent.model import TaskSnapshot, TaskState
+from loopscope.tasks.units import human_seconds
+from loopscope.tasks.watch.places import where
+
+STATE_ORDER = {state: n for n, state in enumerate(TaskState)}
+
+
+def seconds(value: float) -> str:
+    return human_seconds(value) if value else "–"
+
+
+def cut_middle(text: str, width: int) -> str:
+    """Cut ``text`` to ``width`` in the middle: a path keeps its file name and line number."""
+    if len(text) <= width:
+        return text
+    if width < 5:
+        return text[:width]
+    head = (width - 1) // 3
+    return text[:head] + "…" + text[len(text) - (width - 1 - head):]
+
+
+def fit_location(task: TaskSnapshot, width: int) -> str:
+    """The location column in ``width`` cells: what it awaits is cut before file:line is."""
+    text = location(task)
+    if len(text) <= width or task.state.finished or not task.await_chain:
+        return text
+    here = where(task.await_chain[-1])
+    if len(here) + 2 <= width:
+        return text[: width - 1] + "…"
+    return cut_middle(here, width)
+
+
+def location(task: TaskSnapshot) -> str:
+    """Where a live task waits (file:line and what it awaits); how a finished one ended."""
+    state = task.state
+    if state is TaskState.EXCEPTION:
+        error = task.error
+        return f"{error.type}: {error.message}" if error else "exception"
+    if state is TaskState.CANCELLED:
+        return "cancelled"
+    if state is TaskState.DONE:
+        return f"→ {task.result}" if task.result else "done"
+    if task.await_chain:
+        here = where(task.await_chain[-1])
+        return f"{here} {task.awaiting}" if task.awaiting else here
+    return task.awaiting or ""
+
+
+@dataclass(frozen=True)
+class WatchColumn:
+    key: str
+    title: str
+    width: int
+    """Fixed width, or the minimum of a flexible column."""
+    text: Callable[[TaskSnapshot], str]
+    sort: Callable[[TaskSnapshot], Any]
+    flexible: bool = False
+    right: bool = False
+
+
+COLUMNS: dict[str, WatchColumn] = {
+    c.key: c
+    for c in (
+        WatchColumn("id", "id", 6, lambda t: str(t.id), lambda t: t.id, right=True),
+        WatchColumn("name", "name", 14, lambda t: t.name, lambda t: t.name.lower(),
+                    flexible=True),
+        WatchColumn("state", "state", 9, lambda t: t.state.value, lambda t: STATE_ORDER[t.state]),
+        WatchColumn("busy", "busy", 7, lambda t: seconds(t.busy_s), lambda t: t.busy_s,
+                    right=True),
+        WatchColumn("scheduled", "sched", 7, lambda t: seconds(t.scheduled_s),
+                    lambda t: t.scheduled_s, right=True),
+        WatchColumn("idle", "idle", 7, lambda t: seconds(t.idle_s), lambda t: t.idle_s,
+                    right=True),
+        WatchColumn("steps", "steps", 6, lambda t: f"{t.steps:,}", lambda t: t.steps, right=True),
+        WatchColumn("longest", "longest", 7, lambda t: seconds(t.longest_step_s),
+                    lambda t: t.longest_step_s, right=True),
+        WatchColumn("where", "suspended at / outcome", 18, location, location, flexible=True),
+    )
+}
+SORT_ORDER = tuple(COLUMNS)
+"""The order ``s`` walks through the columns."""
+DISPLAY_ORDER = SORT_ORDER
+FIT_ORDER = ("id", "state", "name", "where", "busy", "steps", "longest", "scheduled", "idle")
+"""Which columns get room first when the list is narrow (the last are dropped first)."""
+
+
+def layout(width: int) -> list[tuple[WatchColumn, int]]:
+    """The columns that fit in ``width`` with their widths, in display order."""
+    chosen: list[WatchColumn] = []
+    used = 0
+    for key in FIT_ORDER:
+        column = COLUMNS[key]
+        if used + column.width + 1 > width:
+            continue
+        chosen.append(column)
+        used += column.width + 1
+    spare = max(0, width - used)
+    widths = {c.key: c.width for c in chosen}
+    flexible = [c for c in chosen if c.flexible]
+    for n, column in enumerate(flexible):
+        share = spare if n == len(flexible) - 1 else min(spare, 20 - column.width)
+        share = max(0, share)
+        widths[column.key] += share
+        spare -= share
+    chosen.sort(key=lambda c: DISPLAY_ORDER.index(c.key))
+    return [(c, widths[c.key]) for c in chosen]
+
+
+def matches(task: TaskSnapshot, needle: str) -> bool:
+    """The text filter: a case-insensitive match on name, coroutine, state or location."""
+    if not needle:
+        return True
+    return (
+        needle in task.name.lower()
+        or needle in task.coro.lower()
+        or needle in task.state.value
+        or needle in location(task).lower()
+        or needle == str(task.id)
+    )

@@ -1,0 +1,83 @@
+"""Lag spikes and warnings from the watched program, newest last, each blamed on a task.
+
+A spike names the task and the line its longest step ran to: the step that held the loop.
+The panel shows as many of the newest events as fit and redraws only when one arrives.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widget import Widget
+
+from loopscope.tasks.agent.model import AgentWarning, LagSpike
+from loopscope.tasks.units import human_seconds
+from loopscope.tasks.watch.places import where
+from loopscope.tasks.watch.store import WatchStore
+
+
+def spike_text(spike: LagSpike, at_s: float) -> Text:
+    """``+0.9s held 0.301 s crawler.py:18 #2 worker-0``: the place first, it matters most."""
+    text = Text()
+    text.append(f"+{at_s:.1f}s ", "dim")
+    text.append(f"held {human_seconds(spike.lag_ms / 1000)}", "bold red")
+    if spike.line is not None:
+        text.append(f" {where(spike.line)}", "bold")
+    if spike.task is not None:
+        text.append(f" #{spike.task} {spike.task_name or ''}".rstrip())
+    return text
+
+
+def warning_text(warning: AgentWarning, at_s: float) -> Text:
+    text = Text()
+    text.append(f"+{at_s:.1f}s ", "dim")
+    text.append(f"{warning.kind.value}: ", "bold yellow")
+    text.append(warning.message)
+    return text
+
+
+class WatchEvents(Widget):
+    """The newest lag spikes and warnings that fit, oldest at the top."""
+
+    DEFAULT_CSS = """
+    WatchEvents {
+        height: 1fr;
+        overflow: hidden;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    """
+
+    def __init__(
+        self,
+        store: WatchStore,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self.store = store
+        self._version = -1
+
+    def render(self) -> Text:
+        store = self.store
+        room = max(1, self.size.height)
+        events: list[tuple[float, Text]] = [
+            (s.at, spike_text(s, store.relative(s.at))) for s in list(store.spikes)[-room:]
+        ]
+        events += [
+            (w.at, warning_text(w, store.relative(w.at))) for w in list(store.warnings)[-room:]
+        ]
+        if not events:
+            return Text("no lag spike or warning yet", style="dim")
+        events.sort(key=lambda pair: pair[0])
+        return Text("\n").join(text for _, text in events[-room:])
+
+    def sync(self) -> None:
+        store = self.store
+        if store.events_version != self._version:
+            self._version = store.events_version
+            count = len(store.spikes) + len(store.warnings)
+            self.border_title = f"Lag & warnings {count:,}" if count else "Lag & warnings"
+            self.refresh()

@@ -1,0 +1,97 @@
+"""One line about the watched program: is it running or how it exited, its tasks by state,
+the link to its agent, and how the list is sorted and filtered."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widget import Widget
+
+from loopscope.tasks.agent.model import TaskState
+from loopscope.tasks.watch.store import WatchStore
+from loopscope.tasks.watch.supervisor import ProgramState, ProgramSupervisor
+
+STATE_STYLES = {
+    "running": "bold",
+    "suspended": "",
+    "ready": "yellow",
+    "pending": "dim",
+    "done": "green",
+    "exception": "bold red",
+    "cancelled": "yellow",
+}
+
+
+class WatchStatus(Widget):
+    """The status line of the watch screen."""
+
+    DEFAULT_CSS = """
+    WatchStatus {
+        height: 1;
+        background: $panel;
+        padding: 0 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    """
+
+    def __init__(
+        self,
+        store: WatchStore,
+        program: ProgramSupervisor | None,
+        *,
+        label: str = "",
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self.store = store
+        self.program = program
+        self.label = label
+        """What is watched: ``crawler.py``, ``-m pkg``, or an attach address."""
+        self._key: tuple[object, ...] = ()
+
+    def program_text(self) -> Text:
+        program = self.program
+        text = Text()
+        if self.label:
+            text.append(self.label + " ", "bold")
+        if program is None:
+            text.append(self.store.link)
+            return text
+        if program.state is ProgramState.EXITED and program.exit_status is not None:
+            status = program.exit_status
+            text.append(status.describe(), "bold green" if status.ok else "bold red")
+        elif program.state is ProgramState.FAILED_TO_START:
+            text.append(program.start_error or "failed to start", "bold red")
+        else:
+            text.append(str(program.state), "bold")
+            if program.pid is not None:
+                text.append(f" pid {program.pid}", "dim")
+        return text
+
+    def render(self) -> Text:
+        store = self.store
+        text = self.program_text()
+        total = len(store.tasks)
+        text.append(f" · {total:,} task{'s' if total != 1 else ''}")
+        for state in TaskState:
+            count = store.counts.get(state, 0)
+            if count:
+                text.append(f" {count:,} {state.value}", STATE_STYLES[state.value])
+        if self.program is not None and store.link != "connected":
+            text.append(f" · agent {store.link}", "yellow")
+        if dropped := store.dropped:
+            text.append(f" · {dropped:,} samples dropped", "yellow")
+        return text
+
+    def sync(self) -> None:
+        program = self.program
+        key = (
+            self.store.version, self.store.link_version,
+            program.version if program is not None else None,
+        )
+        if key != self._key:
+            self._key = key
+            self.refresh()

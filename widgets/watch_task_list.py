@@ -1,0 +1,428 @@
+"""Every task of the watched program, as a flat list or as a parent/child tree.
+
+A Line-API list (a ScrollView whose ``render_line`` draws only the rows on screen) with a row
+cache keyed by the task's snapshot: the agent replaces a snapshot when the task changes, so an
+unchanged row is never drawn twice. ``sync()`` pulls the ids changed since the last call; the
+rows are re-sorted or the tree re-walked only when something changed, and at most once a
+second when there are many thousands of tasks.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from loopscope.tasks.agent.model import TaskSnapshot, TaskState
+from loopscope.tasks.watch.store import WatchStore
+from loopscope.widgets.watch_columns import (
+    COLUMNS,
+    SORT_ORDER,
+    fit_location,
+    layout,
+    matches,
+)
+
+BIG = 5_000
+"""Above this many rows a full re-sort or tree walk waits for every tenth sync (~1 s)."""
+
+
+def fit(text: str, width: int, right: bool = False) -> str:
+    if cell_len(text) > width:
+        return set_cell_size(text, width - 1) + "…" if width > 1 else text[:width]
+    return text.rjust(width) if right else set_cell_size(text, width)
+
+
+class WatchTaskList(ScrollView, can_focus=True):
+    """The watched program's tasks: sortable by any column, filtered by text, list or tree."""
+
+    BINDINGS = [
+        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("down,j", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home", "first", "First", show=False),
+        Binding("end", "last", "Last", show=False),
+    ]
+
+    COMPONENT_CLASSES = {
+        "watch-list--header",
+        "watch-list--sorted",
+        "watch-list--cursor",
+        "watch-list--pending",
+        "watch-list--ready",
+        "watch-list--running",
+        "watch-list--suspended",
+        "watch-list--done",
+        "watch-list--exception",
+        "watch-list--cancelled",
+        "watch-list--tree",
+    }
+
+    DEFAULT_CSS = """
+    WatchTaskList {
+        background: $surface;
+        overflow-x: hidden;
+        scrollbar-size-vertical: 1;
+        & > .watch-list--header { text-style: bold; color: $text-muted; }
+        & > .watch-list--sorted { text-style: bold underline; color: $text; }
+        & > .watch-list--cursor { background: $block-cursor-background; }
+        &:focus > .watch-list--cursor { background: $block-cursor-background; text-style: bold; }
+        & > .watch-list--pending { color: $text-muted; }
+        & > .watch-list--ready { color: $text-warning; }
+        & > .watch-list--running { color: $text-primary; text-style: bold; }
+        & > .watch-list--suspended { color: $text-accent; }
+        & > .watch-list--done { color: $text-success; }
+        & > .watch-list--exception { color: $text-error; text-style: bold; }
+        & > .watch-list--cancelled { color: $text-warning; }
+        & > .watch-list--tree { color: $text-muted; }
+    }
+    """
+
+    sort_key: reactive[str] = reactive("id")
+    """The column the rows are sorted by."""
+    sort_reverse: reactive[bool] = reactive(False)
+    """Largest first."""
+    filter_text: reactive[str] = reactive("")
+    """Show only tasks whose name, coroutine, state or location contains this."""
+    tree_view: reactive[bool] = reactive(False)
+    """Parents with their children indented under them, instead of a flat list."""
+
+    class Selected(Message):
+        """The user chose a task (enter or double click)."""
+
+        def __init__(self, task_id: int) -> None:
+            super().__init__()
+            self.task_id = task_id
+
+    def __init__(
+        self,
+        store: WatchStore,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self.store = store
+        self._rows: list[int] = []
+        self._depth: dict[int, int] = {}
+        self._version = -1
+        self._structure = -1
+        self._stale = True
+        self._ticks = 0
+        self._cursor = 0
+        self._selected: int | None = None
+        self._follow = False
+        self._cache: LRUCache[int, tuple[tuple[object, ...], Strip]] = LRUCache(2048)
+
+    # --- rendering ------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if y == 0:
+            return self._header(width)
+        index = self.scroll_offset.y + y - 1
+        if index >= len(self._rows):
+            return Strip.blank(width, self.rich_style)
+        task_id = self._rows[index]
+        task = self.store.get(task_id)
+        if task is None:
+            return Strip.blank(width, self.rich_style)
+        is_cursor = index == self._cursor
+        depth = self._depth.get(task_id, 0) if self.tree_view else 0
+        key = (id(task), is_cursor, width, depth, self.has_focus)
+        cached = self._cache.get(task_id)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        strip = self._render_row(task, width, is_cursor, depth)
+        self._cache[task_id] = (key, strip)
+        return strip
+
+    def _header(self, width: int) -> Strip:
+        style = self.get_component_rich_style("watch-list--header")
+        sorted_style = self.get_component_rich_style("watch-list--sorted")
+        segments = []
+        for column, column_width in layout(width):
+            title = column.title
+            if column.key == self.sort_key:
+                title += " ▼" if self.sort_reverse else " ▲"
+            text = fit(title, column_width, column.right)
+            segments.append(Segment(text, sorted_style if column.key == self.sort_key else style))
+            segments.append(Segment(" ", style))
+        return Strip(segments).adjust_cell_length(width, style).crop(0, width)
+
+    def _render_row(self, task: TaskSnapshot, width: int, is_cursor: bool, depth: int) -> Strip:
+        base = self.rich_style
+        if is_cursor:
+            base = base + self.get_component_rich_style("watch-list--cursor")
+        state_style = base + self.get_component_rich_style(f"watch-list--{task.state.value}")
+        tree_style = base + self.get_component_rich_style("watch-list--tree")
+        segments: list[Segment] = []
+        for column, column_width in layout(width):
+            style: Style = base
+            text = fit_location(task, column_width) if column.key == "where" else column.text(task)
+            failed = task.state is TaskState.EXCEPTION
+            if column.key == "state" or (column.key == "where" and failed):
+                style = state_style
+            if column.key == "name" and depth:
+                indent = "  " * min(depth - 1, 8) + "└ "
+                indent = indent[: max(0, column_width - 4)]
+                segments.append(Segment(indent, tree_style))
+                column_width -= cell_len(indent)
+            segments.append(Segment(fit(text, column_width, column.right), style))
+            segments.append(Segment(" ", base))
+        return Strip(segments).adjust_cell_length(width, base).crop(0, width)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._cache.clear()
+
+    # --- reactives --------------------------------------------------------------------------
+
+    def _watch_sort_key(self) -> None:
+        self._invalidate()
+
+    def _watch_sort_reverse(self) -> None:
+        self._invalidate()
+
+    def _watch_filter_text(self) -> None:
+        self._invalidate()
+
+    def _watch_tree_view(self) -> None:
+        self._invalidate()
+
+    def _invalidate(self) -> None:
+        self._stale = True
+        if self.is_mounted:
+            self._rebuild()
+            self._place_cursor()
+            self.refresh()
+
+    # --- keys -------------------------------------------------------------------------------
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self._cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self._cursor + 1)
+
+    def action_page_up(self) -> None:
+        self.move_cursor(self._cursor - max(1, self.size.height - 2))
+
+    def action_page_down(self) -> None:
+        self.move_cursor(self._cursor + max(1, self.size.height - 2))
+
+    def action_first(self) -> None:
+        self.move_cursor(0)
+
+    def action_last(self) -> None:
+        self.move_cursor(len(self._rows) - 1)
+        self._follow = True
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y == 0:
+            x = 0
+            for column, column_width in layout(self.size.width):
+                if x <= event.x < x + column_width + 1:
+                    self.sort_by(column.key)
+                    break
+                x += column_width + 1
+            return
+        self.move_cursor(self.scroll_offset.y + event.y - 1)
+        if event.chain == 2 and self._selected is not None:
+            self.post_message(self.Selected(self._selected))
+
+    # --- public -----------------------------------------------------------------------------
+
+    @property
+    def row_count(self) -> int:
+        return len(self._rows)
+
+    @property
+    def rows(self) -> list[int]:
+        """The task ids shown, in order (read only)."""
+        return self._rows
+
+    @property
+    def cursor_row(self) -> int:
+        return self._cursor
+
+    @property
+    def selected_id(self) -> int | None:
+        return self._selected
+
+    @property
+    def selected(self) -> TaskSnapshot | None:
+        return None if self._selected is None else self.store.get(self._selected)
+
+    def sort_by(self, key: str) -> None:
+        """Sort by ``key``; the same key again flips the order."""
+        if key == self.sort_key:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_key = key
+            self.sort_reverse = key not in ("id", "name", "state", "where")
+
+    def next_sort(self) -> None:
+        """Sort by the next column (``s``)."""
+        order = SORT_ORDER
+        self.sort_by(order[(order.index(self.sort_key) + 1) % len(order)])
+
+    def move_cursor(self, row: int) -> None:
+        row = max(0, min(row, len(self._rows) - 1))
+        old = self._cursor
+        self._cursor = row
+        self._selected = self._rows[row] if self._rows else None
+        self._follow = False
+        self._scroll_to_cursor()
+        if old != row:
+            self.refresh()
+
+    def select(self, task_id: int) -> bool:
+        """Put the cursor on ``task_id`` if it is shown."""
+        try:
+            row = self._rows.index(task_id)
+        except ValueError:
+            return False
+        self.move_cursor(row)
+        return True
+
+    def sync(self) -> None:
+        """Pull what changed in the store and redraw the visible rows that changed."""
+        store = self.store
+        version, changed = store.changes_since(self._version)
+        self._version = version
+        self._ticks += 1
+        if not changed and not self._stale:
+            return
+        if self._stale or self._needs_rebuild(changed):
+            if len(self._rows) > BIG and not self._stale and self._ticks % 10:
+                self._refresh_visible(changed)
+                return  # many rows: re-sort once a second, redraw what is seen meanwhile
+            self._rebuild()
+            self._place_cursor()
+            self.refresh()
+            return
+        self._append(changed)
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _needs_rebuild(self, changed: list[int]) -> bool:
+        """A flat list sorted by id with no filter only ever grows at the end."""
+        if self.tree_view:
+            return self.store.structure_version != self._structure
+        return self.sort_key != "id" or self.sort_reverse or bool(self.filter_text) or any(
+            task_id not in self.store.tasks for task_id in changed
+        )
+
+    def _append(self, changed: list[int]) -> None:
+        """Flat list by id: new tasks go at the end, the rest are redrawn where they are."""
+        last = self._rows[-1] if self._rows else -1
+        new = sorted(task_id for task_id in changed if task_id > last)
+        if new:
+            self._rows.extend(new)
+            self.virtual_size = Size(self.size.width, len(self._rows) + 1)
+            if self._follow or self._selected is None:
+                self._place_cursor(follow=True)
+            self.refresh()
+        else:
+            self._refresh_visible(changed)
+
+    def _refresh_visible(self, changed: list[int]) -> None:
+        top = self.scroll_offset.y
+        visible = self._rows[top : top + self.size.height]
+        if visible and not set(changed).isdisjoint(visible):
+            self.refresh()
+
+    def _rebuild(self) -> None:
+        store = self.store
+        self._stale = False
+        self._structure = store.structure_version
+        needle = self.filter_text.lower().strip()
+        if self.tree_view:
+            self._rows, self._depth = self._walk_tree(needle)
+        else:
+            tasks = store.tasks
+            if self.sort_key == "id" and not self.sort_reverse:
+                ids = sorted(tasks)
+                self._rows = [i for i in ids if matches(tasks[i], needle)] if needle else ids
+            else:
+                chosen = [t for t in tasks.values() if matches(t, needle)]
+                sort = COLUMNS[self.sort_key].sort
+                chosen.sort(key=lambda t: (sort(t), t.id), reverse=self.sort_reverse)
+                self._rows = [t.id for t in chosen]
+        self.virtual_size = Size(self.size.width, len(self._rows) + 1)
+
+    def _walk_tree(self, needle: str) -> tuple[list[int], dict[int, int]]:
+        """Depth-first from the root tasks; a task whose parent was forgotten is a root."""
+        store = self.store
+        tasks = store.tasks
+        roots = [i for i in sorted(tasks) if tasks[i].parent not in tasks]
+        rows: list[int] = []
+        depth: dict[int, int] = {}
+        stack: list[tuple[int, int]] = [(i, 0) for i in reversed(roots)]
+        children = store.children
+        while stack:
+            task_id, level = stack.pop()
+            task = tasks.get(task_id)
+            if task is None:
+                continue
+            if not needle or matches(task, needle):
+                rows.append(task_id)
+                depth[task_id] = level
+            kids = children.get(task_id, ())
+            stack.extend((kid, level + 1) for kid in reversed(kids))
+        return rows, depth
+
+    def _place_cursor(self, *, follow: bool = False) -> None:
+        """Keep the selected task selected; pick the first row when there is none."""
+        rows = self._rows
+        if not rows:
+            self._cursor, self._selected = 0, None
+            return
+        if follow and self._follow:
+            self._cursor = len(rows) - 1
+        elif self._selected is not None:
+            if not self.tree_view and self.sort_key == "id" and not self.sort_reverse:
+                index = bisect.bisect_left(rows, self._selected)
+                found = index < len(rows) and rows[index] == self._selected
+            else:
+                try:
+                    index = rows.index(self._selected)
+                    found = True
+                except ValueError:
+                    found = False
+            self._cursor = index if found else min(self._cursor, len(rows) - 1)
+        else:
+            self._cursor = 0
+        self._selected = rows[self._cursor]
+        self._scroll_to_cursor()
+
+    def _scroll_to_cursor(self) -> None:
+        height = max(1, self.size.height - 1)
+        top = self.scroll_offset.y
+        row = self._cursor
+        if row < top:
+            self.scroll_to(y=row, animate=False, immediate=True)
+        elif row >= top + height:
+            self.scroll_to(y=row - height + 1, animate=False, immediate=True)
+
+    def iter_shown(self) -> Iterator[TaskSnapshot]:
+        """The tasks shown, in order (for tests and the headless view)."""
+        for task_id in self._rows:
+            task = self.store.get(task_id)
+            if task is not None:
+                yield task
