@@ -85,3 +85,57 @@ async def test_a_theme_change_recolours_finished_rows_and_lanes() -> None:
         await pilot.pause()
         assert styles_of(task_list.render_line(2)) != row_before
         assert styles_of(timeline.render_line(1)) != lane_before
+
+
+def kinds_shown(task_list: TaskList) -> list[str]:
+    records = [task_list.manager.get(i) for i in task_list._rows]
+    return [r.kind for r in records if r is not None]
+
+
+async def test_sort_by_keys_and_by_clicking_a_header() -> None:
+    app = new_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("colon", *"sleep 3600 x2; fail boom x2; sleep 3600", "enter", "escape")
+        task_list = app.screen.query_one(TaskList)
+        await until(pilot, lambda: task_list.row_count == 5)
+        await until(pilot, lambda: app.manager.counts[TaskState.EXCEPTION] == 2)
+        selected = task_list.selected_id
+        await pilot.press("greater_than_sign")  # id -> kind
+        assert task_list.sort_column == "kind"
+        assert kinds_shown(task_list) == ["fail", "fail", "sleep", "sleep", "sleep"]
+        assert task_list.selected_id == selected  # the selection stays on its task
+        await pilot.press("I")
+        assert kinds_shown(task_list) == ["sleep", "sleep", "sleep", "fail", "fail"]
+        assert "kind ▼" in task_list.render_line(0).text
+        # click the "state" header: the widget's border is at row 0, the header at row 1
+        x = 1 + task_list.render_line(0).text.index("state")
+        await pilot.click(TaskList, offset=(x, 1))
+        assert task_list.sort_column == "state"
+        states = [task_list.manager.get(i).state for i in task_list._rows]  # type: ignore[union-attr]
+        assert states == sorted(states, key=list(TaskState).index, reverse=True)
+        await until(pilot, lambda: "by state" in str(task_list.border_title))
+
+
+async def test_search_then_next_and_previous() -> None:
+    from loopscope.tui.screens.scenarios import ScenarioPicker
+
+    app = new_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("n")  # no search yet: n is still the scenario picker
+        await until(pilot, lambda: isinstance(app.screen, ScenarioPicker))
+        await pilot.press("escape")
+        await pilot.press("colon", *"sleep 3600 x3; fail needle; sleep 3600 x3; fail needle",
+                          "enter", "escape")
+        task_list = app.screen.query_one(TaskList)
+        await until(pilot, lambda: task_list.row_count == 8)
+        await until(pilot, lambda: app.manager.counts[TaskState.EXCEPTION] == 2)
+        await pilot.press("home", "slash", *"NEEDLE", "enter")
+        assert task_list.selected_id == 4
+        await pilot.press("n")
+        assert task_list.selected_id == 8
+        await pilot.press("n")  # wraps around
+        assert task_list.selected_id == 4
+        await pilot.press("N")
+        assert task_list.selected_id == 8
+        assert cursor_visible(task_list)
+        await until(pilot, lambda: "/NEEDLE" in str(task_list.border_title))

@@ -25,6 +25,7 @@ from loopscope.tui.launch_keys import DEFAULT_BATCH_SIZE, launch_spec, next_batc
 from loopscope.tui.screens.detail import DetailScreen
 from loopscope.tui.screens.help import HelpScreen
 from loopscope.tui.screens.scenarios import RaceScreen, ScenarioPicker
+from loopscope.tui.screens.search import SearchScreen
 from loopscope.widgets.command_bar import CommandBar
 from loopscope.widgets.gain_panel import GainPanel
 from loopscope.widgets.scenario_log import ScenarioLog
@@ -56,6 +57,7 @@ class MainScreen(Screen[None]):
         Binding("R", "replay", "replay", id="replay"),
         Binding("enter", "details", "details", id="details", show=False),
         Binding("F", "cycle_filter", "filter", id="filter", show=False),
+        Binding("slash", "search", "find", id="search", show=False),
         Binding("n", "scenarios", "scenarios", id="scenarios"),
         Binding("question_mark", "help", "help", id="help"),
         Binding("q", "app.quit", "quit", id="quit"),
@@ -132,14 +134,7 @@ class MainScreen(Screen[None]):
             batch = self.manager.last_batch
             gain_title = "Gain" if batch is None else f"Gain: batch #{batch.id}"
             self._set_title(self.query_one(GainPanel), gain_title)
-            shown = task_list.row_count
-            total = len(self.manager.records)
-            self._set_title(
-                task_list,
-                f"Tasks {total:,}"
-                if task_list.state_filter is None
-                else f"Tasks: {task_list.state_filter.value} {shown:,} of {total:,}",
-            )
+            self._set_title(task_list, self._task_list_title(task_list))
 
     def _pull(self) -> None:
         """The 10 Hz timer: while nothing runs and nothing changed, one comparison and out."""
@@ -153,7 +148,12 @@ class MainScreen(Screen[None]):
         manager = self.manager
         spikes = manager.lag.spikes
         run = self.scenario_run
+        task_list = self.query_one(TaskList)
         key = (
+            task_list.sort_column,
+            task_list.sort_reverse,
+            task_list.search_text,
+            task_list.state_filter,
             manager.version,
             manager.history_version,
             manager.process.version,
@@ -166,6 +166,20 @@ class MainScreen(Screen[None]):
             self._quiet_key = key
             return False
         return True
+
+    def _task_list_title(self, task_list: TaskList) -> str:
+        shown = task_list.row_count
+        total = len(self.manager.records)
+        title = (
+            f"Tasks {total:,}"
+            if task_list.state_filter is None
+            else f"Tasks: {task_list.state_filter.value} {shown:,} of {total:,}"
+        )
+        if task_list.sort_column != "id" or task_list.sort_reverse:
+            title += f" · by {task_list.sort_column} {'▼' if task_list.sort_reverse else '▲'}"
+        if task_list.search_text:
+            title += f" · /{task_list.search_text}"
+        return title
 
     def _set_title(self, widget: Widget, title: str) -> None:
         """Set a border title only when it changed: every assignment repaints the widget."""
@@ -252,6 +266,18 @@ class MainScreen(Screen[None]):
         index = FILTERS.index(task_list.state_filter)
         task_list.state_filter = FILTERS[(index + 1) % len(FILTERS)]
         self.query_one(StatusLine).state_filter = task_list.state_filter
+        self.sync()
+
+    def action_search(self) -> None:
+        task_list = self.query_one(TaskList)
+        self.app.push_screen(SearchScreen(task_list.search_text), self._search)
+
+    def _search(self, text: str | None) -> None:
+        if text is None:
+            return
+        task_list = self.query_one(TaskList)
+        if text.strip() and not task_list.search(text):
+            self.notify(f"no task matches {text.strip()!r}", severity="warning")
         self.sync()
 
     def action_help(self) -> None:
