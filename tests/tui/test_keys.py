@@ -167,9 +167,10 @@ async def test_filter_by_state() -> None:
 async def test_quit_closes_the_engine() -> None:
     app = new_app()
     async with app.run_test(size=(160, 50)) as pilot:
-        await pilot.press("s", "t", "f")
+        # tasks that are surely still in flight when q arrives, however slow the machine
+        await type_spec(pilot, "sleep 3600 x10; fetch /delay/60000 x3; thread 0.2 x3")
         manager = app.manager
-        await until(pilot, lambda: manager.live_count > 0)
+        await until(pilot, lambda: manager.counts[TaskState.RUNNING] >= 13)
         await pilot.press("q")
         await pilot.pause()
     assert manager.closed
