@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rich.console import Group
-from rich.table import Table
+from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
@@ -63,41 +62,47 @@ class GainPanel(Widget):
         self._counts_key: tuple[object, ...] | None = None
         self._counts = (0, 0)
 
-    def render(self) -> Group:
+    def render(self) -> Text:
         manager = self.manager
         batch = manager.last_batch
         now = self.clock()
         label = self.get_component_rich_style("gain-panel--label")
         estimate = self.get_component_rich_style("gain-panel--estimate")
         measured = self.get_component_rich_style("gain-panel--measured")
-        wide = (self.content_size.width or self.size.width) >= TWO_COLUMNS
+        width = self.content_size.width or self.size.width
+        wide = width >= TWO_COLUMNS
         timing = batch.timing(now) if batch is not None else Timing(0.0, 0.0)
         session = manager.session_timing()
         batches, replayed = self._session_counts()
-        columns = [timing, session] if wide else [timing]
+        columns = 2 if wide else 1
+        # plain Text lines, not a rich Table: this is redrawn ten times a second while tasks
+        # run, and a Table costs several times more to lay out
+        value_width = max(9, (width - 15) // columns - 1)
+        lines: list[Text] = []
 
-        table = Table.grid(padding=(0, 1), expand=True)
-        table.add_column(no_wrap=True)
-        for _ in columns:
-            table.add_column(justify="right", no_wrap=True)
+        def row(name: str, kind: str, values: list[str], style: Style | str = "") -> None:
+            line = Text(no_wrap=True, overflow="ellipsis")
+            line.append(name, label)
+            if kind:
+                line.append(f" {kind}", style)
+            pad = width - line.cell_len - columns * (value_width + 1)
+            line.append(" " * max(1, pad))
+            for value in values[:columns]:
+                line.append(" " + value.rjust(value_width), style)
+            lines.append(line)
+
         if wide:
-            table.add_row("", Text("batch", style=label), Text("session", style=label))
-
-        def row(name: str, kind: str, values: list[str]) -> None:
-            style = estimate if kind == "est." else measured
-            table.add_row(
-                Text.assemble((name, label), (f" {kind}", style)),
-                *(Text(value, style=style) for value in values[: len(columns)]),
-            )
-
-        table.add_row(Text("wall", style=label), *(human_seconds(t.wall_s) for t in columns))
-        row("seq.", "est.", [human_seconds(t.sequential_estimate_s) for t in columns])
-        row("speedup", "est.", [_speedup(t.speedup) for t in columns])
+            row("", "", ["batch", "session"], label)
+        row("wall", "", [human_seconds(timing.wall_s), human_seconds(session.wall_s)])
+        row("seq.", "est.", [human_seconds(timing.sequential_estimate_s),
+                             human_seconds(session.sequential_estimate_s)], estimate)
+        row("speedup", "est.", [_speedup(timing.speedup), _speedup(session.speedup)], estimate)
         replay_hint = "press R" if batch is not None and batch.done else "–"
         row("seq.", "meas.", [human_seconds(timing.measured_sequential_s)
-                              if timing.measured_sequential_s is not None else replay_hint, ""])
+                              if timing.measured_sequential_s is not None else replay_hint, ""],
+            measured)
         row("speedup", "meas.", [_speedup(timing.measured_speedup),
-                                 _speedup(session.measured_speedup)])
+                                 _speedup(session.measured_speedup)], measured)
         note = Text(style=label, no_wrap=True, overflow="ellipsis")
         plural = "es" if batches != 1 else ""
         if wide:
@@ -108,7 +113,8 @@ class GainPanel(Widget):
             note.append(f"session {batches:,} batch{plural}: ")
             note.append(_speedup(session.speedup), estimate)
             note.append(" est.")
-        return Group(table, note)
+        lines.append(note)
+        return Text("\n").join(lines)
 
     def _session_counts(self) -> tuple[int, int]:
         """Concurrent batches in the session, and how many of them were replayed (counted

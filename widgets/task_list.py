@@ -127,6 +127,9 @@ class TaskList(ScrollView, can_focus=True):
         self._follow = True
         self._cache: LRUCache[int, tuple[tuple[object, ...], Strip]] = LRUCache(2048)
         self._tick = 0
+        self._row_style_cache: dict[object, tuple[Style, Style, Style]] = {}
+        self._columns_key: tuple[int, int] | None = None
+        self._columns: list[tuple[Column, int]] = []
 
     # --- rendering ------------------------------------------------------------------------
 
@@ -157,13 +160,17 @@ class TaskList(ScrollView, can_focus=True):
         """A theme change: cached rows carry the old colours (textual's Log does the same)."""
         super().notify_style_update()
         self._cache.clear()
+        self._row_style_cache.clear()
 
     def _id_width(self) -> int:
         """Wide enough for the biggest id and a space before it (never touching the border)."""
         return len(str(self._max_id)) + 1
 
     def _layout(self, width: int) -> list[tuple[Column, int]]:
-        return layout(width, self._id_width())
+        key = (width, self._id_width())
+        if key != self._columns_key:
+            self._columns_key, self._columns = key, layout(width, key[1])
+        return self._columns
 
     def _header(self, width: int) -> Strip:
         style = self.get_component_rich_style("task-list--header")
@@ -176,12 +183,25 @@ class TaskList(ScrollView, can_focus=True):
         text = " ".join(cells)
         return Strip([Segment(fit(text, width), style)], width)
 
+    def _row_styles(self, is_cursor: bool, state: TaskState) -> tuple[Style, Style, Style]:
+        """(base, state, error) styles of a row, computed once per theme (and focus): looking
+        a component style up costs more than drawing the row."""
+        key = (is_cursor, is_cursor and self.has_focus, state)
+        styles = self._row_style_cache.get(key)
+        if styles is None:
+            base = self.rich_style
+            if is_cursor:
+                base = base + self.get_component_rich_style("task-list--cursor")
+            styles = (
+                base,
+                base + self.get_component_rich_style(f"task-list--{state.value}"),
+                base + self.get_component_rich_style("task-list--error-text"),
+            )
+            self._row_style_cache[key] = styles
+        return styles
+
     def _render_row(self, record: TaskRecord, width: int, is_cursor: bool) -> Strip:
-        base = self.rich_style
-        if is_cursor:
-            base = base + self.get_component_rich_style("task-list--cursor")
-        state_style = base + self.get_component_rich_style(f"task-list--{record.state.value}")
-        error_style = base + self.get_component_rich_style("task-list--error-text")
+        base, state_style, error_style = self._row_styles(is_cursor, record.state)
         now = self.clock()
         segments: list[Segment] = []
         used = 0

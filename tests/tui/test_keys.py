@@ -118,7 +118,7 @@ async def test_replay_measures_the_last_batch() -> None:
         # four 0.05 s sleeps one after another cannot take less than 0.2 s
         assert batch.measured_sequential_s is not None and batch.measured_sequential_s >= 0.2
         gain = app.screen.query_one(GainPanel)
-        await until(pilot, lambda: "press R" not in str(gain.render().renderables[0]))
+        await until(pilot, lambda: "press R" not in str(gain.render()))
 
 
 async def test_enter_opens_details_and_escape_closes() -> None:

@@ -6,11 +6,14 @@ message is posted per task event, so 100,000 tasks cost the screen what ~50 visi
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer
@@ -35,6 +38,7 @@ from loopscope.widgets.task_list import TaskList
 from loopscope.widgets.timeline import Timeline
 
 REFRESH_S = 0.1
+FRAME_BUDGET = 15
 FILTERS: tuple[TaskState | None, ...] = (None, *TaskState)
 
 
@@ -79,6 +83,9 @@ class MainScreen(Screen[None]):
         self._race_shown: ScenarioRun | None = None
         self._titles: dict[str | None, str] = {}
         self._quiet_key: tuple[object, ...] | None = None
+        self._next_pull = 0.0
+        self._drawing = False
+        self._pull_cost = 0.0
 
     def compose(self) -> ComposeResult:
         manager = self.manager
@@ -137,9 +144,41 @@ class MainScreen(Screen[None]):
             self._set_title(task_list, self._task_list_title(task_list))
 
     def _pull(self) -> None:
-        """The 10 Hz timer: while nothing runs and nothing changed, one comparison and out."""
+        """The 10 Hz timer: while nothing runs and nothing changed, one comparison and out.
+
+        A frame of a busy dashboard (many live rows, a big timeline) costs tens of
+        milliseconds to pull and compose; the next pull then waits FRAME_BUDGET times the last
+        frame's cost, so the screen never takes more than about 1/FRAME_BUDGET of the loop.
+        """
+        start = time.perf_counter()
+        if start < self._next_pull:
+            return
         if not self._quiet():
             self.sync()
+            self._pull_cost = time.perf_counter() - start
+            self._next_pull = start + self._pull_cost * FRAME_BUDGET
+
+    # Textual's own drawing passes, timed so the pull can pace itself (see _pull).
+    def _compositor_refresh(self) -> None:
+        self._timed(super()._compositor_refresh)
+
+    def _refresh_layout(self, size: Size | None = None, scroll: bool = False) -> None:
+        self._timed(lambda: super(MainScreen, self)._refresh_layout(size, scroll))
+
+    def _timed(self, draw: Callable[[], None]) -> None:
+        if self._drawing:
+            draw()
+            return
+        self._drawing = True
+        start = time.perf_counter()
+        try:
+            draw()
+        finally:
+            self._drawing = False
+            end = time.perf_counter()
+            cost = end - start + self._pull_cost
+            self._next_pull = max(self._next_pull, end + cost * FRAME_BUDGET)
+            self._pull_cost = 0.0
 
     def _quiet(self) -> bool:
         """True when no widget could show anything new: no task live, the engine's version,
