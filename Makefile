@@ -21,14 +21,15 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/ruff check loopscope tests bench scripts examples
+	$(BIN)/ruff check loopscope tasks widgets tui tests bench scripts examples
 	$(BIN)/mypy
 
 test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run; status=$$?; $(BIN)/python -m bench.agent_bench || status=1; \
+		$(BIN)/python -m bench.watch_screen || status=1; exit $$status
 
 screenshots: $(STAMP)
 	$(BIN)/python -m scripts.screenshots

@@ -55,9 +55,16 @@ async def stage_replay(pilot: Pilot[object], clock: FakeClock | None) -> None:
 
 
 async def stage_picker(pilot: Pilot[object], clock: FakeClock | None) -> None:
+    """The gather scenario started from the picker (r): its source, with how many of its ten
+    fetches wait on each line."""
+    from loopscope.widgets.scenario_source import ScenarioSource
+
     await settle(pilot)
-    await pilot.press("n", "down", "down", "down", "down", "down")
-    await settle(pilot)
+    await pilot.press("n", "down", "down", "down", "down", "down", "r")
+    source = pilot.app.screen.query_one(ScenarioSource)
+    await until(pilot, lambda: max(source.counts.values(), default=0) >= 5)
+    pilot.app.clear_notifications()
+    await pilot.pause(0.05)
 
 
 async def stage_race(pilot: Pilot[object], clock: FakeClock | None) -> None:
@@ -96,6 +103,33 @@ SHOTS: list[tuple[str, Stage, dict[str, Any], tuple[int, int]]] = [
     ("scenario-limits", stage_race_timeline, {}, (160, 50)),
     ("race-chart", stage_race, {}, (160, 50)),
 ]
+async def shoot_watch_crawler() -> None:
+    """``loopscope watch examples/crawler.py`` for real, mid-crawl, worker-1 selected. A real
+    run: the figures are measured, so they vary a little from one making to the next."""
+    from loopscope.tasks.agent.model import TaskState
+    from loopscope.tui.watch_app import make_watch_app, program_session
+    from loopscope.widgets.watch_task_list import WatchTaskList
+
+    app = make_watch_app(program_session(["examples/crawler.py"]))  # run from the repository
+    async with app.run_test(size=(160, 50)) as pilot:
+        store = app.session.store
+
+        def mid_crawl() -> bool:
+            states = [t.state for t in store.tasks.values()]
+            return states.count(TaskState.DONE) >= 12 and any(
+                t.name == "worker-1" and not t.state.finished for t in store.tasks.values())
+
+        await until(pilot, mid_crawl, timeout=60)
+        tasks = app.screen.query_one(WatchTaskList)
+        tasks.tree_view = True
+        worker = next(t.id for t in store.tasks.values() if t.name == "worker-1")
+        tasks.select(worker)
+        app.screen.sync()  # type: ignore[attr-defined]
+        await pilot.wait_for_scheduled_animations()
+        app.save_screenshot("watch-crawler.svg", path=str(OUT))
+    print("screenshots/watch-crawler.svg")
+
+
 async def shoot(name: str, stage: Stage, engine: dict[str, Any], size: tuple[int, int]) -> None:
     """``engine``: the shot's changes to the engine options."""
     if name in REAL_TIME:
@@ -115,6 +149,8 @@ async def main(only: list[str]) -> None:
     for name, stage, engine, size in SHOTS:
         if not only or name in only:
             await shoot(name, stage, engine, size)
+    if not only or "watch-crawler" in only:
+        await shoot_watch_crawler()
 
 
 if __name__ == "__main__":

@@ -42,6 +42,9 @@ class Batch:
     """Sum of ``started`` over running tasks: with the running count it gives their elapsed time."""
     measured_sequential_s: float | None = None
     """Set when a replay of this batch completes."""
+    measured_wall_s: float | None = None
+    """Set when the replay ran in a clean process: the batch's own wall there, measured beside
+    the replay and away from the screen; the measured speedup divides by it."""
     launching: bool = True
     _done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
@@ -86,6 +89,7 @@ class Batch:
             wall_s=max(0.0, end - start),
             sequential_estimate_s=self.finished_run_sum + max(0.0, in_progress),
             measured_sequential_s=self.measured_sequential_s,
+            measured_wall_s=self.measured_wall_s,
         )
 
     def span(self, now: float) -> tuple[float, float]:

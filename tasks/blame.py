@@ -18,6 +18,7 @@ the loop thread was on. From those, one of four causes is named:
 from __future__ import annotations
 
 import enum
+import os
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,8 +27,20 @@ STARVED_FRACTION = 0.3
 """Below this share of the stall in CPU time, the process (or the loop's thread) was not
 running: someone else had the CPU (or the GIL)."""
 
-SCREEN_MODULES = ("/textual/", "/rich/")
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+"""loopscope's package folder, as its modules' code objects name it."""
+
+SCREEN_MODULES = (
+    "/textual/", "/rich/", os.path.join(_PACKAGE, "widgets", ""), os.path.join(_PACKAGE, "tui", ""),
+)
 """A caught line in these packages means the loop was drawing the screen."""
+POOL_MODULES = ("/multiprocessing/", "/concurrent/futures/")
+"""A caught line here means the loop was starting (or feeding) the process pool."""
+ENGINE_MODULES = os.path.join(_PACKAGE, "tasks", "")
+TASK_MODULES = (
+    os.path.join(ENGINE_MODULES, "kinds", ""), os.path.join(ENGINE_MODULES, "scenarios", "")
+)
+"""The engine's own code, except the kinds and scenarios: that is the tasks' code."""
 
 
 class SpikeCause(enum.Enum):
@@ -87,7 +100,19 @@ class LoopBlame:
             return Verdict(SpikeCause.LOOP_CODE, code)
         caught, where = evidence.caught, evidence.caught_file or ""
         if caught is not None and any(module in where for module in SCREEN_MODULES):
-            return Verdict(SpikeCause.OWN_WORK, f"loopscope's own work: drawing the screen ({caught})")
+            return Verdict(
+                SpikeCause.OWN_WORK, f"loopscope's own work: drawing the screen ({caught})"
+            )
+        if caught is not None and any(module in where for module in POOL_MODULES):
+            return Verdict(
+                SpikeCause.OWN_WORK, f"loopscope's own work: the process pool ({caught})"
+            )
+        if (
+            caught is not None
+            and where.startswith(ENGINE_MODULES)
+            and not where.startswith(TASK_MODULES)
+        ):
+            return Verdict(SpikeCause.OWN_WORK, f"loopscope's own work: the engine ({caught})")
         stall = max(end - start, 1e-9)
         process_cpu, loop_cpu = evidence.process_cpu_s, evidence.loop_cpu_s
         starved = process_cpu is not None and process_cpu < STARVED_FRACTION * stall
@@ -113,7 +138,9 @@ class LoopBlame:
         return Verdict(SpikeCause.UNKNOWN, "cause unknown")
 
 
-def _best(notes: deque[tuple[float, float, str]], start: float, end: float) -> tuple[str | None, float]:
+def _best(
+    notes: deque[tuple[float, float, str]], start: float, end: float
+) -> tuple[str | None, float]:
     best, best_overlap = None, 0.0
     for begin, finish, label in notes:
         overlap = min(end, finish) - max(start, begin)

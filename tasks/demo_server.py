@@ -1,36 +1,123 @@
 """The embedded demo HTTP server: something to fetch with no network at all.
 
 It runs on 127.0.0.1 with an ephemeral port, inside the same event loop as the manager
-(or alone with ``loopscope demo-server``). Every route is cheap and bounded.
-
-Routes::
-
-    /delay/{ms}          answer after ms milliseconds (or a random delay in "100-800")
-    /status/{code}       answer with that status (?delay_ms= waits first)
-    /bytes/{n}           n bytes streamed in 64 KiB chunks; ?delay_ms= pauses between chunks
-    /sensor/{id}         {"sensor": id, "fahrenheit": ...} after a random 50-400 ms
-    /users/{id}          a user record, after 50-150 ms
-    /orders/{user_id}    that user's orders, after 50-250 ms
-    /flaky?p=0.3         500 with probability p, else 200
+(or alone with ``loopscope demo-server``). Every route is cheap and bounded. ``/`` answers
+with a small page listing the routes (:data:`ROUTES`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import html
+import ipaddress
 import json
+import logging
 import random
 import socket
+import sys
+from collections.abc import Awaitable, Callable
+from typing import NamedTuple, TextIO
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+
+from loopscope.tasks.safe_text import printable
 
 MAX_DELAY_MS = 600_000
 MAX_BYTES = 16 * 2**30
 CHUNK = 1 << 16
 LOOPBACK = "127.0.0.1"
-SHUTDOWN_GRACE_S = 0.25
-"""On stop, handlers still running (a /delay/60000) get this long, then are cancelled:
-quitting never waits for a sleeping handler."""
 _FILLER = bytes(range(256)) * (CHUNK // 256)
+SHUTDOWN_GRACE_S = 0.25
+"""How long stopping waits for handlers still at work (a ``/delay/60000``) before cancelling
+them: quitting must not wait for a sleeping demo route."""
+
+
+IN_FLIGHT = web.AppKey("in_flight", set[asyncio.Task[object]])
+"""The handler tasks running now, so stopping can end the ones aiohttp left behind."""
+
+
+class Route(NamedTuple):
+    path: str
+    what: str
+    example: str
+
+
+ROUTES = (
+    Route("/delay/{ms}", "answer after ms milliseconds, or a random delay in MIN-MAX",
+          "/delay/300"),
+    Route("/status/{code}", "answer with that status (?delay_ms= waits first)", "/status/503"),
+    Route("/bytes/{n}", "n bytes streamed in 64 KiB chunks (?delay_ms= pauses between chunks)",
+          "/bytes/1048576"),
+    Route("/sensor/{id}", 'a reading {"sensor": id, "fahrenheit": ...} after 50-400 ms',
+          "/sensor/3"),
+    Route("/users/{id}", "a user record, after 50-150 ms", "/users/7"),
+    Route("/orders/{user_id}", "that user's orders, after 50-250 ms", "/orders/7"),
+    Route("/flaky", "500 with probability p (?p=0.3), else 200", "/flaky?p=0.3"),
+)
+"""Every route but ``/``, for the index page (a test checks it matches the router)."""
+
+
+def index_page() -> str:
+    """A small HTML page: what this server is and its routes, each with a link to try."""
+    rows = "\n".join(
+        f'<tr><td><code>{html.escape(route.path)}</code></td><td>{html.escape(route.what)}'
+        f'</td><td><a href="{html.escape(route.example)}">{html.escape(route.example)}</a>'
+        "</td></tr>"
+        for route in ROUTES
+    )
+    return (
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\">"
+        "<title>loopscope demo server</title></head>\n<body>\n"
+        "<h1>loopscope demo server</h1>\n"
+        "<p>Something to fetch with no network: every route is cheap and bounded. "
+        "In a spec, a URL that starts with <code>/</code> goes to loopscope's own copy of "
+        "this server: <code>loopscope run \"fetch /delay/300 x20\"</code>.</p>\n"
+        f"<table>\n<tr><th>route</th><th>what it does</th><th>try</th></tr>\n{rows}\n"
+        "</table>\n</body></html>\n"
+    )
+
+
+class _OneLineBadRequests(logging.Filter):
+    """aiohttp logs a malformed request (a URL over 8 KiB: ``LineTooLong``) with a traceback.
+    It is the client's mistake, not the server's: say it in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            detail = printable(" ".join(str(error.message).split()))
+            if len(detail) > 120:
+                detail = detail[:119] + "…"
+            record.msg = "demo server: refused a malformed request from %s: %s %s (%s)"
+            record.args = (
+                *(record.args if isinstance(record.args, tuple) else ())[:1],
+                error.code,
+                type(error).__name__,
+                detail,
+            )
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+server_log = logging.getLogger("loopscope.demo_server")
+server_log.addFilter(_OneLineBadRequests())
+
+
+def exposure_warning(host: str) -> str | None:
+    """A warning when ``host`` is not a loopback address: anyone who can reach the port can
+    use the server (make it sleep, stream gigabytes). None for 127.x, ::1 and localhost."""
+    if host == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass  # a host name: it may resolve to anything
+    return (
+        f"warning: binding {host}, not loopback: anyone who can reach this port can use the "
+        "demo server (make it sleep, stream gigabytes). Use --host 127.0.0.1 to keep it local."
+    )
 
 
 def _int(request: web.Request, name: str, low: int, high: int) -> int:
@@ -70,7 +157,7 @@ def build_app(*, seed: int | None = None) -> web.Application:
 
     @routes.get("/")
     async def index(request: web.Request) -> web.Response:
-        return web.Response(text=__doc__ or "")
+        return web.Response(text=index_page(), content_type="text/html")
 
     @routes.route("*", "/delay/{ms}")
     async def delay(request: web.Request) -> web.Response:
@@ -148,7 +235,23 @@ def build_app(*, seed: int | None = None) -> web.Application:
             return web.Response(status=500, text="flaky: failed this time\n")
         return web.Response(text="flaky: ok this time\n")
 
-    app = web.Application()
+    in_flight: set[asyncio.Task[object]] = set()  # shared with stop(): see IN_FLIGHT
+
+    @web.middleware
+    async def track(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        task = asyncio.current_task()
+        if task is not None:
+            in_flight.add(task)
+        try:
+            return await handler(request)
+        finally:
+            if task is not None:
+                in_flight.discard(task)
+
+    app = web.Application(middlewares=[track])
+    app[IN_FLIGHT] = in_flight
     app.add_routes(routes)
     return app
 
@@ -173,9 +276,9 @@ class DemoServer:
             self._app,
             access_log=None,
             handle_signals=False,
+            handler_cancellation=True,  # a client that leaves stops its handler's sleep
             shutdown_timeout=SHUTDOWN_GRACE_S,
-            # a client that hangs up (a cancelled fetch) frees its handler at once
-            handler_cancellation=True,
+            logger=server_log,
         )
         await runner.setup()
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
@@ -193,9 +296,18 @@ class DemoServer:
         return self
 
     async def stop(self) -> None:
+        """Stop listening and end every handler: those still at work get SHUTDOWN_GRACE_S,
+        then are cancelled, and stop returns only when none is left (a ``/delay/60000``
+        never holds up quitting)."""
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
+            running = self._app[IN_FLIGHT]
+            left = set(running)
+            for task in left:
+                task.cancel()
+            if left:
+                await asyncio.wait(left, timeout=SHUTDOWN_GRACE_S)
 
     async def __aenter__(self) -> DemoServer:
         return await self.start()
@@ -204,8 +316,11 @@ class DemoServer:
         await self.stop()
 
 
-async def serve_forever(host: str = LOOPBACK, port: int = 0) -> None:
-    """Run the demo server alone until cancelled (``loopscope demo-server``)."""
+async def serve_forever(host: str = LOOPBACK, port: int = 0, *, warn: TextIO | None = None) -> None:
+    """Run the demo server alone until cancelled (``loopscope demo-server``); warn on stderr
+    first when it is about to listen beyond loopback."""
+    if (warning := exposure_warning(host)) is not None:
+        print(warning, file=warn or sys.stderr, flush=True)
     async with DemoServer(host=host, port=port) as server:
         print(f"loopscope demo server on {server.url}  (Ctrl-C to stop)", flush=True)
         await asyncio.Event().wait()

@@ -58,6 +58,19 @@ class FetchTimeout(TaskFailure, TimeoutError):
     """A fetch did not complete within its timeout."""
 
 
+class RedirectLoop(TaskFailure):
+    """A fetch was redirected more times than aiohttp follows (usually in a circle)."""
+
+
+class FileRefused(TaskFailure):
+    """A file kind will not touch this path: it exists and overwriting was not asked for,
+    it is a symbolic link, a FIFO, a directory or a device it cannot use."""
+
+
+class ReadTooLarge(TaskFailure):
+    """A whole-mode read would hold more in memory than the cap allows."""
+
+
 class InjectedFailure(TaskFailure):
     """Raised by the ``fail`` kind: a failure on purpose, to show what one looks like."""
 

@@ -13,6 +13,7 @@ import traceback
 
 import aiohttp
 
+from loopscope.tasks.safe_text import printable
 from loopscope.tasks.secrets import mask_text
 
 MAX_MESSAGE = 300
@@ -37,9 +38,10 @@ def one_line(text: str) -> str:
 
 
 def describe(exc: BaseException) -> tuple[str, str]:
-    """``(type name, one-line message)`` for an exception a task raised, secrets masked."""
+    """``(type name, one-line message)`` for an exception a task raised, secrets masked and
+    control characters escaped (a message can quote a server's reason phrase or a file name)."""
     name, message = _describe(exc)
-    return name, mask_text(message)
+    return printable(name), printable(mask_text(message))
 
 
 def _describe(exc: BaseException) -> tuple[str, str]:
@@ -69,5 +71,5 @@ def _connector_reason(exc: aiohttp.ClientConnectorError) -> str:
 
 
 def format_traceback(exc: BaseException) -> str:
-    """The full traceback, secrets masked."""
-    return mask_text("".join(traceback.format_exception(exc)))
+    """The full traceback, secrets masked, lines kept, control characters escaped."""
+    return printable(mask_text("".join(traceback.format_exception(exc))), keep_lines=True)

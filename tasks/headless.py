@@ -49,7 +49,7 @@ async def run_scenario(name: str, options: EngineOptions) -> dict[str, Any]:
         context = run.context
         report = build_scenario_report(
             name, context.batches, manager.clock(), manager.lag.stats(since=started),
-            context.log, context.data,
+            context.lines(), context.data,
         )
         report["error"] = None if run.error is None else f"{type(run.error).__name__}: {run.error}"
         return report

@@ -82,6 +82,8 @@ class LagMonitor:
         self.thread_cpu = thread_cpu
         """CPU time of the calling thread, the loop's (injectable for tests)."""
         self._watchdog = StallWatchdog(interval + spike_ms / 2000) if watchdog else None
+        self.on_spike: Callable[[float, LagSpike], None] | None = None
+        """Told of each spike (with when the stalled sleep began), after it is recorded."""
         self.samples: deque[tuple[float, float]] = deque(maxlen=window)
         """(clock time, lag in ms), newest last."""
         self.spikes: deque[LagSpike] = deque(maxlen=50)
@@ -131,7 +133,10 @@ class LagMonitor:
                 verdict = Verdict(SpikeCause.UNKNOWN, "cause unknown")
             else:
                 verdict = self.blame(before, after, evidence or StallEvidence())
-            self.spikes.append(LagSpike(after, lag_ms, verdict.text, verdict.cause))
+            spike = LagSpike(after, lag_ms, verdict.text, verdict.cause)
+            self.spikes.append(spike)
+            if self.on_spike is not None:
+                self.on_spike(before, spike)
 
     def stats(self, since: float | None = None) -> LagStats:
         values = sorted(lag for at, lag in self.samples if since is None or at >= since)
@@ -159,7 +164,7 @@ class StallWatchdog:
     Python line the loop's thread is on. It wakes a few times a second and costs nothing
     measurable while the loop is healthy."""
 
-    def __init__(self, threshold: float, *, period: float = 0.05):
+    def __init__(self, threshold: float, *, period: float = 0.1):
         self.threshold = threshold
         self.period = period
         self._last_beat = time.monotonic()
@@ -198,7 +203,7 @@ class StallWatchdog:
     def catch(self) -> tuple[str, str] | None:
         """Where the loop's thread is now, unless it is in the loop's own machinery."""
         # sys._current_frames is the documented way to see another thread's stack
-        frame = sys._current_frames().get(self._loop_thread)  # noqa: SLF001
+        frame = sys._current_frames().get(self._loop_thread)
         if frame is None or any(part in frame.f_code.co_filename for part in LOOP_MACHINERY):
             return None
         code = frame.f_code

@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from loopscope.tasks.batch import Batch
 from loopscope.tasks.records import TaskRecord, TaskState
+from loopscope.tasks.safe_text import printable, printable_or_none
 from loopscope.tasks.spec import TaskSpec
 from loopscope.tasks.timing import Timing, union_length
 
@@ -93,6 +94,15 @@ class TaskLedger:
         self.version += 1
         self._check_batch_done(batch)
 
+    def record_measurement(self, original: Batch, wall_s: float, sequential_s: float) -> None:
+        """A clean process measured ``original`` again (tasks/clean_replay.py): its wall
+        there and its sequential replay's, taken side by side away from any screen."""
+        original.measured_wall_s = wall_s
+        original.measured_sequential_s = sequential_s
+        self._replayed_wall += wall_s
+        self._replayed_sequential += sequential_s
+        self.version += 1
+
     def record_replay(self, original: Batch, replay: Batch) -> None:
         """``replay`` (a sequential replay of ``original``) completed: keep the measured truth."""
         now = self.clock()
@@ -104,11 +114,14 @@ class TaskLedger:
 
     # --- records --------------------------------------------------------------------------
 
-    def add_record(self, batch: Batch, kind: str, target: str, *, planned: bool = True) -> TaskRecord:
+    def add_record(
+        self, batch: Batch, kind: str, target: str, *, planned: bool = True
+    ) -> TaskRecord:
         """A new pending record in ``batch``. With ``planned=False`` it was not counted in the
         batch's plan (a tracked task added as it comes), so the plan grows by one."""
         record = TaskRecord(
-            id=next(self._record_ids), batch_id=batch.id, kind=kind, target=target,
+            id=next(self._record_ids), batch_id=batch.id, kind=kind,
+            target=printable(target),  # a file name or URL may hold terminal escapes
             created=self.clock(),
         )
         self.records[record.id] = record
@@ -192,20 +205,29 @@ class TaskLedger:
         *,
         result: str = "",
         error: tuple[str, str | None, str | None] | None = None,
+        at: float | None = None,
     ) -> None:
         """The task ended in ``state`` (done, exception or cancelled). Once only.
 
-        ``error`` is (type, message, traceback) for the exception state.
+        ``error`` is (type, message, traceback) for the exception state. ``at`` is when it
+        ended, if another process stamped it (tasks/isolated.py), on the perf_counter clock.
         """
         if record.state.finished:
             return
         now = self.clock()
+        if at is not None and self._clock_is_perf_counter:  # stamped elsewhere (isolated.py)
+            now = min(max(at, record.started or record.created), now)
         batch = self.batches[record.batch_id]
         record.finished = now
+        # Text from outside (a reason phrase, a file name, an error) is stored escaped, so no
+        # screen ever writes a terminal escape sequence it did not mean (safe_text.py).
         if result:
-            record.result = result
+            record.result = printable(result)
         if error is not None:
-            record.error_type, record.error_message, record.traceback = error
+            kind, message, traceback = error
+            record.error_type = printable(kind)
+            record.error_message = printable_or_none(message)
+            record.traceback = printable_or_none(traceback, keep_lines=True)
         if record.state is TaskState.RUNNING and record.started is not None:
             batch.running_start_sum -= record.started
             run = now - record.started
@@ -288,6 +310,38 @@ class TaskLedger:
         if dropped:
             self.history_version += 1
             self.version += 1
+
+    def clear_finished(self) -> int:
+        """Drop every finished batch and start the session's figures again; returns how many
+        records went.
+
+        Batches still in flight stay whole (their finished tasks too), and so does a batch
+        whose replay is running. The counts and the session figures are then recomputed from
+        what is left, so they describe what the screen still shows: after a clear with nothing
+        running, everything reads zero.
+        """
+        dropped = 0
+        for batch_id, batch in list(self.batches.items()):
+            if not batch.completed or batch_id in self._live_replays:
+                continue
+            for record in batch.records:
+                self.records.pop(record.id, None)
+                self._changed.pop(record.id, None)
+                dropped += 1
+            del self.batches[batch_id]
+        for state in TaskState:
+            self.counts[state] = 0
+        for record in self.records.values():
+            self.counts[record.state] += 1
+        self._spans = []
+        self._spans_wall = 0.0
+        self._folded_wall = 0.0
+        self._finished_run_sum = sum(batch.finished_run_sum for batch in self._live.values())
+        self._replayed_wall = 0.0
+        self._replayed_sequential = 0.0
+        self.history_version += 1
+        self.version += 1
+        return dropped
 
     # --- reading --------------------------------------------------------------------------
 

@@ -17,14 +17,15 @@ changes only through the ledger's methods. Screens do not get a callback per eve
 from __future__ import annotations
 
 import asyncio
-import collections.abc
+import contextlib
 import errno
 import functools
 import time
-from collections.abc import Awaitable, Callable, Generator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import aiohttp
@@ -35,19 +36,21 @@ from loopscope.tasks.blame import LoopBlame, StallEvidence
 from loopscope.tasks.demo_server import DemoServer
 from loopscope.tasks.errors import ManagerClosed, TaskFailure
 from loopscope.tasks.failures import describe, format_traceback
+from loopscope.tasks.introspect import Introspector
 from loopscope.tasks.kinds.context import TaskContext
 from loopscope.tasks.kinds.fetch import build_trace_config
-from loopscope.tasks.lag import LagMonitor
+from loopscope.tasks.lag import LagMonitor, LagSpike
 from loopscope.tasks.ledger import TaskLedger
 from loopscope.tasks.options import EngineOptions, OptionError
 from loopscope.tasks.process_jobs import ProcessJobs, call_soon
 from loopscope.tasks.process_stats import ProcessMonitor
-from loopscope.tasks.records import CURRENT_RECORD, TaskRecord, TaskState
+from loopscope.tasks.records import TaskRecord, TaskState
 from loopscope.tasks.scratch import ScratchSpace
 from loopscope.tasks.slots import ConnectionSlots
 from loopscope.tasks.spec import TaskSpec, bind, parse_specs, prepare_specs
 from loopscope.tasks.thread_workers import ThreadWorkers
 from loopscope.tasks.timing import Timing
+from loopscope.tasks.tracked import TrackedWork
 
 T = TypeVar("T")
 Runner = Callable[[TaskContext, TaskRecord], Awaitable[str]]
@@ -84,6 +87,9 @@ class TaskManager:
             0 if tracing else options.connector_limit, 0 if tracing else options.limit_per_host
         )
         self._tasks: dict[int, asyncio.Task[Any]] = {}
+        """Live tasks by record id: the strong references."""
+        self._record_of: dict[asyncio.Task[Any], TaskRecord] = {}
+        """The same, the other way: which record the running task is (what does it wait for)."""
         self._launchers: dict[int, asyncio.Task[None]] = {}
         self._watched: set[asyncio.Task[Any]] = set()
         self._stop_requested: set[int] = set()
@@ -103,7 +109,10 @@ class TaskManager:
         self._demo = DemoServer(seed=options.demo_seed) if want_demo else None
         self.blame_book = LoopBlame(gil_jobs=lambda: self.gil_jobs_running)
         self.lag = LagMonitor(blame=self.blame_book.explain, clock=clock)
+        self.lag.on_spike = self._on_spike
         self.process = ProcessMonitor()
+        self.introspect = Introspector(clock=clock, step_timing=options.step_timing)
+        """Busy time, steps and await chains of the engine's own tasks (issue 9 item 7)."""
 
         self.thread_pool = ThreadWorkers(
             options.thread_workers, on_submit=self._waiting_for_thread
@@ -118,6 +127,7 @@ class TaskManager:
         self._session: aiohttp.ClientSession | None = None
         self.scratch = ScratchSpace(self.thread_pool)
         self._closed = False
+        self._closing: asyncio.Task[None] | None = None
         self._started = False
         self._previous_handler: Any = None
 
@@ -225,6 +235,9 @@ class TaskManager:
         if self.options.monitors:
             self.lag.start()
             self.process.start()
+        self.introspect.start()
+        if self.introspect.unavailable:
+            self.notice(self.introspect.unavailable)
         self._started = True
         self.note_own_work(began, self.clock(), "start-up")
         return self
@@ -246,9 +259,24 @@ class TaskManager:
         sleeping handlers are cancelled, and a worker thread stuck in a call that cannot be
         interrupted is left to finish on its own rather than waited for.
         """
-        if self._closed:
-            return
-        self._closed = True
+        if self._closing is None:
+            self._closed = True
+            self._closing = asyncio.get_running_loop().create_task(
+                self._close(), name="loopscope-close"
+            )
+        # The close runs as its own task and is awaited to the end even if the caller is
+        # cancelled meanwhile (a second Ctrl-C): half a close would leave workers behind.
+        cancelled = False
+        while not self._closing.done():
+            try:
+                await asyncio.shield(self._closing)
+            except asyncio.CancelledError:
+                cancelled = True
+        if cancelled:
+            raise asyncio.CancelledError
+        self._closing.result()
+
+    async def _close(self) -> None:
         self.cancel_all()
         pending = [*self._watched, *self._launchers.values(), *self._tasks.values()]
         if pending:
@@ -261,24 +289,36 @@ class TaskManager:
         if self._demo is not None:
             await self._demo.stop()
         self.thread_pool.shutdown(wait=False, cancel_futures=True)
-        waiting = asyncio.ensure_future(asyncio.to_thread(self.thread_pool.shutdown, True))
-        await asyncio.wait([waiting], timeout=CLOSE_GRACE_S)
+        # Wait for the worker threads by polling, not in an executor: a worker stuck in a call
+        # that cannot be interrupted (a 2 GB read) must not hold up the close, nor the exit
+        # (the pool's threads are daemons; an executor thread joining them would not be).
+        deadline = time.monotonic() + CLOSE_GRACE_S
+        while self.thread_pool.threads_alive() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
         if self._processes.started:
             await asyncio.to_thread(self._processes.stop)
         await asyncio.sleep(0)  # the process jobs' last callbacks
+        for job_id in list(self._finish_on_start):  # ended well; their start never came
+            self._finish_without_start(job_id)
         for record in list(self.ledger.records.values()):
             if not record.state.finished:  # a task that ignored its cancellation
                 self.ledger.finish(record, TaskState.CANCELLED)
         await self.scratch.remove()
-        if self._loop is not None and self._loop.get_exception_handler() == self._loop_exception:
-            self._loop.set_exception_handler(self._previous_handler)
+        self.introspect.stop()
+        # The exception handler stays: out of file descriptors, asyncio retries a failed accept
+        # later (``_start_serving``), and a retry that fires after the server closed would
+        # otherwise log a traceback each time. It passes everything else on unchanged.
 
     def _loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        """Out of file descriptors, asyncio logs a traceback per failed accept: say it once."""
+        """Out of file descriptors, asyncio logs a traceback per failed accept (thousands, and
+        more for each retry it schedules): say it once, in words, and drop the retries that
+        fire once the server is closed. Everything else goes to the previous handler."""
         error = context.get("exception")
         if isinstance(error, OSError) and error.errno in (errno.EMFILE, errno.ENFILE):
             self.notice(TOO_MANY_FILES)
             return
+        if _is_accept_retry(context):
+            return  # the retry of an accept that failed for lack of descriptors (see aclose)
         if self._previous_handler is not None:
             self._previous_handler(loop, context)
         else:
@@ -409,12 +449,10 @@ class TaskManager:
     ) -> asyncio.Task[Any]:
         """Run ``coro`` as ``record``'s task; ``_on_task_done`` records how it ended."""
         assert self._loop is not None
-        token = CURRENT_RECORD.set(record)  # the task's context gets its own record
-        try:
-            task = self._loop.create_task(coro, name=name)
-        finally:
-            CURRENT_RECORD.reset(token)
+        task = self._loop.create_task(coro, name=name)
         self._tasks[record.id] = task  # strong reference until it ends
+        self._record_of[task] = record
+        self.introspect.attach(record.id, task)
         task.add_done_callback(functools.partial(self._on_task_done, record, summary))
         return task
 
@@ -422,8 +460,10 @@ class TaskManager:
         self, record: TaskRecord, summary: Callable[[Any], str] | None, task: asyncio.Task[Any]
     ) -> None:
         """All task bookkeeping, however the task ended (like TaskGroup's ``_on_task_done``)."""
+        self._last_steps(record)
         if self._tasks.get(record.id) is task:
             del self._tasks[record.id]
+        self._record_of.pop(task, None)
         if (
             record.id in self._awaiting_process
             and not task.cancelled()
@@ -466,6 +506,33 @@ class TaskManager:
         except Exception as failure:  # a scenario's summary must not lose the record
             text = f"(no summary: {type(failure).__name__})"
         ledger.finish(record, TaskState.DONE, result=text)
+
+    # --- insight: busy time, steps, where suspended (tasks/introspect.py) ------------------
+
+    def sample_insight(self, record_ids: Iterable[int]) -> None:
+        """Refresh the insight fields of these records: call it for the tasks a screen shows,
+        a few times a second at most. Reading await chains costs nothing when nobody asks."""
+        introspect = self.introspect
+        for record_id in record_ids:
+            record = self.ledger.get(record_id)
+            task = self._tasks.get(record_id)
+            if record is None or task is None:
+                continue
+            record.suspended_at = introspect.suspension(task)
+            figures = introspect.steps_of(record_id)
+            if figures is not None:
+                record.busy_s, record.steps = figures.busy_s, figures.steps
+                record.longest_step_s = figures.longest_s
+
+    def _last_steps(self, record: TaskRecord) -> None:
+        figures = self.introspect.detach(record.id)
+        if figures is not None:
+            record.busy_s, record.steps = figures.busy_s, figures.steps
+            record.longest_step_s = figures.longest_s
+
+    def live_tasks(self) -> Mapping[int, asyncio.Task[Any]]:
+        """Record id -> its asyncio task, for tasks not finished (a read-only view)."""
+        return MappingProxyType(self._tasks)
 
     # --- tasks a caller schedules itself (the teaching scenarios) ---------------------------
 
@@ -519,6 +586,44 @@ class TaskManager:
         self._watched.add(task)
         task.add_done_callback(self._watched.discard)
 
+    # --- records of work run in a clean process (tasks/isolated.py) --------------------------
+
+    def add_record(
+        self, batch: Batch, kind: str, target: str, *, created: float | None = None
+    ) -> TaskRecord:
+        """A pending record in ``batch`` for a job that runs elsewhere (``created``: when, on
+        the perf_counter clock)."""
+        record = self.ledger.add_record(batch, kind, target, planned=False)
+        if created is not None and self.clock is time.perf_counter:
+            record.created = min(created, record.created)
+        return record
+
+    def end_record(
+        self,
+        record: TaskRecord,
+        state: TaskState,
+        *,
+        at: float | None = None,
+        result: str = "",
+        error: str | None = None,
+    ) -> None:
+        """End such a record as the other process reported: ``at`` is its perf_counter time;
+        ``error`` is "Type: message"."""
+        failure = None
+        if error:
+            kind, _, message = error.partition(": ")
+            failure = (kind, message or None, None)
+        self.ledger.finish(record, state, result=result, error=failure, at=at)
+
+    def record_measurement(self, batch: Batch, wall_s: float, sequential_s: float) -> None:
+        """A clean process measured ``batch`` again: its wall there and its sequential replay."""
+        self.ledger.record_measurement(batch, wall_s, sequential_s)
+
+    @property
+    def embedded_demo(self) -> bool:
+        """True when the demo server runs inside this manager (not at a given ``demo_url``)."""
+        return self._demo is not None
+
     # --- cancelling -----------------------------------------------------------------------
 
     def cancel(self, task_id: int) -> bool:
@@ -557,8 +662,16 @@ class TaskManager:
         """``record`` is pending because it waits for ``what``."""
         self.ledger.waiting(record, what)
 
+    def _current_record(self) -> TaskRecord | None:
+        """The record of the task running now, if it is one of the manager's."""
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:  # not on the loop (a worker thread)
+            return None
+        return self._record_of.get(task) if task is not None else None
+
     def _waiting_for_current(self, what: str) -> None:
-        record = CURRENT_RECORD.get()
+        record = self._current_record()
         if record is not None and record.state is TaskState.PENDING:
             self.ledger.waiting(record, what)
 
@@ -592,7 +705,7 @@ class TaskManager:
         waits for a process worker until one announces the job)."""
         if self._closed:
             raise ManagerClosed("this TaskManager is closed")
-        record = CURRENT_RECORD.get()
+        record = self._current_record()
         if record is not None:
             self._waiting_for_current("a process worker")
         return self._processes.submit(
@@ -630,9 +743,34 @@ class TaskManager:
 
     # --- blame ----------------------------------------------------------------------------
 
+    def _on_spike(self, began: float, spike: LagSpike) -> None:
+        """Launched tasks still waiting for their first step through a stall waited for a
+        busy loop: say so on their records (tasks waiting for something named keep it)."""
+        ledger = self.ledger
+        for record_id in self._tasks:
+            record = ledger.records.get(record_id)
+            if record is None:
+                continue
+            if record.created >= began:
+                break  # the rest were created after the stall began
+            if record.state is TaskState.PENDING and record.waiting_for is None:
+                batch = ledger.batches.get(record.batch_id)
+                if batch is not None and batch.specs:  # launched, not a scenario's own task
+                    ledger.waiting(record, f"a busy event loop ({spike.lag_ms:,.0f} ms stall)")
+
     def note_on_loop(self, start: float, end: float, label: str) -> None:
         """Remember that a task (``label``) held the loop from ``start`` to ``end``."""
         self.blame_book.note_on_loop(start, end, label)
+
+    @contextlib.contextmanager
+    def own_work(self, label: str) -> Iterator[None]:
+        """``with manager.own_work("drawing the screen"):`` notes the block as loopscope's own
+        work, so a lag spike during it is blamed on loopscope."""
+        start = self.clock()
+        try:
+            yield
+        finally:
+            self.note_own_work(start, self.clock(), label)
 
     def note_own_work(self, start: float, end: float, label: str) -> None:
         """Remember that loopscope itself held the loop (the screen layer notes its drawing
@@ -643,6 +781,11 @@ class TaskManager:
         """What is known to have held the loop between ``start`` and ``end``, in words."""
         verdict = self.blame_book.explain(start, end, StallEvidence())
         return None if verdict.text == "cause unknown" else verdict.text
+
+    def clear_finished(self) -> int:
+        """Drop the finished batches and reset the session figures (see TaskLedger); returns
+        how many records were dropped. Nothing running is touched."""
+        return self.ledger.clear_finished()
 
     # --- reading (the ledger's figures) ---------------------------------------------------
 
@@ -696,53 +839,10 @@ def _is_broken_pool(error: BaseException) -> bool:
     return isinstance(error, BrokenProcessPool)
 
 
-class TrackedWork(collections.abc.Coroutine[Any, Any, T]):
-    """What ``tracked`` returns: a coroutine that, when first stepped, starts the work as a
-    task of its own (whose done-callback records how it ended) and awaits it.
-
-    Awaiting a task passes cancellation on to it, so a TaskGroup, ``wait_for`` or a cancelled
-    caller cancels the work as it would a plain coroutine. If the caller is cancelled before
-    the first step, the task is still made and cancelled at once: the record ends
-    ``cancelled`` through the same done-callback, and its batch can finish.
-    """
-
-    __slots__ = ("_abandon", "_iterator", "_start", "task")
-
-    def __init__(self, start: Callable[[], asyncio.Task[T]], abandon: Callable[[], None]):
-        self._start = start
-        self._abandon = abandon
-        self.task: asyncio.Task[T] | None = None
-        self._iterator: Generator[Any, None, T] | None = None
-
-    def _begin(self) -> Generator[Any, None, T]:
-        if self._iterator is None:
-            self.task = self._start()
-            self._iterator = self.task.__await__()
-        return self._iterator
-
-    def send(self, value: Any) -> Any:
-        return self._begin().send(value)
-
-    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
-        if self._iterator is None:
-            self._begin()
-            assert self.task is not None
-            self.task.cancel()  # thrown into before its first step: the work never runs
-        assert self._iterator is not None
-        if val is None and tb is None:
-            return self._iterator.throw(typ)
-        return self._iterator.throw(typ, val, tb)
-
-    def close(self) -> None:
-        if self._iterator is None:
-            self._start = _never_started
-            self._abandon()  # dropped without ever being awaited
-        else:
-            self._iterator.close()
-
-    def __await__(self) -> Generator[Any, None, T]:
-        return self._begin()
-
-
-def _never_started() -> asyncio.Task[Any]:
-    raise RuntimeError("this tracked coroutine was closed before it started")
+def _is_accept_retry(context: dict[str, Any]) -> bool:
+    """A server's delayed accept retry failing because its socket is gone (closed meanwhile)."""
+    handle = context.get("handle")
+    callback = getattr(handle, "_callback", None)
+    return getattr(callback, "__name__", "") == "_start_serving" and isinstance(
+        context.get("exception"), (OSError, ValueError)
+    )

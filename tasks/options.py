@@ -64,6 +64,9 @@ class EngineOptions:
     """Tasks created per loop iteration while launching."""
     trace_connections: bool = False
     """Watch aiohttp's own connection queue with a TraceConfig (slower; see kinds/fetch)."""
+    step_timing: bool = False
+    """Time every step of the engine's tasks (busy time, steps, longest step) with the agent's
+    hook on the loop. Off by default: it slows many small tasks down (tasks/introspect.py)."""
 
     def __post_init__(self) -> None:
         _check_count("connector limit (--limit)", self.connector_limit, low=0)
@@ -99,3 +102,4 @@ def _check_count(what: str, value: object, *, low: int, high: int | None = None)
         raise OptionError(f"{what} must be {more}, got {value}")
     if high is not None and value > high:
         raise OptionError(f"{what} must be at most {high:,}, got {value:,}")
+

@@ -8,8 +8,11 @@ one is injected), so differences between them are durations in seconds.
 from __future__ import annotations
 
 import enum
-from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from loopscope.tasks.introspect import Suspension
 
 
 class TaskState(enum.Enum):
@@ -73,6 +76,17 @@ class TaskRecord:
     """Set when the task was cancelled but its work goes on (a process job cannot be
     interrupted): why, and what it waits for. The state moves to cancelled when it ends."""
 
+    # Insight into its steps (tasks/introspect.py); the manager fills these, see
+    # ``TaskManager.sample_insight``. They do not bump ``version``: they are sampled.
+    busy_s: float | None = None
+    """Time in its own steps on the loop; None unless step timing is on."""
+    steps: int | None = None
+    """How many times the loop ran it; None unless step timing is on."""
+    longest_step_s: float | None = None
+    """Its longest single step; None unless step timing is on."""
+    suspended_at: Suspension | None = None
+    """Where it waited when last sampled (kept after it ends: where it was last seen)."""
+
     @property
     def status(self) -> str:
         """The word to show for its state: ``cancelling`` while a cancelled job still runs."""
@@ -105,7 +119,3 @@ class TaskRecord:
             f" batch={self.batch_id}>"
         )
 
-
-CURRENT_RECORD: ContextVar[TaskRecord | None] = ContextVar("loopscope_record", default=None)
-"""The record of the loopscope task running in this context (each task gets its own copy of
-the context), so the engine can tell what a task waits for without being handed its record."""

@@ -11,6 +11,7 @@ from typing import Any
 from loopscope.tasks.batch import Batch
 from loopscope.tasks.lag import LagStats
 from loopscope.tasks.records import TaskRecord, TaskState
+from loopscope.tasks.safe_text import printable
 from loopscope.tasks.timing import Timing, union_length
 from loopscope.tasks.units import human_bytes, human_seconds
 
@@ -58,18 +59,22 @@ def _cut(text: str, width: int) -> str:
 
 
 def render_text(report: dict[str, Any]) -> str:
-    """A readable table of the tasks, then the summary with estimates labelled as such."""
+    """A readable table of the tasks, then the summary with estimates labelled as such.
+
+    Targets and outcomes are escaped again here (records already hold escaped text; this
+    keeps a report dict built by other code from writing to the terminal). Characters the
+    output cannot encode are the printer's job (``safe_text.fit_encoding``)."""
     lines = [
         f"{'id':>6}  {'kind':<6} {'state':<9} {'wait':>9} {'run':>9} {'bytes':>10}  "
         f"{'target':<28} result / error"
     ]
     for task in report["tasks"]:
-        outcome = task["error"] or task["result"] or ""
+        outcome = printable(task["error"] or task["result"] or "")
         lines.append(
             f"{task['id']:>6}  {task['kind']:<6} {task['state']:<9} "
             f"{human_seconds(task['wait_s']):>9} {human_seconds(task['run_s']):>9} "
             f"{human_bytes(task['bytes']) if task['bytes'] else '':>10}  "
-            f"{_cut(task['target'], 28):<28} {_cut(outcome, 60)}"
+            f"{_cut(printable(task['target']), 28):<28} {_cut(outcome, 60)}"
         )
     lines.append("")
     lines.extend(summary_lines(report))
@@ -85,7 +90,7 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     )
     lines = [
         f"tasks               {len(report['tasks'])}   ({counts})",
-        f"wall                {human_seconds(timing.wall_s)}   first start to last finish",
+        f"wall                {human_seconds(timing.wall_s)}   from the launch to the last finish",
         f"sequential (est.)   {human_seconds(timing.sequential_estimate_s)}"
         "   ESTIMATE: the sum of task run times",
     ]
@@ -140,6 +145,7 @@ def build_scenario_report(
         "counts": counts,
         "lag": lag.as_dict(),
         "tasks": [task_row(record, now) for record in records],
-        "log": log,
-        "results": data,
+        "log": [printable(line) for line in log],
+        "results": {key: value.as_json() if hasattr(value, "as_json") else value
+                    for key, value in data.items()},  # typed results (the race's) as JSON
     }

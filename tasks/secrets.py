@@ -120,7 +120,7 @@ def _url_credentials(match: re.Match[str]) -> str:
 
 
 def _quoted_header(match: re.Match[str]) -> str:
-    quote, prefix, name, value = match.groups()
+    quote, prefix, name, _value = match.groups()
     if not is_secret_header(name):
         return match.group(0)
     return f"{quote}{prefix}{name}:{MASK}{quote}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 from collections.abc import Callable
 from types import TracebackType
 
@@ -42,7 +43,8 @@ class Limiter:
             if waiter.done() and not waiter.cancelled():
                 self.release()  # woken, then cancelled before running: pass the slot on
             else:
-                self._waiters.remove(waiter)
+                with contextlib.suppress(ValueError):  # _wake may have dropped it already
+                    self._waiters.remove(waiter)
             raise
 
     def release(self) -> None:

@@ -5,8 +5,8 @@ one queue, up to ``workers`` threads. Growing starts threads for the jobs alread
 shrinking lets the extra threads leave as they finish their job (none is interrupted).
 
 Its threads are daemons: a worker stuck in a call that cannot be interrupted (a 2 GB read)
-never keeps loopscope from quitting. Each submit tells the engine, so a task whose job waits
-for a free worker says so ("pending: waiting for a thread worker").
+never keeps loopscope from quitting. A submit that finds every worker busy tells the engine,
+so a task whose job waits for a free worker says so ("pending: waiting for a thread worker").
 """
 
 from __future__ import annotations
@@ -58,8 +58,7 @@ class ThreadWorkers(Executor):
         return self._busy
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
-        if self._on_submit is not None:
-            self._on_submit()
+        """Queue ``fn(*args, **kwargs)``; ``on_submit`` is told when it must wait for a worker."""
         future: Future[T] = Future()
         with self._lock:
             if self._shutdown:
@@ -67,6 +66,9 @@ class ThreadWorkers(Executor):
             self._queued += 1
             self._jobs.put((future, fn, args, kwargs))
             self._spawn_for_queue()
+            must_wait = self._queued > self._idle  # every worker is busy
+        if must_wait and self._on_submit is not None:
+            self._on_submit()
         return future
 
     def resize(self, workers: int) -> None:

@@ -3,6 +3,9 @@ server and monitors start when the app mounts and close before it exits."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -40,17 +43,49 @@ class LoopscopeApp(App[int]):
         self.manager = manager_factory()
         self.batch_size = batch_size
         self.scenario_options = scenario_options
+        self._notices_shown = 0
 
     async def on_mount(self) -> None:
-        await self.manager.start()
+        manager = self.manager
+        began = manager.clock()
+        await manager.start()
         await self.push_screen(
             MainScreen(
-                self.manager,
+                manager,
                 batch_size=self.batch_size,
                 scenario_options=self.scenario_options,
             )
         )
         tune_garbage_collector()
+
+        def started() -> None:  # building and first drawing the screen is loopscope's own work
+            manager.note_own_work(began, manager.clock(), "start-up (building the screen)")
+
+        self.call_after_refresh(started)
+        self._handle_stop_signals()
+        self.set_interval(0.5, self._show_notices)
+
+    def _show_notices(self) -> None:
+        """The engine's one-line notices (a worker died, too many open files), once each."""
+        notices = self.manager.notices
+        for text in notices[self._notices_shown :]:
+            self.notify(text, severity="warning", timeout=8)
+        self._notices_shown = len(notices)
+
+    def _handle_stop_signals(self) -> None:
+        """SIGTERM (``kill``) and SIGHUP (the terminal closed) quit like ``q``: the engine
+        closes, its process-pool workers end, its temporary folder goes."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, self._stop_on_signal, signum)
+
+    def _stop_on_signal(self, signum: int) -> None:
+        async def stop() -> None:
+            await self.manager.aclose()
+            self.exit(128 + signum, return_code=128 + signum)
+
+        self.call_later(stop)
 
     async def action_quit(self) -> None:
         """Cancel everything, close the engine, then leave."""

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -18,8 +19,10 @@ from typing import TYPE_CHECKING, Any
 from loopscope import __version__
 from loopscope.tasks.errors import KindFileError, SpecError
 from loopscope.tasks.options import EngineOptions, OptionError
+from loopscope.tasks.safe_text import fit_stream
 from loopscope.tasks.secrets import mask_text, shorten
 from loopscope.tasks.spec import MAX_REPEAT, TaskSpec, check_launch_size, parse_specs
+from loopscope.tasks.stopping import Stopped, run_until_stopped
 
 if TYPE_CHECKING:
     from loopscope.tasks.kinds.kind import Kind
@@ -208,6 +211,10 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
         "--processes", type=_positive, default=argparse.SUPPRESS,
         help="process-pool workers for cpu jobs (default: the number of cores, at least 1)",
     )
+    group.add_argument(
+        "--step-timing", action="store_true", default=argparse.SUPPRESS,
+        help="time every step of loopscope's own tasks (busy time, steps); slows small tasks",
+    )
 
 
 def _fail(message: str) -> int:
@@ -216,6 +223,8 @@ def _fail(message: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    fit_stream(sys.stdout)  # an ASCII-only stdout gets "-" for "–", never a UnicodeEncodeError
+    fit_stream(sys.stderr)
     try:
         return _main(argv)
     except BrokenPipeError:  # `loopscope ... | head`: the reader left, which is fine
@@ -250,6 +259,7 @@ def _engine_options(args: argparse.Namespace) -> EngineOptions:
         "per_host": "limit_per_host",
         "workers": "thread_workers",
         "processes": "process_workers",
+        "step_timing": "step_timing",
     }
     return EngineOptions(
         **{name: getattr(args, option) for option, name in mapping.items() if hasattr(args, option)}
@@ -284,10 +294,9 @@ def _run(args: argparse.Namespace) -> int:
         if args.scenario not in SCENARIOS:
             return _fail(f"no scenario {args.scenario!r}; choose one of {', '.join(SCENARIOS)}")
         try:
-            report = asyncio.run(run_scenario(args.scenario, options))
-        except KeyboardInterrupt:
-            print(f"{PROG}: interrupted", file=sys.stderr)
-            return 130
+            report = run_until_stopped(run_scenario(args.scenario, options))
+        except Stopped as stopped:
+            return _stopped(stopped)
         text = "\n".join([*report["log"], "", *summary_lines(report)])
         return _emit(report, text, as_json=args.json)
     if not args.specs:
@@ -307,14 +316,22 @@ def _run(args: argparse.Namespace) -> int:
     except SpecError as error:
         return _fail(str(error))
     try:
-        report = asyncio.run(run_specs(specs, options, sequential=args.sequential))
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+        report = run_until_stopped(run_specs(specs, options, sequential=args.sequential))
+    except Stopped as stopped:
+        return _stopped(stopped)
     return _emit(report, render_text(report), as_json=args.json)
 
 
+def _stopped(stopped: Stopped) -> int:
+    """A run stopped by Ctrl-C, SIGTERM or SIGHUP: everything was closed; say so in a line."""
+    what = "interrupted" if stopped.signum == signal.SIGINT else f"stopped by {stopped}"
+    print(f"{PROG}: {what}", file=sys.stderr)
+    return stopped.exit_status
+
+
 def _emit(report: dict[str, Any], text: str, *, as_json: bool) -> int:
+    for notice in report.get("notices", []):  # said once, not once per failed task
+        print(f"{PROG}: {notice}", file=sys.stderr)
     if as_json:
         json.dump(report, sys.stdout, indent=2)
         sys.stdout.write("\n")

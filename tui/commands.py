@@ -1,29 +1,25 @@
-"""The command palette's loopscope commands: every dashboard action, found by name."""
+"""The command palette's loopscope commands: every dashboard action, found by name.
+
+Generated from the screen's bindings (each binding's tooltip is the command's title, its key
+the help), so the palette offers exactly what the keys do, plus the scenarios by name.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from loopscope.tasks.kinds.registry import all_kinds
 from loopscope.tasks.scenarios import SCENARIOS
+from loopscope.tui.keymap import key_help
 from loopscope.tui.launch_keys import LAUNCH_SPECS
 
-COMMANDS: tuple[tuple[str, str, str], ...] = (
-    ("Bigger batches", "batch size up: 1, 10, 100, 1000", "batch_size(1)"),
-    ("Smaller batches", "batch size down", "batch_size(-1)"),
-    ("Open the command bar", "type any spec", "command_bar"),
-    ("Cancel the selected task", "", "cancel_selected"),
-    ("Cancel everything", "stop every launch and task", "cancel_all"),
-    ("Replay the last batch sequentially", "measure the real gain", "replay"),
-    ("Show task details", "timings, traceback, result", "details"),
-    ("Filter tasks by state", "cycle all / pending / running / done / ...", "cycle_filter"),
-    ("Run a scenario…", "pick a teaching scenario", "scenarios"),
+UNBOUND: tuple[tuple[str, str, str], ...] = (
     ("Show the race results", "the strategy race's bar chart", "show_race"),
-    ("Help", "keys, spec language, figures", "help"),
 )
+"""Actions with no key yet: (title, help, action). One that gets a key drops out of here."""
 
 
 class LoopscopeCommands(Provider):
@@ -32,14 +28,19 @@ class LoopscopeCommands(Provider):
     def _run(self, action: str) -> Callable[[], object]:
         return partial(self.screen.run_action, action)
 
-    def _kind_commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+    def _kind_commands(
+        self, skip: Collection[str] = ()
+    ) -> list[tuple[str, str, Callable[[], object]]]:
         """One entry per kind, from the registry: a kind with a launch key launches a batch
         at the current batch size; any other (write, a user's kind) opens the command bar
-        with its example spec, ready to edit."""
+        with its example spec, ready to edit. ``skip``: actions the bindings offer already."""
         commands: list[tuple[str, str, Callable[[], object]]] = []
         for kind in all_kinds():
             if kind.name in LAUNCH_SPECS:
-                callback = self._run(f"launch({kind.name!r})")
+                action = f"launch({kind.name!r})"
+                if action in skip:
+                    continue
+                callback = self._run(action)
             else:
                 callback = partial(self._prefill, f"{kind.example or kind.name} ")
             commands.append((f"Launch {kind.name}", kind.help, callback))
@@ -56,8 +57,18 @@ class LoopscopeCommands(Provider):
             bar.input.cursor_position = len(text)
 
     def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
-        commands = self._kind_commands()
-        commands += [(title, text, self._run(action)) for title, text, action in COMMANDS]
+        rows = [
+            row for row in key_help(getattr(type(self.screen), "BINDINGS", []))
+            if row.id is not None and not row.action.startswith("app.")
+        ]
+        bound = {row.action for row in rows}
+        commands = self._kind_commands(skip=bound)
+        commands += [(row.text, f"key {row.keys}", self._run(row.action)) for row in rows]
+        commands += [
+            (title, text, self._run(action))
+            for title, text, action in UNBOUND
+            if action not in bound
+        ]
         start = getattr(self.screen, "start_scenario", None)
         if start is not None:
             commands += [

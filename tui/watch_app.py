@@ -6,10 +6,14 @@ it exits, whatever way it leaves: ``q``, ctrl+q or an error. Closing stops the p
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
 from collections.abc import Sequence
 
 from textual.app import App
 
+from loopscope.tasks.gc_tuning import tune_garbage_collector
 from loopscope.tasks.watch.agent_feed import ConnectFeed, ListenerFeed, agent_command
 from loopscope.tasks.watch.session import WatchSession
 from loopscope.tasks.watch.supervisor import ProgramSupervisor
@@ -29,12 +33,30 @@ class WatchApp(App[int]):
         self.session = session
 
     async def on_mount(self) -> None:
+        self._handle_stop_signals()
         await self.session.start()
         await self.push_screen(WatchScreen(self.session))
+        tune_garbage_collector()  # 100,000 snapshots must not mean 250 ms collections
+
+    def _handle_stop_signals(self) -> None:
+        """SIGTERM (``kill``) and SIGHUP (the terminal closed) quit like ``q``: the program runs
+        in its own session, so nothing else would stop it, and it must not be left behind."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, self._stop_on_signal, signum)
+
+    def _stop_on_signal(self, signum: int) -> None:
+        async def stop() -> None:
+            await self.session.aclose()
+            self.exit(128 + signum, return_code=128 + signum)
+
+        self.call_later(stop)
 
     async def action_quit(self) -> None:
-        """Stop the program (SIGINT, SIGTERM, SIGKILL), then leave."""
-        self.notify("stopping the program…")
+        """Stop the program (SIGINT, SIGTERM, SIGKILL), then leave; attached, just leave."""
+        if self.session.program is not None and self.session.program.running:
+            self.notify("stopping the program…")
         await self.session.aclose()
         self.exit(0)
 

@@ -21,7 +21,10 @@ from loopscope.widgets.spec_input import SpecInput
 class CommandBar(Vertical):
     """``:`` then a spec, enter to launch, escape to close."""
 
-    BINDINGS = [Binding("escape", "close", "Close", id="command-bar.close")]
+    BINDINGS = [
+        Binding("escape", "close", "close", id="command-bar.close",
+                tooltip="Close the command bar; the keys work again"),
+    ]
 
     DEFAULT_CSS = """
     CommandBar {
@@ -74,8 +77,12 @@ class CommandBar(Vertical):
     def is_open(self) -> bool:
         return self.has_class("-open")
 
-    def open(self) -> None:
+    def open(self, text: str | None = None) -> None:
+        """Show the bar and focus it; ``text`` replaces the line (cursor at its end)."""
         self.add_class("-open")
+        if text is not None:
+            self.input.value = text
+            self.input.cursor_position = len(text)
         self.input.focus()
 
     def action_close(self) -> None:

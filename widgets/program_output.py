@@ -1,11 +1,15 @@
 """The watched program's stdout and stderr, in a panel that follows the newest line.
 
-A Line-API view over the supervisor's bounded ``ProgramOutput``: only the lines on screen are
-drawn, so a program printing megabytes costs the screen what a dozen lines do. It follows the
+A Line-API view over the supervisor's bounded ``ProgramOutput``: only the rows on screen are
+drawn, so a program printing megabytes costs the screen what a dozen lines do. Long lines wrap
+(a traceback must be readable in a narrow panel); where each line starts is measured once per
+change of the output or of the width. It follows the
 newest line until the user scrolls up, and follows again at the bottom (``end``).
 """
 
 from __future__ import annotations
+
+import bisect
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -16,6 +20,22 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from loopscope.tasks.watch.output import ProgramOutput
+
+
+def cut_cells(text: str, start: int, width: int) -> str:
+    """The ``width`` cells of ``text`` from cell ``start`` (one wrapped row of a long line)."""
+    if text.isascii():
+        return text[start : start + width]
+    cells = 0
+    out = []
+    for char in text:
+        size = cell_len(char)
+        if cells >= start + width:
+            break
+        if cells >= start:
+            out.append(char)
+        cells += size
+    return "".join(out)
 
 
 class ProgramOutputView(ScrollView, can_focus=True):
@@ -56,31 +76,51 @@ class ProgramOutputView(ScrollView, can_focus=True):
         self.following = True
         """Stay on the newest line as lines arrive."""
         self._version = -1
+        self._width = 0
+        self._starts: list[int] = [0]
+        """The first screen row of each kept line (long lines wrap), then the total."""
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         lines = self.output.lines
-        index = self.scroll_offset.y + y
-        if index >= len(lines):
+        row = self.scroll_offset.y + y
+        starts = self._starts
+        if width != self._width or row >= starts[-1]:
             return Strip.blank(width, self.rich_style)
+        index = bisect.bisect_right(starts, row) - 1
         line = lines[index]
         style = self.rich_style
         if line.stream != "stdout":
             style = style + self.get_component_rich_style(f"program-output--{line.stream}")
-        text = line.text.expandtabs(4)
-        if cell_len(text) > width:
-            text = set_cell_size(text, max(0, width - 1)) + "…"
-        return Strip([Segment(set_cell_size(text, width), style)], width)
+        piece = cut_cells(line.text.expandtabs(4), (row - starts[index]) * width, width)
+        return Strip([Segment(set_cell_size(piece, width), style)], width)
+
+    def _measure(self) -> None:
+        """Where each line starts once long lines wrap at the current width."""
+        width = max(1, self.size.width)
+        self._width = self.size.width
+        starts = [0]
+        total = 0
+        for line in self.output.lines:
+            text = line.text.expandtabs(4) if "\t" in line.text else line.text
+            cells = len(text) if text.isascii() else cell_len(text)
+            total += max(1, -(-cells // width))
+            starts.append(total)
+        self._starts = starts
 
     def sync(self) -> None:
         output = self.output
-        if output.version == self._version:
+        if output.version == self._version and self.size.width == self._width:
             return
         self._version = output.version
-        self.virtual_size = Size(self.size.width, len(output.lines))
+        self._measure()
+        self.virtual_size = Size(self.size.width, self._starts[-1])
         if self.following:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
         self.refresh()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.sync()
 
     def action_follow(self) -> None:
         self.following = True

@@ -1,23 +1,22 @@
 """The strategy race as a bar chart: measured wall times, four strategies, two workloads.
 
-Bars are scaled per workload (the I/O and CPU runs take different times), the fastest is
-marked, and the conclusion the measurements support is printed under them.
+Bars are scaled per workload (the I/O and CPU runs take different times). The winner is
+marked only when the numbers crown one: lanes within the race's noise of the fastest are
+marked as a tie, and on a machine that cannot run the CPU lanes side by side none is. The
+conclusion the race composed from the numbers is printed under them.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from loopscope.tasks.scenarios.race_results import STRATEGIES, RaceResults
 from loopscope.tasks.units import human_seconds
 
-STRATEGIES = ("sequential", "asyncio", "threads", "processes")
-WORKLOADS = (("io", "I/O-bound"), ("cpu", "CPU-bound"))
 BLOCKS = " ▏▎▍▌▋▊▉█"
 
 
@@ -40,12 +39,12 @@ class RaceChart(Widget):
     }
     """
 
-    results: reactive[dict[str, Any] | None] = reactive(None, layout=True)
-    """The race's data: {"io": {strategy: seconds}, "cpu": {...}, "winner": ..., ...}."""
+    results: reactive[RaceResults | None] = reactive(None, layout=True)
+    """The race's measured results, or None until it has finished."""
 
     def __init__(
         self,
-        results: dict[str, Any] | None = None,
+        results: RaceResults | None = None,
         *,
         name: str | None = None,
         id: str | None = None,
@@ -55,40 +54,50 @@ class RaceChart(Widget):
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.set_reactive(RaceChart.results, results)
 
-    def render(self) -> Group | Text:
+    def render(self) -> RenderableType:
         results = self.results
-        if not results:
+        if results is None:
             return Text("the race has not finished yet", style="dim")
         bar_style = self.get_component_rich_style("race-chart--bar")
         winner_style = self.get_component_rich_style("race-chart--winner")
         label_style = self.get_component_rich_style("race-chart--label")
-        width = max(10, self.size.width - 36)
-        parts: list[Any] = []
-        for key, title in WORKLOADS:
-            times: dict[str, float] = results[key]
-            slowest = max(times.values()) or 1.0
-            winner = results["winner"][key]
-            workload = results.get("workloads", {}).get(key, "")
-            parts.append(Text.assemble((title, "bold"), (f"  {workload}", label_style)))
+        width = max(10, self.size.width - 44)
+        parts: list[RenderableType] = []
+        for result in results.workloads:
+            slowest = max(result.walls.values()) or 1.0
+            winner = results.winner(result.workload)
+            leaders = result.leaders()
+            parts.append(Text.assemble((result.workload.label, "bold"),
+                                       (f"  {result.what}", label_style)))
             table = Table.grid(padding=(0, 1))
             table.add_column(no_wrap=True, width=11)
             table.add_column(no_wrap=True, width=width)
             table.add_column(no_wrap=True, justify="right", width=8)
+            table.add_column(no_wrap=True, justify="right", width=6)
             table.add_column(no_wrap=True)
             for strategy in STRATEGIES:
-                seconds = times[strategy]
-                is_winner = strategy == winner
-                style = winner_style if is_winner else bar_style
+                seconds = result.walls[strategy]
+                if winner is strategy:
+                    mark = "★ fastest"
+                elif winner is None and len(leaders) > 1 and strategy in leaders:
+                    mark = "= tie"
+                else:
+                    mark = ""
+                style = winner_style if mark else bar_style
                 table.add_row(
-                    Text(strategy, style=winner_style if is_winner else ""),
+                    Text(strategy.value, style=winner_style if mark else ""),
                     Text(bar(seconds / slowest, width), style=style),
                     Text(human_seconds(seconds)),
-                    Text("★ fastest" if is_winner else "", style=winner_style),
+                    Text(f"{result.speedup(strategy):.1f}×", style=label_style),
+                    Text(mark, style=winner_style),
                 )
             parts.extend([table, Text("")])
-        parts.append(Text(results.get("conclusion", ""), style="bold"))
+        parts.append(Text(results.conclusion, style="bold"))
+        watcher = ("" if results.watcher_cpu is None else
+                   f"; this screen used {results.watcher_cpu:.0%} of one core meanwhile")
         parts.append(
-            Text(f"process pool: {results.get('process_workers', '?')} workers (one per core); "
-                 "all times measured on the wall clock", style=label_style)
+            Text(f"{results.cores} cores, process pool of {results.process_workers}; every lane "
+                 "timed on the wall clock in a clean process of its own; × is speed relative "
+                 f"to sequential{watcher}", style=label_style)
         )
         return Group(*parts)

@@ -9,19 +9,30 @@ while the user has not scrolled up; scrolling back to the bottom follows again.
 from __future__ import annotations
 
 from rich.segment import Segment
-from rich.style import Style
 from rich.text import Text
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from loopscope.tasks.scenarios import ScenarioRun
+from loopscope.tasks.scenarios import LogEntry, LogKind, ScenarioRun
+
+STYLES = {
+    LogKind.STARTED: "bold",
+    LogKind.NOTE: "",
+    LogKind.DONE: "bold",
+    LogKind.STOPPED: "bold",
+    LogKind.FAILED: "bold red",
+}
+"""How each kind of entry is drawn: by its kind, never by parsing its text."""
+
+
+def entry_text(entry: LogEntry) -> Text:
+    """One log entry as styled text (the glyph marks the kind, as in the plain report)."""
+    return Text(entry.line, STYLES[entry.kind])
 
 
 class ScenarioLog(ScrollView):
     """Every line of a scenario's log, wrapped; hidden until a scenario runs."""
-
-    COMPONENT_CLASSES = {"scenario-log--heading", "scenario-log--failure"}
 
     DEFAULT_CSS = """
     ScenarioLog {
@@ -29,8 +40,6 @@ class ScenarioLog(ScrollView):
         overflow-x: hidden;
         scrollbar-size-vertical: 1;
         &.-active { display: block; }
-        & > .scenario-log--heading { text-style: bold; }
-        & > .scenario-log--failure { color: $text-error; text-style: bold; }
     }
     """
 
@@ -65,7 +74,7 @@ class ScenarioLog(ScrollView):
         """The whole log as one text (the screen draws it line by line with render_line)."""
         if self.run is None:
             return Text("")
-        return Text("\n").join(self._entry_text(entry) for entry in self.run.context.log)
+        return Text("\n").join(entry_text(entry) for entry in self.run.context.log)
 
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
@@ -81,14 +90,6 @@ class ScenarioLog(ScrollView):
 
     def on_resize(self) -> None:
         self._rewrap()
-
-    def _entry_text(self, entry: str) -> Text:
-        style = Style()
-        if entry.startswith(("▶", "■")):
-            style = self.get_component_rich_style("scenario-log--heading")
-        elif entry.startswith("✗"):
-            style = self.get_component_rich_style("scenario-log--failure")
-        return Text(entry, style=style)
 
     def _rewrap(self) -> None:
         self._lines = []
@@ -112,7 +113,7 @@ class ScenarioLog(ScrollView):
         options = console.options.update_width(width)
         base = self.rich_style
         for entry in entries[self._wrapped_entries :]:
-            for line in console.render_lines(self._entry_text(entry), options, pad=False):
+            for line in console.render_lines(entry_text(entry), options, pad=False):
                 self._lines.append(Strip(Segment.apply_style(line, base), width))
         self._wrapped_entries = len(entries)
         return True

@@ -18,6 +18,7 @@ as one batch.
 from __future__ import annotations
 
 from textual import events
+from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Input
@@ -31,6 +32,13 @@ def paste_as_line(text: str) -> tuple[str, bool]:
 
 class SpecInput(Input):
     """An Input whose editing keys act in the order they were typed."""
+
+    BINDINGS = [
+        Binding("enter", "submit", "launch", show=False, id="command-bar.submit",
+                tooltip="Launch the line; a paste ending in a newline launches at once"),
+        Binding("ctrl+u", "delete_left_all", "clear line", show=False,
+                id="command-bar.clear-line", tooltip="Clear the line left of the cursor"),
+    ]
 
     def __init__(
         self,
@@ -54,6 +62,13 @@ class SpecInput(Input):
 
     async def _on_key(self, event: events.Key) -> None:
         # Textual then calls Input._on_key too (handlers run down the MRO) unless prevented.
+        if self.screen.focused is not self:  # has_focus lags: it waits for the Blur event
+            # Queued here before an earlier key (escape) moved the focus away: hand it back to
+            # the app, in order, so ``escape s`` typed fast launches sleeps, not an "s" here.
+            event.stop()
+            event.prevent_default()
+            self.app.post_message(events.Key(event.key, event.character))
+            return
         if not event.is_printable and await self._run_binding_now(event.key):
             event.stop()
             event.prevent_default()

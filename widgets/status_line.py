@@ -1,5 +1,6 @@
 """One line: how many tasks are in each state, each count next to its state's word, and the
-settings every launch uses (batch size, executor sizes, connection limit)."""
+settings every launch uses: batch size, then the engine's limits in the words of the command
+bar's ``set`` (limit, per_host, workers, processes), so what is shown is what can be typed."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ class StatusLine(Widget):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.manager = manager
-        self._version = -1
+        self._version: object = None
 
     def render(self) -> Text:
         manager = self.manager
@@ -71,19 +72,36 @@ class StatusLine(Widget):
             text.append(f"{self.state_filter.value}  ")
         text.rstrip()
         settings = Text(no_wrap=True, overflow="ellipsis")
-        settings.append("threads ", muted)
-        settings.append(f"{manager.thread_workers}  ")
-        settings.append("procs ", muted)
-        settings.append(f"{manager.process_workers}  ")
-        settings.append("conn limit ", muted)
-        settings.append(str(manager.connector_limit or "none"))
-        if manager.limit_per_host:
-            settings.append(f" ({manager.limit_per_host} per host)")
+        # The words of the command bar's ``set`` (set limit=5 per_host=2 workers=8 processes=2).
+        limit, per_host, workers, processes = self._settings()
+        busy = manager.process_workers_busy
+        for word, value in (
+            ("limit", str(limit or "none")),
+            ("per_host", str(per_host or "none")),
+            ("workers", str(workers)),
+            ("processes", f"{processes} ({busy} busy)"),
+        ):
+            settings.append(f"{word} ", muted)
+            settings.append(f"{value}  ")
+        settings.rstrip()
         width = self.content_size.width or self.size.width
         joiner = "  │ " if text.cell_len + settings.cell_len + 4 <= width else "\n"
         return Text.assemble(text, (joiner, muted), settings, no_wrap=True, overflow="ellipsis")
 
+    def _settings(self) -> tuple[int, int, int, int]:
+        manager = self.manager
+        return (
+            manager.connector_limit,
+            manager.limit_per_host,
+            manager.thread_workers,
+            manager.process_workers,
+        )
+
     def sync(self) -> None:
-        if self.manager.version != self._version:
-            self._version = self.manager.version
+        """Redraw when the counts, the settings (changed with ``set``) or the busy processes
+        changed."""
+        manager = self.manager
+        key = (manager.version, manager.settings_version, manager.process_workers_busy)
+        if key != self._version:
+            self._version = key
             self.refresh()

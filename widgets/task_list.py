@@ -21,7 +21,6 @@ from collections.abc import Callable
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.actions import SkipAction
 from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Size
@@ -42,11 +41,17 @@ class TaskList(ScrollView, can_focus=True):
     """Every task of the session, one row each, with a cursor and a filter by state."""
 
     BINDINGS = [
-        Binding("less_than_sign", "sort_by(-1)", "sort ◀", id="tasks.sort-left", show=False),
-        Binding("greater_than_sign", "sort_by(1)", "sort ▶", id="tasks.sort-right", show=False),
-        Binding("I", "invert_sort", "invert sort", id="tasks.sort-invert", show=False),
-        Binding("n", "find(1)", "next match", id="tasks.find-next", show=False),
-        Binding("N", "find(-1)", "previous match", id="tasks.find-previous", show=False),
+        Binding("less_than_sign", "sort_by(-1)", "sort ◀", id="tasks.sort-left", show=False,
+                tooltip="Sort by the column to the left (or click a column's header)"),
+        Binding("greater_than_sign", "sort_by(1)", "sort ▶", id="tasks.sort-right", show=False,
+                tooltip="Sort by the column to the right (or click a column's header)"),
+        Binding("I", "invert_sort", "invert sort", id="tasks.sort-invert", show=False,
+                tooltip="Invert the sort order (or click the sorted column's header again)"),
+        Binding("n", "find(1)", "next match", id="tasks.find-next", show=False,
+                tooltip="After a / search: the next matching task (without one, n opens the "
+                        "scenarios)"),
+        Binding("N", "find(-1)", "previous match", id="tasks.find-previous", show=False,
+                tooltip="After a / search: the previous matching task"),
         Binding("up,k", "cursor_up", "Up", show=False),
         Binding("down,j", "cursor_down", "Down", show=False),
         Binding("pageup", "page_up", "Page up", show=False),
@@ -275,11 +280,15 @@ class TaskList(ScrollView, can_focus=True):
     def action_invert_sort(self) -> None:
         self.sort_reverse = not self.sort_reverse
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Without a search, ``n``/``N`` are not this list's: they go on to the screen (``n``
+        opens the scenarios there) and the footer shows the screen's meaning."""
+        if action == "find":
+            return bool(self.search_text)
+        return True
+
     def action_find(self, step: int) -> None:
-        """The next (1) or previous (-1) row matching the search; without a search, the key
-        goes on to the screen (``n`` opens the scenarios there)."""
-        if not self.search_text:
-            raise SkipAction()
+        """The next (1) or previous (-1) row matching the search."""
         if not self._find(step, from_row=self.cursor_row):
             self.notify(f"no task matches {self.search_text!r}", severity="warning")
 
@@ -325,6 +334,7 @@ class TaskList(ScrollView, can_focus=True):
         """Select the first row at or after the cursor whose cells contain ``text`` (any
         case), wrapping around; ``n``/``N`` then find the next and previous. False if none."""
         self.search_text = text.strip()
+        self.refresh_bindings()
         if not self.search_text:
             return False
         return self._find(1, from_row=self.cursor_row - 1)

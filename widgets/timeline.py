@@ -23,7 +23,7 @@ from textual.widget import Widget
 from loopscope.tasks.batch import Batch
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.records import TaskRecord, TaskState
-from loopscope.tasks.units import human_seconds
+from loopscope.tasks.units import human_seconds, plural
 from loopscope.widgets.timeline_peaks import peak_counts
 
 LABEL_WIDTH = 7
@@ -226,9 +226,8 @@ class Timeline(Widget):
         while len(strips) < height - 1:
             strips.append(Strip.blank(width, self.rich_style))
         strips.append(self._axis(width, start, end))
-        count = len(self._records)
         self._set_legend(
-            f"{count:,} task{'s' if count != 1 else ''}: ░ waiting  █ running, coloured by end"
+            f"{plural(len(self._records), 'task')}: ░ waiting  █ running, coloured by end"
             f"  ! loop lag  · {human_seconds(end - start)}"
         )
         return strips
@@ -309,7 +308,7 @@ class Timeline(Widget):
             strips.append(Strip(segments, width))
         strips.append(self._axis(width, start, end))
         self._set_legend(
-            f"{len(records):,} tasks: █ most running at once  ░ waiting  ! loop lag"
+            f"{plural(len(records), 'task')}: █ most running at once  ░ waiting  ! loop lag"
             f"  · {human_seconds(end - start)}"
         )
         return strips

@@ -33,9 +33,9 @@ def cut_middle(text: str, width: int) -> str:
 def fit_location(task: TaskSnapshot, width: int) -> str:
     """The location column in ``width`` cells: what it awaits is cut before file:line is."""
     text = location(task)
-    if len(text) <= width or task.state.finished or not task.await_chain:
+    if len(text) <= width or task.state.finished or task.where is None:
         return text
-    here = where(task.await_chain[-1])
+    here = where(task.where)
     if len(here) + 2 <= width:
         return text[: width - 1] + "…"
     return cut_middle(here, width)
@@ -48,11 +48,11 @@ def location(task: TaskSnapshot) -> str:
         error = task.error
         return f"{error.type}: {error.message}" if error else "exception"
     if state is TaskState.CANCELLED:
-        return "cancelled"
+        return f"cancelled at {where(task.where)}" if task.where else "cancelled"
     if state is TaskState.DONE:
         return f"→ {task.result}" if task.result else "done"
-    if task.await_chain:
-        here = where(task.await_chain[-1])
+    here = where(task.where)
+    if here:
         return f"{here} {task.awaiting}" if task.awaiting else here
     return task.awaiting or ""
 
@@ -86,20 +86,26 @@ COLUMNS: dict[str, WatchColumn] = {
         WatchColumn("longest", "longest", 7, lambda t: seconds(t.longest_step_s),
                     lambda t: t.longest_step_s, right=True),
         WatchColumn("where", "suspended at / outcome", 18, location, location, flexible=True),
+        WatchColumn("lane", "life", 16, lambda t: "", lambda t: t.created_t, flexible=True),
     )
 }
-SORT_ORDER = tuple(COLUMNS)
+SORT_ORDER = tuple(key for key in COLUMNS if key != "lane")
 """The order ``s`` walks through the columns."""
-DISPLAY_ORDER = SORT_ORDER
+DISPLAY_ORDER = tuple(COLUMNS)
 FIT_ORDER = ("id", "state", "name", "where", "busy", "steps", "longest", "scheduled", "idle")
 """Which columns get room first when the list is narrow (the last are dropped first)."""
+FIT_ORDER_LANES = ("id", "state", "name", "lane", "where", "busy", "steps")
+"""With lanes on: each task's lifetime drawn on the program's time axis, in place of the
+scheduled, idle and longest columns."""
+CAPS = {"name": 18, "where": 30}
+"""How wide a flexible column grows before the next one gets the rest."""
 
 
-def layout(width: int) -> list[tuple[WatchColumn, int]]:
+def layout(width: int, *, lanes: bool = False) -> list[tuple[WatchColumn, int]]:
     """The columns that fit in ``width`` with their widths, in display order."""
     chosen: list[WatchColumn] = []
     used = 0
-    for key in FIT_ORDER:
+    for key in FIT_ORDER_LANES if lanes else FIT_ORDER:
         column = COLUMNS[key]
         if used + column.width + 1 > width:
             continue
@@ -107,9 +113,10 @@ def layout(width: int) -> list[tuple[WatchColumn, int]]:
         used += column.width + 1
     spare = max(0, width - used)
     widths = {c.key: c.width for c in chosen}
-    flexible = [c for c in chosen if c.flexible]
+    flexible = sorted((c for c in chosen if c.flexible), key=lambda c: c.key == "lane")
     for n, column in enumerate(flexible):
-        share = spare if n == len(flexible) - 1 else min(spare, 20 - column.width)
+        cap = CAPS.get(column.key, width)
+        share = spare if n == len(flexible) - 1 else min(spare, cap - column.width)
         share = max(0, share)
         widths[column.key] += share
         spare -= share

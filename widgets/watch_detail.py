@@ -45,7 +45,29 @@ def source_around(frame: Frame, context: int = CONTEXT_LINES) -> Text | None:
         text.append(f"{number:>{width}} ", "bold" if here else "dim")
         text.append(line.expandtabs(4) + "\n", "bold reverse" if here else "")
     text.rstrip()
+    text.no_wrap = True
+    text.overflow = "ellipsis"
     return text
+
+
+def await_chain_text(task: TaskSnapshot, store: WatchStore) -> Text:
+    """The chain of awaits, outermost first; library frames (asyncio's own) dimmed."""
+    chain = Text()
+    for depth, frame in enumerate(task.await_chain):
+        chain.append("  " * depth + ("└ " if depth else ""), "dim")
+        chain.append(frame.function, "dim" if frame.library else "bold")
+        chain.append(f"  {where(frame)}\n", "dim")
+    awaited = task.awaiting
+    if task.awaiting_task is not None:
+        other = store.get(task.awaiting_task)
+        awaited = f"task #{task.awaiting_task}" + (f" {other.name}" if other else "")
+    if awaited:
+        chain.append("  " * len(task.await_chain) + "└ ", "dim")
+        chain.append(f"awaits {awaited}", "bold italic")
+    chain.rstrip()
+    chain.no_wrap = True
+    chain.overflow = "ellipsis"
+    return chain
 
 
 def describe_task(task: TaskSnapshot, store: WatchStore) -> RenderableType:
@@ -58,38 +80,37 @@ def describe_task(task: TaskSnapshot, store: WatchStore) -> RenderableType:
     if task.created_at is not None:
         table.add_row("created at", f"{where(task.created_at)} in {task.created_at.function}")
     if task.parent is not None:
-        parent = store.get(task.parent)
-        table.add_row("parent", f"#{task.parent} {parent.name}" if parent else f"#{task.parent}")
+        line = " ← ".join(f"#{t.id} {t.name}" for t in store.ancestors(task.id))
+        table.add_row("parents" if "←" in line else "parent", line or f"#{task.parent}")
     kids = store.children.get(task.id, ())
     if kids:
         table.add_row("children", f"{len(kids):,}")
     table.add_row(
-        "time",
-        f"busy {human_seconds(task.busy_s)} · sched {human_seconds(task.scheduled_s)} · "
-        f"idle {human_seconds(task.idle_s)}",
+        "busy/sched/idle",
+        f"{human_seconds(task.busy_s)} / {human_seconds(task.scheduled_s)} / "
+        f"{human_seconds(task.idle_s)}",
     )
     longest = human_seconds(task.longest_step_s)
     if task.longest_step_line is not None:
-        longest += f" ending at {where(task.longest_step_line)}"
-    table.add_row("steps", f"{task.steps:,} · longest {longest}")
+        longest += f" to {where(task.longest_step_line)}"
+    table.add_row("steps", f"{task.steps:,}")
+    table.add_row("longest step", longest)
     parts: list[RenderableType] = [table]
     if task.blocked_at is not None:
         table.add_row("blocked", f"a step held the loop at {where(task.blocked_at)}")
-    if task.await_chain and not task.state.finished:
-        parts += [Text(""), Text("Await chain (innermost last)", style="bold underline")]
-        chain = Text()
-        for depth, frame in enumerate(task.await_chain):
-            chain.append("  " * depth + ("└ " if depth else ""), "dim")
-            chain.append(frame.function, "bold")
-            chain.append(f"  {where(frame)}\n", "dim")
-        if task.awaiting:
-            chain.append("  " * len(task.await_chain) + "└ ", "dim")
-            chain.append(f"awaits {task.awaiting}", "bold italic")
-        parts.append(chain)
-        source = source_around(task.await_chain[-1])
+    here = task.where
+    if here is not None:
+        live = not task.state.finished
+        title = "Await chain (innermost last)" if live else "Last seen waiting (innermost last)"
+        parts += [Text(""), Text(title, style="bold underline"),
+                  await_chain_text(task, store)]
+        source = source_around(here)
         if source is not None:
-            parts += [Text(""), Text(f"Suspended at {where(task.await_chain[-1])}",
-                                     style="bold underline"), source]
+            heading = f"Suspended at {where(here)}" if live else f"Was waiting at {where(here)}"
+            waited = store.state.agent_time - task.suspended_t if task.suspended_t else None
+            if live and waited is not None and waited >= 0:
+                heading += f" for {human_seconds(waited)}"
+            parts += [Text(""), Text(heading, style="bold underline"), source]
     if task.result is not None and task.state is TaskState.DONE:
         parts += [Text(""), Text(f"result: {task.result}")]
     error = task.error
@@ -123,7 +144,7 @@ class WatchDetail(VerticalScroll):
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.store = store
         self.task_id: int | None = None
-        self._shown: object = None
+        self._shown: tuple[object, int | None] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("select a task", id="watch-detail-body")
@@ -135,9 +156,12 @@ class WatchDetail(VerticalScroll):
 
     def sync(self) -> None:
         task = None if self.task_id is None else self.store.get(self.task_id)
-        if task is self._shown and task is not None:
+        # a suspended task's "waiting for" grows with the agent's clock: once a second
+        tick = int(self.store.state.agent_time) if task and task.suspended_t else None
+        key = (task, tick)
+        if task is not None and key == self._shown:
             return
-        self._shown = task
+        self._shown = key
         body = self.query_one("#watch-detail-body", Static)
         if task is None:
             body.update("select a task" if self.task_id is None else

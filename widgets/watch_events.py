@@ -9,10 +9,31 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
-from loopscope.tasks.agent.model import AgentWarning, LagSpike
+from loopscope.tasks.agent.model import AgentWarning, LagSample, LagSpike
 from loopscope.tasks.units import human_seconds
 from loopscope.tasks.watch.places import where
 from loopscope.tasks.watch.store import WatchStore
+
+BARS = "▁▂▃▄▅▆▇█"
+
+
+def lag_line(samples: list[LagSample], width: int) -> Text:
+    """``lag ▁▁▂▁█▁▁ now 0.4 ms, max 301 ms``: the newest samples that fit, scaled to the max."""
+    text = Text("lag ", style="bold")
+    if not samples:
+        text.append("no sample yet", "dim")
+        return text
+    now_ms = samples[-1].lag_ms
+    peak = max(sample.lag_ms for sample in samples)
+    tail = f" now {now_ms:,.1f} ms, max {peak:,.1f} ms" if peak < 10 else (
+        f" now {now_ms:,.1f} ms, max {peak:,.0f} ms")
+    room = max(0, width - len(text) - len(tail))
+    shown = samples[-room:] if room else []
+    scale = max(peak, 1.0)
+    bars = "".join(BARS[min(7, int(s.lag_ms / scale * 7.999))] for s in shown)
+    text.append(bars, "bold red" if peak >= 100 else "")
+    text.append(tail, "dim")
+    return text
 
 
 def spike_text(spike: LagSpike, at_s: float) -> Text:
@@ -58,11 +79,12 @@ class WatchEvents(Widget):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.store = store
-        self._version = -1
+        self._version: object = None
 
     def render(self) -> Text:
         store = self.store
-        room = max(1, self.size.height)
+        lag = lag_line(list(store.state.lag)[-self.size.width:], self.size.width)
+        room = max(1, self.size.height - 1)
         events: list[tuple[float, Text]] = [
             (s.at, spike_text(s, store.relative(s.at))) for s in list(store.spikes)[-room:]
         ]
@@ -70,14 +92,16 @@ class WatchEvents(Widget):
             (w.at, warning_text(w, store.relative(w.at))) for w in list(store.warnings)[-room:]
         ]
         if not events:
-            return Text("no lag spike or warning yet", style="dim")
+            return Text("\n").join([lag, Text("no lag spike or warning yet", style="dim")])
         events.sort(key=lambda pair: pair[0])
-        return Text("\n").join(text for _, text in events[-room:])
+        return Text("\n").join([lag, *(text for _, text in events[-room:])])
 
     def sync(self) -> None:
         store = self.store
-        if store.events_version != self._version:
-            self._version = store.events_version
+        lag = store.state.lag
+        key = (store.events_version, len(lag), lag[-1] if lag else None)
+        if key != self._version:
+            self._version = key
             count = len(store.spikes) + len(store.warnings)
             self.border_title = f"Lag & warnings {count:,}" if count else "Lag & warnings"
             self.refresh()

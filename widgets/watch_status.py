@@ -1,11 +1,12 @@
 """One line about the watched program: is it running or how it exited, its tasks by state,
-the link to its agent, and how the list is sorted and filtered."""
+and the link to its agent. Attached (no program of ours), the agent's own status says it."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.widget import Widget
 
+from loopscope.tasks.agent.model import ProgramState as AgentProgramState
 from loopscope.tasks.agent.model import TaskState
 from loopscope.tasks.watch.store import WatchStore
 from loopscope.tasks.watch.supervisor import ProgramState, ProgramSupervisor
@@ -19,6 +20,12 @@ STATE_STYLES = {
     "exception": "bold red",
     "cancelled": "yellow",
 }
+
+SHORT_NAMES = {
+    "running": "run", "suspended": "susp", "ready": "ready", "pending": "pend", "done": "done",
+    "exception": "exc", "cancelled": "canc",
+}
+"""State names when the full line does not fit (the help screen spells them out)."""
 
 
 class WatchStatus(Widget):
@@ -57,12 +64,22 @@ class WatchStatus(Widget):
         text = Text()
         if self.label:
             text.append(self.label + " ", "bold")
-        if program is None:
-            text.append(self.store.link)
+        if program is None:  # attached: the agent says how the program is doing
+            told = self.store.state.status
+            if told is not None and told.state is AgentProgramState.EXITED:
+                code = told.exit_code
+                text.append(f"exited {code}" if code is not None else "exited",
+                            "bold green" if code == 0 else "bold red")
+                if told.error:
+                    text.append(f" {told.error}", "red")
+            elif told is not None:
+                text.append(f"{told.state.value} pid {told.pid}", "bold")
             return text
         if program.state is ProgramState.EXITED and program.exit_status is not None:
             status = program.exit_status
-            text.append(status.describe(), "bold green" if status.ok else "bold red")
+            text.append(status.short(), "bold green" if status.ok else "bold red")
+            if status.stopped_by_us:
+                text.append(" (stopped)", "dim")
         elif program.state is ProgramState.FAILED_TO_START:
             text.append(program.start_error or "failed to start", "bold red")
         else:
@@ -72,18 +89,28 @@ class WatchStatus(Widget):
         return text
 
     def render(self) -> Text:
+        text = self._line(short=False)
+        if text.cell_len > self.content_size.width:
+            text = self._line(short=True)  # 80 columns: every count still fits
+        return text
+
+    def _line(self, *, short: bool) -> Text:
         store = self.store
         text = self.program_text()
+        text.rstrip()
         total = len(store.tasks)
-        text.append(f" · {total:,} task{'s' if total != 1 else ''}")
+        text.append(f" · {total:,} task{'s' if total != 1 else ''}" if text else
+                    f"{total:,} task{'s' if total != 1 else ''}")
         for state in TaskState:
             count = store.counts.get(state, 0)
             if count:
-                text.append(f" {count:,} {state.value}", STATE_STYLES[state.value])
-        if self.program is not None and store.link != "connected":
-            text.append(f" · agent {store.link}", "yellow")
+                name = SHORT_NAMES[state.value] if short else state.value
+                text.append(f" {count:,} {name}", STATE_STYLES[state.value])
+        if store.link != "connected":
+            text.append(f" · agent {store.link}", "dim" if self.program is None else "yellow")
         if dropped := store.dropped:
-            text.append(f" · {dropped:,} samples dropped", "yellow")
+            text.append(f" · {dropped:,} dropped" if short else f" · {dropped:,} samples dropped",
+                        "yellow")
         return text
 
     def sync(self) -> None:

@@ -98,6 +98,8 @@ class WatchTaskList(ScrollView, can_focus=True):
     """Show only tasks whose name, coroutine, state or location contains this."""
     tree_view: reactive[bool] = reactive(False)
     """Parents with their children indented under them, instead of a flat list."""
+    lanes: reactive[bool] = reactive(False)
+    """A lane per row: the task's lifetime on the program's time axis."""
 
     class Selected(Message):
         """The user chose a task (enter or double click)."""
@@ -122,11 +124,15 @@ class WatchTaskList(ScrollView, can_focus=True):
         self._version = -1
         self._structure = -1
         self._stale = True
+        self._dirty = False
+        """Rows must be re-sorted or re-walked (held back while there are many)."""
         self._ticks = 0
         self._cursor = 0
         self._selected: int | None = None
         self._follow = False
         self._cache: LRUCache[int, tuple[tuple[object, ...], Strip]] = LRUCache(2048)
+        self._axis: tuple[float, float] = (0.0, 1.0)
+        """The time the lanes span: the agent's clock at the first batch and at the latest."""
 
     # --- rendering ------------------------------------------------------------------------
 
@@ -143,7 +149,8 @@ class WatchTaskList(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         is_cursor = index == self._cursor
         depth = self._depth.get(task_id, 0) if self.tree_view else 0
-        key = (id(task), is_cursor, width, depth, self.has_focus)
+        key = (id(task), is_cursor, width, depth, self.has_focus,
+               self._axis if self.lanes else None)
         cached = self._cache.get(task_id)
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -155,7 +162,11 @@ class WatchTaskList(ScrollView, can_focus=True):
         style = self.get_component_rich_style("watch-list--header")
         sorted_style = self.get_component_rich_style("watch-list--sorted")
         segments = []
-        for column, column_width in layout(width):
+        for column, column_width in layout(width, lanes=self.lanes):
+            if column.key == "lane":
+                segments.append(Segment(self._axis_text(column_width), style))
+                segments.append(Segment(" ", style))
+                continue
             title = column.title
             if column.key == self.sort_key:
                 title += " ▼" if self.sort_reverse else " ▲"
@@ -171,7 +182,11 @@ class WatchTaskList(ScrollView, can_focus=True):
         state_style = base + self.get_component_rich_style(f"watch-list--{task.state.value}")
         tree_style = base + self.get_component_rich_style("watch-list--tree")
         segments: list[Segment] = []
-        for column, column_width in layout(width):
+        for column, column_width in layout(width, lanes=self.lanes):
+            if column.key == "lane":
+                segments.extend(self._lane(task, column_width, base, state_style))
+                segments.append(Segment(" ", base))
+                continue
             style: Style = base
             text = fit_location(task, column_width) if column.key == "where" else column.text(task)
             failed = task.state is TaskState.EXCEPTION
@@ -185,6 +200,35 @@ class WatchTaskList(ScrollView, can_focus=True):
             segments.append(Segment(fit(text, column_width, column.right), style))
             segments.append(Segment(" ", base))
         return Strip(segments).adjust_cell_length(width, base).crop(0, width)
+
+    def _axis_text(self, width: int) -> str:
+        """``0 s`` at the left, the span at the right, ``!`` where the loop was held."""
+        start, end = self._axis
+        cells = [" "] * width
+        span = max(end - start, 1e-9)
+        for spike in self.store.spikes:
+            x = int((spike.at - start) / span * width)
+            if 0 <= x < width:
+                cells[x] = "!"
+        right = f"{end - start:.1f} s"
+        text = "".join(cells)
+        if width > len(right) + 4:
+            text = "0 s" + text[3 : width - len(right)] + right
+        return text
+
+    def _lane(self, task: TaskSnapshot, width: int, base: Style, bar: Style) -> list[Segment]:
+        """The task's life as a bar: from its creation to its end (or to now)."""
+        start, end = self._axis
+        span = max(end - start, 1e-9)
+        born = max(0.0, (task.created_t - start) / span)
+        died = (task.ended_t if task.ended_t is not None else end) - start
+        first = min(width - 1, int(born * width))
+        last = max(first + 1, min(width, round(died / span * width)))
+        return [
+            Segment(" " * first, base),
+            Segment("█" * (last - first), bar),
+            Segment(" " * (width - last), base),
+        ]
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -203,6 +247,9 @@ class WatchTaskList(ScrollView, can_focus=True):
 
     def _watch_tree_view(self) -> None:
         self._invalidate()
+
+    def _watch_lanes(self) -> None:
+        self.refresh()
 
     def _invalidate(self) -> None:
         self._stale = True
@@ -235,7 +282,7 @@ class WatchTaskList(ScrollView, can_focus=True):
     def on_click(self, event: events.Click) -> None:
         if event.y == 0:
             x = 0
-            for column, column_width in layout(self.size.width):
+            for column, column_width in layout(self.size.width, lanes=self.lanes):
                 if x <= event.x < x + column_width + 1:
                     self.sort_by(column.key)
                     break
@@ -306,17 +353,24 @@ class WatchTaskList(ScrollView, can_focus=True):
         version, changed = store.changes_since(self._version)
         self._version = version
         self._ticks += 1
-        if not changed and not self._stale:
-            return
-        if self._stale or self._needs_rebuild(changed):
+        if self.lanes:
+            axis = (store.origin or 0.0, store.state.agent_time)
+            if axis != self._axis:
+                self._axis = axis
+                self.refresh()  # every lane is drawn against the new span
+        if changed and self._needs_rebuild(changed):
+            self._dirty = True
+        if self._stale or self._dirty:
             if len(self._rows) > BIG and not self._stale and self._ticks % 10:
                 self._refresh_visible(changed)
                 return  # many rows: re-sort once a second, redraw what is seen meanwhile
             self._rebuild()
             self._place_cursor()
             self.refresh()
-            return
-        self._append(changed)
+        elif changed and self.tree_view:
+            self._refresh_visible(changed)  # same tasks, same places: redraw what is seen
+        elif changed:
+            self._append(changed)
 
     # --- internals --------------------------------------------------------------------------
 
@@ -349,7 +403,7 @@ class WatchTaskList(ScrollView, can_focus=True):
 
     def _rebuild(self) -> None:
         store = self.store
-        self._stale = False
+        self._stale = self._dirty = False
         self._structure = store.structure_version
         needle = self.filter_text.lower().strip()
         if self.tree_view:

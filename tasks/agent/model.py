@@ -6,8 +6,8 @@ rows back into these frozen dataclasses (``wire.decode_*``) and keep them in a
 ``store.WatchState``. Nothing here imports asyncio's internals or any screen code.
 
 Times are seconds on the agent's clock (``time.perf_counter`` in the watched process), so
-differences between them are durations; ``WatchState.clock_offset`` relates them to the
-dashboard's own clock when that matters.
+differences between them are durations; ``WatchState.agent_time`` is the agent's clock at
+its latest batch, the "now" to measure a live task's age against.
 """
 
 from __future__ import annotations

@@ -25,11 +25,14 @@ bounded: finished tasks are kept up to ``keep_finished``, samples in bounded deq
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 import itertools
 import os
 import sys
 import threading
 import time
+import types
 import weakref
 from asyncio import base_events, events, format_helpers
 from collections import deque
@@ -37,8 +40,12 @@ from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any
 
+from loopscope.tasks.agent.places import line_at, short_repr
+
 SLOW_STEP_S = 0.1
 """A step that holds the loop this long is a warning (and the lag it causes is blamed on it)."""
+STALL_S = 0.04
+"""A probe this late means the loop is stalled: the agent's thread samples its stack."""
 LINE_STEP_S = 0.001
 """The line a step ran to is read only for steps at least this long (it costs a lookup)."""
 
@@ -51,37 +58,65 @@ _original_exception_handler = base_events.BaseEventLoop.call_exception_handler
 
 
 class TaskRecord:
-    """What the agent knows about one task. Written by the loop's thread, read by the sender."""
+    """What the agent knows about one task. Written by the loop's thread, read by the sender.
+
+    Slots, not a ``__dict__``: the program's garbage collector walks every record on each
+    full collection, and a record with a dict is two objects to walk, not one.
+    """
 
     __slots__ = (
-        "__weakref__", "blocked", "busy", "created_code", "created_line", "created_t",
-        "dirty", "end", "ended_t", "error", "exc", "last_end", "loop", "longest",
-        "longest_line", "name", "parent", "qualname", "ready_t", "ref", "result",
-        "scheduled", "seq", "steps", "waiting", "chain_steps", "chain", "warned_stuck",
+        "blocked",
+        "busy",
+        "chain",
+        "chain_steps",
+        "created_code",
+        "created_lasti",
+        "created_t",
+        "dirty",
+        "end",
+        "ended_t",
+        "error",
+        "evicted",
+        "exc",
+        "last_end",
+        "longest",
+        "longest_line",
+        "loop",
+        "name",
+        "parent",
+        "qualname",
+        "ready_t",
+        "ref",
+        "result",
+        "scheduled",
+        "seq",
+        "steps",
+        "waiting",
+        "warned_stuck",
     )
 
     def __init__(self, seq: int, ref: weakref.ref[Any], loop: LoopState, parent: int | None,
-                 code: CodeType | None, line: int, now: float) -> None:
+                 code: CodeType | None, lasti: int, now: float) -> None:
         self.seq = seq
         self.ref = ref
+        """A weak reference: the agent never keeps a task alive."""
         self.loop = loop
         self.parent = parent
         self.created_code = code
-        self.created_line = line
+        self.created_lasti = lasti
+        """The creating frame's instruction offset: cheaper to read than ``f_lineno``; the
+        sender turns it into a line (``line_at``)."""
         self.created_t = now
         self.ready_t = now
         """When it last became ready, if known (0.0: woken by a future, time unknown)."""
-        self.last_end = 0.0
-        self.busy = 0.0
-        self.scheduled = 0.0
+        self.last_end = self.busy = self.scheduled = self.longest = 0.0
         self.steps = 0
-        self.longest = 0.0
         self.longest_line: tuple[CodeType, int] | None = None
         self.blocked: tuple[CodeType, int] | None = None
         """Where the sampler saw a long step (innermost program frame)."""
-        self.waiting = False
-        """Its last step ended on an await of a future (suspended), not on a bare yield."""
-        self.dirty = False
+        self.waiting = self.dirty = self.evicted = self.warned_stuck = False
+        """waiting: its last step ended on an await of a future (suspended), not on a bare
+        yield; evicted: dropped by retention, announced as gone, never sent again."""
         self.end: str | None = None
         """``done``, ``exception`` or ``cancelled`` once it finished."""
         self.ended_t: float | None = None
@@ -93,7 +128,6 @@ class TaskRecord:
         self.error: list[str] | None = None
         self.chain: tuple[list[Any], str | None, int | None] | None = None
         self.chain_steps = -1
-        self.warned_stuck = False
 
     def __repr__(self) -> str:
         return f"<TaskRecord #{self.seq} {self.qualname or '?'} steps={self.steps} end={self.end}>"
@@ -124,7 +158,8 @@ class LoopState:
 class Recorder:
     """All the agent's records, and the hooks that fill them."""
 
-    def __init__(self, *, keep_finished: int = 10_000, clock: Callable[[], float] = time.perf_counter,
+    def __init__(self, *, keep_finished: int = 10_000,
+                 clock: Callable[[], float] = time.perf_counter,
                  slow_step_s: float = SLOW_STEP_S, stuck_s: float = 10.0) -> None:
         self.clock = clock
         self.keep_finished = keep_finished
@@ -148,8 +183,9 @@ class Recorder:
         self._seq = itertools.count(1)
         self._job_seq = itertools.count(1)
         self._loop_seq = itertools.count(1)
-        self._library_code: dict[CodeType, bool] = {}
+        self._library_code: dict[int, tuple[CodeType, bool]] = {}
         self._task_types: dict[type, bool] = {}
+        self._failed_by_id: dict[int, TaskRecord] = {}
         self.installed = False
         self.disabled = False
 
@@ -174,9 +210,15 @@ class Recorder:
         c_task = asyncio.Task
         report = _report_callback_error
 
+        function_type = types.FunctionType
+
         def _run(handle: events.Handle) -> None:
             callback = handle._callback  # type: ignore[attr-defined]
-            task: Any = getattr(callback, "__self__", None)
+            # A plain function (the commonest callback) is never a task's step: one check.
+            task: Any = (
+                None if callback.__class__ is function_type
+                else getattr(callback, "__self__", None)
+            )
             cls = task.__class__
             if cls is not c_task:
                 known = task_types.get(cls)
@@ -191,10 +233,8 @@ class Recorder:
                         report(handle, exc)
                     return
             try:
-                if recorder.disabled:
-                    raise LookupError
                 record = live.get(id(task))
-                if record is None:
+                if record is None or (not record.steps and record.ref() is not task):
                     record = adopt(task, handle._loop)  # type: ignore[attr-defined]
                 state = record.loop
                 start = clock()
@@ -243,14 +283,32 @@ class Recorder:
                 pass
             return None
 
-        def create_task(loop: base_events.BaseEventLoop, coro: Any, **kwargs: Any) -> Any:
-            task = _original_create_task(loop, coro, **kwargs)
-            if not recorder.disabled:
-                try:
-                    recorder._created(task, loop, sys._getframe(1))
-                except Exception:
-                    pass
+        created = self._created
+
+        def create_task(loop: base_events.BaseEventLoop, coro: Any, *, name: Any = None,
+                        context: Any = None) -> Any:
+            task = _original_create_task(loop, coro, name=name, context=context)
+            # try/except, not contextlib.suppress: this runs once per task, and a context
+            # manager costs more than everything else here.
+            try:  # noqa: SIM105
+                created(task, loop, sys._getframe(1))
+            except Exception:
+                pass
             return task
+
+        def create_task_any(loop: base_events.BaseEventLoop, coro: Any, **options: Any) -> Any:
+            """For a Python whose ``create_task`` takes more options (3.14: eager_start)."""
+            task = _original_create_task(loop, coro, **options)
+            try:  # noqa: SIM105
+                created(task, loop, sys._getframe(1))
+            except Exception:
+                pass
+            return task
+
+        if set(inspect.signature(_original_create_task).parameters) != {
+            "self", "coro", "name", "context",
+        }:
+            create_task = create_task_any
 
         def run_in_executor(loop: base_events.BaseEventLoop, executor: Any, func: Any,
                             *args: Any) -> Any:
@@ -264,13 +322,12 @@ class Recorder:
 
         def call_exception_handler(loop: base_events.BaseEventLoop,
                                    context: dict[str, Any]) -> None:
-            try:
+            with contextlib.suppress(Exception):
                 recorder._loop_error(context)
-            except Exception:
-                pass
             return _original_exception_handler(loop, context)
 
         loop_class: Any = base_events.BaseEventLoop
+        loop_class._loopscope_state = None  # a class default: one attribute read per task
         handle_class: Any = events.Handle
         handle_class._run = _run
         loop_class.create_task = create_task
@@ -320,44 +377,62 @@ class Recorder:
             state.batch_start = clock()
             return events
 
-        try:
+        with contextlib.suppress(AttributeError):
             selector.select = timed_select  # type: ignore[union-attr]
-        except AttributeError:
-            pass
 
-    def _forget(self, key: int) -> Callable[[weakref.ref[Any]], None]:
-        live = self.live
-
-        def collected(_: weakref.ref[Any]) -> None:
-            live.pop(key, None)
-
-        return collected
+    def _destroyed(self, record: TaskRecord) -> None:
+        """A task garbage-collected before it finished: it ends here, as cancelled."""
+        if record.end is not None:
+            return
+        record.ended_t = self.clock()
+        record.result = "destroyed while pending"
+        self._retire(record, "cancelled")
+        if not record.dirty:
+            record.dirty = True
+            self.dirty.append(record)
 
     def _created(self, task: Any, loop: Any, frame: FrameType | None) -> TaskRecord:
-        state = self.loop_state(loop)
+        state = loop._loopscope_state
+        if state is None:
+            state = self.loop_state(loop)
+        # Keyed by id(code): hashing a code object hashes its bytecode and constants.
         library = self._library_code
         while frame is not None:
             code = frame.f_code
-            inside = library.get(code)
-            if inside is None:
-                inside = library[code] = code.co_filename.startswith((_ASYNCIO_DIR, _AGENT_DIR))
-            if not inside:
+            known = library.get(id(code))
+            if known is None or known[0] is not code:
+                known = library[id(code)] = (
+                    code, code.co_filename.startswith((_ASYNCIO_DIR, _AGENT_DIR))
+                )
+            if not known[1]:
                 break
             frame = frame.f_back
         current = state.current
         key = id(task)
-        record = TaskRecord(
-            next(self._seq), weakref.ref(task, self._forget(key)), state,
+        live = self.live
+        old = live.get(key)
+        if old is not None and old.end is None:
+            self._destroyed(old)  # its task was collected and the id is in use again
+        record = live[key] = TaskRecord(
+            next(self._seq), weakref.ref(task), state,
             current.seq if current is not None else None,
             frame.f_code if frame is not None else None,
-            frame.f_lineno if frame is not None else 0,
+            frame.f_lasti if frame is not None else -1,
             self.clock(),
         )
-        self.live[key] = record
         self.created += 1
         record.dirty = True
         self.dirty.append(record)
         return record
+
+    def sweep(self) -> None:
+        """Finish the records of tasks that were garbage-collected while pending (the
+        sender's thread calls this now and then; weak references carry no callback, which
+        would cost a closure per task)."""
+        for key, record in list(self.live.items()):
+            if record.ref() is None and self.live.get(key) is record:
+                del self.live[key]
+                self._destroyed(record)
 
     def _adopt(self, task: Any, loop: Any) -> TaskRecord:
         """A task created without ``create_task`` (``asyncio.Task(...)``): no creation line."""
@@ -379,13 +454,27 @@ class Recorder:
             result = task._result
             if result is not None:
                 record.result = short_repr(result)
-        self.ended[record.end] += 1
         self.live.pop(id(task), None)
+        self._retire(record, record.end)
+
+    def _retire(self, record: TaskRecord, end: str) -> None:
+        record.end = end
+        self.ended[end] += 1
+        if end == "exception":
+            # Found again by id when the loop reports "exception never retrieved".
+            failed = self._failed_by_id
+            failed[id(record.ref())] = record
+            if len(failed) > 1000:
+                del failed[next(iter(failed))]
+        # A finished record needs its task no more; one object fewer for every collection
+        # of the program's garbage collector to walk.
+        record.ref = _dead_ref
         finished = self.finished
         finished.append(record)
         if len(finished) > self.keep_finished:
             old = finished.popleft()
             old.exc = None
+            old.evicted = True
             self.gone.append(old.seq)
             self.dropped["finished_tasks"] += 1
 
@@ -452,12 +541,15 @@ class Recorder:
 
     def _loop_error(self, context: dict[str, Any]) -> None:
         message = str(context.get("message", "loop error"))
-        task = context.get("task") or context.get("future")
+        task: Any = context.get("task") or context.get("future")
         record = self.live.get(id(task)) if task is not None else None
         if record is None and task is not None:
-            record = next((r for r in reversed(self.finished) if r.ref() is task), None)
+            record = self._failed_by_id.pop(id(task), None)
         seq = record.seq if record is not None else None
-        line = (record.created_code, record.created_line) if record and record.created_code else None
+        line = (
+            (record.created_code, line_at(record.created_code, record.created_lasti))
+            if record and record.created_code else None
+        )
         if "never retrieved" in message:
             kind = "never-retrieved"
             exc = context.get("exception")
@@ -465,83 +557,20 @@ class Recorder:
                 message = f"{message}: {type(exc).__name__}: {exc}"
         elif "destroyed but it is pending" in message:
             kind = "destroyed-pending"
-            if record is not None and record.end is None:
-                record.end = "cancelled"
-                record.ended_t = self.clock()
-                record.result = "destroyed while pending"
+            if record is not None:
+                self.live.pop(id(task), None)
+                record.name = task.get_name()
+                record.qualname = getattr(task.get_coro(), "__qualname__", None)
+                self._destroyed(record)
+                if not record.dirty:
+                    record.dirty = True
+                    self.dirty.append(record)
         else:
             kind = "loop-error"
             exc = context.get("exception")
             if exc is not None:
                 message = f"{message}: {type(exc).__name__}: {exc}"
         self.warn(kind, seq, line, message)
-
-    # -- lag probes (called from the sender thread) -----------------------------------------
-
-    def probe(self, state: LoopState) -> None:
-        """Post a probe to the loop; when it runs it records how late it was."""
-        loop = state.ref()
-        if loop is None or state.probe_t or not loop.is_running():
-            return
-        state.probe_t = sent = self.clock()
-
-        def arrived() -> None:
-            now = self.clock()
-            state.probe_t = 0.0
-            lag_ms = max(0.0, (now - sent) * 1000)
-            if len(self.lag) == self.lag.maxlen:
-                self.dropped["lag"] += 1
-            self.lag.append([now, round(lag_ms, 3), state.id])
-            if lag_ms >= self.slow_step_s * 1000:
-                self._spike(state, lag_ms, sent, now)
-
-        try:
-            loop.call_soon_threadsafe(arrived)
-        except RuntimeError:  # closed meanwhile
-            state.probe_t = 0.0
-
-    def _spike(self, state: LoopState, lag_ms: float, since: float, now: float) -> None:
-        task: TaskRecord | None = None
-        line: tuple[CodeType, int] | None = None
-        step_s = 0.0
-        slow = state.last_slow
-        if slow is not None and slow[3] >= since:
-            task, step_s, line, _ = slow
-        elif state.stall is not None:
-            task, code, lineno = state.stall
-            line = (code, lineno)
-            step_s = lag_ms / 1000
-        state.stall = None
-        if len(self.spikes) == self.spikes.maxlen:
-            self.dropped["spikes"] += 1
-        self.spikes.append([now, round(lag_ms, 3), state.id, task, line, step_s])
-
-    def sample_stalls(self, frames: dict[int, FrameType]) -> None:
-        """For each loop stalled since its probe was posted, note the line that holds it."""
-        now = self.clock()
-        for state in self.loops:
-            if not state.probe_t or now - state.probe_t < 0.04:
-                continue
-            loop = state.ref()
-            thread_id = getattr(loop, "_thread_id", None)
-            frame = frames.get(thread_id) if thread_id is not None else None
-            if frame is None:
-                continue
-            code, line = self.program_frame(frame)
-            current = state.current
-            state.stall = (current, code, line)
-            if current is not None:
-                current.blocked = (code, line)
-
-    def program_frame(self, frame: FrameType) -> tuple[CodeType, int]:
-        """The innermost frame that is the program's own, not the standard library's."""
-        innermost = frame
-        while frame is not None:
-            code = frame.f_code
-            if not is_library_file(code.co_filename):
-                return code, frame.f_lineno
-            frame = frame.f_back  # type: ignore[assignment]
-        return innermost.f_code, innermost.f_lineno
 
 
 def _report_callback_error(handle: events.Handle, exc: BaseException) -> None:
@@ -556,35 +585,9 @@ def _report_callback_error(handle: events.Handle, exc: BaseException) -> None:
     handle._loop.call_exception_handler(context)  # type: ignore[attr-defined]
 
 
-_STDLIB = os.path.dirname(os.__file__) + os.sep
-_LIBRARY_CACHE: dict[str, bool] = {}
+class _Gone:
+    pass
 
 
-def is_library_file(filename: str) -> bool:
-    """True for the standard library, installed packages and loopscope's agent itself."""
-    known = _LIBRARY_CACHE.get(filename)
-    if known is None:
-        known = (
-            filename.startswith((_STDLIB, _AGENT_DIR, "<frozen"))
-            or "site-packages" in filename
-            or "dist-packages" in filename
-        )
-        _LIBRARY_CACHE[filename] = known
-    return known
-
-
-def short_repr(value: object, limit: int = 80) -> str:
-    """A repr a row can show: never long, never raising."""
-    try:
-        text = repr(value) if isinstance(value, int | float | bool) else _bounded_repr(value)
-    except Exception:
-        text = f"<{type(value).__qualname__}>"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _bounded_repr(value: object) -> str:
-    if isinstance(value, str | bytes):
-        return repr(value[:100])
-    if isinstance(value, list | tuple | set | dict | frozenset):
-        return f"<{type(value).__name__} of {len(value)}>"
-    return repr(value)
+_dead_ref: weakref.ref[Any] = weakref.ref(_Gone())
+"""A weak reference to nothing (its object is gone): what a finished record holds."""

@@ -12,7 +12,8 @@ import traceback
 from types import CodeType
 from typing import Any
 
-from loopscope.tasks.agent.recorder import LoopState, Recorder, TaskRecord, is_library_file
+from loopscope.tasks.agent.places import is_library_file, line_at
+from loopscope.tasks.agent.recorder import LoopState, Recorder, TaskRecord
 
 MAX_CHAIN = 64
 
@@ -22,21 +23,22 @@ class RowBuilder:
 
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
-        self._frames: dict[tuple[CodeType, int], list[Any]] = {}
+        self._frames: dict[tuple[int, int], tuple[CodeType, list[Any]]] = {}
 
     def frame(self, where: tuple[CodeType, int] | None) -> list[Any] | None:
         if where is None:
             return None
-        row = self._frames.get(where)
-        if row is None:
-            code, line = where
+        code, line = where
+        key = (id(code), line)  # hashing a code object would hash its bytecode
+        known = self._frames.get(key)
+        if known is None or known[0] is not code:
             row = [code.co_qualname, code.co_filename, line]
             if is_library_file(code.co_filename):
                 row.append(1)
             if len(self._frames) > 50_000:
                 self._frames.clear()
-            self._frames[where] = row
-        return row
+            known = self._frames[key] = (code, row)
+        return known[1]
 
     def state(self, record: TaskRecord, task: Any) -> str:
         if record.end is not None:
@@ -80,7 +82,8 @@ class RowBuilder:
             record.error = describe_error(record.exc)
             record.exc = None
         created = (
-            (record.created_code, record.created_line) if record.created_code is not None else None
+            (record.created_code, line_at(record.created_code, record.created_lasti))
+            if record.created_code is not None else None
         )
         return [
             record.seq, name or f"task #{record.seq}", qualname or "?", record.loop.id,
@@ -163,7 +166,9 @@ class RowBuilder:
 def describe_error(error: BaseException) -> list[str]:
     """``[type, message, traceback]`` for a failed task; never raises."""
     cls = type(error)
-    name = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    name = cls.__qualname__
+    if cls.__module__ != "builtins":
+        name = f"{cls.__module__}.{name}"
     try:
         message = str(error)
     except Exception:

@@ -7,7 +7,9 @@ environment variable ``LOOPSCOPE_AGENT`` decides (``listen:ADDR`` or ``connect:A
 without it the agent listens on a private Unix socket whose address it prints on stderr.
 
 ``loopscope.agent.install()`` is the one-line opt-in for a long-running program; it reads
-the same variable. A TCP listener (loopback only) needs a token: ``LOOPSCOPE_TOKEN`` or one
+the same variable. ``LOOPSCOPE_KEEP_FINISHED`` (default 10,000) bounds the finished tasks
+kept; ``LOOPSCOPE_STUCK_S`` (default 10) is how long a task may wait on one line before the
+"stuck" warning. A TCP listener (loopback only) needs a token: ``LOOPSCOPE_TOKEN`` or one
 it makes up and prints. The exit status of ``python -m loopscope.agent`` is the program's.
 """
 
@@ -20,13 +22,19 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from loopscope.tasks.agent.address import AddressError, new_token, parse_address, private_socket_path
+from loopscope.tasks.agent.address import (
+    AddressError,
+    new_token,
+    parse_address,
+    private_socket_path,
+)
 from loopscope.tasks.agent.recorder import Recorder
 from loopscope.tasks.agent.sender import AgentError, Sender
 
 ENV_ADDRESS = "LOOPSCOPE_AGENT"
 ENV_TOKEN = "LOOPSCOPE_TOKEN"
 ENV_STUCK = "LOOPSCOPE_STUCK_S"
+ENV_KEEP = "LOOPSCOPE_KEEP_FINISHED"
 USAGE = (
     "usage: python -m loopscope.agent [--connect ADDR | --listen ADDR] [--token TOKEN] "
     "(script.py | -m module) [ARGS...]"
@@ -78,7 +86,8 @@ def install(address: str | None = None, *, token: str | None = None, connect: bo
         "python": sys.version.split()[0], "exit_code": None, "error": None,
     }
     stuck = _float_env(ENV_STUCK, 10.0)
-    recorder = Recorder(stuck_s=stuck)
+    keep = max(0, int(_float_env(ENV_KEEP, 10_000)))
+    recorder = Recorder(stuck_s=stuck, keep_finished=keep)
     token = token or os.environ.get(ENV_TOKEN) or None
     sender = Sender(recorder, status=status, token=token)
     agent = Agent(recorder, sender, status)

@@ -25,13 +25,15 @@ import threading
 import time
 from typing import Any
 
-from loopscope.tasks.agent import wire
+from loopscope.tasks.agent import stalls, wire
 from loopscope.tasks.agent.address import Address, parse_address
 from loopscope.tasks.agent.recorder import Recorder, TaskRecord
 from loopscope.tasks.agent.rows import RowBuilder
 
 TICK = wire.BATCH_INTERVAL
 HANDSHAKE_TIMEOUT = 5.0
+SWEEP_EVERY = 2.0
+"""Seconds between looks for tasks collected while pending (a walk over live records)."""
 
 
 class AgentError(Exception):
@@ -63,6 +65,7 @@ class Sender:
         self._refresh_at = 0
         self._loop_tasks: dict[int, int] = {}
         self._loop_tasks_t = 0.0
+        self._swept = 0.0
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -99,8 +102,10 @@ class Sender:
                 assert address.path is not None
                 directory = os.path.dirname(os.path.abspath(address.path))
                 os.makedirs(directory, mode=0o700, exist_ok=True)
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(address.path)
+                if os.path.exists(address.path):
+                    if _answers(address.path):
+                        raise AgentError(f"{address} is in use by another agent")
+                    os.unlink(address.path)  # left behind by a program that ended
                 old = os.umask(0o177)
                 try:
                     sock.bind(address.path)
@@ -171,9 +176,14 @@ class Sender:
     def _tick(self) -> None:
         recorder = self.recorder
         if any(state.probe_t for state in recorder.loops):
-            recorder.sample_stalls(sys._current_frames())
+            stalls.sample_stalls(recorder, sys._current_frames())
         for state in list(recorder.loops):
-            recorder.probe(state)
+            stalls.post_probe(recorder, state)
+        now = time.perf_counter()
+        if now - self._swept > SWEEP_EVERY:
+            self._swept = now
+            recorder.sweep()
+            stalls.prune_loops(recorder)
         if self.listener is not None:
             self._accept()
         with self._lock:
@@ -303,7 +313,8 @@ class Sender:
         while dirty and len(task_rows) < limit:
             record = dirty.popleft()
             record.dirty = False
-            task_rows.append(rows.task_row(record, now))
+            if not record.evicted:
+                task_rows.append(rows.task_row(record, now))
         task_rows.extend(self._refreshed(now, final))
         gone = []
         while recorder.gone:
@@ -375,7 +386,7 @@ class Sender:
 
     def close(self, timeout: float = 5.0) -> None:
         """Send everything left and a final batch, then hang up (atexit; idempotent)."""
-        if os.getpid() != self._pid or self._stop.is_set() and self.connection is None:
+        if os.getpid() != self._pid or (self._stop.is_set() and self.connection is None):
             return
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
@@ -384,6 +395,8 @@ class Sender:
             self.status["state"] = "exited"
         deadline = time.monotonic() + timeout
         with self._lock:
+            with contextlib.suppress(Exception):
+                self.recorder.sweep()
             if self.connection is not None:
                 with contextlib.suppress(Exception):
                     self._send_blocking(self._outgoing, deadline)
@@ -434,6 +447,17 @@ def _innermost_program_frame(chain: list[Any]) -> list[Any] | None:
         if len(frame) == 3:
             return frame
     return chain[-1] if chain else None
+
+
+def _answers(path: str) -> bool:
+    """Whether something listens on the Unix socket at ``path``."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(path)
+        except OSError:
+            return False
+    return True
 
 
 def _socket_for(address: Address) -> socket.socket:

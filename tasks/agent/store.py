@@ -18,6 +18,7 @@ from loopscope.tasks.agent.model import (
     AgentWarning,
     Counts,
     ExecutorJob,
+    Frame,
     LagSample,
     LagSpike,
     LoopInfo,
@@ -149,10 +150,32 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _frame_json(frame: Frame | None) -> dict[str, Any] | None:
+    if frame is None:
+        return None
+    return {"function": frame.function, "file": frame.file, "line": frame.line,
+            "library": frame.library}
+
+
 def _task_json(task: TaskSnapshot) -> dict[str, Any]:
-    data: dict[str, Any] = _plain(asdict(task))
-    data["where"] = None if task.where is None else asdict(task.where)
-    return data
+    # By hand, not dataclasses.asdict: a report can hold 10,000 tasks.
+    error = task.error
+    return {
+        "id": task.id, "name": task.name, "coro": task.coro, "loop": task.loop,
+        "parent": task.parent, "created_at": _frame_json(task.created_at),
+        "state": task.state.value, "created_t": task.created_t, "ended_t": task.ended_t,
+        "busy_s": task.busy_s, "scheduled_s": task.scheduled_s, "idle_s": task.idle_s,
+        "steps": task.steps, "longest_step_s": task.longest_step_s,
+        "longest_step_line": _frame_json(task.longest_step_line),
+        "blocked_at": _frame_json(task.blocked_at),
+        "await_chain": [_frame_json(frame) for frame in task.await_chain],
+        "where": _frame_json(task.where), "awaiting": task.awaiting,
+        "awaiting_task": task.awaiting_task, "suspended_t": task.suspended_t,
+        "result": task.result,
+        "error": None if error is None else {
+            "type": error.type, "message": error.message, "traceback": error.traceback,
+        },
+    }
 
 
 def _lag_summary(samples: deque[LagSample]) -> dict[str, Any]:

@@ -34,6 +34,8 @@ class AgentConnection:
         self.writer = writer
         self.hello = hello
         """The agent's hello: pid, argv, python, version."""
+        self.error: str | None = None
+        """Why the stream ended early, if it did."""
 
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self._messages()
@@ -44,6 +46,11 @@ class AgentConnection:
             try:
                 message = await wire.read_message(self.reader)
             except (ConnectionError, OSError):
+                return
+            except wire.ProtocolError as error:
+                # A stream cut inside a frame (the program was killed, or its final flush ran
+                # out of time): everything before it stands.
+                self.error = str(error)
                 return
             if message is None:
                 return

@@ -21,7 +21,7 @@ from types import SimpleNamespace
 
 import aiohttp
 
-from loopscope.tasks.errors import FetchTimeout, HTTPStatusError
+from loopscope.tasks.errors import FetchTimeout, HTTPStatusError, RedirectLoop
 from loopscope.tasks.kinds.context import TaskContext
 from loopscope.tasks.kinds.fetch_args import (
     HTTP_METHODS,
@@ -36,6 +36,8 @@ from loopscope.tasks.kinds.fetch_args import (
 from loopscope.tasks.kinds.kind import Kind, Param
 from loopscope.tasks.kinds.values import bool_text, choice, parse_bool, parse_timeout
 from loopscope.tasks.records import TaskRecord
+from loopscope.tasks.safe_text import printable
+from loopscope.tasks.secrets import mask_url
 from loopscope.tasks.units import human_bytes
 
 CHUNK = 1 << 16
@@ -90,14 +92,23 @@ async def _request(ctx: TaskContext, record: TaskRecord, plan: FetchPlan, url: s
                     response.status, response.reason or "", plan.method, record.target
                 )
             total = response.content_length
+            if total is not None and total <= CHUNK:
+                # A small body of known length: one read, as a plain script does. Measured
+                # (bench/run.py (c), /delay/0): ~20 us a request less CPU than the chunk loop.
+                body = await response.read()
+                record.preview = _preview(body)
+                record.bytes_done = record.bytes_total = len(body)  # it ends now: one redraw
+                return f"{response.status} {response.reason or ''}, {human_bytes(len(body))}"
             if total is not None:
                 record.bytes_total = total
             async for chunk in response.content.iter_chunked(CHUNK):
                 if not received:
-                    record.preview = chunk[:PREVIEW_BYTES].decode("utf-8", errors="replace")
+                    record.preview = _preview(chunk)
                 received += len(chunk)
                 ctx.progress(record, received, total)
             return f"{response.status} {response.reason or ''}, {human_bytes(received)}"
+    except aiohttp.TooManyRedirects as error:
+        raise RedirectLoop(redirect_story(error)) from None
     except TimeoutError as error:
         if isinstance(error, FetchTimeout):
             raise
@@ -105,6 +116,29 @@ async def _request(ctx: TaskContext, record: TaskRecord, plan: FetchPlan, url: s
         raise FetchTimeout(
             f"no complete response within {seconds:g} s ({human_bytes(received)} received)"
         ) from error
+
+
+SHOWN_HOPS = 4
+
+
+def redirect_story(error: aiohttp.TooManyRedirects) -> str:
+    """How many redirects were followed and, if they went round in a circle, where.
+
+    aiohttp's own message is ``0, message=''``; its ``history`` holds every redirect response,
+    so the URLs visited are there in order."""
+    urls = [mask_url(str(response.url)) for response in error.history]
+    hops = len(urls)
+    seen: dict[str, int] = {}
+    for index, url in enumerate(urls):
+        if url in seen:
+            circle = urls[seen[url] : index]
+            shown = " -> ".join(circle[:SHOWN_HOPS])
+            if len(circle) > SHOWN_HOPS:
+                shown += " -> ..."
+            return f"gave up after {hops} redirects: it went round {shown} -> {url}"
+        seen[url] = index
+    last = urls[-1] if urls else mask_url(str(error.request_info.url))
+    return f"gave up after {hops} redirects with no answer; the last came from {last}"
 
 
 KIND = Kind(
@@ -129,3 +163,8 @@ KIND = Kind(
     "the task then says.",
     example="fetch /delay/100-800 x20",
 )
+
+
+def _preview(data: bytes) -> str:
+    """The start of a body as text, control characters escaped: a server wrote it."""
+    return printable(data[:PREVIEW_BYTES].decode("utf-8", errors="replace"), keep_lines=True)

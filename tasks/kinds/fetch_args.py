@@ -18,7 +18,6 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from loopscope.tasks.errors import SpecError
-from loopscope.tasks.kinds.values import parse_timeout
 from loopscope.tasks.secrets import ENV_PREFIX, is_secret_header, mask_url
 
 HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS")

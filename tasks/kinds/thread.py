@@ -11,6 +11,7 @@ from loopscope.tasks.kinds.kind import Kind, Param
 from loopscope.tasks.kinds.sleep import Seconds, seconds_target
 from loopscope.tasks.kinds.values import parse_seconds
 from loopscope.tasks.records import TaskRecord
+from loopscope.tasks.units import human_seconds
 from loopscope.tasks.workers import blocking_wait
 
 
@@ -25,7 +26,7 @@ async def run_thread(ctx: TaskContext, record: TaskRecord, args: Seconds) -> str
     except asyncio.CancelledError:
         stop.set()  # frees the worker now rather than after the full wait
         raise
-    return f"a worker blocked for {elapsed:.3f} s"
+    return f"a worker blocked for {human_seconds(elapsed)}"
 
 
 KIND = Kind(

@@ -37,6 +37,7 @@ from loopscope.tasks.errors import KindError, SpecError
 from loopscope.tasks.kinds.kind import REQUIRED, Kind, Param
 from loopscope.tasks.kinds.registry import register
 from loopscope.tasks.kinds.values import parse_bool, parse_float, parse_int, parse_seconds
+from loopscope.tasks.safe_text import printable
 from loopscope.tasks.secrets import mask_text, mask_url
 
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ class KindContext:
 
     def preview(self, text: str) -> None:
         """What the detail view shows as the task's output (the first few hundred characters)."""
-        self._record.preview = text[:PREVIEW_LIMIT]
+        self._record.preview = printable(text[:PREVIEW_LIMIT], keep_lines=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +133,7 @@ _TYPE_NAMES = "str, int, float, bool, Seconds, Path"
 def kind(
     name: str,
     *,
-    help: str,  # noqa: A002 - the word every CLI library uses for this
+    help: str,
     details: str = "",
     example: str = "",
     target: str = "",
@@ -160,7 +161,7 @@ def kind_from_function(
     function: Callable[..., Awaitable[Any]],
     name: str,
     *,
-    help: str,  # noqa: A002
+    help: str,
     details: str = "",
     example: str = "",
     target: str = "",

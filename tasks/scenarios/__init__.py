@@ -9,7 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from loopscope.tasks.manager import TaskManager
-from loopscope.tasks.scenarios.base import Scenario, ScenarioContext, ScenarioRun
+from loopscope.tasks.scenarios.base import (
+    LogEntry,
+    LogKind,
+    Scenario,
+    ScenarioContext,
+    ScenarioRun,
+)
 from loopscope.tasks.scenarios.basics import BASIC_SCENARIOS
 from loopscope.tasks.scenarios.files import FILE_SCENARIOS
 from loopscope.tasks.scenarios.network import NETWORK_SCENARIOS
@@ -34,4 +40,6 @@ def start(
     return ScenarioRun(manager, scenario, merged)
 
 
-__all__ = ["SCENARIOS", "Scenario", "ScenarioContext", "ScenarioRun", "start"]
+__all__ = [
+    "SCENARIOS", "LogEntry", "LogKind", "Scenario", "ScenarioContext", "ScenarioRun", "start",
+]

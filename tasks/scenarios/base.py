@@ -9,6 +9,7 @@ leave figures in ``data`` (the race's measured times) for a report or a chart.
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -16,10 +17,52 @@ from typing import Any, TypeVar
 
 from loopscope.tasks.batch import Batch
 from loopscope.tasks.errors import HTTPStatusError
-from loopscope.tasks.manager import TaskManager, TrackedWork
+from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.records import TaskRecord
+from loopscope.tasks.safe_text import printable
+from loopscope.tasks.tracked import TrackedWork
 
 T = TypeVar("T")
+
+
+class LogKind(enum.Enum):
+    """What a line of a scenario's log is: a screen styles each kind its own way."""
+
+    STARTED = "started"
+    """The scenario began (the text is its title)."""
+    NOTE = "note"
+    """What the scenario observed or measured."""
+    DONE = "done"
+    STOPPED = "stopped"
+    """Cancelled (``C``, quitting)."""
+    FAILED = "failed"
+    """The scenario itself raised; the text says what."""
+
+
+GLYPHS = {
+    LogKind.STARTED: "▶ ",
+    LogKind.NOTE: "",
+    LogKind.DONE: "■ ",
+    LogKind.STOPPED: "■ ",
+    LogKind.FAILED: "✗ ",
+}
+"""How a plain-text report marks each kind (a screen uses styles instead)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One line of a scenario's log: its kind and its words, never parsed back."""
+
+    kind: LogKind
+    text: str
+
+    @property
+    def line(self) -> str:
+        """The entry as one line of plain text, for reports: ``▶ The strategy race``."""
+        return GLYPHS[self.kind] + self.text
+
+    def __str__(self) -> str:
+        return self.line
 
 
 @dataclass(frozen=True)
@@ -40,7 +83,7 @@ class ScenarioContext:
         self.manager = manager
         self.scenario = scenario
         self.options = options
-        self.log: list[str] = []
+        self.log: list[LogEntry] = []
         self.data: dict[str, Any] = {}
         self.batches: list[Batch] = []
         self.version = 0
@@ -50,9 +93,15 @@ class ScenarioContext:
         value: T = self.options.get(name, default)
         return value
 
-    def say(self, line: str) -> None:
-        self.log.append(line)
+    def say(self, text: str, kind: LogKind = LogKind.NOTE) -> None:
+        """Add a line to the log (a note unless ``kind`` says otherwise)."""
+        # a line may quote a server's words or an error: no control characters
+        self.log.append(LogEntry(kind, printable(text)))
         self.version += 1
+
+    def lines(self) -> list[str]:
+        """The log as plain text, one string per entry (for reports and JSON)."""
+        return [entry.line for entry in self.log]
 
     def batch(self, label: str, *, sequential: bool = False) -> Batch:
         batch = self.manager.open_batch(f"{self.scenario.name}: {label}", sequential=sequential)
@@ -116,17 +165,17 @@ class ScenarioRun:
 
     async def _run(self) -> None:
         context = self.context
-        context.say(f"▶ {self.scenario.title}")
+        context.say(self.scenario.title, LogKind.STARTED)
         try:
             await self.scenario.run(context)
         except asyncio.CancelledError:
-            context.say("■ stopped")
+            context.say("stopped", LogKind.STOPPED)
             raise
         except Exception as error:
             self.error = error
-            context.say(f"✗ the scenario failed: {type(error).__name__}: {error}")
+            context.say(f"the scenario failed: {type(error).__name__}: {error}", LogKind.FAILED)
         else:
-            context.say("■ done")
+            context.say("done", LogKind.DONE)
         finally:
             context.finish()
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from loopscope.tasks.records import TaskRecord, TaskState
 from loopscope.tasks.scenarios.base import Scenario, ScenarioContext
-from loopscope.tasks.units import human_seconds
+from loopscope.tasks.units import human_seconds, plural
 
 DELAYS_MS = (600, 200, 900, 350, 100, 750, 450, 300, 850, 500)
 FAILING = 3
@@ -21,10 +22,19 @@ async def futures(ctx: ScenarioContext) -> None:
     batch = ctx.batch("bare asyncio.Future objects, resolved by hand")
     good: asyncio.Future[int] = loop.create_future()
     bad: asyncio.Future[int] = loop.create_future()
-    good.add_done_callback(lambda f: ctx.say(f"done-callback: future 1 has result {f.result()!r}"))
-    bad.add_done_callback(
-        lambda f: ctx.say(f"done-callback: future 2 has exception {f.exception()!r}")
-    )
+    def report(number: int) -> Callable[[asyncio.Future[int]], None]:
+        def on_done(future: asyncio.Future[int]) -> None:
+            if future.cancelled():  # the scenario was stopped while its waiters held it
+                ctx.say(f"done-callback: future {number} was cancelled")
+            elif future.exception() is not None:
+                ctx.say(f"done-callback: future {number} has exception {future.exception()!r}")
+            else:
+                ctx.say(f"done-callback: future {number} has result {future.result()!r}")
+
+        return on_done
+
+    good.add_done_callback(report(1))
+    bad.add_done_callback(report(2))
 
     async def wait_for_it(future: asyncio.Future[int], record: TaskRecord) -> int:
         return await future
@@ -100,9 +110,9 @@ async def gather(ctx: ScenarioContext) -> None:
                 group.create_task(coroutine)
     except* Exception as errors:
         names = ", ".join(type(e).__name__ for e in errors.exceptions)
-        ctx.say(f"TaskGroup raised an ExceptionGroup ({names}) and cancelled the "
-                f"{batch.counts[TaskState.CANCELLED]} "
-                "siblings still running")
+        cancelled = plural(batch.counts[TaskState.CANCELLED], "sibling")
+        ctx.say(f"TaskGroup raised an ExceptionGroup ({names}) and cancelled the {cancelled} "
+                "still running")
     ctx.close(batch)
     ctx.data.update(in_order=shown.split(", "), as_completed=order)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from loopscope.tasks.records import TaskRecord
 from loopscope.tasks.samples import sample_text
 from loopscope.tasks.scenarios.base import Scenario, ScenarioContext
-from loopscope.tasks.units import human_bytes, human_seconds
+from loopscope.tasks.units import human_bytes, human_seconds, plural
 
 
 def write_files(directory: Path, count: int, size: int) -> list[Path]:
@@ -41,7 +41,7 @@ async def files(ctx: ScenarioContext) -> None:
     loop = asyncio.get_running_loop()
     paths = await loop.run_in_executor(manager.thread_pool, write_files, folder, count, size)
     await loop.run_in_executor(manager.thread_pool, read_plainly, paths)  # warm the page cache
-    ctx.say(f"{count} files of {human_bytes(size)} written and read once (a warm cache)")
+    ctx.say(f"{plural(count, 'file')} of {human_bytes(size)} written and read once (a warm cache)")
     walls: dict[str, float] = {}
 
     plain = ctx.batch("plain open(), one after another, in a worker thread")
@@ -50,7 +50,7 @@ async def files(ctx: ScenarioContext) -> None:
         return await loop.run_in_executor(manager.thread_pool, read_plainly, paths)
 
     started = time.perf_counter()
-    await ctx.track(plain, "read", f"{count} files with open()", plainly,
+    await ctx.track(plain, "read", f"{plural(count, 'file')} with open()", plainly,
                     summary=lambda n: f"read {human_bytes(n)}")
     walls["plain open(), sequential"] = time.perf_counter() - started
     ctx.close(plain)

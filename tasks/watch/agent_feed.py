@@ -46,6 +46,9 @@ class _Feed:
                 store.apply_message(message)
         except ProtocolError as error:
             store.set_link(f"failed: {error}")
+        except Exception as error:  # a bug of ours must show, not silently stop the stream
+            store.set_link(f"failed: {type(error).__name__}: {error}")
+            raise
         else:
             store.set_link("finished" if store.state.final else "closed")
         finally:

@@ -5,6 +5,7 @@ the program and the link, whatever way the dashboard leaves.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Protocol
 
 from loopscope.tasks.watch.store import WatchStore
@@ -36,7 +37,7 @@ class WatchSession:
         self.program = program
         self.feed = feed
         self.store = store or WatchStore()
-        self._closed = False
+        self._closing: asyncio.Task[None] | None = None
         if program is not None:
             program.on_exit = self._program_exited
 
@@ -56,10 +57,13 @@ class WatchSession:
             await self.program.start()
 
     async def aclose(self) -> None:
-        """Stop the program (SIGINT, SIGTERM, SIGKILL) and the link; safe to call twice."""
-        if self._closed:
-            return
-        self._closed = True
+        """Stop the program (SIGINT, SIGTERM, SIGKILL) and the link. A second call (``q``
+        pressed twice, then the app's unmount) waits for the first instead of cutting it short."""
+        if self._closing is None:
+            self._closing = asyncio.get_running_loop().create_task(self._close())
+        await asyncio.shield(self._closing)
+
+    async def _close(self) -> None:
         if self.program is not None:
             await self.program.stop()
         if self.feed is not None:

@@ -74,7 +74,9 @@ class WatchStore:
         changed = self._changed
         counts = self.counts
         for task_id, old in before.items():
-            task = tasks[task_id]
+            task = tasks.get(task_id)
+            if task is None:  # created and let go of within one batch ("gone" as well)
+                continue
             if old is None:
                 self.children.setdefault(task.parent, []).append(task_id)
                 self.structure_version = version

@@ -58,6 +58,12 @@ class ExitStatus:
     def ok(self) -> bool:
         return self.returncode == 0
 
+    def short(self) -> str:
+        """``exited 0``, ``exited 3``, ``killed by SIGKILL``: for a status line."""
+        if self.returncode < 0:
+            return f"killed by {self.signal_name}"
+        return f"exited {self.returncode}"
+
     def describe(self) -> str:
         if self.returncode < 0:
             text = f"killed by {self.signal_name}"
@@ -121,10 +127,15 @@ class ProgramSupervisor:
         self._transport: asyncio.SubprocessTransport | None = None
         self._exited = asyncio.Event()
         self._pipes_closed = asyncio.Event()
+        self._stopped = asyncio.Event()
         self._signal_sent: str | None = None
 
     async def start(self) -> bool:
-        """Start the program; False (with ``start_error`` set) when it could not start."""
+        """Start the program; False (with ``start_error`` set) when it could not start.
+
+        Only once: a supervisor that already ran (or was staged as run) is left as it is."""
+        if self.state is not ProgramState.NOT_STARTED:
+            return self.state is not ProgramState.FAILED_TO_START
         loop = asyncio.get_running_loop()
         try:
             transport, _ = await loop.subprocess_exec(
@@ -160,7 +171,12 @@ class ProgramSupervisor:
         return self.exit_status
 
     async def stop(self) -> ExitStatus | None:
-        """Interrupt, then terminate, then kill the program's process group; wait for it."""
+        """Interrupt, then terminate, then kill the program's process group; wait for it.
+
+        A second call while the first is still escalating waits for the first."""
+        if self.state is ProgramState.STOPPING:
+            await self._stopped.wait()
+            return self.exit_status
         if self.state is ProgramState.RUNNING:
             self._set_state(ProgramState.STOPPING)
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
@@ -175,6 +191,7 @@ class ProgramSupervisor:
         if self._transport is not None:
             await self._wait_pipes_closed()
             self._transport.close()
+        self._stopped.set()
         return self.exit_status
 
     async def aclose(self) -> None:

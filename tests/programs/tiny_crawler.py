@@ -15,7 +15,7 @@ async def fetch(page: str) -> str:
     if page == "/broken":
         raise ConnectionError(f"{page}: connection reset")
     if page == "/slow":
-        time.sleep(0.3)  # noqa: ASYNC251 -- blocks the loop: the spike names this line
+        time.sleep(0.3)  # noqa: ASYNC251 (this blocks the loop)
     await asyncio.sleep(0.05)
     return f"{page}: 200 OK"
 

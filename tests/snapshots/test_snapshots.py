@@ -12,6 +12,13 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
+from loopscope.tasks.scenarios.race_results import (
+    STRATEGIES,
+    RaceResults,
+    Workload,
+    WorkloadResult,
+    compose_conclusion,
+)
 from tests.staging import (
     FakeClock,
     settle,
@@ -51,16 +58,12 @@ def test_help_screen(snap_compare: Any, size: tuple[int, int]) -> None:
     assert _snap(snap_compare, stage_help, size)
 
 
-RACE_RESULTS = {
-    "io": {"sequential": 2.028, "asyncio": 0.205, "threads": 0.209, "processes": 1.018},
-    "cpu": {"sequential": 0.784, "asyncio": 0.601, "threads": 0.78, "processes": 0.428},
-    "winner": {"io": "asyncio", "cpu": "processes"},
-    "workloads": {"io": "10 x GET /delay/200", "cpu": "4 x sum of squares to 3,000,000"},
-    "process_workers": 2,
-    "conclusion": "I/O-bound: asyncio won (0.205 s vs 2.028 s sequential). CPU-bound: "
-    "processes won (0.428 s vs 0.784 s sequential); threads 0.780 s, no better than "
-    "sequential: the GIL.",
-}
+_IO = WorkloadResult(Workload.IO, "10 x GET /delay/200", dict(zip(
+    STRATEGIES, (2.040, 0.218, 0.206, 1.041), strict=True)))
+_CPU = WorkloadResult(Workload.CPU, "4 x sum of squares to 3,000,000", dict(zip(
+    STRATEGIES, (0.784, 0.801, 0.780, 0.428), strict=True)))
+RACE_RESULTS = RaceResults(_IO, _CPU, 2, 2, compose_conclusion(
+    _IO, _CPU, cores=2, process_workers=2, io_count=10, cpu_count=4))
 """Figures from one real run of the race (tasks/scenarios/race.py), frozen for the snapshot."""
 
 

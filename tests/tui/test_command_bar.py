@@ -175,3 +175,15 @@ def test_paste_as_line() -> None:
     assert paste_as_line("sleep 1\n") == ("sleep 1", True)
     assert paste_as_line(" a \n\n b \n") == ("a; b", True)
     assert paste_as_line("\n") == ("", True)
+
+
+async def test_keys_typed_right_after_escape_reach_the_dashboard() -> None:
+    app = new_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("colon", *keys_for("sleep 0.01"))
+        type_burst(app, "escape", "s")
+        await until(pilot, lambda: app.manager.last_batch is not None)
+        batch = app.manager.last_batch
+        assert batch is not None and batch.records[0].kind == "sleep"  # the s key's launch
+        bar = app.screen.query_one(CommandBar)
+        assert not bar.is_open and bar.input.value == "sleep 0.01"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 
 from rich.console import Console
+from textual.app import App
 
 from loopscope.tasks.options import EngineOptions
+from loopscope.tasks.scenarios import LogKind
 from loopscope.tui.app import make_app
 from loopscope.tui.screens.main import MainScreen
 from loopscope.tui.screens.scenarios import RaceScreen, ScenarioPicker
@@ -59,12 +61,32 @@ async def test_the_race_from_the_picker_ends_with_its_chart() -> None:
         assert isinstance(screen, MainScreen)
         run = screen.scenario_run
         assert run is not None and run.scenario.name == "race"
-        await until(pilot, lambda: isinstance(app.screen, RaceScreen), timeout=60)
+        await until(pilot, lambda: isinstance(app.screen, RaceScreen), timeout=90)
         console = Console(width=150, record=True, file=io.StringIO())
         console.print(app.screen.query_one(RaceChart).render())
         chart = console.export_text()
-        for word in ("sequential", "asyncio", "threads", "processes", "★ fastest", "GIL"):
+        for word in ("sequential", "asyncio", "threads", "processes", "I/O-bound: asyncio"):
             assert word in chart
+        results = app.screen.query_one(RaceChart).results
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+        await pilot.press("w")  # the results can be reopened after the chart is closed
+        assert isinstance(app.screen, RaceScreen)
+        assert app.screen.query_one(RaceChart).results is results
+
+
+def notices(app: App[object]) -> list[str]:
+    """Every notification the app has shown (the toasts the user read)."""
+    return [str(notification.message) for notification in app._notifications]
+
+
+async def test_w_before_any_race_says_how_to_run_one() -> None:
+    app = make_app(options=EngineOptions(thread_workers=4))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("w")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        assert any("run the race scenario first" in text for text in notices(app))
 
 
 async def test_a_scenario_from_the_command_palette_and_stopped_with_C() -> None:
@@ -82,5 +104,24 @@ async def test_a_scenario_from_the_command_palette_and_stopped_with_C() -> None:
         await until(pilot, lambda: len(run.context.log) >= 3)  # round 1, the sequential round
         await pilot.press("C")
         await until(pilot, lambda: run.done)
-        assert run.context.log[-1] == "■ stopped"
+        assert run.context.log[-1].kind is LogKind.STOPPED
         assert app.manager.live_count == 0
+
+
+async def test_a_second_R_while_measuring_waits_instead_of_timing_two_at_once() -> None:
+    app = make_app(options=EngineOptions(thread_workers=4))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("colon", *"sleep 0.3 x3", "enter", "escape")
+        batch = app.manager.last_batch
+        assert batch is not None
+        await until(pilot, lambda: batch.done)
+        await pilot.press("R")
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        first = screen.clean_replay
+        assert first is not None
+        await pilot.press("R")
+        assert screen.clean_replay is first  # no second clean process
+        assert any("still measuring batch" in text for text in notices(app))
+        await until(pilot, lambda: first.done, timeout=60)
+        assert first.error is None and batch.measured_sequential_s is not None

@@ -69,3 +69,28 @@ async def test_launching_after_close_is_a_clear_error() -> None:
         assert "closed" in str(error)
     else:
         raise AssertionError("launch after aclose should raise")
+
+
+async def test_aclose_does_not_wait_for_sleeping_demo_handlers() -> None:
+    """`fetch /delay/60000 x10` used to hold the close for the full 60 s (the demo server
+    waited for its sleeping handlers). The bound below is a safety net, not a timing window."""
+    manager = TaskManager(EngineOptions(process_workers=2, thread_workers=4))
+    await manager.start()
+    batch = manager.launch(
+        "fetch /delay/60000 x10; fetch /delay/30000 x1000; thread 60 x8; cpu 3000000000 x2"
+    )
+    while manager.counts[TaskState.RUNNING] < 20 or not manager.process_workers_busy:
+        await asyncio.sleep(0.05)
+    await asyncio.wait_for(manager.aclose(), 10)
+    assert batch.done
+    assert _worker_children() == []
+
+
+async def test_aclose_leaves_a_stuck_worker_thread_behind_rather_than_wait() -> None:
+    manager = TaskManager(EngineOptions(demo_server=False, monitors=False, thread_workers=2))
+    await manager.start()
+    release = threading.Event()
+    manager.thread_pool.submit(release.wait, 60)  # a call that cannot be interrupted
+    await asyncio.wait_for(manager.aclose(), 10)
+    assert manager.thread_pool.threads_alive() == 1
+    release.set()

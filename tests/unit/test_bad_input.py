@@ -63,7 +63,7 @@ async def test_missing_file(manager: TaskManager, tmp_path: Path) -> None:
 
 async def test_a_directory(manager: TaskManager, tmp_path: Path) -> None:
     record = await run_one(manager, f"read {tmp_path}")
-    assert record.error == f"IsADirectoryError: Is a directory: {tmp_path}"
+    assert record.error == f"FileRefused: cannot read a directory: {tmp_path}"
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file; see the simulated test")
@@ -79,14 +79,15 @@ async def test_permission_denied_simulated(
     manager: TaskManager, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """As root (CI) chmod cannot deny a read, so the open itself is made to refuse."""
-    import aiofiles
-
     path = tmp_path / "secret.txt"
+    real_open = os.open
 
-    def refuse(*args: object, **kwargs: object) -> object:
-        raise PermissionError(13, "Permission denied", str(path))
+    def refuse(name: object, *args: object, **kwargs: object) -> object:
+        if str(name) == str(path):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(name, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(aiofiles, "open", refuse)
+    monkeypatch.setattr(os, "open", refuse)
     record = await run_one(manager, f"read {path}")
     assert record.error == f"PermissionError: Permission denied: {path}"
 

@@ -38,7 +38,7 @@ async def wait_for_state(record: TaskRecord, state: TaskState, timeout: float = 
         ("cpu 1000 in=thread", "sum = 332833500"),
         ("cpu 1000", "sum = 332833500"),
         ("read", "read 4.0 KiB at once"),
-        ("read mode=chunks", "chunks"),
+        ("read mode=chunks", "read 4.0 KiB in 1 chunk"),
         ("read mode=lines", "lines"),
         ("write 100K", "wrote 100.0 KiB"),
         ("block 0.01", "blocked the loop"),

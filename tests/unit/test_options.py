@@ -115,3 +115,26 @@ async def test_a_bad_live_change_is_refused_and_changes_nothing() -> None:
         with pytest.raises(OptionError, match="at least 1"):
             manager.set_limits(thread_workers=0)
         assert manager.thread_workers == 32 and manager.settings_version == 0
+
+
+async def test_fetches_waiting_for_a_slot_end_cancelled_when_cancelled() -> None:
+    """Cancelling waiters once raised ValueError in the slot queue: they ended as exceptions."""
+    async with TaskManager(EngineOptions(connector_limit=1, demo_seed=1)) as manager:
+        batch = manager.launch("fetch /delay/30000 x5")
+        await until(lambda: batch.counts[TaskState.RUNNING] == 1 and len(batch.records) == 5)
+        manager.cancel_all()
+        await batch.wait()
+        assert batch.counts[TaskState.CANCELLED] == 5
+        again = manager.launch("fetch /delay/0 x3")  # the slot was given back
+        await again.wait()
+        assert again.counts[TaskState.DONE] == 3
+
+
+async def test_own_work_is_noted_for_blame() -> None:
+    ticks = iter(range(100, 200))
+    async with TaskManager(
+        EngineOptions(demo_server=False, monitors=False), clock=lambda: float(next(ticks))
+    ) as manager:
+        with manager.own_work("drawing the screen"):
+            begin = manager.clock()
+        assert manager.blame(begin - 0.5, begin + 0.5) == "loopscope's own work: drawing the screen"

@@ -174,3 +174,23 @@ def test_utf8_split_across_reads_is_decoded_whole() -> None:
 def test_interpreter_is_this_one() -> None:
     assert python_command(["x.py", "-v"])[0] == sys.executable
     assert python_command(["pkg.mod"], module=True)[1:] == ["-m", "pkg.mod"]
+
+
+async def test_a_second_stop_waits_for_the_first_instead_of_killing(tmp_path: Path) -> None:
+    path = script(tmp_path, """
+        import time
+        print("ready", flush=True)
+        try:
+            while True:
+                time.sleep(0.01)
+        except KeyboardInterrupt:
+            time.sleep(0.2)   # a clean-up that takes a moment
+            print("cleaned up", flush=True)
+    """)
+    program = ProgramSupervisor(python_command([path]), grace_s=10)
+    assert await program.start()
+    await wait_for(lambda: "ready" in texts(program.output))
+    first, second = await asyncio.gather(program.stop(), program.stop())
+    assert first is second and first is not None
+    assert first.ok and first.stopped_by_us == "SIGINT"  # not SIGKILL from the second call
+    assert "cleaned up" in texts(program.output)

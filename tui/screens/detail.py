@@ -30,8 +30,15 @@ class DetailScreen(ModalScreen[None]):
         yield detail
 
     def on_mount(self) -> None:
-        self.set_interval(0.25, self.sync)
+        self.sample()
+        self.set_interval(0.25, self.sample)
+
+    def sample(self) -> None:
+        """Where the task waits now (sampled only while this view is open), then redraw."""
+        if not self.record.state.finished:
+            self.manager.sample_insight([self.record.id])
+        self.query_one(TaskDetail).sync()
 
     def sync(self, *, force: bool = False) -> None:
-        """Show the task's latest state (``force`` is for callers that sync every screen)."""
+        """Show the task's latest state (tests and screenshots call every screen's sync)."""
         self.query_one(TaskDetail).sync()

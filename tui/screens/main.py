@@ -16,21 +16,30 @@ from textual.containers import Horizontal, Vertical
 from textual.geometry import Size
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer
 
+from loopscope.tasks.clean_replay import CleanReplay, replay_in_clean_process
 from loopscope.tasks.errors import LoopscopeError, SpecError
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.records import TaskRecord, TaskState
 from loopscope.tasks.scenarios import ScenarioRun
 from loopscope.tasks.scenarios import start as start_scenario
-from loopscope.tasks.units import human_seconds
-from loopscope.tui.launch_keys import DEFAULT_BATCH_SIZE, launch_spec, next_batch_size
+from loopscope.tasks.scenarios.race_results import RaceResults
+from loopscope.tasks.units import human_seconds, plural
+from loopscope.tui.bar_commands import Command, SetLimits, parse_command, set_line
+from loopscope.tui.keymap import dashboard_sections
+from loopscope.tui.launch_keys import (
+    DEFAULT_BATCH_SIZE,
+    LAUNCH_SPECS,
+    launch_spec,
+    next_batch_size,
+)
 from loopscope.tui.screens.detail import DetailScreen
 from loopscope.tui.screens.help import HelpScreen
 from loopscope.tui.screens.scenarios import RaceScreen, ScenarioPicker
 from loopscope.tui.screens.search import SearchScreen
 from loopscope.widgets.command_bar import CommandBar
 from loopscope.widgets.gain_panel import GainPanel
+from loopscope.widgets.key_footer import KeyFooter
 from loopscope.widgets.scenario_log import ScenarioLog
 from loopscope.widgets.status_line import StatusLine
 from loopscope.widgets.system_panel import SystemPanel
@@ -39,33 +48,76 @@ from loopscope.widgets.timeline import Timeline
 
 REFRESH_S = 0.1
 FRAME_BUDGET = 15
+PACED_ABOVE = 500
 FILTERS: tuple[TaskState | None, ...] = (None, *TaskState)
 
 
 class MainScreen(Screen[None]):
     """Everything on one screen, driven from the keyboard."""
 
+    LAUNCH = Binding.Group("launch", compact=True)
+    BATCH = Binding.Group("batch", compact=True)
+    CANCEL = Binding.Group("cancel", compact=True)
     BINDINGS = [
-        Binding("f", "launch('fetch')", "fetch", id="launch.fetch"),
-        Binding("r", "launch('read')", "read", id="launch.read", show=False),
-        Binding("s", "launch('sleep')", "sleep", id="launch.sleep"),
-        Binding("t", "launch('thread')", "thread", id="launch.thread", show=False),
-        Binding("p", "launch('cpu')", "cpu", id="launch.cpu"),
-        Binding("x", "launch('fail')", "fail", id="launch.fail"),
-        Binding("b", "launch('block')", "block", id="launch.block"),
-        Binding("plus,equals_sign", "batch_size(1)", "batch +", id="batch.bigger", show=False),
-        Binding("minus", "batch_size(-1)", "batch -", id="batch.smaller", show=False),
-        Binding("colon", "command_bar", "spec", id="command-bar.open"),
-        Binding("c", "cancel_selected", "cancel", id="cancel.one", show=False),
-        Binding("C", "cancel_all", "cancel all", id="cancel.all", show=False),
-        Binding("R", "replay", "replay", id="replay"),
-        Binding("enter", "details", "details", id="details", show=False),
-        Binding("F", "cycle_filter", "filter", id="filter", show=False),
-        Binding("slash", "search", "find", id="search", show=False),
-        Binding("n", "scenarios", "scenarios", id="scenarios"),
-        Binding("question_mark", "help", "help", id="help"),
-        Binding("q", "app.quit", "quit", id="quit"),
+        # Footer label (description), help and palette text (tooltip), and an id for keymaps.
+        # The help screen, the palette and the README keys table are generated from this list.
+        Binding("f", "launch('fetch')", "fetch", id="launch.fetch", group=LAUNCH,
+                tooltip="Launch fetches from the demo server "
+                        f"({LAUNCH_SPECS['fetch'].format(n='N')})"),
+        Binding("r", "launch('read')", "read", id="launch.read", group=LAUNCH,
+                tooltip="Launch file reads of the generated sample files, with aiofiles"),
+        Binding("s", "launch('sleep')", "sleep", id="launch.sleep", group=LAUNCH,
+                tooltip="Launch sleeps: asyncio.sleep(1), batch-size times"),
+        Binding("t", "launch('thread')", "thread", id="launch.thread", group=LAUNCH,
+                tooltip="Launch thread jobs: a blocking 1 s wait in the thread pool"),
+        Binding("p", "launch('cpu')", "cpu", id="launch.cpu", group=LAUNCH,
+                tooltip="Launch CPU jobs: a sum of squares in the process pool"),
+        Binding("x", "launch('fail')", "fail", id="launch.fail", group=LAUNCH,
+                tooltip="Launch failing tasks: each raises an exception"),
+        Binding("b", "launch('block')", "block", id="launch.block", group=LAUNCH,
+                tooltip="Block the event loop 1.5 s with time.sleep: the screen freezes, then "
+                        "the lag spike names the task"),
+        Binding("plus,equals_sign", "batch_size(1)", "batch +", id="batch.bigger", group=BATCH,
+                tooltip="Bigger batches: every launch key starts 1, 10, 100 or 1000 tasks"),
+        Binding("minus", "batch_size(-1)", "batch -", id="batch.smaller", group=BATCH,
+                tooltip="Smaller batches"),
+        Binding("colon", "command_bar", "spec", id="command-bar.open",
+                tooltip="Open the command bar: any spec (fetch /delay/300 x20 timeout=1), "
+                        "set limit=5, clear"),
+        Binding("L", "edit_limits", "limits", id="limits.edit",
+                tooltip="Change the connection limit, per-host limit, thread and process "
+                        "pool sizes while running (opens the command bar on 'set ...')"),
+        Binding("c", "cancel_selected", "cancel", id="cancel.one", group=CANCEL,
+                tooltip="Cancel the selected task"),
+        Binding("C", "cancel_all", "cancel all", id="cancel.all", group=CANCEL,
+                tooltip="Cancel everything: every batch, task and scenario"),
+        Binding("ctrl+l", "clear_finished", "clear", id="clear",
+                tooltip="Clear the finished rows and reset the session totals (also :clear)"),
+        Binding("R", "replay", "replay", id="replay",
+                tooltip="Measure the last batch's real gain: in a clean process, away from the "
+                        "screen, the batch again and then one task after another"),
+        Binding("enter", "details", "details", id="details",
+                tooltip="Show the selected task's details: timings, traceback, result"),
+        Binding("F", "cycle_filter", "filter", id="filter",
+                tooltip="Filter the list by state: all, pending, running, done, exception, "
+                        "cancelled"),
+        Binding("slash", "search", "find", id="search",
+                tooltip="Find text in the task list (id, kind, target, state, result); then n "
+                        "and N go to the next and previous match"),
+        Binding("n", "scenarios", "scenarios", id="scenarios",
+                tooltip="Run a teaching scenario (C stops it)"),
+        Binding("w", "show_race", "race chart", id="race.show",
+                tooltip="Reopen the last race's chart after closing it"),
+        Binding("question_mark", "help", "help", id="help",
+                tooltip="Help: every key, the spec language, what the figures mean"),
+        Binding("q", "app.quit", "quit", id="quit",
+                tooltip="Quit: cancel everything and return to the shell"),
     ]
+    FOOTER_AT_80 = frozenset(
+        {"launch.fetch", "launch.sleep", "launch.cpu", "launch.fail", "launch.block",
+         "command-bar.open", "cancel.all", "scenarios", "help", "quit"}
+    )
+    """The keys the footer keeps when not all of them fit (80 columns)."""
 
     def __init__(
         self,
@@ -86,6 +138,11 @@ class MainScreen(Screen[None]):
         self._next_pull = 0.0
         self._drawing = False
         self._pull_cost = 0.0
+        self.race_results: RaceResults | None = None
+        """The last race's results: ``w`` reopens its chart after it was closed."""
+        self.clean_replay: CleanReplay | None = None
+        """The last ``R``: a replay measured in a clean process (tasks/clean_replay.py)."""
+        self._replay_told: CleanReplay | None = None
 
     def compose(self) -> ComposeResult:
         manager = self.manager
@@ -112,7 +169,7 @@ class MainScreen(Screen[None]):
         status = StatusLine(manager, id="status")
         status.batch_size = self.batch_size
         yield status
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter(essential=self.FOOTER_AT_80)
 
     def on_mount(self) -> None:
         self.query_one(TaskList).focus()
@@ -135,6 +192,7 @@ class MainScreen(Screen[None]):
             self.query_one(SystemPanel).sync()
             self.query_one(StatusLine).sync()
             self._sync_scenario()
+            self._sync_clean_replay()
             timeline = self.query_one(Timeline)
             timeline.sync(force=force)
             self._set_title(timeline, self._timeline_title(timeline))
@@ -149,9 +207,10 @@ class MainScreen(Screen[None]):
         A frame of a busy dashboard (many live rows, a big timeline) costs tens of
         milliseconds to pull and compose; the next pull then waits FRAME_BUDGET times the last
         frame's cost, so the screen never takes more than about 1/FRAME_BUDGET of the loop.
+        Only while more than PACED_ABOVE tasks are live: a few tasks draw at 10 Hz.
         """
         start = time.perf_counter()
-        if start < self._next_pull:
+        if start < self._next_pull and self.manager.live_count > PACED_ABOVE:
             return
         if not self._quiet():
             self.sync()
@@ -200,6 +259,7 @@ class MainScreen(Screen[None]):
             spikes[-1] if spikes else None,
             int(manager.clock()),
             None if run is None else (run.context.version, run.done),
+            None if self.clean_replay is None else (id(self.clean_replay), self.clean_replay.done),
         )
         if manager.live_count or key != self._quiet_key:
             self._quiet_key = key
@@ -256,13 +316,41 @@ class MainScreen(Screen[None]):
     def on_command_bar_submitted(self, event: CommandBar.Submitted) -> None:
         bar = self.query_one(CommandBar)
         try:
-            count = self.launch_text(event.text)
+            command = parse_command(event.text)
+            if command is None:
+                result = f"launched {plural(self.launch_text(event.text), 'task')}"
+            else:
+                result = self.run_command(command)
         except SpecError as error:
             bar.show_error(error.message, error.position, error.word)
         except LoopscopeError as error:
             bar.show_error(str(error))
         else:
-            bar.show_result(f"launched {count:,} task{'s' if count != 1 else ''}")
+            bar.show_result(result)
+
+    def run_command(self, command: Command) -> str:
+        """Run a command-bar command (``set``, ``clear``); returns what to say."""
+        if isinstance(command, SetLimits):
+            self.manager.set_limits(**command.changes)
+            self.sync()
+            return "now " + self._limits_line()
+        return self.clear_finished()
+
+    def clear_finished(self) -> str:
+        """Drop the finished rows and reset the session totals; says what happened."""
+        count = self.manager.clear_finished()
+        self.sync()
+        return f"cleared {plural(count, 'finished task')}; session totals reset"
+
+    def action_clear_finished(self) -> None:
+        self.notify(self.clear_finished())
+
+    def _limits_line(self) -> str:
+        m = self.manager
+        return set_line(m.connector_limit, m.limit_per_host, m.thread_workers, m.process_workers)
+
+    def action_edit_limits(self) -> None:
+        self.query_one(CommandBar).open(self._limits_line())
 
     def action_cancel_selected(self) -> None:
         record = self.query_one(TaskList).selected
@@ -272,8 +360,15 @@ class MainScreen(Screen[None]):
             self.notify(f"task #{record.id} has already ended ({record.state.value})")
 
     def action_cancel_all(self) -> None:
+        run = self.scenario_run
+        stopping = run is not None and not run.done
         count = self.manager.cancel_all()
-        self.notify(f"cancelled {count:,} task{'s' if count != 1 else ''}")
+        cancelled = f"cancelled {plural(count, 'task')}"
+        if run is not None and stopping:
+            also = f"; {cancelled}" if count else ""
+            self.notify(f"scenario {run.scenario.name} stopped{also}")
+        else:
+            self.notify(cancelled)
 
     def action_replay(self) -> None:
         batch = self.manager.last_batch
@@ -284,13 +379,38 @@ class MainScreen(Screen[None]):
             self.notify(f"batch #{batch.id} is still running: wait, or C to cancel it",
                         severity="warning")
             return
+        running = self.clean_replay
+        if running is not None and not running.done:  # two at once would time each other
+            self.notify(f"still measuring batch #{running.original.id}: wait, or C to stop it",
+                        severity="warning")
+            return
         estimate = batch.timing(self.manager.clock()).sequential_estimate_s
-        self.manager.replay_sequential(batch)
+        self.clean_replay = replay_in_clean_process(self.manager, batch)
         self.notify(
-            f"replaying batch #{batch.id} one task at a time: about "
-            f"{human_seconds(estimate)} (estimate). C cancels it."
+            f"measuring batch #{batch.id} in a clean process, away from the screen: the batch "
+            f"again, then one task at a time (about {human_seconds(estimate)}, estimate). "
+            "C cancels it."
         )
         self.sync()
+
+    def _sync_clean_replay(self) -> None:
+        """Say once what a replay in a clean process found (or why it failed)."""
+        run = self.clean_replay
+        if run is None or not run.done or run is self._replay_told:
+            return
+        self._replay_told = run
+        if run.error is not None:
+            self.notify(f"replay of batch #{run.original.id}: {run.error}", severity="warning")
+        elif run.speedup is not None and run.clean_wall_s and run.sequential_s is not None:
+            share = run.screen_share or 0.0
+            self.notify(
+                f"batch #{run.original.id} measured in a clean process: "
+                f"{human_seconds(run.clean_wall_s)} concurrently, "
+                f"{human_seconds(run.sequential_s)} one by one: {run.speedup:.1f}× (measured). "
+                f"On the screen it took {human_seconds(run.screen_wall_s)} "
+                f"({share:+.0%} beside the screen).",
+                timeout=12,
+            )
 
     def action_details(self, record: TaskRecord | None = None) -> None:
         record = record or self.query_one(TaskList).selected
@@ -320,12 +440,17 @@ class MainScreen(Screen[None]):
         self.sync()
 
     def action_help(self) -> None:
-        self.app.push_screen(HelpScreen())
+        self.app.push_screen(HelpScreen(dashboard_sections(type(self))))
 
     # --- scenarios ---------------------------------------------------------------------------
 
     def action_scenarios(self) -> None:
-        self.app.push_screen(ScenarioPicker(), self.start_scenario)
+        self.app.push_screen(
+            ScenarioPicker(
+                self.manager, running=lambda: self.scenario_run, start=self.start_scenario
+            ),
+            self.start_scenario,
+        )
 
     def start_scenario(self, name: str | None) -> None:
         if name is None:
@@ -340,9 +465,9 @@ class MainScreen(Screen[None]):
         self.notify(f"scenario {name}: {self.scenario_run.scenario.title}. C stops it.")
 
     def action_show_race(self) -> None:
-        run = self.scenario_run
-        if run is not None and "race" in run.context.data:
-            self.app.push_screen(RaceScreen(run.context.data["race"]))
+        """Reopen the last race's chart (it closes with escape; the results stay)."""
+        if self.race_results is not None:
+            self.app.push_screen(RaceScreen(self.race_results))
         else:
             self.notify("run the race scenario first (n, then race)", severity="warning")
 
@@ -352,6 +477,8 @@ class MainScreen(Screen[None]):
             return
         for log in self.query(ScenarioLog):
             log.sync()
-        if run.done and "race" in run.context.data and self._race_shown is not run:
+        race = run.context.data.get("race")
+        if run.done and isinstance(race, RaceResults) and self._race_shown is not run:
             self._race_shown = run
-            self.app.push_screen(RaceScreen(run.context.data["race"]))
+            self.race_results = race
+            self.app.push_screen(RaceScreen(race))

@@ -25,6 +25,7 @@ from loopscope.widgets.program_output import ProgramOutputView
 from loopscope.widgets.watch_columns import COLUMNS
 from loopscope.widgets.watch_detail import WatchDetail
 from loopscope.widgets.watch_events import WatchEvents
+from loopscope.widgets.watch_jobs import WatchJobs
 from loopscope.widgets.watch_status import WatchStatus
 from loopscope.widgets.watch_task_list import WatchTaskList
 
@@ -35,16 +36,33 @@ class WatchScreen(Screen[None]):
     """A watched program's tasks, output, lag and warnings on one screen."""
 
     BINDINGS = [
-        Binding("slash", "filter", "filter", id="watch.filter"),
-        Binding("s", "sort", "sort", id="watch.sort"),
-        Binding("S", "reverse", "reverse", id="watch.reverse", show=False),
-        Binding("t", "tree", "tree", id="watch.tree"),
-        Binding("enter", "details", "details", id="watch.details", show=False),
-        Binding("c", "cancel", "cancel task", id="watch.cancel"),
-        Binding("o", "focus_output", "output", id="watch.output", show=False),
-        Binding("escape", "back", "back", id="watch.back", show=False),
-        Binding("question_mark", "help", "help", id="watch.help"),
-        Binding("q", "app.quit", "quit", id="watch.quit"),
+        # priority: the app runs it before it hands on the keys typed right after it, so
+        # "/work" typed fast lands whole in the filter box
+        Binding("slash", "filter", "filter", id="watch.filter", priority=True,
+                tooltip="filter by name, coroutine, state or file:line; enter keeps it, "
+                "escape clears it"),
+        Binding("s", "sort", "sort", id="watch.sort", tooltip="sort by the next column"),
+        Binding("S", "reverse", "reverse", id="watch.reverse", show=False,
+                tooltip="reverse the order"),
+        Binding("t", "tree", "tree", id="watch.tree",
+                tooltip="the task tree: each task under the task that created it"),
+        Binding("enter", "details", "details", id="watch.details", show=False,
+                tooltip="the selected task full screen, still live"),
+        Binding("c", "cancel", "cancel task", id="watch.cancel",
+                tooltip="cancel the selected task in the watched program"),
+        Binding("L", "lanes", "lanes", id="watch.lanes",
+                tooltip="lanes: each task's lifetime on the program's time axis, ! where the "
+                "loop was held"),
+        Binding("J", "jobs", "jobs", id="watch.jobs", show=False,
+                tooltip="executor jobs (run_in_executor) in place of lag & warnings, and back"),
+        Binding("o", "focus_output", "output", id="watch.output", show=False,
+                tooltip="move to the program's output (end follows the newest line)"),
+        Binding("escape", "back", "back", id="watch.back", show=False,
+                tooltip="clear the filter"),
+        Binding("question_mark", "help", "help", id="watch.help", tooltip="this help"),
+        Binding("q", "app.quit", "quit", id="watch.quit",
+                tooltip="quit: stops the program loopscope started (SIGINT, SIGTERM, SIGKILL); "
+                "attached, only detaches"),
     ]
 
     def __init__(self, session: WatchSession) -> None:
@@ -71,6 +89,9 @@ class WatchScreen(Screen[None]):
             events = WatchEvents(store, id="watch-events")
             events.border_title = "Lag & warnings"
             yield events
+            jobs = WatchJobs(store, id="watch-jobs")
+            jobs.border_title = "Executor jobs"
+            yield jobs
         yield Input(placeholder="filter: name, coroutine, state or file:line — "
                     "enter keeps it, escape clears", id="watch-filter")
         yield WatchStatus(store, session.program, label=session.label, id="watch-status")
@@ -102,6 +123,7 @@ class WatchScreen(Screen[None]):
             )
             self.query_one(ProgramOutputView).sync()
             self.query_one(WatchEvents).sync()
+            self.query_one(WatchJobs).sync()
             tasks.border_subtitle = self._view_text(tasks)
             self.query_one(WatchStatus).sync()
 
@@ -116,9 +138,12 @@ class WatchScreen(Screen[None]):
 
     def action_filter(self) -> None:
         box = self.query_one("#watch-filter", Input)
+        if box.has_focus:  # a "/" inside the filter text, e.g. a path
+            box.insert_text_at_cursor("/")
+            return
         box.add_class("-open")
         box.value = self.query_one(WatchTaskList).filter_text
-        box.focus()
+        self.set_focus(box)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "watch-filter":
@@ -178,7 +203,16 @@ class WatchScreen(Screen[None]):
         except CancelUnavailable as error:
             self.notify(str(error), severity="warning")
         else:
-            self.notify(f"asked the program to cancel task #{task.id} {task.name}")
+            self.notify(f"asked the program to cancel task #{task.id} {task.name}", timeout=3)
+
+    def action_lanes(self) -> None:
+        tasks = self.query_one(WatchTaskList)
+        tasks.lanes = not tasks.lanes
+        self.sync()
+
+    def action_jobs(self) -> None:
+        self.query_one(WatchEvents).toggle_class("-hidden")
+        self.query_one(WatchJobs).toggle_class("-shown")
 
     def action_focus_output(self) -> None:
         self.query_one(ProgramOutputView).focus()

@@ -1,0 +1,102 @@
+"""The race as anyone would write it, with no loopscope at all: the yardstick for its figures.
+
+    python bench/race_plain.py URL [--io-count 10] [--io-ms 200] [--cpu-count 4] [--cpu-n N]
+
+URL is a server with a ``/delay/MS`` route (``loopscope demo-server --port 0``). Prints one
+line of JSON: the wall seconds of each lane, ``{"io": {...}, "cpu": {...}}``. Each lane is a
+for loop, ``asyncio.gather``, ``ThreadPoolExecutor.map`` or ``ProcessPoolExecutor.map``; the
+process pool is started before the stopwatch, the aiohttp session is made before it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import time
+import urllib.request
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+import aiohttp
+
+
+def get(url: str) -> int:
+    with urllib.request.urlopen(url, timeout=60) as response:
+        return len(response.read())
+
+
+def squares(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def idle() -> int:
+    time.sleep(0.05)
+    return os.getpid()
+
+
+async def gather_get(url: str, count: int) -> float:
+    async with aiohttp.ClientSession() as session:
+
+        async def one() -> None:
+            async with session.get(url) as response:
+                await response.read()
+
+        start = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(count)))
+        return time.perf_counter() - start
+
+
+async def gather_squares(n: int, count: int) -> float:
+    async def one() -> int:
+        return squares(n)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(count)))
+    return time.perf_counter() - start
+
+
+def lanes(function, argument, count: int, workers: int, gathered) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    walls = {}
+    start = time.perf_counter()
+    for _ in range(count):
+        function(argument)
+    walls["sequential"] = time.perf_counter() - start
+    walls["asyncio"] = asyncio.run(gathered(argument, count))
+    with ThreadPoolExecutor(count) as threads:
+        start = time.perf_counter()
+        list(threads.map(function, [argument] * count))
+        walls["threads"] = time.perf_counter() - start
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        seen: set[int] = set()
+        while len(seen) < workers:  # every worker has run a job: none is still starting
+            seen.update(f.result() for f in [pool.submit(idle) for _ in range(workers)])
+        start = time.perf_counter()
+        list(pool.map(function, [argument] * count))
+        walls["processes"] = time.perf_counter() - start
+    return walls
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("url")
+    parser.add_argument("--io-count", type=int, default=10)
+    parser.add_argument("--io-ms", type=int, default=200)
+    parser.add_argument("--cpu-count", type=int, default=4)
+    parser.add_argument("--cpu-n", type=int, default=3_000_000)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    args = parser.parse_args()
+    url = f"{args.url}/delay/{args.io_ms}"
+    result = {
+        "io": lanes(get, url, args.io_count, args.workers, gather_get),
+        "cpu": lanes(squares, args.cpu_n, args.cpu_count, args.workers, gather_squares),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

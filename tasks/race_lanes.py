@@ -1,0 +1,119 @@
+"""One lane of the strategy race, run inside a clean process (see tasks/isolated.py).
+
+A lane is a workload (HTTP GETs or pure-Python sums) run one way: a for loop, ``gather``,
+``ThreadPoolExecutor.map`` or ``ProcessPoolExecutor.map``: the plain script anyone would
+write, plus one line per job start and end on the event stream so a screen can draw it live.
+An I/O job is ``urllib`` in the for loop, the threads and the processes, and aiohttp under
+``gather``: each strategy as a plain script would do it (bench/race_plain.py does the same).
+Only the lane's own work is timed; starting the process pool (and waiting until every worker
+is up) is not, just as a plain script would start its pool before the stopwatch.
+
+This module imports only the standard library (aiohttp on demand, for the asyncio I/O lane):
+process-pool workers import it to find ``job``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any
+
+from loopscope.tasks.protocol import emit
+from loopscope.tasks.workers import http_get, sum_of_squares
+
+SETTLE_S = 0.05
+"""Each warm-up job sleeps this long, so every pool worker is started and idle before timing."""
+
+
+def work_for(workload: str, argument: Any) -> Callable[[], Any]:
+    """The blocking work of one job: ``http_get(url)`` or ``sum_of_squares(n)``."""
+    if workload == "io":
+        return lambda: http_get(argument)
+    return lambda: sum_of_squares(argument)
+
+
+def job(workload: str, argument: Any, index: int) -> None:
+    """One job, announced on the stream as it starts and ends (in a thread or a process)."""
+    emit("start", job=index, at=time.perf_counter())
+    try:
+        work_for(workload, argument)()
+    except Exception as error:
+        emit("end", job=index, at=time.perf_counter(), state="exception",
+             error=f"{type(error).__name__}: {error}")
+        raise
+    emit("end", job=index, at=time.perf_counter(), state="done")
+
+
+def _settle() -> int:
+    time.sleep(SETTLE_S)
+    return os.getpid()
+
+
+def start_every_worker(pool: ProcessPoolExecutor, workers: int) -> None:
+    """Return once each of the pool's ``workers`` processes has run a job.
+
+    Submitting ``workers`` jobs is not enough: a worker that started first can take them all
+    while another is still importing, and that import would then run inside the timed region.
+    """
+    seen: set[int] = set()
+    while len(seen) < workers:
+        seen.update(f.result() for f in [pool.submit(_settle) for _ in range(workers)])
+
+
+async def _gather(workload: str, argument: Any, count: int) -> float:
+    """``gather`` of one coroutine per job; returns the timed wall (the session is made first,
+    as a plain script would, and not timed)."""
+    if workload == "cpu":
+
+        async def one(index: int) -> None:
+            job(workload, argument, index)  # CPU work in a coroutine: the loop does nothing else
+
+        started = time.perf_counter()
+        emit("launch", at=started)
+        await asyncio.gather(*(one(index) for index in range(count)))
+        return time.perf_counter() - started
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+
+        async def fetch(index: int) -> None:
+            emit("start", job=index, at=time.perf_counter())
+            async with session.get(argument) as response:
+                await response.read()
+                response.raise_for_status()
+            emit("end", job=index, at=time.perf_counter(), state="done")
+
+        started = time.perf_counter()
+        emit("launch", at=started)
+        await asyncio.gather(*(fetch(index) for index in range(count)))
+        return time.perf_counter() - started
+
+
+def run_lane(strategy: str, workload: str, argument: Any, count: int, processes: int) -> float:
+    """Run ``count`` jobs of ``workload`` the ``strategy`` way; return the timed wall seconds."""
+    indices = range(count)
+    if strategy == "processes":
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(processes, mp_context=context) as pool:
+            start_every_worker(pool, processes)  # not timed
+            started = time.perf_counter()
+            emit("launch", at=started)
+            list(pool.map(job, [workload] * count, [argument] * count, indices))
+            return time.perf_counter() - started
+    if strategy == "threads":
+        with ThreadPoolExecutor(count) as threads:
+            started = time.perf_counter()
+            emit("launch", at=started)
+            list(threads.map(job, [workload] * count, [argument] * count, indices))
+            return time.perf_counter() - started
+    if strategy == "asyncio":
+        return asyncio.run(_gather(workload, argument, count))
+    started = time.perf_counter()
+    emit("launch", at=started)
+    for index in indices:
+        job(workload, argument, index)
+    return time.perf_counter() - started

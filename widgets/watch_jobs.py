@@ -1,0 +1,88 @@
+"""The watched program's executor jobs (``loop.run_in_executor``), newest last.
+
+Each line: the job, its state, how long it has waited for a worker or run, the task that
+submitted it and the executor. Jobs come from the agent's batches; the panel redraws only when
+a batch arrives.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widget import Widget
+
+from loopscope.tasks.agent.model import ExecutorJob, JobState
+from loopscope.tasks.units import human_seconds
+from loopscope.tasks.watch.store import WatchStore
+
+JOB_STYLES = {
+    JobState.QUEUED: "dim",
+    JobState.RUNNING: "bold",
+    JobState.DONE: "green",
+    JobState.EXCEPTION: "bold red",
+    JobState.CANCELLED: "yellow",
+}
+
+
+def job_text(job: ExecutorJob, now: float) -> Text:
+    """``#3 read_file running 0.201 s · task #5 · default``."""
+    text = Text()
+    text.append(f"#{job.id} ", "dim")
+    text.append(job.function, "bold")
+    text.append(f" {job.state.value}", JOB_STYLES[job.state])
+    if job.started_t is None:
+        waited = (job.ended_t or now) - job.submitted_t
+        text.append(f" waited {human_seconds(max(0.0, waited))}")
+    else:
+        ran = (job.ended_t or now) - job.started_t
+        text.append(f" {human_seconds(max(0.0, ran))}")
+    if job.error:
+        text.append(f" {job.error}", "red")
+    if job.task is not None:
+        text.append(f" · task #{job.task}", "dim")
+    text.append(f" · {job.executor}", "dim")
+    return text
+
+
+class WatchJobs(Widget):
+    """The newest executor jobs that fit, oldest at the top."""
+
+    DEFAULT_CSS = """
+    WatchJobs {
+        height: 1fr;
+        overflow: hidden;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    """
+
+    def __init__(
+        self,
+        store: WatchStore,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self.store = store
+        self._version = -1
+
+    def render(self) -> Text:
+        state = self.store.state
+        if not state.jobs:
+            return Text("no executor job yet (loop.run_in_executor, asyncio.to_thread)",
+                        style="dim")
+        room = max(1, self.size.height)
+        jobs = list(state.jobs.values())[-room:]
+        return Text("\n").join(job_text(job, state.agent_time) for job in jobs)
+
+    def sync(self) -> None:
+        state = self.store.state
+        if state.version != self._version:
+            self._version = state.version
+            jobs = state.jobs
+            running = sum(1 for job in jobs.values() if job.state is JobState.RUNNING)
+            self.border_title = f"Executor jobs {len(jobs):,}" + (
+                f", {running} running" if running else "")
+            self.refresh()
