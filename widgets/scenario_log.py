@@ -1,14 +1,20 @@
-"""What the running scenario says as it goes: its title, then the newest lines of its log."""
+"""What the running scenario says as it goes, in a panel that scrolls and follows its newest line.
+
+Lines are wrapped to the panel's width (and wrapped again when it changes) and drawn with the
+Line API, so the panel has a fixed size in the layout whatever the scenario says: it never
+pushes a neighbour off screen or hides its newest line under one. It follows the newest line
+while the user has not scrolled up; scrolling back to the bottom follows again.
+"""
 
 from __future__ import annotations
 
+from rich.segment import Segment
 from rich.text import Text
-from textual.widget import Widget
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from loopscope.tasks.scenarios import LogEntry, LogKind, ScenarioRun
-
-SHOWN_LINES = 14
-"""The newest lines shown: the panel's max-height less its border."""
 
 STYLES = {
     LogKind.STARTED: "bold",
@@ -25,14 +31,14 @@ def entry_text(entry: LogEntry) -> Text:
     return Text(entry.line, STYLES[entry.kind])
 
 
-class ScenarioLog(Widget):
-    """The newest lines of a scenario's log; hidden until a scenario runs."""
+class ScenarioLog(ScrollView):
+    """Every line of a scenario's log, wrapped; hidden until a scenario runs."""
 
     DEFAULT_CSS = """
     ScenarioLog {
-        height: auto;
-        max-height: 16;
         display: none;
+        overflow-x: hidden;
+        scrollbar-size-vertical: 1;
         &.-active { display: block; }
     }
     """
@@ -48,21 +54,84 @@ class ScenarioLog(Widget):
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.run: ScenarioRun | None = None
         self._version = -1
+        self._lines: list[Strip] = []
+        self._wrapped_entries = 0
+        self._wrap_width = 0
+        self._follow = True
 
     def follow(self, run: ScenarioRun) -> None:
+        """Show ``run``'s log from its first line, following the newest."""
         self.run = run
         self._version = -1
+        self._lines = []
+        self._wrapped_entries = 0
+        self._follow = True
         self.add_class("-active")
         self.border_title = f"Scenario: {run.scenario.name}"
         self.sync()
 
     def render(self) -> Text:
+        """The whole log as one text (the screen draws it line by line with render_line)."""
         if self.run is None:
             return Text("")
-        entries = self.run.context.log[-SHOWN_LINES:]
-        return Text("\n").join(entry_text(entry) for entry in entries)
+        return Text("\n").join(entry_text(entry) for entry in self.run.context.log)
+
+    def render_line(self, y: int) -> Strip:
+        index = self.scroll_offset.y + y
+        width = self.scrollable_content_region.width
+        if index < len(self._lines):
+            return self._lines[index].extend_cell_length(width, self.rich_style)
+        return Strip.blank(width, self.rich_style)
+
+    def notify_style_update(self) -> None:
+        """A theme change: the wrapped lines carry the old colours."""
+        super().notify_style_update()
+        self._rewrap()
+
+    def on_resize(self) -> None:
+        self._rewrap()
+
+    def _rewrap(self) -> None:
+        self._lines = []
+        self._wrapped_entries = 0
+        self._wrap_width = 0
+        self._version = -1
+        self.sync()
+
+    def _wrap_new(self) -> bool:
+        """Wrap the entries not wrapped yet; True if any."""
+        run = self.run
+        width = self.scrollable_content_region.width
+        if run is None or width <= 0:
+            return False
+        entries = run.context.log
+        if width != self._wrap_width:
+            self._lines, self._wrapped_entries, self._wrap_width = [], 0, width
+        if self._wrapped_entries >= len(entries):
+            return False
+        console = self.app.console
+        options = console.options.update_width(width)
+        base = self.rich_style
+        for entry in entries[self._wrapped_entries :]:
+            for line in console.render_lines(entry_text(entry), options, pad=False):
+                self._lines.append(Strip(Segment.apply_style(line, base), width))
+        self._wrapped_entries = len(entries)
+        return True
 
     def sync(self) -> None:
-        if self.run is not None and self.run.context.version != self._version:
-            self._version = self.run.context.version
-            self.refresh(layout=True)
+        """Take the scenario's new lines; keep the newest in view unless the user scrolled up."""
+        run = self.run
+        if run is None or run.context.version == self._version or not self.is_mounted:
+            return
+        self._version = run.context.version
+        following = self._follow or self.scroll_offset.y >= self.max_scroll_y
+        if self._wrap_new():
+            self.virtual_size = Size(self._wrap_width, len(self._lines))
+            if following:
+                self.scroll_to(y=max(0, len(self._lines) - self.scrollable_content_region.height),
+                               animate=False, immediate=True)
+            self.refresh()
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self._follow = new >= self.max_scroll_y

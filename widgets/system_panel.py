@@ -2,33 +2,75 @@
 
 A spike names the task that blocked the loop when the engine knows it (a ``block`` task, a
 launch of thousands of tasks): the question "where is my loop stuck?" answered on screen.
+
+The panel must not cost what it measures: it is one widget that draws a few lines of text, it
+redraws at most about once a second (the psutil sampling rate) or at once when a new spike
+arrives, and only when the text it would show differs from what is on screen. The figures flow
+onto as many lines as the width needs, so a narrow screen drops none of them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Sparkline, Static
+from textual.widget import Widget
 
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.units import human_bytes
 
 SPARK_SAMPLES = 120
+"""Lag samples behind the sparkline (at 50 ms each: the last six seconds)."""
+SPARK = "▁▂▃▄▅▆▇█"
+REDRAW_S = 1.0
+"""The lag line and sparkline are redrawn at most this often (a new spike is shown at once)."""
 
 
-class SystemPanel(Vertical):
+def sparkline(values: list[float], width: int) -> str:
+    """``values`` squeezed into ``width`` cells, each cell the highest value of its share."""
+    if width <= 0 or not values:
+        return ""
+    if len(values) > width:
+        step = len(values) / width
+        values = [
+            max(values[int(n * step) : max(int(n * step) + 1, int((n + 1) * step))])
+            for n in range(width)
+        ]
+    top = max(values)
+    if top <= 0:
+        return SPARK[0] * len(values)
+    steps = len(SPARK) - 1
+    return "".join(SPARK[min(steps, int(v / top * steps + 0.5))] for v in values)
+
+
+def flow(fields: list[tuple[str, str]], width: int) -> list[Text]:
+    """Lay out ``(label, value)`` pairs left to right; a pair that would not fit starts a line."""
+    lines: list[Text] = []
+    line = Text()
+    for label, value in fields:
+        piece = len(label) + 1 + len(value)
+        if line.cell_len and line.cell_len + 2 + piece > width:
+            lines.append(line)
+            line = Text()
+        if line.cell_len:
+            line.append("  ")
+        line.append(label + " ", "dim")
+        line.append(value)
+    if line.cell_len:
+        lines.append(line)
+    return lines
+
+
+class SystemPanel(Widget):
     """psutil figures for this process and the machine; event-loop lag over the last seconds."""
+
+    COMPONENT_CLASSES = {"system-panel--spike", "system-panel--quiet"}
 
     DEFAULT_CSS = """
     SystemPanel {
         height: auto;
-        & > .figures { height: 1; }
-        & > Horizontal { height: 1; }
-        & > Horizontal > #lag-line { width: auto; }
-        & > Horizontal > Sparkline { width: 1fr; height: 1; margin: 0 0 0 1; }
-        & > #spike { height: auto; max-height: 2; color: $text-muted; }
-        & > #spike.-spiked { color: $text-error; }
+        & > .system-panel--spike { color: $text-error; }
+        & > .system-panel--quiet { color: $text-muted; }
     }
     """
 
@@ -36,6 +78,7 @@ class SystemPanel(Vertical):
         self,
         manager: TaskManager,
         *,
+        clock: Callable[[], float] | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -43,53 +86,70 @@ class SystemPanel(Vertical):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.manager = manager
-        self._key: tuple[int, int, int] | None = None
+        self.clock = clock or manager.clock
+        self._lag_text = ""
+        self._spark: list[float] = []
+        self._key: tuple[object, ...] | None = None
+        self._lag_at = float("-inf")
+        self._lines = 0
 
-    def compose(self) -> ComposeResult:
-        yield Static(id="figures", classes="figures")
-        yield Static(id="figures-more", classes="figures")
-        with Horizontal():
-            yield Static(id="lag-line")
-            yield Sparkline([], id="lag-spark")
-        yield Static("no lag spike yet", id="spike")
+    def render(self) -> Text:
+        width = max(10, self.content_size.width or self.size.width)
+        lines = flow(self._fields(), width)
+        lag = Text.assemble(("lag p99 ", "dim"), self._lag_text)
+        spark_width = width - lag.cell_len - 1
+        if spark_width >= 4:
+            lag.append(" " + sparkline(self._spark, spark_width))
+        lines.append(lag)
+        lines.append(self._spike_line())
+        return Text("\n").join(lines)
 
-    def sync(self) -> None:
-        manager = self.manager
-        key = (manager.process.version, manager.lag.version, len(manager.lag.spikes))
-        if key == self._key:
-            return
-        self._key = key
-        first, second = self._figures()
-        self.query_one("#figures", Static).update(first)
-        self.query_one("#figures-more", Static).update(second)
-        stats = manager.lag.stats()
-        self.query_one("#lag-line", Static).update(
-            Text.assemble(("lag p99 ", "dim"), f"{stats.p99_ms:.1f} ms")
-        )
-        self.query_one("#lag-spark", Sparkline).data = manager.lag.recent(SPARK_SAMPLES) or [0.0]
-        spike = manager.lag.spikes[-1] if manager.lag.spikes else None
-        if spike is not None:
-            self.query_one("#spike", Static).add_class("-spiked")
-            culprit = spike.culprit or "cause unknown (not a loopscope task)"
-            self.query_one("#spike", Static).update(
-                Text.assemble(("spike ", "bold"), f"{spike.lag_ms:,.0f} ms: {culprit}")
-            )
-
-    def _figures(self) -> tuple[Text, Text]:
+    def _fields(self) -> list[tuple[str, str]]:
         snapshot = self.manager.process.latest
         if snapshot is None:
-            return Text("process: measuring…", style="dim"), Text("")
-        return (
-            Text.assemble(
-                ("cpu ", "dim"), f"{snapshot.cpu_percent:.0f}%",
-                ("  rss ", "dim"), human_bytes(snapshot.rss_bytes),
-                ("  thr ", "dim"), str(snapshot.threads),
-                ("  fds ", "dim"), str(snapshot.open_fds),
-            ),
-            Text.assemble(
-                ("conns ", "dim"), str(snapshot.connections),
-                ("  procs ", "dim"), str(snapshot.children),
-                ("  sys cpu ", "dim"), f"{snapshot.system_cpu_percent:.0f}%",
-                ("  mem ", "dim"), f"{snapshot.system_memory_percent:.0f}%",
-            ),
+            return [("process:", "measuring…")]
+        return [
+            ("cpu", f"{snapshot.cpu_percent:.0f}%"),
+            ("rss", human_bytes(snapshot.rss_bytes)),
+            ("thr", str(snapshot.threads)),
+            ("fds", str(snapshot.open_fds)),
+            ("conns", str(snapshot.connections)),
+            ("procs", str(snapshot.children)),
+            ("sys cpu", f"{snapshot.system_cpu_percent:.0f}%"),
+            ("mem", f"{snapshot.system_memory_percent:.0f}%"),
+        ]
+
+    def _spike_line(self) -> Text:
+        spikes = self.manager.lag.spikes
+        if not spikes:
+            return Text("no lag spike yet", self.get_component_rich_style("system-panel--quiet"))
+        spike = spikes[-1]
+        culprit = spike.culprit or "cause unknown"
+        return Text.assemble(
+            ("spike ", "bold"),
+            f"{spike.lag_ms:,.0f} ms: {culprit}",
+            style=self.get_component_rich_style("system-panel--spike"),
         )
+
+    def sync(self) -> None:
+        """Redraw if a figure on screen would change: new psutil sample, new spike, or (at most
+        once a second) new lag samples."""
+        manager = self.manager
+        lag = manager.lag
+        now = self.clock()
+        if lag.version and (now - self._lag_at >= REDRAW_S or now < self._lag_at):
+            self._lag_at = now
+            self._lag_text = f"{lag.stats().p99_ms:.1f} ms"
+            self._spark = lag.recent(SPARK_SAMPLES)
+        spike = lag.spikes[-1] if lag.spikes else None
+        key = (manager.process.version, self._lag_text, tuple(self._spark), spike)
+        if key != self._key:
+            self._key = key
+            self.refresh(layout=self._layout_changed())
+
+    def _layout_changed(self) -> bool:
+        """Only a change in the number of lines needs a new layout (cheap: a few lines)."""
+        lines = len(self.render().plain.splitlines())
+        changed = lines != self._lines
+        self._lines = lines
+        return changed

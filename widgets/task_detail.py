@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from loopscope.tasks.records import TaskRecord
+from loopscope.tasks.records import TaskRecord, TaskState
 from loopscope.tasks.units import human_bytes, human_seconds
 
 
@@ -35,9 +35,15 @@ def describe_record(record: TaskRecord, now: float, origin: float) -> Renderable
     table.add_row("created", _stamp(record.created, origin))
     table.add_row("started", _stamp(record.started, origin))
     table.add_row("finished", _stamp(record.finished, origin))
-    waited = f"  (pending: waiting for {record.waiting_for})" if record.waiting_for else ""
+    if record.waiting_for:
+        waited = f"  (pending: waiting for {record.waiting_for})"
+    elif record.state is TaskState.PENDING:
+        waited = "  (still pending)"
+    else:
+        waited = ""
+    running = "  (still running)" if record.state is TaskState.RUNNING else ""
     table.add_row("wait", human_seconds(record.wait_s(now)) + waited)
-    table.add_row("run", human_seconds(record.run_s(now)) + "  (running)")
+    table.add_row("run", human_seconds(record.run_s(now)) + running)
     if record.bytes_done or record.bytes_total:
         total = f" of {human_bytes(record.bytes_total)}" if record.bytes_total else ""
         table.add_row("bytes", f"{human_bytes(record.bytes_done)}{total}")

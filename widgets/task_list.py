@@ -4,15 +4,20 @@ Built on the Line API (a ScrollView whose ``render_line`` draws only the rows on
 DataTable, which measured ~0.85 s of loop stall adding 10,000 rows here. Rows are task ids in
 creation order; ``sync()`` pulls just the ids the manager changed since the last call. A
 finished row is rendered once and cached; a live row is redrawn as its clock ticks.
+
+The list sorts by any column (``<``/``>`` or a click on its header; ``I`` inverts) and finds
+text (``search``, then ``n``/``N``). The selection is a task, not a row number: it stays on
+its task when rows arrive, move or sort, and only follows the newest row when the user is on
+the last row. Re-sorting 100,000 rows costs tens of milliseconds, so a sorted list is re-sorted
+as often as that cost allows (like the timeline), and at once when the user asks.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable
 
-from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -26,67 +31,27 @@ from textual.strip import Strip
 
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.records import TaskRecord, TaskState
-from loopscope.tasks.units import human_bytes, human_seconds
+from loopscope.widgets.task_columns import SORTABLE, Column, cell_text, fit, layout, sort_key
 
-BAR = " ▏▎▍▌▋▊▉█"
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    title: str
-    width: int
-    """Fixed width, or the minimum width of a flexible column."""
-    flexible: bool = False
-    right: bool = False
-
-
-# In the order they are dropped from the right when the list is narrow: last goes first.
-COLUMNS = (
-    Column("id", "id", 5, right=True),
-    Column("state", "state", 9),
-    Column("kind", "kind", 6),
-    Column("run", "run", 7, right=True),
-    Column("target", "target", 10, flexible=True),
-    Column("wait", "wait", 7, right=True),
-    Column("bytes", "bytes", 10, right=True),
-    Column("outcome", "result / error", 16, flexible=True),
-)
-DISPLAY_ORDER = ("id", "kind", "target", "state", "wait", "run", "bytes", "outcome")
-
-
-def progress_text(record: TaskRecord) -> str:
-    """Bytes done, or a percentage and a small bar while a sized transfer runs."""
-    if record.state is TaskState.RUNNING and record.bytes_total:
-        fraction = min(1.0, record.bytes_done / record.bytes_total)
-        eighths = int(fraction * 5 * 8)
-        bar = "█" * (eighths // 8) + (BAR[eighths % 8] if eighths < 40 else "")
-        return f"{int(fraction * 100):>3}% {bar:<5}"
-    return human_bytes(record.bytes_done) if record.bytes_done else ""
-
-
-def cell_text(record: TaskRecord, key: str, now: float) -> str:
-    if key == "id":
-        return str(record.id)
-    if key == "kind":
-        return record.kind
-    if key == "target":
-        return record.target
-    if key == "state":
-        return record.status
-    if key == "wait":
-        return human_seconds(record.wait_s(now))
-    if key == "run":
-        return human_seconds(record.run_s(now)) if record.started is not None else ""
-    if key == "bytes":
-        return progress_text(record)
-    return record.error or record.result
+SORT_BUDGET = 20
+"""A live re-sort waits this many times its own cost: sorting never takes over the loop."""
 
 
 class TaskList(ScrollView, can_focus=True):
     """Every task of the session, one row each, with a cursor and a filter by state."""
 
     BINDINGS = [
+        Binding("less_than_sign", "sort_by(-1)", "sort ◀", id="tasks.sort-left", show=False,
+                tooltip="Sort by the column to the left (or click a column's header)"),
+        Binding("greater_than_sign", "sort_by(1)", "sort ▶", id="tasks.sort-right", show=False,
+                tooltip="Sort by the column to the right (or click a column's header)"),
+        Binding("I", "invert_sort", "invert sort", id="tasks.sort-invert", show=False,
+                tooltip="Invert the sort order (or click the sorted column's header again)"),
+        Binding("n", "find(1)", "next match", id="tasks.find-next", show=False,
+                tooltip="After a / search: the next matching task (without one, n opens the "
+                        "scenarios)"),
+        Binding("N", "find(-1)", "previous match", id="tasks.find-previous", show=False,
+                tooltip="After a / search: the previous matching task"),
         Binding("up,k", "cursor_up", "Up", show=False),
         Binding("down,j", "cursor_down", "Down", show=False),
         Binding("pageup", "page_up", "Page up", show=False),
@@ -127,6 +92,10 @@ class TaskList(ScrollView, can_focus=True):
     """Index of the selected row among the rows shown."""
     state_filter: reactive[TaskState | None] = reactive(None)
     """Show only tasks in this state (None: all)."""
+    sort_column: reactive[str] = reactive("id", init=False)
+    """The column the rows are ordered by."""
+    sort_reverse: reactive[bool] = reactive(False, init=False)
+    """Descending order."""
 
     class Selected(Message):
         """The user double-clicked a task."""
@@ -148,13 +117,24 @@ class TaskList(ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.manager = manager
         self.clock = clock or manager.clock
+        self._ids: list[int] = []
+        """The ids shown (the filter applied), in id order."""
         self._rows: list[int] = []
+        """The same ids in display order: ``_ids`` itself unless sorted by another column."""
+        self._selected_id: int | None = None
+        self._sort_stale = False
+        self._next_sort = 0.0
+        self.search_text = ""
+        """The text ``n`` and ``N`` look for (set by ``search``)."""
         self._version = -1
         self._history_version = manager.history_version
         self._max_id = 0
         self._follow = True
         self._cache: LRUCache[int, tuple[tuple[object, ...], Strip]] = LRUCache(2048)
         self._tick = 0
+        self._row_style_cache: dict[object, tuple[Style, Style, Style]] = {}
+        self._columns_key: tuple[int, int] | None = None
+        self._columns: list[tuple[Column, int]] = []
 
     # --- rendering ------------------------------------------------------------------------
 
@@ -170,7 +150,10 @@ class TaskList(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         is_cursor = index == self.cursor_row
         live = not record.state.finished
-        key = (record.version, is_cursor, width, self._tick if live else None, self.has_focus)
+        key = (
+            record.version, is_cursor, width, self._tick if live else None, self.has_focus,
+            self._id_width(),
+        )
         cached = self._cache.get(record.id)
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -178,51 +161,60 @@ class TaskList(ScrollView, can_focus=True):
         self._cache[record.id] = (key, strip)
         return strip
 
-    def _layout(self, width: int) -> list[tuple[Column, int]]:
-        """Columns that fit in ``width``, with their widths, in display order."""
-        chosen: list[Column] = []
-        used = 0
-        for column in COLUMNS:
-            need = column.width + 1
-            if used + need > width:
-                break
-            chosen.append(column)
-            used += need
-        spare = max(0, width - used)
-        flexible = [c for c in chosen if c.flexible]
-        widths = {c.key: c.width for c in chosen}
-        if flexible:
-            # give the target up to 30 cells, the outcome the rest
-            for column in flexible:
-                share = spare if column is flexible[-1] else min(spare, 30 - column.width)
-                share = max(0, share)
-                widths[column.key] += share
-                spare -= share
-        order = {key: n for n, key in enumerate(DISPLAY_ORDER)}
-        chosen.sort(key=lambda c: order[c.key])
-        return [(c, widths[c.key]) for c in chosen]
+    def notify_style_update(self) -> None:
+        """A theme change: cached rows carry the old colours (textual's Log does the same)."""
+        super().notify_style_update()
+        self._cache.clear()
+        self._row_style_cache.clear()
 
-    def _fit(self, text: str, width: int, right: bool) -> str:
-        if cell_len(text) > width:
-            return set_cell_size(text, width - 1) + "…" if width > 1 else text[:width]
-        return text.rjust(width) if right else set_cell_size(text, width)
+    def _id_width(self) -> int:
+        """Wide enough for the biggest id and a space before it (never touching the border)."""
+        return len(str(self._max_id)) + 1
+
+    def _layout(self, width: int) -> list[tuple[Column, int]]:
+        key = (width, self._id_width())
+        if key != self._columns_key:
+            self._columns_key, self._columns = key, layout(width, key[1])
+        return self._columns
 
     def _header(self, width: int) -> Strip:
         style = self.get_component_rich_style("task-list--header")
-        text = " ".join(self._fit(c.title, w, c.right) for c, w in self._layout(width))
-        return Strip([Segment(set_cell_size(text, width), style)], width)
+        cells = []
+        for column, column_width in self._layout(width):
+            title = column.title
+            if column.key == self.sort_column and self._sorted_by_other:
+                title += " ▼" if self.sort_reverse else " ▲"
+            cells.append(fit(title, column_width, right=column.right))
+        text = " ".join(cells)
+        return Strip([Segment(fit(text, width), style)], width)
+
+    def _row_styles(self, is_cursor: bool, state: TaskState) -> tuple[Style, Style, Style]:
+        """(base, state, error) styles of a row, computed once per theme (and focus): looking
+        a component style up costs more than drawing the row."""
+        key = (is_cursor, is_cursor and self.has_focus, state)
+        styles = self._row_style_cache.get(key)
+        if styles is None:
+            base = self.rich_style
+            if is_cursor:
+                base = base + self.get_component_rich_style("task-list--cursor")
+            styles = (
+                base,
+                base + self.get_component_rich_style(f"task-list--{state.value}"),
+                base + self.get_component_rich_style("task-list--error-text"),
+            )
+            self._row_style_cache[key] = styles
+        return styles
 
     def _render_row(self, record: TaskRecord, width: int, is_cursor: bool) -> Strip:
-        base = self.rich_style
-        if is_cursor:
-            base = base + self.get_component_rich_style("task-list--cursor")
-        state_style = base + self.get_component_rich_style(f"task-list--{record.state.value}")
-        error_style = base + self.get_component_rich_style("task-list--error-text")
+        base, state_style, error_style = self._row_styles(is_cursor, record.state)
         now = self.clock()
         segments: list[Segment] = []
         used = 0
         for column, column_width in self._layout(width):
-            text = self._fit(cell_text(record, column.key, now), column_width, column.right)
+            text = fit(
+                cell_text(record, column.key, now), column_width,
+                right=column.right, middle=column.middle,
+            )
             style: Style = base
             if column.key == "state":
                 style = state_style
@@ -241,13 +233,23 @@ class TaskList(ScrollView, can_focus=True):
 
     def _watch_cursor_row(self, row: int) -> None:
         self._follow = row >= len(self._rows) - 1
+        self._selected_id = self._rows[row] if self._rows else None
         self._scroll_to_cursor()
         self.refresh()
 
     def _watch_state_filter(self, state: TaskState | None) -> None:
         self._rebuild()
-        self.cursor_row = len(self._rows) - 1
-        self.refresh()
+        self._follow = True
+        if self._sorted_by_other:
+            self._resort()
+        else:
+            self._after_change(force=True)
+
+    def _watch_sort_column(self) -> None:
+        self._resort(now=True)
+
+    def _watch_sort_reverse(self) -> None:
+        self._resort(now=True)
 
     # --- keys ---------------------------------------------------------------------------------
 
@@ -269,9 +271,45 @@ class TaskList(ScrollView, can_focus=True):
     def action_last(self) -> None:
         self.cursor_row = len(self._rows) - 1
 
+    def action_sort_by(self, step: int) -> None:
+        """Sort by the column left (-1) or right (+1) of the current one."""
+        keys = [c.key for c, _ in self._layout(self.size.width)] or list(SORTABLE)
+        index = keys.index(self.sort_column) if self.sort_column in keys else 0
+        self.sort_column = keys[(index + step) % len(keys)]
+
+    def action_invert_sort(self) -> None:
+        self.sort_reverse = not self.sort_reverse
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Without a search, ``n``/``N`` are not this list's: they go on to the screen (``n``
+        opens the scenarios there) and the footer shows the screen's meaning."""
+        if action == "find":
+            return bool(self.search_text)
+        return True
+
+    def action_find(self, step: int) -> None:
+        """The next (1) or previous (-1) row matching the search."""
+        if not self._find(step, from_row=self.cursor_row):
+            self.notify(f"no task matches {self.search_text!r}", severity="warning")
+
     def on_click(self, event: events.Click) -> None:
-        if event.y >= 1:
-            self.cursor_row = self.scroll_offset.y + event.y - 1
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        if offset.y == 0:  # the header: sort by the column clicked, again to invert
+            x = offset.x
+            for column, column_width in self._layout(self.size.width):
+                if x < column_width + 1:
+                    if column.key == self.sort_column:
+                        self.sort_reverse = not self.sort_reverse
+                    else:
+                        self.sort_column = column.key
+                    return
+                x -= column_width + 1
+            return
+        row = self.scroll_offset.y + offset.y - 1
+        if row < len(self._rows):
+            self.cursor_row = row
             if event.chain == 2 and (task_id := self.selected_id) is not None:
                 self.post_message(self.Selected(task_id))
 
@@ -297,6 +335,31 @@ class TaskList(ScrollView, can_focus=True):
         task_id = self.selected_id
         return None if task_id is None else self.manager.get(task_id)
 
+    def search(self, text: str) -> bool:
+        """Select the first row at or after the cursor whose cells contain ``text`` (any
+        case), wrapping around; ``n``/``N`` then find the next and previous. False if none."""
+        self.search_text = text.strip()
+        self.refresh_bindings()
+        if not self.search_text:
+            return False
+        return self._find(1, from_row=self.cursor_row - 1)
+
+    def _find(self, step: int, *, from_row: int) -> bool:
+        needle = self.search_text.casefold()
+        records = self.manager.records
+        now = self.clock()
+        count = len(self._rows)
+        for offset in range(1, count + 1):
+            index = (from_row + step * offset) % count
+            record = records.get(self._rows[index])
+            if record is not None and any(
+                needle in cell_text(record, key, now).casefold() for key in SORTABLE
+            ):
+                self._follow = False
+                self.cursor_row = index
+                return True
+        return False
+
     def sync(self) -> None:
         """Pull what changed in the manager since the last call and redraw what is visible."""
         manager = self.manager
@@ -310,6 +373,30 @@ class TaskList(ScrollView, can_focus=True):
         self._version = version
         self._tick += 1
         state = self.state_filter
+        ids = self._ids
+        new_ids, moved = self._place_changed(changed, state)
+        if new_ids:
+            new_ids.sort()  # changes come in the order they last changed, not by id
+            self._max_id = new_ids[-1]
+            if state is not None:
+                records = manager.records
+                new_ids = [i for i in new_ids if (r := records.get(i)) and r.state is state]
+            ids.extend(new_ids)
+        if self._sorted_by_other:
+            if changed or new_ids or moved:
+                self._sort_stale = True
+            if self._sort_stale and time.perf_counter() >= self._next_sort:
+                self._resort()
+                return
+        self._after_change(force=bool(new_ids) or moved, changed=changed)
+
+    def _place_changed(
+        self, changed: Iterable[int], state: TaskState | None
+    ) -> tuple[list[int], bool]:
+        """Tasks new since the last sync (returned, in the order they changed), and whether a
+        known task entered or left the state filter (``_ids`` updated in place)."""
+        manager = self.manager
+        ids = self._ids
         new_ids: list[int] = []
         moved = False
         for task_id in changed:
@@ -321,31 +408,67 @@ class TaskList(ScrollView, can_focus=True):
             record = manager.get(task_id)
             if record is None:
                 continue
-            index = bisect.bisect_left(self._rows, task_id)
-            present = index < len(self._rows) and self._rows[index] == task_id
+            index = bisect.bisect_left(ids, task_id)
+            present = index < len(ids) and ids[index] == task_id
             if record.state is state and not present:
-                self._rows.insert(index, task_id)
+                ids.insert(index, task_id)
                 moved = True
             elif record.state is not state and present:
-                del self._rows[index]
+                del ids[index]
                 moved = True
-        if new_ids:
-            new_ids.sort()  # changes come in the order they last changed, not by id
-            self._max_id = new_ids[-1]
-            if state is not None:
-                records = manager.records
-                new_ids = [i for i in new_ids if (r := records.get(i)) and r.state is state]
-            self._rows.extend(new_ids)
-        self._after_change(force=bool(new_ids) or moved, changed=changed)
+        return new_ids, moved
+
+    @property
+    def _sorted_by_other(self) -> bool:
+        """Display order differs from id order."""
+        return self.sort_column != "id" or self.sort_reverse
+
+    def _resort(self, *, now: bool = False) -> None:
+        """Put ``_rows`` in display order again, keeping the selected task selected."""
+        started = time.perf_counter()
+        if not self._sorted_by_other:
+            self._rows = self._ids
+        else:
+            records = self.manager.records
+            key = sort_key(self.sort_column, self.clock())
+            self._rows = sorted(
+                self._ids, key=lambda i: key(records[i]), reverse=self.sort_reverse
+            )
+        self._sort_stale = False
+        cost = time.perf_counter() - started
+        self._next_sort = time.perf_counter() + cost * SORT_BUDGET
+        if now:
+            self._follow = False
+        self._after_change(force=True)
+
+    def _index_of(self, task_id: int | None) -> int | None:
+        if task_id is None:
+            return None
+        if not self._sorted_by_other:
+            index = bisect.bisect_left(self._rows, task_id)
+            found = index < len(self._rows) and self._rows[index] == task_id
+            return index if found else None
+        try:
+            return self._rows.index(task_id)
+        except ValueError:
+            return None
 
     def _after_change(self, *, force: bool, changed: list[int] | None = None) -> None:
-        self.virtual_size = Size(self.size.width, len(self._rows) + 1)
+        if self._rows is not self._ids and not self._sorted_by_other:
+            self._rows = self._ids
+        size = Size(self.size.width, len(self._rows) + 1)
+        if self.virtual_size != size:
+            self.virtual_size = size
         if force:
+            last = max(0, len(self._rows) - 1)
             if self._follow:
-                self.set_reactive(TaskList.cursor_row, max(0, len(self._rows) - 1))
-                self._scroll_to_cursor()
+                row = last
             else:
-                self.set_reactive(TaskList.cursor_row, self._validate_cursor_row(self.cursor_row))
+                index = self._index_of(self._selected_id)
+                row = self._validate_cursor_row(self.cursor_row) if index is None else index
+            self.set_reactive(TaskList.cursor_row, row)
+            self._selected_id = self._rows[row] if self._rows else None
+            self._scroll_to_cursor()
             self.refresh()
             return
         top = self.scroll_offset.y
@@ -362,18 +485,36 @@ class TaskList(ScrollView, can_focus=True):
         state = self.state_filter
         records = self.manager.records
         if state is None:
-            self._rows = list(records)
+            self._ids = list(records)
         else:
-            self._rows = [i for i, r in records.items() if r.state is state]
-        self._rows.sort()
+            self._ids = [i for i, r in records.items() if r.state is state]
+        self._ids.sort()
+        self._rows = self._ids
         self._max_id = max(records, default=0)
         self._cache.clear()
+        if self._sorted_by_other:
+            self._sort_stale = True
+            self._next_sort = 0.0
+
+    def on_resize(self) -> None:
+        self._scroll_to_cursor()
 
     def _scroll_to_cursor(self) -> None:
         height = max(1, self.size.height - 1)
         top = self.scroll_offset.y
         row = self.cursor_row
+        # force: the scrollbars are recomputed only at the next layout; until then Textual
+        # would refuse to scroll a list that just grew past the screen (the cursor row hidden)
         if row < top:
-            self.scroll_to(y=row, animate=False, immediate=True)
+            self.scroll_to(y=row, animate=False, immediate=True, force=True)
         elif row >= top + height:
-            self.scroll_to(y=row - height + 1, animate=False, immediate=True)
+            self.scroll_to(y=row - height + 1, animate=False, immediate=True, force=True)
+        else:
+            return
+        if not self.show_vertical_scrollbar:
+            # the scrollbar appears at the next layout, with its thumb at the top: place it
+            self.call_after_refresh(self._place_scrollbar_thumb)
+
+    def _place_scrollbar_thumb(self) -> None:
+        if self.show_vertical_scrollbar:
+            self.vertical_scrollbar.position = self.scroll_y

@@ -3,13 +3,16 @@
 It shows the newest batch together with the earlier batches that overlapped it in time (keys
 pressed in quick succession tell one story). With as many rows as tasks, each task gets a
 lane: ``░`` while it waited for a slot, ``█`` while it ran, coloured by how it ended. With
-more tasks than rows the lanes would be unreadable, so the widget draws the number of tasks
-running (and waiting) at each moment. Loop-lag spikes are marked ``!`` on the axis.
+more tasks than rows the lanes would be unreadable, so the widget draws, for each column, the
+most tasks that ran at once within it (and how many more were waiting), computed exactly from
+start and end events (see timeline_peaks). Loop-lag spikes are marked ``!`` on the axis; the
+legend and the time span sit in the bottom border, where no mark can cover them.
 """
 
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable
 
 from rich.segment import Segment
@@ -21,11 +24,12 @@ from loopscope.tasks.batch import Batch
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.records import TaskRecord, TaskState
 from loopscope.tasks.units import human_seconds, plural
+from loopscope.widgets.timeline_peaks import peak_counts
 
 LABEL_WIDTH = 7
-BIG = 2_000
-"""Above this many tasks shown, a live timeline is redrawn every BIG_REDRAW_S only."""
-BIG_REDRAW_S = 0.3
+DRAW_BUDGET = 20
+"""A live redraw waits this many times its own drawing time: the timeline's share of the
+loop stays under 1/DRAW_BUDGET however many tasks it draws."""
 EIGHTHS = " ▁▂▃▄▅▆▇█"
 
 
@@ -78,7 +82,12 @@ class Timeline(Widget):
         self._records: list[TaskRecord] = []
         self._strips: list[Strip] = []
         self._drawn_key: tuple[object, ...] | None = None
-        self._drawn_at = float("-inf")
+        self._next_draw = 0.0
+        self._legend = ""
+        self._spike_key: tuple[object, ...] | None = None
+        self.column_peaks: list[int] = []
+        """In the aggregate view, the most tasks running at once within each column."""
+        self._axis_span: tuple[float, float] | None = None
 
     def render_line(self, y: int) -> Strip:
         if y < len(self._strips):
@@ -88,6 +97,14 @@ class Timeline(Widget):
     def on_resize(self) -> None:
         self._drawn_key = None
         self.sync()
+
+    def notify_style_update(self) -> None:
+        """A theme change: the drawn strips carry the old colours, so draw them again."""
+        super().notify_style_update()
+        self._drawn_key = None
+        self._next_draw = 0.0
+        if self.is_mounted:
+            self.sync()
 
     # --- public -------------------------------------------------------------------------------
 
@@ -111,51 +128,75 @@ class Timeline(Widget):
         chosen.reverse()
         return chosen
 
-    def sync(self) -> None:
-        """Redraw from the manager's newest batches if anything changed."""
-        batch = self.manager.current_batch
-        self.newest = batch
-        self.batches = [] if batch is None else self._overlapping(batch)
-        self._records = [r for b in self.batches for r in b.records]
+    def sync(self, *, force: bool = False) -> None:
+        """Redraw from the manager's newest batches if anything they show changed.
+
+        The clock is read once: every time drawn in one frame is measured against the same
+        "now". A finished, unchanged timeline costs one tuple comparison per call.
+        """
+        manager = self.manager
+        batch = manager.current_batch
         width, height = self.size.width, self.size.height
         if width <= LABEL_WIDTH + 4 or height < 2:
             return
-        live = any(not b.done for b in self.batches)
+        live = batch is not None and (not batch.done or bool(manager.live_count))
         now = self.clock()
-        if live and len(self._records) > BIG and now - self._drawn_at < BIG_REDRAW_S:
-            return  # a big live batch is redrawn a few times a second, not at every tick
+        spikes = manager.lag.spikes
+        spike_key = (len(spikes), spikes[-1].at if spikes else None)
         key = (
             None if batch is None else batch.id,
-            self.manager.version,
+            manager.version,
             width,
             height,
-            self.manager.lag.version if live else None,
-            self.clock() if live else None,
+            now if live else None,
         )
         if key == self._drawn_key:
+            if spike_key != self._spike_key and self._axis_span is not None and self._strips:
+                # a new spike: only the axis changes (redrawing the bars could cause another)
+                self._spike_key = spike_key
+                self._strips[-1] = self._axis(width, *self._axis_span)
+                self.refresh()
             return
+        if live and not force and time.perf_counter() < self._next_draw:
+            return  # a big live batch is redrawn as often as its cost allows, see below
         self._drawn_key = key
-        self._drawn_at = now
+        self._spike_key = spike_key
+        drawing = time.perf_counter()
+        self.newest = batch
+        self.batches = [] if batch is None else self._overlapping(batch)
+        self._records = [r for b in self.batches for r in b.records]
+        self._axis_span = None
         if batch is None or not self._records:
             self._strips = self._empty(width, height)
+            self._set_legend("")
         elif self.mode == "lanes":
-            self._strips = self._lanes(width, height)
+            self._strips = self._lanes(width, height, now)
         else:
-            self._strips = self._aggregate(width, height)
+            self._strips = self._aggregate(width, height, now)
+        cost = time.perf_counter() - drawing
+        # Drawing 100,000 tasks takes tens of milliseconds: wait DRAW_BUDGET times as long
+        # before the next live redraw, so the timeline never takes more than a few percent of
+        # the loop whatever the batch size.
+        self._next_draw = time.perf_counter() + cost * DRAW_BUDGET
         self.refresh()
 
     # --- drawing ------------------------------------------------------------------------------
 
-    def _span(self) -> tuple[float, float]:
+    def _span(self, now: float) -> tuple[float, float]:
         start = min(b.created for b in self.batches)
         if all(b.done for b in self.batches):
             end = max((b.last_finish or b.created) for b in self.batches)
         else:
-            end = self.clock()
+            end = now
         return start, max(end, start + 1e-3)
 
     def _style(self, name: str) -> Style:
         return self.rich_style + self.get_component_rich_style(f"timeline--{name}")
+
+    def _set_legend(self, legend: str) -> None:
+        if legend != self._legend:
+            self._legend = legend
+            self.border_subtitle = legend
 
     def _empty(self, width: int, height: int) -> list[Strip]:
         text = "no batch yet: press f, s, t, p, r or : to launch tasks".center(width)[:width]
@@ -169,11 +210,10 @@ class Timeline(Widget):
     def _column(self, t: float, start: float, span: float, bar_width: int) -> int:
         return max(0, min(bar_width - 1, int((t - start) / span * bar_width)))
 
-    def _lanes(self, width: int, height: int) -> list[Strip]:
-        start, end = self._span()
+    def _lanes(self, width: int, height: int, now: float) -> list[Strip]:
+        start, end = self._span(now)
         span = end - start
         bar_width = width - LABEL_WIDTH
-        now = self.clock()
         strips = []
         for record in self._records[: height - 1]:
             cells = [" "] * bar_width
@@ -185,9 +225,11 @@ class Timeline(Widget):
             strips.append(Strip(segments, width))
         while len(strips) < height - 1:
             strips.append(Strip.blank(width, self.rich_style))
-        count = plural(len(self._records), "task")
-        note = f"{count}: ░ waiting for a slot  █ running, coloured by end"
-        strips.append(self._axis(width, start, end, note))
+        strips.append(self._axis(width, start, end))
+        self._set_legend(
+            f"{plural(len(self._records), 'task')}: ░ waiting  █ running, coloured by end"
+            f"  ! loop lag  · {human_seconds(end - start)}"
+        )
         return strips
 
     def _paint(
@@ -219,30 +261,27 @@ class Timeline(Widget):
             x = self._column(run_end, start, span, bar_width)
             cells[x] = "✗"
 
-    def _aggregate(self, width: int, height: int) -> list[Strip]:
-        start, end = self._span()
-        span = end - start
+    def _aggregate(self, width: int, height: int, now: float) -> list[Strip]:
+        start, end = self._span(now)
         bar_width = width - LABEL_WIDTH
-        now = self.clock()
-        # One pass over every record, inlined: this runs for 100,000 tasks a few times a
-        # second. Every time lies in [start, end], so columns need no clamping, only room for
-        # the last column + 1 (a task ending exactly at ``end``).
-        running = [0] * (bar_width + 2)
-        waiting = [0] * (bar_width + 2)
-        scale = (bar_width - 1) / span
-        for record in self._records:
-            started = record.started
-            finished = record.finished
-            a = int((record.created - start) * scale)
-            b = int(((started if started is not None else (finished or now)) - start) * scale)
-            if b > a:
-                waiting[a] += 1
-                waiting[b] -= 1
-            if started is not None:
-                running[int((started - start) * scale)] += 1
-                running[int(((finished or now) - start) * scale) + 1] -= 1
-        run_counts, wait_counts = _cumulate(running, bar_width), _cumulate(waiting, bar_width)
-        peak = max(max(r + w for r, w in zip(run_counts, wait_counts, strict=True)), 1)
+        records = self._records
+        started = [r for r in records if r.started is not None]
+        run_counts = peak_counts(
+            [r.started for r in started],  # type: ignore[misc]
+            [now if r.finished is None else r.finished for r in started],
+            start,
+            end,
+            bar_width,
+        )
+        self.column_peaks = run_counts
+        live_counts = peak_counts(
+            [r.created for r in records],
+            [now if r.finished is None else r.finished for r in records],
+            start,
+            end,
+            bar_width,
+        )
+        peak = max(max(live_counts), 1)
         rows = height - 1
         run_style, wait_style = self._style("running"), self._style("wait")
         blank_style = self.rich_style
@@ -250,14 +289,14 @@ class Timeline(Widget):
         for row in range(rows):
             level = rows - 1 - row  # 0 is the bottom row
             cells, styles = [], []
-            for r, w in zip(run_counts, wait_counts, strict=True):
+            for r, total in zip(run_counts, live_counts, strict=True):
                 run_eighths = round(r / peak * rows * 8)
-                total_rows = (r + w) / peak * rows
+                total_rows = total / peak * rows
                 cell = _bar_cell(run_eighths, level)
                 if cell != " ":
                     cells.append(cell)
                     styles.append(run_style)
-                elif w and level < total_rows and level * 8 >= run_eighths:
+                elif total > r and level < total_rows and level * 8 >= run_eighths:
                     cells.append("░")
                     styles.append(wait_style)
                 else:
@@ -267,37 +306,37 @@ class Timeline(Widget):
             segments = [Segment(label.rjust(LABEL_WIDTH - 1) + " ", self._style("label"))]
             segments.extend(_runs(cells, styles))
             strips.append(Strip(segments, width))
-        note = f"{plural(len(self._records), 'task')}: █ running ░ waiting, at once"
-        strips.append(self._axis(width, start, end, note))
+        strips.append(self._axis(width, start, end))
+        self._set_legend(
+            f"{plural(len(records), 'task')}: █ most running at once  ░ waiting  ! loop lag"
+            f"  · {human_seconds(end - start)}"
+        )
         return strips
 
-    def _axis(self, width: int, start: float, end: float, note: str) -> Strip:
+    def _axis(self, width: int, start: float, end: float) -> Strip:
+        """The time axis: ``!`` over every moment the loop was stalled by a lag spike.
+
+        A spike is recorded when the loop wakes up, after the stall; it is drawn over the
+        whole stall, ``[at - lag, at]``, wherever that meets the axis. No text shares the row,
+        so no mark is ever hidden and none covers a word (the legend is in the border).
+        """
+        self._axis_span = (start, end)
         bar_width = width - LABEL_WIDTH
-        right = human_seconds(end - start)
-        cells = list("─" * bar_width)
+        cells = ["─"] * bar_width
         styles = [self._style("axis")] * bar_width
-        text = f" {note} "
-        if len(text) + len(right) + 4 < bar_width:
-            for n, char in enumerate(text):
-                cells[2 + n] = char
-        for n, char in enumerate(right):
-            cells[bar_width - len(right) + n] = char
         spike_style = self._style("spike")
+        span = end - start
         for spike in self.manager.lag.spikes:
-            if start <= spike.at <= end:
-                x = self._column(spike.at, start, end - start, bar_width)
+            stalled = spike.at - spike.lag_ms / 1000
+            if spike.at < start or stalled > end:
+                continue
+            first = self._column(stalled, start, span, bar_width)
+            last = self._column(spike.at, start, span, bar_width)
+            for x in range(first, last + 1):
                 cells[x], styles[x] = "!", spike_style
         segments = [Segment("0 s".rjust(LABEL_WIDTH - 1) + " ", self._style("axis"))]
         segments.extend(_runs(cells, styles))
         return Strip(segments, width)
-
-
-def _cumulate(deltas: list[int], width: int) -> list[int]:
-    counts, total = [], 0
-    for x in range(width):
-        total += deltas[x]
-        counts.append(total)
-    return counts
 
 
 def _bar_cell(eighths: int, level: int) -> str:

@@ -19,9 +19,18 @@ from loopscope.tasks.scenarios.race_results import (
     WorkloadResult,
     compose_conclusion,
 )
-from tests.staging import FakeClock, stage_failed_detail, stage_help, stage_mid_batch, staged_app
+from tests.staging import (
+    FakeClock,
+    settle,
+    stage_failed_detail,
+    stage_help,
+    stage_mid_batch,
+    staged_app,
+)
 
 Stage = Callable[[Pilot[int], FakeClock], Awaitable[None]]
+SIZES = pytest.mark.parametrize("size", [(160, 50), (80, 24)], ids=["160x50", "80x24"])
+"""Every screen at both sizes: nothing may lose a border or overlap at either."""
 
 
 def _snap(snap_compare: Any, stage: Stage, size: tuple[int, int]) -> bool:
@@ -34,17 +43,19 @@ def _snap(snap_compare: Any, stage: Stage, size: tuple[int, int]) -> bool:
     return bool(snap_compare(app, run_before=run_before, terminal_size=size))
 
 
-@pytest.mark.parametrize("size", [(160, 50), (80, 24)], ids=["160x50", "80x24"])
+@SIZES
 def test_main_screen_mid_batch_with_a_failed_task(snap_compare: Any, size: tuple[int, int]) -> None:
     assert _snap(snap_compare, stage_mid_batch, size)
 
 
-def test_detail_view_with_a_traceback(snap_compare: Any) -> None:
-    assert _snap(snap_compare, stage_failed_detail, (160, 50))
+@SIZES
+def test_detail_view_with_a_traceback(snap_compare: Any, size: tuple[int, int]) -> None:
+    assert _snap(snap_compare, stage_failed_detail, size)
 
 
-def test_help_screen(snap_compare: Any) -> None:
-    assert _snap(snap_compare, stage_help, (160, 50))
+@SIZES
+def test_help_screen(snap_compare: Any, size: tuple[int, int]) -> None:
+    assert _snap(snap_compare, stage_help, size)
 
 
 _IO = WorkloadResult(Workload.IO, "10 x GET /delay/200", dict(zip(
@@ -57,21 +68,23 @@ RACE_RESULTS = RaceResults(_IO, _CPU, 2, 2, compose_conclusion(
 
 
 async def _stage_picker(pilot: Pilot[int], clock: FakeClock) -> None:
-    await pilot.pause(0.3)
+    await settle(pilot)
     await pilot.press("n")
-    await pilot.pause(0.3)
+    await settle(pilot)
 
 
 async def _stage_race_chart(pilot: Pilot[int], clock: FakeClock) -> None:
     from loopscope.tui.screens.scenarios import RaceScreen
 
     await pilot.app.push_screen(RaceScreen(RACE_RESULTS))
-    await pilot.pause(0.3)
+    await settle(pilot)
 
 
-def test_scenario_picker(snap_compare: Any) -> None:
-    assert _snap(snap_compare, _stage_picker, (160, 50))
+@SIZES
+def test_scenario_picker(snap_compare: Any, size: tuple[int, int]) -> None:
+    assert _snap(snap_compare, _stage_picker, size)
 
 
-def test_race_chart(snap_compare: Any) -> None:
-    assert _snap(snap_compare, _stage_race_chart, (160, 50))
+@SIZES
+def test_race_chart(snap_compare: Any, size: tuple[int, int]) -> None:
+    assert _snap(snap_compare, _stage_race_chart, size)

@@ -38,3 +38,7 @@ class DetailScreen(ModalScreen[None]):
         if not self.record.state.finished:
             self.manager.sample_insight([self.record.id])
         self.query_one(TaskDetail).sync()
+
+    def sync(self, *, force: bool = False) -> None:
+        """Show the task's latest state (tests and screenshots call every screen's sync)."""
+        self.query_one(TaskDetail).sync()

@@ -6,18 +6,22 @@ message is posted per task event, so 100,000 tasks cost the screen what ~50 visi
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
 from textual.screen import Screen
+from textual.widget import Widget
 
 from loopscope.tasks.clean_replay import CleanReplay, replay_in_clean_process
 from loopscope.tasks.errors import LoopscopeError, SpecError
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.records import TaskRecord, TaskState
-from loopscope.tasks.scenarios import LogKind, ScenarioRun
+from loopscope.tasks.scenarios import ScenarioRun
 from loopscope.tasks.scenarios import start as start_scenario
 from loopscope.tasks.scenarios.race_results import RaceResults
 from loopscope.tasks.units import human_seconds, plural
@@ -32,6 +36,7 @@ from loopscope.tui.launch_keys import (
 from loopscope.tui.screens.detail import DetailScreen
 from loopscope.tui.screens.help import HelpScreen
 from loopscope.tui.screens.scenarios import RaceScreen, ScenarioPicker
+from loopscope.tui.screens.search import SearchScreen
 from loopscope.widgets.command_bar import CommandBar
 from loopscope.widgets.gain_panel import GainPanel
 from loopscope.widgets.key_footer import KeyFooter
@@ -42,6 +47,8 @@ from loopscope.widgets.task_list import TaskList
 from loopscope.widgets.timeline import Timeline
 
 REFRESH_S = 0.1
+FRAME_BUDGET = 15
+PACED_ABOVE = 500
 FILTERS: tuple[TaskState | None, ...] = (None, *TaskState)
 
 
@@ -94,6 +101,9 @@ class MainScreen(Screen[None]):
         Binding("F", "cycle_filter", "filter", id="filter",
                 tooltip="Filter the list by state: all, pending, running, done, exception, "
                         "cancelled"),
+        Binding("slash", "search", "find", id="search",
+                tooltip="Find text in the task list (id, kind, target, state, result); then n "
+                        "and N go to the next and previous match"),
         Binding("n", "scenarios", "scenarios", id="scenarios",
                 tooltip="Run a teaching scenario (C stops it)"),
         Binding("w", "show_race", "race chart", id="race.show",
@@ -123,12 +133,16 @@ class MainScreen(Screen[None]):
         """Per-scenario option overrides (tests make the slow ones quick)."""
         self.scenario_run: ScenarioRun | None = None
         self._race_shown: ScenarioRun | None = None
+        self._titles: dict[str | None, str] = {}
+        self._quiet_key: tuple[object, ...] | None = None
+        self._next_pull = 0.0
+        self._drawing = False
+        self._pull_cost = 0.0
         self.race_results: RaceResults | None = None
         """The last race's results: ``w`` reopens its chart after it was closed."""
         self.clean_replay: CleanReplay | None = None
         """The last ``R``: a replay measured in a clean process (tasks/clean_replay.py)."""
         self._replay_told: CleanReplay | None = None
-        self._log_seen = 0
 
     def compose(self) -> ComposeResult:
         manager = self.manager
@@ -143,10 +157,14 @@ class MainScreen(Screen[None]):
                 system = SystemPanel(manager, id="system")
                 system.border_title = "Process & loop"
                 yield system
-                yield ScenarioLog(id="scenario-log")
-        timeline = Timeline(manager, id="timeline")
-        timeline.border_title = "Timeline"
-        yield timeline
+                # wide screens: the log fills the side column under the panels
+                yield ScenarioLog(id="scenario-log", classes="scenario-log")
+        with Horizontal(id="bottom"):
+            timeline = Timeline(manager, id="timeline")
+            timeline.border_title = "Timeline"
+            yield timeline
+            # narrow screens: no room in the side column, so the log sits beside the timeline
+            yield ScenarioLog(id="scenario-log-narrow", classes="scenario-log")
         yield CommandBar(id="command-bar")
         status = StatusLine(manager, id="status")
         status.batch_size = self.batch_size
@@ -156,10 +174,17 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one(TaskList).focus()
         self.sync()
-        self.set_interval(REFRESH_S, self.sync)
+        self.set_interval(REFRESH_S, self._pull)
 
-    def sync(self) -> None:
-        """Pull the engine's changes into every widget, as one screen update."""
+    def sync(self, *, force: bool = False) -> None:
+        """Pull the engine's changes into every widget, as one screen update.
+
+        ``force`` draws a big live timeline now rather than when its redraw budget allows
+        (tests and screenshots draw the final state this way).
+
+        Each widget compares what it would show with what it shows and refreshes only on a
+        difference, so an idle dashboard draws nothing (see bench/tui_bench.py's idle figures).
+        """
         with self.app.batch_update():
             task_list = self.query_one(TaskList)
             task_list.sync()
@@ -169,19 +194,97 @@ class MainScreen(Screen[None]):
             self._sync_scenario()
             self._sync_clean_replay()
             timeline = self.query_one(Timeline)
-            timeline.sync()
-            timeline.border_title = self._timeline_title(timeline)
+            timeline.sync(force=force)
+            self._set_title(timeline, self._timeline_title(timeline))
             batch = self.manager.last_batch
-            self.query_one(GainPanel).border_title = (
-                "Gain" if batch is None else f"Gain: batch #{batch.id}"
-            )
-            shown = task_list.row_count
-            total = len(self.manager.records)
-            task_list.border_title = (
-                f"Tasks {total:,}"
-                if task_list.state_filter is None
-                else f"Tasks: {task_list.state_filter.value} {shown:,} of {total:,}"
-            )
+            gain_title = "Gain" if batch is None else f"Gain: batch #{batch.id}"
+            self._set_title(self.query_one(GainPanel), gain_title)
+            self._set_title(task_list, self._task_list_title(task_list))
+
+    def _pull(self) -> None:
+        """The 10 Hz timer: while nothing runs and nothing changed, one comparison and out.
+
+        A frame of a busy dashboard (many live rows, a big timeline) costs tens of
+        milliseconds to pull and compose; the next pull then waits FRAME_BUDGET times the last
+        frame's cost, so the screen never takes more than about 1/FRAME_BUDGET of the loop.
+        Only while more than PACED_ABOVE tasks are live: a few tasks draw at 10 Hz.
+        """
+        start = time.perf_counter()
+        if start < self._next_pull and self.manager.live_count > PACED_ABOVE:
+            return
+        if not self._quiet():
+            self.sync()
+            self._pull_cost = time.perf_counter() - start
+            self._next_pull = start + self._pull_cost * FRAME_BUDGET
+
+    # Textual's own drawing passes, timed so the pull can pace itself (see _pull).
+    def _compositor_refresh(self) -> None:
+        self._timed(super()._compositor_refresh)
+
+    def _refresh_layout(self, size: Size | None = None, scroll: bool = False) -> None:
+        self._timed(lambda: super(MainScreen, self)._refresh_layout(size, scroll))
+
+    def _timed(self, draw: Callable[[], None]) -> None:
+        if self._drawing:
+            draw()
+            return
+        self._drawing = True
+        start = time.perf_counter()
+        try:
+            draw()
+        finally:
+            self._drawing = False
+            end = time.perf_counter()
+            cost = end - start + self._pull_cost
+            self._next_pull = max(self._next_pull, end + cost * FRAME_BUDGET)
+            self._pull_cost = 0.0
+
+    def _quiet(self) -> bool:
+        """True when no widget could show anything new: no task live, the engine's version,
+        the psutil sample and the spikes unchanged, and the same second as the last pull (the
+        lag line is redrawn once a second)."""
+        manager = self.manager
+        spikes = manager.lag.spikes
+        run = self.scenario_run
+        task_list = self.query_one(TaskList)
+        key = (
+            task_list.sort_column,
+            task_list.sort_reverse,
+            task_list.search_text,
+            task_list.state_filter,
+            manager.version,
+            manager.history_version,
+            manager.process.version,
+            len(spikes),
+            spikes[-1] if spikes else None,
+            int(manager.clock()),
+            None if run is None else (run.context.version, run.done),
+            None if self.clean_replay is None else (id(self.clean_replay), self.clean_replay.done),
+        )
+        if manager.live_count or key != self._quiet_key:
+            self._quiet_key = key
+            return False
+        return True
+
+    def _task_list_title(self, task_list: TaskList) -> str:
+        shown = task_list.row_count
+        total = len(self.manager.records)
+        title = (
+            f"Tasks {total:,}"
+            if task_list.state_filter is None
+            else f"Tasks: {task_list.state_filter.value} {shown:,} of {total:,}"
+        )
+        if task_list.sort_column != "id" or task_list.sort_reverse:
+            title += f" · by {task_list.sort_column} {'▼' if task_list.sort_reverse else '▲'}"
+        if task_list.search_text:
+            title += f" · /{task_list.search_text}"
+        return title
+
+    def _set_title(self, widget: Widget, title: str) -> None:
+        """Set a border title only when it changed: every assignment repaints the widget."""
+        if self._titles.get(widget.id) != title:
+            self._titles[widget.id] = title
+            widget.border_title = title
 
     def _timeline_title(self, timeline: Timeline) -> str:
         batch = timeline.newest
@@ -189,10 +292,8 @@ class MainScreen(Screen[None]):
             return "Timeline"
         if len(timeline.batches) > 1:
             return f"Timeline: batches #{timeline.batches[0].id}–#{batch.id}"
-        what = batch.label or batch.text
-        if len(what) > 48:
-            what = what[:47] + "…"
-        return f"Timeline: batch #{batch.id} {what}"
+        # the border cuts the title with an ellipsis where the width ends, not before
+        return f"Timeline: batch #{batch.id} {batch.label or batch.text}"
 
     # --- actions -----------------------------------------------------------------------------
 
@@ -326,6 +427,18 @@ class MainScreen(Screen[None]):
         self.query_one(StatusLine).state_filter = task_list.state_filter
         self.sync()
 
+    def action_search(self) -> None:
+        task_list = self.query_one(TaskList)
+        self.app.push_screen(SearchScreen(task_list.search_text), self._search)
+
+    def _search(self, text: str | None) -> None:
+        if text is None:
+            return
+        task_list = self.query_one(TaskList)
+        if text.strip() and not task_list.search(text):
+            self.notify(f"no task matches {text.strip()!r}", severity="warning")
+        self.sync()
+
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(dashboard_sections(type(self))))
 
@@ -347,8 +460,8 @@ class MainScreen(Screen[None]):
         self.scenario_run = start_scenario(
             self.manager, name, **self.scenario_options.get(name, {})
         )
-        self._log_seen = 0
-        self.query_one(ScenarioLog).follow(self.scenario_run)
+        for log in self.query(ScenarioLog):
+            log.follow(self.scenario_run)
         self.notify(f"scenario {name}: {self.scenario_run.scenario.title}. C stops it.")
 
     def action_show_race(self) -> None:
@@ -362,13 +475,8 @@ class MainScreen(Screen[None]):
         run = self.scenario_run
         if run is None:
             return
-        self.query_one(ScenarioLog).sync()
-        log = run.context.log
-        if self.has_class("-narrow"):  # no room for the log panel: new lines as notices
-            for entry in log[self._log_seen:]:
-                if entry.kind is not LogKind.STARTED:
-                    self.notify(entry.line, timeout=6)
-        self._log_seen = len(log)
+        for log in self.query(ScenarioLog):
+            log.sync()
         race = run.context.data.get("race")
         if run.done and isinstance(race, RaceResults) and self._race_shown is not run:
             self._race_shown = run
