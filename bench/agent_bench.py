@@ -115,7 +115,7 @@ def run_once(command: list[str]) -> tuple[float, float, float]:
     return float(figures["workload_s"]), float(figures["cpu_s"]), wall
 
 
-def main(repeats: int) -> int:
+def main(repeats: int, only: str = "") -> int:
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "loopscope", "demo-server", "--port", str(port)],
@@ -129,6 +129,8 @@ def main(repeats: int) -> int:
             print(f"agent overhead: program under `loopscope watch --json` / plain python, "
                   f"median of {repeats}; target <= {TARGET:.2f}x", flush=True)
             for title, source in PROGRAMS.items():
+                if only and not any(f"({key})" in title for key in only):
+                    continue
                 path = Path(folder) / "prog.py"
                 path.write_text(textwrap.dedent(source))
                 args = [str(path), base] if "aiohttp" in title else [str(path)]
@@ -163,4 +165,6 @@ def main(repeats: int) -> int:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    raise SystemExit(main(parser.parse_args().repeats))
+    parser.add_argument("--only", default="", help="the programs to run, e.g. bc (default: all)")
+    options = parser.parse_args()
+    raise SystemExit(main(options.repeats, options.only))

@@ -658,10 +658,6 @@ class TaskManager:
     def progress(self, record: TaskRecord, done: int, total: int | None = None) -> None:
         self.ledger.progress(record, done, total)
 
-    def waiting(self, record: TaskRecord, what: str) -> None:
-        """``record`` is pending because it waits for ``what``."""
-        self.ledger.waiting(record, what)
-
     def _current_record(self) -> TaskRecord | None:
         """The record of the task running now, if it is one of the manager's."""
         try:

@@ -70,8 +70,6 @@ class ProcessJobs:
         self._jobs: dict[int, concurrent.futures.Future[Any]] = {}
         """Submitted jobs by job id, until they end."""
         self._started_jobs: set[int] = set()
-        self.restarts = 0
-        """Fresh pools started after a worker died."""
 
     @property
     def started(self) -> bool:
@@ -145,7 +143,6 @@ class ProcessJobs:
         if broken is not None:
             broken.shutdown(wait=False, cancel_futures=True)
             self._retired.append(broken)
-        self.restarts += 1
         if self._on_broken is not None:
             self._on_broken()
 

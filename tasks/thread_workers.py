@@ -47,16 +47,6 @@ class ThreadWorkers(Executor):
         self._shutdown = False
         self._numbers = itertools.count()
 
-    @property
-    def workers(self) -> int:
-        """Most threads running jobs at once."""
-        return self._target
-
-    @property
-    def busy(self) -> int:
-        """Threads running a job now."""
-        return self._busy
-
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         """Queue ``fn(*args, **kwargs)``; ``on_submit`` is told when it must wait for a worker."""
         future: Future[T] = Future()

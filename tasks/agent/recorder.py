@@ -20,6 +20,10 @@ callback that is not a task's, a few attribute writes for a step. Everything a s
 beyond that (names, await chains, tracebacks, source lines) is read later by the sender
 thread (``rows``). Every hook is guarded: the agent never raises into the program. Memory is
 bounded: finished tasks are kept up to ``keep_finished``, samples in bounded deques.
+
+The program's garbage collector is the other half of the cost: the agent holds no reference
+to a task (not even a weak one), keeps one record per live task, and turns a finished one
+into a tuple of plain values that the collector stops tracking (``TaskRecord.frozen``).
 """
 
 from __future__ import annotations
@@ -76,8 +80,8 @@ class TaskRecord:
         "end",
         "ended_t",
         "error",
-        "evicted",
         "exc",
+        "finish_no",
         "last_end",
         "longest",
         "longest_line",
@@ -86,20 +90,23 @@ class TaskRecord:
         "parent",
         "qualname",
         "ready_t",
-        "ref",
         "result",
         "scheduled",
         "seq",
         "steps",
+        "task_id",
         "waiting",
         "warned_stuck",
     )
 
-    def __init__(self, seq: int, ref: weakref.ref[Any], loop: LoopState, parent: int | None,
+    def __init__(self, seq: int, task_id: int, loop: LoopState, parent: int | None,
                  code: CodeType | None, lasti: int, now: float) -> None:
         self.seq = seq
-        self.ref = ref
-        """A weak reference: the agent never keeps a task alive."""
+        self.task_id = task_id
+        """``id(task)``, not a reference, not even a weak one: the agent never keeps a task
+        alive, and a weakref per task was a second object for every collection of the
+        program's garbage collector to walk (it cost more than the record). The sender finds
+        the task by this id in asyncio's own registry (``Recorder.tasks_by_id``)."""
         self.loop = loop
         self.parent = parent
         self.created_code = code
@@ -114,9 +121,12 @@ class TaskRecord:
         self.longest_line: tuple[CodeType, int] | None = None
         self.blocked: tuple[CodeType, int] | None = None
         """Where the sampler saw a long step (innermost program frame)."""
-        self.waiting = self.dirty = self.evicted = self.warned_stuck = False
+        self.waiting = self.dirty = self.warned_stuck = False
         """waiting: its last step ended on an await of a future (suspended), not on a bare
-        yield; evicted: dropped by retention, announced as gone, never sent again."""
+        yield."""
+        self.finish_no = 0
+        """The how-manieth task to finish it was (0: not finished): the retention keeps the
+        last ``keep_finished`` (``Recorder.evicted``)."""
         self.end: str | None = None
         """``done``, ``exception`` or ``cancelled`` once it finished."""
         self.ended_t: float | None = None
@@ -131,6 +141,36 @@ class TaskRecord:
 
     def __repr__(self) -> str:
         return f"<TaskRecord #{self.seq} {self.qualname or '?'} steps={self.steps} end={self.end}>"
+
+    def frozen(self) -> tuple[Any, ...]:
+        """A finished record as a tuple of plain values, which the garbage collector stops
+        tracking at its next collection: kept finished tasks cost it nothing. Keeping the
+        records themselves (10,000 by default) made each task's record survive into the
+        oldest generation and every full collection walk them: a third of the agent's cost
+        for 100,000 short tasks."""
+        return (
+            self.seq, self.task_id, self.loop.id, self.parent, self.created_code,
+            self.created_lasti, self.created_t, self.last_end, self.busy, self.scheduled,
+            self.longest, self.steps, self.longest_line, self.blocked, self.end, self.ended_t,
+            self.name, self.qualname, self.result, self.error, self.chain, self.finish_no,
+        )
+
+    @classmethod
+    def thawed(cls, frozen: tuple[Any, ...], loops: list[LoopState]) -> TaskRecord:
+        """A record again from ``frozen`` (for a new viewer's full batch)."""
+        (seq, task_id, loop_id, parent, code, lasti, created_t, last_end, busy, scheduled,
+         longest, steps, longest_line, blocked, end, ended_t, name, qualname, result, error,
+         chain, finish_no) = frozen
+        loop: Any = next((state for state in loops if state.id == loop_id), None)
+        if loop is None:  # a closed loop, pruned since
+            loop = types.SimpleNamespace(id=loop_id, current=None)
+        record = cls(seq, task_id, loop, parent, code, lasti, created_t)
+        record.last_end, record.busy, record.scheduled = last_end, busy, scheduled
+        record.longest, record.steps, record.longest_line = longest, steps, longest_line
+        record.blocked, record.end, record.ended_t, record.name = blocked, end, ended_t, name
+        record.qualname, record.result, record.error = qualname, result, error
+        record.chain, record.finish_no = chain, finish_no
+        return record
 
 
 class LoopState:
@@ -167,10 +207,18 @@ class Recorder:
         self.stuck_s = stuck_s
         self.live: dict[int, TaskRecord] = {}
         """id(task) -> record, for tasks not finished (removed when the task is collected)."""
-        self.finished: deque[TaskRecord] = deque()
+        self.finished: deque[TaskRecord | tuple[Any, ...]] = deque()
+        """The last ``keep_finished`` finished tasks: ``TaskRecord.frozen`` tuples, or the
+        record itself for a task that failed (its exception waits for the sender)."""
+        self.retired = 0
+        """How many tasks finished (``TaskRecord.finish_no`` counts them)."""
         self.gone: deque[int] = deque(maxlen=100_000)
         """Ids of finished records dropped by retention, for the sender to announce."""
-        self.dirty: deque[TaskRecord] = deque()
+        self.dirty: dict[int, TaskRecord | tuple[Any, ...]] = {}
+        """Changed since the sender last looked, by seq, oldest first (``take_dirty``): a
+        live record, or a finished one frozen (``_retire`` puts it in the record's place,
+        so a record is never kept alive, nor walked by the program's garbage collector,
+        just because the sender is behind)."""
         self.loops: list[LoopState] = []
         self.jobs: dict[int, list[Any]] = {}
         self.dirty_jobs: deque[list[Any]] = deque(maxlen=5000)
@@ -183,7 +231,10 @@ class Recorder:
         self._seq = itertools.count(1)
         self._job_seq = itertools.count(1)
         self._loop_seq = itertools.count(1)
-        self._library_code: dict[int, tuple[CodeType, bool]] = {}
+        self._library_ids: set[int] = set()
+        self._program_ids: set[int] = set()
+        self._codes_seen: list[CodeType] = []
+        """The code objects classified so far, held so that their ids are never reused."""
         self._task_types: dict[type, bool] = {}
         self._failed_by_id: dict[int, TaskRecord] = {}
         self.installed = False
@@ -198,7 +249,7 @@ class Recorder:
         recorder = self
         clock = self.clock
         live = self.live
-        dirty_append = self.dirty.append
+        dirty = self.dirty
         finish = self._finish
         adopt = self._adopt
         slow_step = self._slow_step
@@ -210,15 +261,9 @@ class Recorder:
         c_task = asyncio.Task
         report = _report_callback_error
 
-        function_type = types.FunctionType
-
-        def _run(handle: events.Handle) -> None:
-            callback = handle._callback  # type: ignore[attr-defined]
-            # A plain function (the commonest callback) is never a task's step: one check.
-            task: Any = (
-                None if callback.__class__ is function_type
-                else getattr(callback, "__self__", None)
-            )
+        def _step(handle: events.Handle, callback: Any) -> None:
+            """A callback that is not a plain function: a task's step is timed."""
+            task: Any = getattr(callback, "__self__", None)
             cls = task.__class__
             if cls is not c_task:
                 known = task_types.get(cls)
@@ -234,7 +279,7 @@ class Recorder:
                     return
             try:
                 record = live.get(id(task))
-                if record is None or (not record.steps and record.ref() is not task):
+                if record is None:
                     record = adopt(task, handle._loop)  # type: ignore[attr-defined]
                 state = record.loop
                 start = clock()
@@ -278,7 +323,7 @@ class Recorder:
                     slow_step(record, task, took, end)
                 if not record.dirty:
                     record.dirty = True
-                    dirty_append(record)
+                    dirty[record.seq] = record
             except Exception:
                 pass
             return None
@@ -329,6 +374,8 @@ class Recorder:
         loop_class: Any = base_events.BaseEventLoop
         loop_class._loopscope_state = None  # a class default: one attribute read per task
         handle_class: Any = events.Handle
+        global _step_hook
+        _step_hook = _step
         handle_class._run = _run
         loop_class.create_task = create_task
         loop_class.run_in_executor = run_in_executor
@@ -340,6 +387,8 @@ class Recorder:
         if not self.installed:
             return
         events.Handle._run = _original_run  # type: ignore[method-assign]
+        global _step_hook
+        _step_hook = _unhooked
         base_events.BaseEventLoop.create_task = _original_create_task  # type: ignore[method-assign]
         base_events.BaseEventLoop.run_in_executor = (  # type: ignore[method-assign]
             _original_run_in_executor
@@ -387,24 +436,21 @@ class Recorder:
         record.ended_t = self.clock()
         record.result = "destroyed while pending"
         self._retire(record, "cancelled")
-        if not record.dirty:
-            record.dirty = True
-            self.dirty.append(record)
 
     def _created(self, task: Any, loop: Any, frame: FrameType | None) -> TaskRecord:
         state = loop._loopscope_state
         if state is None:
             state = self.loop_state(loop)
-        # Keyed by id(code): hashing a code object hashes its bytecode and constants.
-        library = self._library_code
+        # By id(code) in sets (hashing a code object hashes its bytecode and constants);
+        # ``_codes_seen`` holds every classified code, so an id always means the same code.
+        library = self._library_ids
+        program = self._program_ids
         while frame is not None:
-            code = frame.f_code
-            known = library.get(id(code))
-            if known is None or known[0] is not code:
-                known = library[id(code)] = (
-                    code, code.co_filename.startswith((_ASYNCIO_DIR, _AGENT_DIR))
-                )
-            if not known[1]:
+            code_id = id(frame.f_code)
+            if code_id in library:
+                frame = frame.f_back
+                continue
+            if code_id in program or not self._classify(frame.f_code):
                 break
             frame = frame.f_back
         current = state.current
@@ -414,7 +460,7 @@ class Recorder:
         if old is not None and old.end is None:
             self._destroyed(old)  # its task was collected and the id is in use again
         record = live[key] = TaskRecord(
-            next(self._seq), weakref.ref(task), state,
+            next(self._seq), key, state,
             current.seq if current is not None else None,
             frame.f_code if frame is not None else None,
             frame.f_lasti if frame is not None else -1,
@@ -422,17 +468,36 @@ class Recorder:
         )
         self.created += 1
         record.dirty = True
-        self.dirty.append(record)
+        self.dirty[record.seq] = record
         return record
+
+    def tasks_by_id(self) -> dict[int, Any] | None:
+        """Every task asyncio still knows of (pending, or done and not yet collected), by id;
+        None if asyncio's registry could not be read. For the sender's thread: the result
+        holds the tasks strongly, so it must be dropped after use."""
+        return _tasks_by_id(self.loops)
+
+    def _classify(self, code: CodeType) -> bool:
+        """Whether ``code`` is asyncio's or the agent's (a creation line skips it)."""
+        library = code.co_filename.startswith((_ASYNCIO_DIR, _AGENT_DIR))
+        self._codes_seen.append(code)
+        (self._library_ids if library else self._program_ids).add(id(code))
+        return library
 
     def sweep(self) -> None:
         """Finish the records of tasks that were garbage-collected while pending (the
-        sender's thread calls this now and then; weak references carry no callback, which
-        would cost a closure per task)."""
-        for key, record in list(self.live.items()):
-            if record.ref() is None and self.live.get(key) is record:
+        sender's thread calls this now and then; usually the loop's "destroyed but it is
+        pending" report has done it already)."""
+        candidates = list(self.live.items())  # before the registry: a task made after it
+        present = self.tasks_by_id()  # is not in ``candidates``, so never taken as gone
+        if present is None:
+            return
+        for key, record in candidates:
+            if (key not in present and record.end is None and record.loop.current is not record
+                    and self.live.get(key) is record):
                 del self.live[key]
                 self._destroyed(record)
+        del present
 
     def _adopt(self, task: Any, loop: Any) -> TaskRecord:
         """A task created without ``create_task`` (``asyncio.Task(...)``): no creation line."""
@@ -445,17 +510,19 @@ class Recorder:
         record.name = task.get_name()
         record.qualname = getattr(task.get_coro(), "__qualname__", None)
         if task.cancelled():
-            record.end = "cancelled"
-        elif task._exception is not None:
-            record.end = "exception"
-            record.exc = task._exception
+            end = "cancelled"
         else:
-            record.end = "done"
-            result = task._result
-            if result is not None:
-                record.result = short_repr(result)
-        self.live.pop(id(task), None)
-        self._retire(record, record.end)
+            exc = task._exception
+            if exc is not None:
+                end = "exception"
+                record.exc = exc
+            else:
+                end = "done"
+                result = task._result
+                if result is not None:
+                    record.result = short_repr(result)
+        self.live.pop(record.task_id, None)
+        self._retire(record, end)
 
     def _retire(self, record: TaskRecord, end: str) -> None:
         record.end = end
@@ -463,20 +530,65 @@ class Recorder:
         if end == "exception":
             # Found again by id when the loop reports "exception never retrieved".
             failed = self._failed_by_id
-            failed[id(record.ref())] = record
+            failed[record.task_id] = record
             if len(failed) > 1000:
                 del failed[next(iter(failed))]
-        # A finished record needs its task no more; one object fewer for every collection
-        # of the program's garbage collector to walk.
-        record.ref = _dead_ref
+        self.retired += 1
+        record.finish_no = self.retired
+        kept = record if end == "exception" else record.frozen()
+        record.dirty = True
+        self.dirty[record.seq] = kept
         finished = self.finished
-        finished.append(record)
+        finished.append(kept)
         if len(finished) > self.keep_finished:
             old = finished.popleft()
-            old.exc = None
-            old.evicted = True
-            self.gone.append(old.seq)
+            if old.__class__ is TaskRecord:
+                old.exc = None
+                self.gone.append(old.seq)
+            else:
+                self.gone.append(old[0])  # type: ignore[index]
             self.dropped["finished_tasks"] += 1
+
+    def take_dirty(self, limit: int) -> list[TaskRecord]:
+        """The oldest ``limit`` changed tasks, as records, no longer marked changed (the
+        sender's thread; the loop's thread may add meanwhile)."""
+        loops = self.loops
+        oldest_kept = self.retired - self.keep_finished  # frozen ones up to it are evicted:
+        return [  # not thawed only to be skipped (most of 100,000 short tasks, at exit)
+            kept if kept.__class__ is TaskRecord
+            else TaskRecord.thawed(kept, loops)  # type: ignore[arg-type]
+            for kept in self._take_dirty(limit)
+            if kept.__class__ is TaskRecord or kept[-1] > oldest_kept  # type: ignore[index]
+        ]
+
+    def discard_dirty(self) -> None:
+        """Forget what changed (no viewer to tell)."""
+        while self.dirty:
+            self._take_dirty(10_000)
+
+    def _take_dirty(self, limit: int) -> list[TaskRecord | tuple[Any, ...]]:
+        dirty = self.dirty
+        for _ in range(100):
+            try:
+                keys = list(itertools.islice(dirty, limit))
+                break
+            except RuntimeError:  # changed size during iteration: the loop's thread added
+                continue
+        else:
+            return []
+        taken = []
+        for key in keys:
+            kept = dirty.pop(key, None)
+            if kept is None:
+                continue
+            if kept.__class__ is TaskRecord:
+                kept.dirty = False
+            taken.append(kept)
+        return taken
+
+    def evicted(self, record: TaskRecord) -> bool:
+        """Finished and dropped by retention: announced as gone, never sent again."""
+        return 0 < record.finish_no <= self.retired - self.keep_finished
 
     def _slow_step(self, record: TaskRecord, task: Any, took: float, now: float) -> None:
         line = record.blocked
@@ -561,16 +673,44 @@ class Recorder:
                 self.live.pop(id(task), None)
                 record.name = task.get_name()
                 record.qualname = getattr(task.get_coro(), "__qualname__", None)
-                self._destroyed(record)
-                if not record.dirty:
-                    record.dirty = True
-                    self.dirty.append(record)
+                if record.end is None:
+                    self._destroyed(record)
+                else:  # the sweep was first: send it again, with its name
+                    self.dirty[record.seq] = record.frozen()
         else:
             kind = "loop-error"
             exc = context.get("exception")
             if exc is not None:
                 message = f"{message}: {type(exc).__name__}: {exc}"
         self.warn(kind, seq, line, message)
+
+
+def _unhooked(handle: events.Handle, callback: Any) -> None:
+    _original_run(handle)
+
+
+_step_hook: Callable[[events.Handle, Any], None] = _unhooked
+"""The installed recorder's handler for callbacks that may be a task's step."""
+
+_FunctionType = types.FunctionType
+
+
+def _run(handle: events.Handle) -> None:
+    """``Handle._run`` while the agent is installed. A module function using only globals
+    and a few locals: a closure over the recorder copied its free variables into every
+    call's frame, which cost a million ``call_soon`` callbacks 10% of their time."""
+    callback = handle._callback  # type: ignore[attr-defined]
+    if callback.__class__ is _FunctionType:
+        # The commonest callback, never a task's step: one check, then what Handle._run
+        # does.
+        try:
+            handle._context.run(callback, *handle._args)  # type: ignore[attr-defined]
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            _report_callback_error(handle, exc)
+        return None
+    return _step_hook(handle, callback)
 
 
 def _report_callback_error(handle: events.Handle, exc: BaseException) -> None:
@@ -585,9 +725,35 @@ def _report_callback_error(handle: events.Handle, exc: BaseException) -> None:
     handle._loop.call_exception_handler(context)  # type: ignore[attr-defined]
 
 
-class _Gone:
-    pass
-
-
-_dead_ref: weakref.ref[Any] = weakref.ref(_Gone())
-"""A weak reference to nothing (its object is gone): what a finished record holds."""
+def _tasks_by_id(loops: list[LoopState]) -> dict[int, Any] | None:
+    """asyncio's registry of tasks, read from another thread the way ``asyncio.all_tasks``
+    reads it: copy, and try again if the loop's thread changed it meanwhile."""
+    module: Any = asyncio.tasks
+    registries = [
+        registry for registry in (
+            getattr(module, "_scheduled_tasks", None), getattr(module, "_all_tasks", None),
+            getattr(module, "_eager_tasks", None),
+        ) if registry is not None
+    ]
+    found: dict[int, Any] = {}
+    if not registries or sys.version_info >= (3, 14):
+        # 3.14 keeps native tasks in per-thread lists: ask per loop (pending tasks only).
+        for state in loops:
+            loop = state.ref()
+            if loop is None or loop.is_closed():
+                continue
+            try:
+                found.update((id(task), task) for task in asyncio.all_tasks(loop))
+            except RuntimeError:
+                return None
+    for registry in registries:
+        for _ in range(100):
+            try:
+                tasks = list(registry)
+            except RuntimeError:  # "set changed size during iteration"
+                continue
+            found.update((id(task), task) for task in tasks)
+            break
+        else:
+            return None
+    return found

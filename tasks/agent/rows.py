@@ -24,6 +24,21 @@ class RowBuilder:
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
         self._frames: dict[tuple[int, int], tuple[CodeType, list[Any]]] = {}
+        self._tasks: dict[int, Any] | None = None
+        """The program's tasks by id while a batch is built (``Recorder.tasks_by_id``, read
+        at the first live row); ``forget_tasks`` after each batch keeps no task alive."""
+
+    def task_of(self, record: TaskRecord) -> Any:
+        """The live task of a record, or None (finished, or collected)."""
+        if record.end is not None:
+            return None
+        tasks = self._tasks
+        if tasks is None:
+            tasks = self._tasks = self.recorder.tasks_by_id() or {}
+        return tasks.get(record.task_id)
+
+    def forget_tasks(self) -> None:
+        self._tasks = None
 
     def frame(self, where: tuple[CodeType, int] | None) -> list[Any] | None:
         if where is None:
@@ -55,7 +70,7 @@ class RowBuilder:
         return "ready"
 
     def task_row(self, record: TaskRecord, now: float) -> list[Any]:
-        task = record.ref()
+        task = self.task_of(record)
         state = self.state(record, task)
         name = record.name
         qualname = record.qualname
@@ -154,7 +169,7 @@ class RowBuilder:
         ]
 
     def _live_name(self, record: TaskRecord) -> str | None:
-        task = record.ref()
+        task = self.task_of(record)
         return task.get_name() if task is not None else None
 
     def warning_row(self, raw: list[Any]) -> list[Any]:

@@ -61,7 +61,9 @@ class Sender:
         self._seq = 0
         self._full = False
         self._next_batch = 0.0
-        self._refresh: list[TaskRecord] = []
+        self._refresh: list[int] = []
+        """Keys of live records to refresh in turn: keys, not records, so that a task that
+        finishes meanwhile leaves no record alive here."""
         self._refresh_at = 0
         self._loop_tasks: dict[int, int] = {}
         self._loop_tasks_t = 0.0
@@ -209,8 +211,7 @@ class Sender:
     def _discard(self) -> None:
         """No viewer: keep nothing queued for one (a new viewer gets a full batch)."""
         recorder = self.recorder
-        while recorder.dirty:
-            recorder.dirty.popleft().dirty = False
+        recorder.discard_dirty()
         recorder.gone.clear()
         recorder.dirty_jobs.clear()
         recorder.lag.clear()
@@ -264,7 +265,9 @@ class Sender:
     def _cancel(self, seq: Any) -> None:
         for record in list(self.recorder.live.values()):
             if record.seq == seq:
-                task = record.ref()
+                tasks = self.recorder.tasks_by_id() or {}
+                task = tasks.get(record.task_id)
+                del tasks
                 loop = record.loop.ref()
                 if task is not None and loop is not None:
                     with contextlib.suppress(RuntimeError):
@@ -295,6 +298,12 @@ class Sender:
     # -- batches -------------------------------------------------------------------------
 
     def _batch(self, *, final: bool, limit: int | None = None) -> dict[str, Any]:
+        try:
+            return self._build_batch(final=final, limit=limit)
+        finally:
+            self.rows.forget_tasks()  # the agent keeps no task alive between batches
+
+    def _build_batch(self, *, final: bool, limit: int | None = None) -> dict[str, Any]:
         recorder = self.recorder
         rows = self.rows
         now = recorder.clock()
@@ -302,18 +311,17 @@ class Sender:
         if full:
             self._full = False
             recorder.gone.clear()
-            while recorder.dirty:
-                recorder.dirty.popleft().dirty = False
-            for record in [*recorder.live.values(), *recorder.finished]:
-                record.dirty = True
-                recorder.dirty.append(record)
+            recorder.discard_dirty()
+            for kept in [*recorder.live.values(), *recorder.finished]:
+                if isinstance(kept, TaskRecord):
+                    kept.dirty = True
+                    recorder.dirty[kept.seq] = kept
+                else:
+                    recorder.dirty[kept[0]] = kept
         limit = self.max_rows if limit is None else limit
         task_rows: list[list[Any]] = []
-        dirty = recorder.dirty
-        while dirty and len(task_rows) < limit:
-            record = dirty.popleft()
-            record.dirty = False
-            if not record.evicted:
+        for record in recorder.take_dirty(limit):
+            if not recorder.evicted(record):
                 task_rows.append(rows.task_row(record, now))
         task_rows.extend(self._refreshed(now, final))
         gone = []
@@ -340,13 +348,15 @@ class Sender:
         if final:
             return []
         if self._refresh_at >= len(self._refresh):
-            self._refresh = list(recorder.live.values())
+            self._refresh = list(recorder.live)
             self._refresh_at = 0
-        batch = self._refresh[self._refresh_at : self._refresh_at + self.refresh_rows]
-        self._refresh_at += len(batch)
+        keys = self._refresh[self._refresh_at : self._refresh_at + self.refresh_rows]
+        self._refresh_at += len(keys)
         rows = []
-        for record in batch:
-            if record.end is not None or record.dirty:
+        live = recorder.live
+        for key in keys:
+            record = live.get(key)
+            if record is None or record.end is not None or record.dirty:
                 continue
             row = self.rows.task_row(record, now)
             rows.append(row)

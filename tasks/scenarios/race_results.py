@@ -55,8 +55,24 @@ class WorkloadResult:
         wall = self.walls[strategy]
         return self.walls[Strategy.SEQUENTIAL] / wall if wall > 0 else float("inf")
 
-    def leaders(self, noise: float = NOISE) -> tuple[Strategy, ...]:
-        """The fastest strategy and any within ``noise`` of it, fastest first."""
+    def noise(self, floor: float = NOISE) -> float:
+        """How far apart two lanes may be and still tie, judged from this run's own figures.
+
+        On CPU work a for loop and ``gather`` run the very same sums one after another in one
+        thread, so whatever separates them is the machine's noise (another process taking the
+        CPU); a gap smaller than that crowns nobody. Never below ``floor``.
+        """
+        if self.workload is not Workload.CPU:
+            return floor
+        sequential, gathered = self.walls[Strategy.SEQUENTIAL], self.walls[Strategy.ASYNCIO]
+        spread = max(sequential, gathered) / min(sequential, gathered) - 1 if min(
+            sequential, gathered) > 0 else 0.0
+        return max(floor, spread)
+
+    def leaders(self, noise: float | None = None) -> tuple[Strategy, ...]:
+        """The fastest strategy and any within ``noise`` of it (default: this run's own noise),
+        fastest first."""
+        noise = self.noise() if noise is None else noise
         best = min(self.walls.values())
         ranked = sorted(self.walls, key=self.walls.__getitem__)
         return tuple(s for s in ranked if self.walls[s] <= best * (1 + noise))
@@ -134,6 +150,12 @@ def describe_workload(
     text = (f"{result.workload.label}: {ratios} the speed of sequential "
             f"({human_seconds(result.walls[Strategy.SEQUENTIAL])}). ")
     parallel = can_parallelise(cores, process_workers)
+    measured = result.noise(noise)
+    if measured > noise:
+        text += (f"A for loop and gather ran the same sums one by one yet took "
+                 f"{measured:.0%} apart: this run's noise, so only gaps wider than that "
+                 "count. ")
+        noise = measured
     leaders = result.leaders(noise)
     if result.workload is Workload.CPU and not parallel:
         why = "one core" if cores <= 1 else "a process pool of one"
@@ -181,7 +203,7 @@ def compose_conclusion(
         describe_workload(cpu, cores=cores, process_workers=process_workers, count=cpu_count,
                           noise=noise),
     ]
-    io_leaders, cpu_leaders = io.leaders(noise), cpu.leaders(noise)
+    io_leaders, cpu_leaders = io.leaders(io.noise(noise)), cpu.leaders(cpu.noise(noise))
     io_ok = set(io_leaders) <= {Strategy.ASYNCIO, Strategy.THREADS}
     if not can_parallelise(cores, process_workers):
         verdict = ("The I/O half of the rule of thumb held; the CPU half needs a second core."

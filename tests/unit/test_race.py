@@ -72,8 +72,12 @@ def test_the_typical_two_core_race() -> None:
             ["sequential, asyncio, threads and processes tie"],
             ["won", "rule of thumb held"],
         ),
-        # asyncio clearly faster than sequential on CPU: no "one by one on the loop" story
-        (cpu(0.80, 0.50, 0.80, 0.43), ["processes won"], ["one by one on the loop"]),
+        # a for loop and gather did the same sums 60% apart: that is this run's noise, so
+        # processes' 14% lead over gather crowns nobody, and the text says why
+        (cpu(0.80, 0.50, 0.80, 0.43), ["took 60% apart: this run's noise", "tie"],
+         ["won", "rule of thumb held"]),
+        # noise of 20% measured the same way: processes 1.9x faster still wins
+        (cpu(0.80, 0.96, 0.82, 0.42), ["took 20% apart", "processes won", "the GIL"], []),
         # asyncio no faster: the sums ran one by one on the loop
         (cpu(0.80, 0.81, 0.80, 0.43), ["one by one on the loop"], []),
     ],
