@@ -39,7 +39,9 @@ def peak_counts(
         else:
             edge = start + (x + 1) * width
             s_hi = bisect.bisect_left(starts, edge, s_lo)
-            e_hi = bisect.bisect_left(ends, edge, e_lo)
+            # an end exactly on the edge belongs to the column before: the next column
+            # begins after it (ends are exclusive, and a hand-off on the edge is no overlap)
+            e_hi = bisect.bisect_right(ends, edge, e_lo)
         if e_hi == e_lo:
             peak = level + (s_hi - s_lo)
         elif s_hi == s_lo:

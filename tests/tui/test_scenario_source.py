@@ -13,6 +13,7 @@ from loopscope.tui.screens.main import MainScreen
 from loopscope.tui.screens.scenarios import ScenarioPicker
 from loopscope.widgets.scenario_source import ScenarioSource
 from loopscope.widgets.task_detail import TaskDetail
+from loopscope.widgets.task_list import TaskList
 from tests.tui.conftest import new_app, until
 
 WAITING = "return await future"
@@ -99,7 +100,8 @@ async def test_the_detail_view_says_where_a_task_waits_and_how_long_it_was_busy(
     async with app.run_test(size=(160, 50)) as pilot:
         batch = app.manager.launch("sleep 60")
         await until(pilot, lambda: any(r.state is TaskState.RUNNING for r in batch.records))
-        await pilot.pause(0.2)
+        task_list = app.screen.query_one(TaskList)
+        await until(pilot, lambda: task_list.row_count == 1)  # the list has pulled the row
         await pilot.press("enter")
         detail = app.screen
         assert isinstance(detail, DetailScreen)

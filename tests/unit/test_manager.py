@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -19,6 +20,13 @@ QUIET = EngineOptions(demo_server=False, monitors=False)
 """No demo server, no monitors: only the bookkeeping under test."""
 
 
+async def until(condition: Callable[[], bool], *, limit_s: float = 60.0) -> None:
+    """Wait for ``condition`` (a condition, not a time window: ``limit_s`` only stops a hang)."""
+    async with asyncio.timeout(limit_s):
+        while not condition():
+            await asyncio.sleep(0.005)
+
+
 async def test_changes_since_returns_only_what_changed(manager: TaskManager) -> None:
     batch = manager.launch("sleep 0 x5")
     await batch.wait()
@@ -32,8 +40,8 @@ async def test_changes_since_returns_only_what_changed(manager: TaskManager) -> 
 
 
 async def test_counts_follow_every_transition(manager: TaskManager) -> None:
-    batch = manager.launch("sleep 0.01 x4; fail x2; sleep 30 x3")
-    await asyncio.sleep(0.3)
+    batch = manager.launch("sleep 0.01 x4; fail x2; sleep 3600 x3")
+    await until(lambda: batch.finished_count == 6)
     assert manager.counts[TaskState.RUNNING] == 3
     manager.cancel_all()
     await batch.wait()
@@ -98,8 +106,8 @@ async def test_batch_timing_with_an_injected_clock() -> None:
 async def test_live_timing_counts_running_tasks() -> None:
     now = [10.0]
     async with TaskManager(QUIET, clock=lambda: now[0]) as manager:
-        batch = manager.launch("sleep 30 x4")
-        await asyncio.sleep(0.01)
+        batch = manager.launch("sleep 3600 x4")
+        await until(lambda: batch.counts[TaskState.RUNNING] == 4)
         now[0] = 11.5
         timing = batch.timing(now[0])
         assert timing.wall_s == 1.5
@@ -147,8 +155,7 @@ async def test_the_estimate_lies_under_the_gil_and_the_replay_tells() -> None:
 async def test_a_block_is_caught_by_the_lag_monitor_and_blamed(manager: TaskManager) -> None:
     batch = manager.launch("block 0.3")
     await batch.wait()
-    await asyncio.sleep(0.1)
-    assert manager.lag.spikes, "the lag monitor missed a 300 ms block"
+    await until(lambda: bool(manager.lag.spikes))  # the monitor's next tick sees the stall
     spike = manager.lag.spikes[-1]
     assert spike.lag_ms >= 200
     assert spike.culprit == f"task #{batch.records[0].id} block 0.3 s"
@@ -157,8 +164,7 @@ async def test_a_block_is_caught_by_the_lag_monitor_and_blamed(manager: TaskMana
 async def test_a_spike_under_gil_bound_threads_blames_the_gil() -> None:
     async with TaskManager(EngineOptions(demo_server=False, thread_workers=4)) as manager:
         batch = manager.launch("cpu 6000000 x4 in=thread")
-        await asyncio.sleep(0.3)
-        assert manager.gil_jobs_running == 4
+        await until(lambda: manager.gil_jobs_running == 4)
         assert manager.blame(0.0, 1.0) == "the GIL: 4 CPU-bound thread jobs running"
         await batch.wait()
         assert manager.gil_jobs_running == 0
