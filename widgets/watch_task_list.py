@@ -130,7 +130,8 @@ class WatchTaskList(ScrollView, can_focus=True):
         self._cursor = 0
         self._selected: int | None = None
         self._follow = False
-        self._cache: LRUCache[int, tuple[tuple[object, ...], Strip]] = LRUCache(2048)
+        self._cache: LRUCache[int, tuple[TaskSnapshot, tuple[object, ...], Strip]] = LRUCache(
+            2048)
         self._axis: tuple[float, float] = (0.0, 1.0)
         """The time the lanes span: the agent's clock at the first batch and at the latest."""
 
@@ -149,13 +150,14 @@ class WatchTaskList(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         is_cursor = index == self._cursor
         depth = self._depth.get(task_id, 0) if self.tree_view else 0
-        key = (id(task), is_cursor, width, depth, self.has_focus,
-               self._axis if self.lanes else None)
+        key = (is_cursor, width, depth, self.has_focus, self._axis if self.lanes else None)
         cached = self._cache.get(task_id)
-        if cached is not None and cached[0] == key:
-            return cached[1]
+        # The snapshot itself, compared by identity: the cache holds it, so its memory cannot
+        # be reused by a newer snapshot (an ``id()`` key could be, and then showed a stale row).
+        if cached is not None and cached[0] is task and cached[1] == key:
+            return cached[2]
         strip = self._render_row(task, width, is_cursor, depth)
-        self._cache[task_id] = (key, strip)
+        self._cache[task_id] = (task, key, strip)
         return strip
 
     def _header(self, width: int) -> Strip:

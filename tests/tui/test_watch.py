@@ -307,3 +307,35 @@ async def test_sigterm_to_loopscope_stops_the_watched_program_too() -> None:
     assert app.return_code == 128 + signal.SIGTERM
     assert program.exit_status.stopped_by_us == "SIGINT"
     assert program.pid is not None and gone(program.pid)
+
+
+async def test_a_row_shows_the_newest_state_even_when_a_snapshot_reuses_an_old_address() -> None:
+    """The row cache once keyed a row by ``id(snapshot)``: when the agent replaced a snapshot
+    twice between two draws, CPython could put the newest one at the address of the one drawn
+    (freed by then), and the row kept saying ``suspended`` after the program ended."""
+    feed = FakeFeed()
+    app = make_watch_app(fake_session(feed=feed))
+    async with app.run_test(size=(160, 50)) as pilot:
+        tasks = app.screen.query_one(WatchTaskList)
+        await until(pilot, lambda: tasks.row_count == 8)
+        store = app.session.store
+        first = store.get(4)
+        assert first is not None and first.state is TaskState.SUSPENDED
+        line = tasks.rows.index(4) + 1 - tasks.scroll_offset.y
+        assert "suspended" in str(tasks.render_line(line).text)
+        drawn_at = id(first)
+        del first
+        # No await in this loop: nothing draws between the batches, as when several batches
+        # arrive within one 10 Hz tick. Stop once the snapshot lands where the drawn one was.
+        states = (TaskState.RUNNING, TaskState.READY, TaskState.DONE)
+        for n in range(3000):
+            old = store.get(4)
+            assert old is not None
+            new = dataclasses.replace(old, state=states[n % 3], busy_s=n * 1e-6)
+            del old
+            store.apply_message(batch([new], t=101.5 + n * 1e-3))
+            del new
+            if id(store.get(4)) == drawn_at and store.tasks[4].state is TaskState.DONE:
+                break
+        tasks.sync()
+        assert "done" in str(tasks.render_line(line).text)  # never the stale "suspended"
