@@ -130,8 +130,7 @@ class WatchTaskList(ScrollView, can_focus=True):
         self._cursor = 0
         self._selected: int | None = None
         self._follow = False
-        self._cache: LRUCache[int, tuple[TaskSnapshot, tuple[object, ...], Strip]] = LRUCache(
-            2048)
+        self._cache: LRUCache[int, tuple[TaskSnapshot, tuple[object, ...], Strip]] = LRUCache(2048)
         self._axis: tuple[float, float] = (0.0, 1.0)
         """The time the lanes span: the agent's clock at the first batch and at the latest."""
 
