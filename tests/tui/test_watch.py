@@ -14,7 +14,7 @@ import psutil
 from rich.console import Console
 from textual.widgets import Static
 
-from loopscope.tasks.agent.model import TaskState
+from loopscope.tasks.agent.model import AgentWarning, LagSpike, TaskState, WarningKind
 from loopscope.tasks.watch.agent_feed import ListenerFeed
 from loopscope.tasks.watch.session import WatchSession
 from loopscope.tasks.watch.supervisor import ProgramSupervisor
@@ -22,10 +22,12 @@ from loopscope.tui.screens.watch import WatchScreen
 from loopscope.tui.screens.watch_modals import WatchDetailScreen
 from loopscope.tui.watch_app import WatchApp, make_watch_app, program_session
 from loopscope.widgets.program_output import ProgramOutputView
+from loopscope.widgets.watch_events import WatchEvents
+from loopscope.widgets.watch_jobs import WatchJobs
 from loopscope.widgets.watch_status import WatchStatus
 from loopscope.widgets.watch_task_list import WatchTaskList
 from tests.staging import until
-from tests.watch_fake import FakeFeed, batch, fake_session, many_tasks
+from tests.watch_fake import FakeFeed, at, batch, exited_program, fake_session, many_tasks
 
 PROGRAMS = Path(__file__).resolve().parent.parent / "programs"
 WIRE_AGENT = str(PROGRAMS / "wire_agent.py")
@@ -339,3 +341,45 @@ async def test_a_row_shows_the_newest_state_even_when_a_snapshot_reuses_an_old_a
                 break
         tasks.sync()
         assert "done" in str(tasks.render_line(line).text)  # never the stale "suspended"
+
+
+async def test_lag_and_warnings_use_one_duration_format_and_name_each_figure() -> None:
+    """A 0.300 s step seen by the probe as 0.253 s of lag: both figures, each labelled, in the
+    format of the rest of the screen (once ``+0.4s``, ``held 0.253 s`` and ``max 253 ms``)."""
+    app = make_watch_app(fake_session(feed=FakeFeed(with_events=False)))
+    async with app.run_test(size=(160, 50)) as pilot:
+        tasks = app.screen.query_one(WatchTaskList)
+        await until(pilot, lambda: tasks.row_count == 8)
+        events = app.screen.query_one(WatchEvents)
+        report = at(25, "worker")
+        message = batch(
+            [], t=100.5,
+            spikes=[LagSpike(100.412, 253.0, 1, 4, "worker-2", report, 0.300)],
+            warnings=[AgentWarning(WarningKind.SLOW_STEP, 100.412, 4, report,
+                                   "a step held the loop for 0.300 s")],
+        )
+        message["lag"] = [[100.35, 0.4, 1], [100.412, 253.0, 1]]
+        app.session.store.apply_message(message)
+        await until(pilot, lambda: "step held" in str(events.render()))
+        lines = str(events.render()).splitlines()
+        assert lines[0].startswith("probe lag ")
+        assert lines[0].endswith(" now 0.253 s, max 0.253 s")
+        assert "+0.412 s step held 0.300 s tiny_crawler.py:25 #4 worker-2 · probe lag 0.253 s" in (
+            lines)
+        assert "+0.412 s slow-step: a step held the loop for 0.300 s" in lines
+
+
+async def test_after_the_program_ended_the_empty_panels_say_none_not_yet() -> None:
+    running = make_watch_app(fake_session(feed=FakeFeed(with_events=False)))
+    async with running.run_test(size=(160, 50)) as pilot:
+        events = running.screen.query_one(WatchEvents)
+        await until(pilot, lambda: "no lag spike or warning yet" in str(events.render()))
+        jobs = running.screen.query_one(WatchJobs)
+        assert str(jobs.render()).startswith("no executor job yet")
+    ended = make_watch_app(fake_session(program=exited_program(),
+                                        feed=FakeFeed(with_events=False)))
+    async with ended.run_test(size=(160, 50)) as pilot:
+        events = ended.screen.query_one(WatchEvents)
+        await until(pilot, lambda: str(events.render()).endswith("no lag spike or warning"))
+        jobs = ended.screen.query_one(WatchJobs)
+        assert str(jobs.render()).startswith("no executor job (")

@@ -122,8 +122,13 @@ class WatchScreen(Screen[None]):
                 "Task" if tasks.selected_id is None else f"Task #{tasks.selected_id}"
             )
             self.query_one(ProgramOutputView).sync()
-            self.query_one(WatchEvents).sync()
-            self.query_one(WatchJobs).sync()
+            ended = self.session.ended
+            events = self.query_one(WatchEvents)
+            events.ended = ended
+            events.sync()
+            jobs = self.query_one(WatchJobs)
+            jobs.ended = ended
+            jobs.sync()
             tasks.border_subtitle = self._view_text(tasks)
             self.query_one(WatchStatus).sync()
 
