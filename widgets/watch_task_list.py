@@ -325,9 +325,14 @@ class WatchTaskList(ScrollView, can_focus=True):
             self.sort_reverse = key not in ("id", "name", "state", "where")
 
     def next_sort(self) -> None:
-        """Sort by the next column (``s``)."""
+        """Sort by the next column (``s``, ``>``)."""
+        self.step_sort(1)
+
+    def step_sort(self, step: int) -> None:
+        """Sort by the column ``step`` places on: ``>`` is +1, ``<`` is -1 (the dashboard's
+        keys), each column in its natural order (largest first for times and counts)."""
         order = SORT_ORDER
-        self.sort_by(order[(order.index(self.sort_key) + 1) % len(order)])
+        self.sort_by(order[(order.index(self.sort_key) + step) % len(order)])
 
     def move_cursor(self, row: int) -> None:
         row = max(0, min(row, len(self._rows) - 1))

@@ -383,3 +383,24 @@ async def test_after_the_program_ended_the_empty_panels_say_none_not_yet() -> No
         await until(pilot, lambda: str(events.render()).endswith("no lag spike or warning"))
         jobs = ended.screen.query_one(WatchJobs)
         assert str(jobs.render()).startswith("no executor job (")
+
+
+async def test_the_dashboard_sort_keys_work_on_the_watch_screen_too() -> None:
+    """``<`` ``>`` ``I`` sort the dashboard's list; the watch screen once knew only ``s``/``S``."""
+    app = make_watch_app(fake_session())
+    async with app.run_test(size=(160, 50)) as pilot:
+        tasks = app.screen.query_one(WatchTaskList)
+        await until(pilot, lambda: tasks.row_count == 8)
+        await pilot.press("greater_than_sign")  # id → name
+        assert tasks.sort_key == "name"
+        assert [app.session.store.tasks[i].name for i in tasks.rows][:2] == [
+            "broken-page", "robots"]
+        await pilot.press("less_than_sign")  # back to id
+        assert tasks.sort_key == "id" and tasks.rows == [1, 2, 3, 4, 5, 6, 7, 8]
+        await pilot.press("I")
+        assert tasks.sort_reverse and tasks.rows == [8, 7, 6, 5, 4, 3, 2, 1]
+        await pilot.press("question_mark")
+        await pilot.pause(0.1)
+        help_text = " ".join(rendered(w.content) for w in app.screen.query(Static))
+        assert "previous column" in help_text and "invert the sort order" in help_text
+        assert "less_than_sign" not in help_text  # the key as typed: <
