@@ -90,7 +90,7 @@ def crawler_events() -> tuple[list[LagSpike], list[AgentWarning]]:
     spikes = [LagSpike(100.912, 301.0, 1, 2, "worker-0", at(18, "fetch"), 0.301)]
     warnings = [
         AgentWarning(WarningKind.SLOW_STEP, 100.912, 2, at(18, "fetch"),
-                     "worker-0 held the loop 301 ms at tiny_crawler.py:18"),
+                     "a step held the loop for 0.301 s"),
         AgentWarning(WarningKind.NEVER_RETRIEVED, 101.020, 6, at(16, "fetch"),
                      "broken-page: ConnectionError: /broken: connection reset"),
     ]

@@ -2,6 +2,13 @@
 
 A spike names the task and the line its longest step ran to: the step that held the loop.
 The panel shows as many of the newest events as fit and redraws only when one arrives.
+
+Two figures describe one spike, and they differ on purpose. ``step held`` is the step's own
+duration, measured around it (the figure the task's busy and longest step show). ``probe lag``
+is how late the agent's lag probe ran: the probe is posted every 50 ms tick, so it sees only
+the part of the step after it was posted, and reads less than the step (a 0.300 s
+``time.sleep`` shows as ``step held 0.300 s`` and, say, ``probe lag 0.253 s``). Every
+duration here uses ``human_seconds``, the format of the rest of the screen.
 """
 
 from __future__ import annotations
@@ -18,15 +25,15 @@ BARS = "▁▂▃▄▅▆▇█"
 
 
 def lag_line(samples: list[LagSample], width: int) -> Text:
-    """``lag ▁▁▂▁█▁▁ now 0.4 ms, max 301 ms``: the newest samples that fit, scaled to the max."""
-    text = Text("lag ", style="bold")
+    """``probe lag ▁▁▂▁█▁▁ now 0.000 s, max 0.301 s``: the newest samples that fit, scaled to
+    the max."""
+    text = Text("probe lag ", style="bold")
     if not samples:
         text.append("no sample yet", "dim")
         return text
     now_ms = samples[-1].lag_ms
     peak = max(sample.lag_ms for sample in samples)
-    tail = f" now {now_ms:,.1f} ms, max {peak:,.1f} ms" if peak < 10 else (
-        f" now {now_ms:,.1f} ms, max {peak:,.0f} ms")
+    tail = f" now {human_seconds(now_ms / 1000)}, max {human_seconds(peak / 1000)}"
     room = max(0, width - len(text) - len(tail))
     shown = samples[-room:] if room else []
     scale = max(peak, 1.0)
@@ -36,21 +43,33 @@ def lag_line(samples: list[LagSample], width: int) -> Text:
     return text
 
 
+def offset(at_s: float) -> str:
+    """``+0.912 s``: when an event came, since the first batch (the one duration format)."""
+    return f"+{human_seconds(at_s)} "
+
+
 def spike_text(spike: LagSpike, at_s: float) -> Text:
-    """``+0.9s held 0.301 s crawler.py:18 #2 worker-0``: the place first, it matters most."""
+    """``+0.912 s step held 0.301 s crawler.py:18 #2 worker-0 · probe lag 0.253 s``: the step's
+    own duration and place first, they matter most; the probe's figure last (see the module)."""
     text = Text()
-    text.append(f"+{at_s:.1f}s ", "dim")
-    text.append(f"held {human_seconds(spike.lag_ms / 1000)}", "bold red")
+    text.append(offset(at_s), "dim")
+    probe = f"probe lag {human_seconds(spike.lag_ms / 1000)}"
+    if spike.step_s > 0:
+        text.append(f"step held {human_seconds(spike.step_s)}", "bold red")
+    else:  # no step to blame (a plain callback): the probe's figure is all there is
+        text.append(probe, "bold red")
     if spike.line is not None:
         text.append(f" {where(spike.line)}", "bold")
     if spike.task is not None:
         text.append(f" #{spike.task} {spike.task_name or ''}".rstrip())
+    if spike.step_s > 0:
+        text.append(f" · {probe}", "dim")
     return text
 
 
 def warning_text(warning: AgentWarning, at_s: float) -> Text:
     text = Text()
-    text.append(f"+{at_s:.1f}s ", "dim")
+    text.append(offset(at_s), "dim")
     text.append(f"{warning.kind.value}: ", "bold yellow")
     text.append(warning.message)
     return text
@@ -80,6 +99,8 @@ class WatchEvents(Widget):
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.store = store
         self._version: object = None
+        self.ended = False
+        """The program has ended: "none", not "none yet", when nothing came."""
 
     def render(self) -> Text:
         store = self.store
@@ -92,14 +113,15 @@ class WatchEvents(Widget):
             (w.at, warning_text(w, store.relative(w.at))) for w in list(store.warnings)[-room:]
         ]
         if not events:
-            return Text("\n").join([lag, Text("no lag spike or warning yet", style="dim")])
+            quiet = "no lag spike or warning" + ("" if self.ended else " yet")
+            return Text("\n").join([lag, Text(quiet, style="dim")])
         events.sort(key=lambda pair: pair[0])
         return Text("\n").join([lag, *(text for _, text in events[-room:])])
 
     def sync(self) -> None:
         store = self.store
         lag = store.state.lag
-        key = (store.events_version, len(lag), lag[-1] if lag else None)
+        key = (store.events_version, len(lag), lag[-1] if lag else None, self.ended)
         if key != self._version:
             self._version = key
             count = len(store.spikes) + len(store.warnings)

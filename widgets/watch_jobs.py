@@ -66,21 +66,23 @@ class WatchJobs(Widget):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.store = store
-        self._version = -1
+        self._version: object = None
+        self.ended = False
+        """The program has ended: "none", not "none yet", when no job ran."""
 
     def render(self) -> Text:
         state = self.store.state
         if not state.jobs:
-            return Text("no executor job yet (loop.run_in_executor, asyncio.to_thread)",
-                        style="dim")
+            quiet = "no executor job" + ("" if self.ended else " yet")
+            return Text(f"{quiet} (loop.run_in_executor, asyncio.to_thread)", style="dim")
         room = max(1, self.size.height)
         jobs = list(state.jobs.values())[-room:]
         return Text("\n").join(job_text(job, state.agent_time) for job in jobs)
 
     def sync(self) -> None:
         state = self.store.state
-        if state.version != self._version:
-            self._version = state.version
+        if (state.version, self.ended) != self._version:
+            self._version = (state.version, self.ended)
             jobs = state.jobs
             running = sum(1 for job in jobs.values() if job.state is JobState.RUNNING)
             self.border_title = f"Executor jobs {len(jobs):,}" + (

@@ -130,7 +130,7 @@ class WatchTaskList(ScrollView, can_focus=True):
         self._cursor = 0
         self._selected: int | None = None
         self._follow = False
-        self._cache: LRUCache[int, tuple[tuple[object, ...], Strip]] = LRUCache(2048)
+        self._cache: LRUCache[int, tuple[TaskSnapshot, tuple[object, ...], Strip]] = LRUCache(2048)
         self._axis: tuple[float, float] = (0.0, 1.0)
         """The time the lanes span: the agent's clock at the first batch and at the latest."""
 
@@ -149,13 +149,14 @@ class WatchTaskList(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         is_cursor = index == self._cursor
         depth = self._depth.get(task_id, 0) if self.tree_view else 0
-        key = (id(task), is_cursor, width, depth, self.has_focus,
-               self._axis if self.lanes else None)
+        key = (is_cursor, width, depth, self.has_focus, self._axis if self.lanes else None)
         cached = self._cache.get(task_id)
-        if cached is not None and cached[0] == key:
-            return cached[1]
+        # The snapshot itself, compared by identity: the cache holds it, so its memory cannot
+        # be reused by a newer snapshot (an ``id()`` key could be, and then showed a stale row).
+        if cached is not None and cached[0] is task and cached[1] == key:
+            return cached[2]
         strip = self._render_row(task, width, is_cursor, depth)
-        self._cache[task_id] = (key, strip)
+        self._cache[task_id] = (task, key, strip)
         return strip
 
     def _header(self, width: int) -> Strip:
@@ -329,9 +330,14 @@ class WatchTaskList(ScrollView, can_focus=True):
             self.sort_reverse = key not in ("id", "name", "state", "where")
 
     def next_sort(self) -> None:
-        """Sort by the next column (``s``)."""
+        """Sort by the next column (``s``, ``>``)."""
+        self.step_sort(1)
+
+    def step_sort(self, step: int) -> None:
+        """Sort by the column ``step`` places on: ``>`` is +1, ``<`` is -1 (the dashboard's
+        keys), each column in its natural order (largest first for times and counts)."""
         order = SORT_ORDER
-        self.sort_by(order[(order.index(self.sort_key) + 1) % len(order)])
+        self.sort_by(order[(order.index(self.sort_key) + step) % len(order)])
 
     def move_cursor(self, row: int) -> None:
         row = max(0, min(row, len(self._rows) - 1))

@@ -45,6 +45,7 @@ from types import CodeType, FrameType
 from typing import Any
 
 from loopscope.tasks.agent.places import line_at, short_repr
+from loopscope.tasks.units import human_seconds
 
 SLOW_STEP_S = 0.1
 """A step that holds the loop this long is a warning (and the lag it causes is blamed on it)."""
@@ -606,7 +607,7 @@ class Recorder:
                 line = (frame.f_code, frame.f_lineno)
         record.loop.last_slow = (record, took, line, now)
         self.warn("slow-step", record.seq, line,
-                  f"a step held the loop for {took * 1000:.0f} ms", now)
+                  f"a step held the loop for {human_seconds(took)}", now)
 
     def warn(self, kind: str, task: int | None, line: Any, message: str,
              now: float | None = None) -> None:

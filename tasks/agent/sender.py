@@ -29,6 +29,7 @@ from loopscope.tasks.agent import stalls, wire
 from loopscope.tasks.agent.address import Address, parse_address
 from loopscope.tasks.agent.recorder import Recorder, TaskRecord
 from loopscope.tasks.agent.rows import RowBuilder
+from loopscope.tasks.units import human_seconds
 
 TICK = wire.BATCH_INTERVAL
 HANDSHAKE_TIMEOUT = 5.0
@@ -367,7 +368,7 @@ class Sender:
                 place = f" at {where[1]}:{where[2]}" if where else ""
                 recorder.warn(
                     "stuck", record.seq, where,
-                    f"suspended for {now - record.last_end:.0f} s{place}", now,
+                    f"suspended for {human_seconds(now - record.last_end)}{place}", now,
                 )
         return rows
 

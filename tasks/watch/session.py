@@ -8,8 +8,9 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
+from loopscope.tasks.agent.model import ProgramState as AgentProgramState
 from loopscope.tasks.watch.store import WatchStore
-from loopscope.tasks.watch.supervisor import ExitStatus, ProgramSupervisor
+from loopscope.tasks.watch.supervisor import ExitStatus, ProgramState, ProgramSupervisor
 
 
 class AgentFeed(Protocol):
@@ -47,6 +48,17 @@ class WatchSession:
         store.state.mark_exited(status.returncode)
         if store.link.startswith("waiting"):
             store.set_link("never connected: the program ended first")
+
+    @property
+    def ended(self) -> bool:
+        """The program has ended (exited, or never started): panels say "none", not "yet"."""
+        program = self.program
+        if program is not None and program.state in (
+            ProgramState.EXITED, ProgramState.FAILED_TO_START
+        ):
+            return True
+        told = self.store.state.status
+        return told is not None and told.state is AgentProgramState.EXITED
 
     async def start(self) -> None:
         if self.feed is not None:

@@ -15,7 +15,7 @@ import psutil
 from rich.console import Console
 from textual.widgets import Static
 
-from loopscope.tasks.agent.model import TaskState
+from loopscope.tasks.agent.model import AgentWarning, LagSpike, TaskState, WarningKind
 from loopscope.tasks.watch.agent_feed import ListenerFeed
 from loopscope.tasks.watch.session import WatchSession
 from loopscope.tasks.watch.supervisor import ProgramSupervisor
@@ -23,10 +23,12 @@ from loopscope.tui.screens.watch import WatchScreen
 from loopscope.tui.screens.watch_modals import WatchDetailScreen
 from loopscope.tui.watch_app import WatchApp, make_watch_app, program_session
 from loopscope.widgets.program_output import ProgramOutputView
+from loopscope.widgets.watch_events import WatchEvents
+from loopscope.widgets.watch_jobs import WatchJobs
 from loopscope.widgets.watch_status import WatchStatus
 from loopscope.widgets.watch_task_list import WatchTaskList
 from tests.staging import until
-from tests.watch_fake import FakeFeed, batch, fake_session, many_tasks
+from tests.watch_fake import FakeFeed, at, batch, exited_program, fake_session, many_tasks
 
 PROGRAMS = Path(__file__).resolve().parent.parent / "programs"
 WIRE_AGENT = str(PROGRAMS / "wire_agent.py")
@@ -321,3 +323,98 @@ async def test_sigterm_to_loopscope_stops_the_watched_program_too() -> None:
     assert program.exit_status.stopped_by_us == "SIGINT"
     assert program.pid is not None
     assert gone(program.pid)
+
+
+async def test_a_row_shows_the_newest_state_even_when_a_snapshot_reuses_an_old_address() -> None:
+    """The row cache once keyed a row by ``id(snapshot)``: when the agent replaced a snapshot
+    twice between two draws, CPython could put the newest one at the address of the one drawn
+    (freed by then), and the row kept saying ``suspended`` after the program ended."""
+    feed = FakeFeed()
+    app = make_watch_app(fake_session(feed=feed))
+    async with app.run_test(size=(160, 50)) as pilot:
+        tasks = app.screen.query_one(WatchTaskList)
+        await until(pilot, lambda: tasks.row_count == 8)
+        store = app.session.store
+        first = store.get(4)
+        assert first is not None and first.state is TaskState.SUSPENDED
+        line = tasks.rows.index(4) + 1 - tasks.scroll_offset.y
+        assert "suspended" in str(tasks.render_line(line).text)
+        drawn_at = id(first)
+        del first
+        # No await in this loop: nothing draws between the batches, as when several batches
+        # arrive within one 10 Hz tick. Stop once the snapshot lands where the drawn one was.
+        states = (TaskState.RUNNING, TaskState.READY, TaskState.DONE)
+        for n in range(3000):
+            old = store.get(4)
+            assert old is not None
+            new = dataclasses.replace(old, state=states[n % 3], busy_s=n * 1e-6)
+            del old
+            store.apply_message(batch([new], t=101.5 + n * 1e-3))
+            del new
+            if id(store.get(4)) == drawn_at and store.tasks[4].state is TaskState.DONE:
+                break
+        tasks.sync()
+        assert "done" in str(tasks.render_line(line).text)  # never the stale "suspended"
+
+
+async def test_lag_and_warnings_use_one_duration_format_and_name_each_figure() -> None:
+    """A 0.300 s step seen by the probe as 0.253 s of lag: both figures, each labelled, in the
+    format of the rest of the screen (once ``+0.4s``, ``held 0.253 s`` and ``max 253 ms``)."""
+    app = make_watch_app(fake_session(feed=FakeFeed(with_events=False)))
+    async with app.run_test(size=(160, 50)) as pilot:
+        tasks = app.screen.query_one(WatchTaskList)
+        await until(pilot, lambda: tasks.row_count == 8)
+        events = app.screen.query_one(WatchEvents)
+        report = at(25, "worker")
+        message = batch(
+            [], t=100.5,
+            spikes=[LagSpike(100.412, 253.0, 1, 4, "worker-2", report, 0.300)],
+            warnings=[AgentWarning(WarningKind.SLOW_STEP, 100.412, 4, report,
+                                   "a step held the loop for 0.300 s")],
+        )
+        message["lag"] = [[100.35, 0.4, 1], [100.412, 253.0, 1]]
+        app.session.store.apply_message(message)
+        await until(pilot, lambda: "step held" in str(events.render()))
+        lines = str(events.render()).splitlines()
+        assert lines[0].startswith("probe lag ")
+        assert lines[0].endswith(" now 0.253 s, max 0.253 s")
+        assert "+0.412 s step held 0.300 s tiny_crawler.py:25 #4 worker-2 · probe lag 0.253 s" in (
+            lines)
+        assert "+0.412 s slow-step: a step held the loop for 0.300 s" in lines
+
+
+async def test_after_the_program_ended_the_empty_panels_say_none_not_yet() -> None:
+    running = make_watch_app(fake_session(feed=FakeFeed(with_events=False)))
+    async with running.run_test(size=(160, 50)) as pilot:
+        events = running.screen.query_one(WatchEvents)
+        await until(pilot, lambda: "no lag spike or warning yet" in str(events.render()))
+        jobs = running.screen.query_one(WatchJobs)
+        assert str(jobs.render()).startswith("no executor job yet")
+    ended = make_watch_app(fake_session(program=exited_program(),
+                                        feed=FakeFeed(with_events=False)))
+    async with ended.run_test(size=(160, 50)) as pilot:
+        events = ended.screen.query_one(WatchEvents)
+        await until(pilot, lambda: str(events.render()).endswith("no lag spike or warning"))
+        jobs = ended.screen.query_one(WatchJobs)
+        assert str(jobs.render()).startswith("no executor job (")
+
+
+async def test_the_dashboard_sort_keys_work_on_the_watch_screen_too() -> None:
+    """``<`` ``>`` ``I`` sort the dashboard's list; the watch screen once knew only ``s``/``S``."""
+    app = make_watch_app(fake_session())
+    async with app.run_test(size=(160, 50)) as pilot:
+        tasks = app.screen.query_one(WatchTaskList)
+        await until(pilot, lambda: tasks.row_count == 8)
+        await pilot.press("greater_than_sign")  # id → name
+        assert tasks.sort_key == "name"
+        assert [app.session.store.tasks[i].name for i in tasks.rows][:2] == [
+            "broken-page", "robots"]
+        await pilot.press("less_than_sign")  # back to id
+        assert tasks.sort_key == "id" and tasks.rows == [1, 2, 3, 4, 5, 6, 7, 8]
+        await pilot.press("I")
+        assert tasks.sort_reverse and tasks.rows == [8, 7, 6, 5, 4, 3, 2, 1]
+        await pilot.press("question_mark")
+        await pilot.pause(0.1)
+        help_text = " ".join(rendered(w.content) for w in app.screen.query(Static))
+        assert "previous column" in help_text and "invert the sort order" in help_text
+        assert "less_than_sign" not in help_text  # the key as typed: <

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -121,6 +122,8 @@ def test_blocking_step_is_timed_and_blamed_on_its_line() -> None:
     assert by_name(report)["ticker"]["busy_s"] < 0.1
     [warning] = [w for w in report["warnings"] if w["kind"] == "slow-step"]
     assert warning["task"] == blocker["id"]
+    # the one duration format of the screen (human_seconds), not "300 ms" beside "0.300 s"
+    assert re.fullmatch(r"a step held the loop for 0\.\d{3} s", warning["message"])
     assert warning["line"]["line"] == sleep_line
     spikes = [s for s in report["spikes"] if s["task"] == blocker["id"]]
     assert spikes
@@ -145,6 +148,7 @@ def test_stuck_consumer_is_seen_waiting_on_the_event_line() -> None:
                if w["kind"] == "stuck" and w["task"] == consumer["id"]]
     assert stuck["task"] == consumer["id"]
     assert stuck["line"]["line"] == wait_line
+    assert re.match(r"suspended for \d+\.\d{3} s at ", stuck["message"])  # as on screen
 
 
 def test_a_module_runs_with_dash_m(tmp_path: Path) -> None:

@@ -41,9 +41,16 @@ class WatchScreen(Screen[None]):
         Binding("slash", "filter", "filter", id="watch.filter", priority=True,
                 tooltip="filter by name, coroutine, state or file:line; enter keeps it, "
                 "escape clears it"),
-        Binding("s", "sort", "sort", id="watch.sort", tooltip="sort by the next column"),
+        # the dashboard's sort keys (< > I), and s / S as before
+        Binding("less_than_sign", "sort_step(-1)", "sort ◀", id="watch.sort-left", show=False,
+                tooltip="sort by the previous column (as on the dashboard)"),
+        Binding("greater_than_sign", "sort_step(1)", "sort ▶", id="watch.sort-right",
+                show=False, tooltip="sort by the next column (as on the dashboard)"),
+        Binding("I", "reverse", "invert sort", id="watch.sort-invert", show=False,
+                tooltip="invert the sort order (as on the dashboard)"),
+        Binding("s", "sort", "sort", id="watch.sort", tooltip="sort by the next column (like >)"),
         Binding("S", "reverse", "reverse", id="watch.reverse", show=False,
-                tooltip="reverse the order"),
+                tooltip="reverse the order (like I)"),
         Binding("t", "tree", "tree", id="watch.tree",
                 tooltip="the task tree: each task under the task that created it"),
         Binding("enter", "details", "details", id="watch.details", show=False,
@@ -122,8 +129,13 @@ class WatchScreen(Screen[None]):
                 "Task" if tasks.selected_id is None else f"Task #{tasks.selected_id}"
             )
             self.query_one(ProgramOutputView).sync()
-            self.query_one(WatchEvents).sync()
-            self.query_one(WatchJobs).sync()
+            ended = self.session.ended
+            events = self.query_one(WatchEvents)
+            events.ended = ended
+            events.sync()
+            jobs = self.query_one(WatchJobs)
+            jobs.ended = ended
+            jobs.sync()
             tasks.border_subtitle = self._view_text(tasks)
             self.query_one(WatchStatus).sync()
 
@@ -170,6 +182,10 @@ class WatchScreen(Screen[None]):
 
     def action_sort(self) -> None:
         self.query_one(WatchTaskList).next_sort()
+        self.sync()
+
+    def action_sort_step(self, step: int) -> None:
+        self.query_one(WatchTaskList).step_sort(step)
         self.sync()
 
     def action_reverse(self) -> None:

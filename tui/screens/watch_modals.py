@@ -15,7 +15,10 @@ from textual.widgets import Static
 from loopscope.tasks.watch.store import WatchStore
 from loopscope.widgets.watch_detail import WatchDetail
 
-KEY_NAMES = {"slash": "/", "question_mark": "?", "enter": "enter", "escape": "escape"}
+KEY_NAMES = {
+    "slash": "/", "question_mark": "?", "enter": "enter", "escape": "escape",
+    "less_than_sign": "<", "greater_than_sign": ">",
+}
 
 EXTRA_HELP = (
     ("↑ ↓ PgUp PgDn Home End", "move in the list (End follows the newest task)"),
