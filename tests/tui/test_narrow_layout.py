@@ -5,7 +5,9 @@ from __future__ import annotations
 from textual.widget import Widget
 
 from loopscope.tasks.lag import LagSpike
+from loopscope.tasks.records import TaskState
 from loopscope.tui.screens.main import MainScreen
+from loopscope.widgets.status_line import StatusLine
 from loopscope.widgets.system_panel import SystemPanel
 from tests.tui.conftest import new_app, until
 
@@ -42,3 +44,21 @@ async def test_process_panel_keeps_its_bottom_border_with_the_command_bar_open()
         shown = "".join(strip.text for strip in panel.render_lines(panel.region.reset_offset))
         assert "spike 1,234 ms" in shown
         assert shown.rstrip().endswith("╯")
+
+
+async def test_an_active_filter_keeps_the_status_on_its_two_rows() -> None:
+    app = new_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        status = screen.query_one(StatusLine)
+        await pilot.press("F")  # all -> pending
+        await pilot.pause()
+        assert status.state_filter is TaskState.PENDING
+        assert status.size.height == 2
+        width = status.content_size.width
+        counts, settings = [strip.text.strip() for strip in status.render_lines(
+            status.region.reset_offset)]
+        assert "filter pending" in counts and counts.startswith("pend")
+        assert settings.startswith("limit 100")
+        assert all(len(line) <= width for line in (counts, settings))
