@@ -197,10 +197,13 @@ class TaskList(ScrollView, can_focus=True):
             base = self.rich_style
             if is_cursor:
                 base = base + self.get_component_rich_style("task-list--cursor")
+            # a component style carries the panel's background: the row's (the cursor's) wins,
+            # or the selection bar has a hole at the state and error cells
+            keep = Style(bgcolor=base.bgcolor)
             styles = (
                 base,
-                base + self.get_component_rich_style(f"task-list--{state.value}"),
-                base + self.get_component_rich_style("task-list--error-text"),
+                base + self.get_component_rich_style(f"task-list--{state.value}") + keep,
+                base + self.get_component_rich_style("task-list--error-text") + keep,
             )
             self._row_style_cache[key] = styles
         return styles
