@@ -16,18 +16,19 @@ from __future__ import annotations
 
 import bisect
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.records import TaskRecord, TaskState
@@ -137,6 +138,16 @@ class TaskList(ScrollView, can_focus=True):
         self._columns: list[tuple[Column, int]] = []
 
     # --- rendering ------------------------------------------------------------------------
+
+    def _arrange_scrollbars(self, region: Region) -> Iterable[tuple[Widget, Region]]:
+        """The vertical scrollbar runs beside the rows only: the header does not scroll, so
+        the thumb never sits on it (textual places the bar over the whole height)."""
+        for widget, bar in super()._arrange_scrollbars(region):
+            if widget is self.vertical_scrollbar and bar.height > 1:
+                bar = Region(bar.x, bar.y + 1, bar.width, bar.height - 1)
+                self.vertical_scrollbar.window_virtual_size = max(0, self.virtual_size.height - 1)
+                self.vertical_scrollbar.window_size = bar.height
+            yield widget, bar
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
