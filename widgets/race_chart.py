@@ -8,6 +8,9 @@ conclusion the race composed from the numbers is printed under them.
 
 from __future__ import annotations
 
+import re
+import textwrap
+
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -23,6 +26,26 @@ BLOCKS = " ▏▎▍▌▋▊▉█"
 def bar(fraction: float, width: int) -> str:
     eighths = max(1, round(fraction * width * 8))
     return "█" * (eighths // 8) + (BLOCKS[eighths % 8] if eighths % 8 else "")
+
+
+UNIT_SPACE = re.compile(r"(?<=\d) (?=(?:s|ms|µs|min|h|cores?|MiB|KiB|GiB)\b)")
+"""The space between a number and its unit: never a place to break a line."""
+
+
+def keep_units(text: str, width: int) -> str:
+    """``text`` wrapped by words to ``width``, never between a number and its unit
+    (``(0.424 s)`` stays on one line; rich would break it at any space)."""
+    if width <= 0:
+        return text
+    glued = UNIT_SPACE.sub("\u00a0", text)
+    # textwrap breaks only at ASCII whitespace, so the no-break space holds; the lines it
+    # returns fit, so rich does not wrap them again
+    lines = [
+        line
+        for paragraph in glued.split("\n")
+        for line in textwrap.wrap(paragraph, width, break_on_hyphens=False) or [""]
+    ]
+    return "\n".join(lines).replace("\u00a0", " ")
 
 
 class RaceChart(Widget):
@@ -92,12 +115,14 @@ class RaceChart(Widget):
                     Text(mark, style=winner_style),
                 )
             parts.extend([table, Text("")])
-        parts.append(Text(results.conclusion, style="bold"))
+        room = self.content_size.width or self.size.width
+        parts.append(Text(keep_units(results.conclusion, room), style="bold"))
         watcher = ("" if results.watcher_cpu is None else
                    f"; this screen used {results.watcher_cpu:.0%} of one core meanwhile")
         parts.append(
-            Text(f"{results.cores} cores, process pool of {results.process_workers}; every lane "
-                 "timed on the wall clock in a clean process of its own; × is speed relative "
-                 f"to sequential{watcher}", style=label_style)
+            Text(keep_units(
+                f"{results.cores} cores, process pool of {results.process_workers}; every lane "
+                "timed on the wall clock in a clean process of its own; × is speed relative "
+                f"to sequential{watcher}", room), style=label_style)
         )
         return Group(*parts)

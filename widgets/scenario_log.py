@@ -80,7 +80,9 @@ class ScenarioLog(ScrollView):
         index = self.scroll_offset.y + y
         width = self.scrollable_content_region.width
         if index < len(self._lines):
-            return self._lines[index].extend_cell_length(width, self.rich_style)
+            # pad short lines and cut long ones: the border sits at the panel's edge, and no
+            # text of an earlier frame stays visible after a short line
+            return self._lines[index].crop_extend(0, width, self.rich_style)
         return Strip.blank(width, self.rich_style)
 
     def notify_style_update(self) -> None:
@@ -114,7 +116,8 @@ class ScenarioLog(ScrollView):
         base = self.rich_style
         for entry in entries[self._wrapped_entries :]:
             for line in console.render_lines(entry_text(entry), options, pad=False):
-                self._lines.append(Strip(Segment.apply_style(line, base), width))
+                # no claimed width: the strip measures what it holds, so render_line pads it
+                self._lines.append(Strip(Segment.apply_style(line, base)))
         self._wrapped_entries = len(entries)
         return True
 

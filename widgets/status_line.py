@@ -11,6 +11,14 @@ from textual.widget import Widget
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.records import TaskState
 
+SHORT_STATES = {
+    TaskState.PENDING: "pend",
+    TaskState.RUNNING: "run",
+    TaskState.EXCEPTION: "exc",
+    TaskState.CANCELLED: "canc",
+}
+"""State words where the full ones would not fit on the row (the filter keeps the full word)."""
+
 
 class StatusLine(Widget):
     """Counts by state and the engine's settings."""
@@ -29,6 +37,8 @@ class StatusLine(Widget):
         height: auto;
         background: $panel;
         padding: 0 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
         & > .status-line--pending { color: $text-muted; }
         & > .status-line--running { color: $text-primary; text-style: bold; }
         & > .status-line--done { color: $text-success; }
@@ -59,18 +69,11 @@ class StatusLine(Widget):
     def render(self) -> Text:
         manager = self.manager
         muted = self.get_component_rich_style("status-line--muted")
-        text = Text(no_wrap=True, overflow="ellipsis")
-        for state in TaskState:
-            style = self.get_component_rich_style(f"status-line--{state.value}")
-            text.append(state.value, style)
-            text.append(f" {manager.counts[state]:,}  ")
-        text.append("│ ", muted)
-        text.append("batch ", muted)
-        text.append(f"×{self.batch_size:,}  ")
-        if self.state_filter is not None:
-            text.append("filter ", muted)
-            text.append(f"{self.state_filter.value}  ")
-        text.rstrip()
+        width = self.content_size.width or self.size.width
+        text = self._counts({})
+        if text.cell_len > width:
+            # 80 columns with a filter on: short state words keep the counts on their row
+            text = self._counts(SHORT_STATES)
         settings = Text(no_wrap=True, overflow="ellipsis")
         # The words of the command bar's ``set`` (set limit=5 per_host=2 workers=8 processes=2).
         limit, per_host, workers, processes = self._settings()
@@ -84,9 +87,26 @@ class StatusLine(Widget):
             settings.append(f"{word} ", muted)
             settings.append(f"{value}  ")
         settings.rstrip()
-        width = self.content_size.width or self.size.width
         joiner = "  │ " if text.cell_len + settings.cell_len + 4 <= width else "\n"
         return Text.assemble(text, (joiner, muted), settings, no_wrap=True, overflow="ellipsis")
+
+    def _counts(self, words: dict[TaskState, str]) -> Text:
+        """Each state's count after its word (``words`` shortens some), batch size, filter."""
+        manager = self.manager
+        muted = self.get_component_rich_style("status-line--muted")
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for state in TaskState:
+            style = self.get_component_rich_style(f"status-line--{state.value}")
+            text.append(words.get(state, state.value), style)
+            text.append(f" {manager.counts[state]:,}  ")
+        text.append("│ ", muted)
+        text.append("batch ", muted)
+        text.append(f"×{self.batch_size:,}  ")
+        if self.state_filter is not None:
+            text.append("filter ", muted)
+            text.append(f"{self.state_filter.value}  ")
+        text.rstrip()
+        return text
 
     def _settings(self) -> tuple[int, int, int, int]:
         manager = self.manager

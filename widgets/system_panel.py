@@ -100,9 +100,22 @@ class SystemPanel(Widget):
         spark_width = width - lag.cell_len - 1
         if spark_width >= 4:
             lag.append(" " + sparkline(self._spark, spark_width))
+        spike = self._spike_line()
+        room = self._room()
+        if room is not None:
+            # a panel given a fixed share of the column (80x24) cuts figures, never its
+            # border: the spike on one line, then the last figure lines go first
+            spike.truncate(width, overflow="ellipsis")
+            lines = lines[: max(0, room - 2)]
         lines.append(lag)
-        lines.append(self._spike_line())
-        return Text("\n").join(lines)
+        lines.append(spike)
+        return Text("\n").join(lines[-room:] if room else lines)
+
+    def _room(self) -> int | None:
+        """Lines the panel may draw, or None when its height follows its content."""
+        if self.styles.is_auto_height or self.content_size.height <= 0:
+            return None
+        return self.content_size.height
 
     def _fields(self) -> list[tuple[str, str]]:
         snapshot = self.manager.process.latest

@@ -23,11 +23,12 @@ from rich.style import Style
 from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.records import TaskRecord, TaskState
@@ -138,6 +139,16 @@ class TaskList(ScrollView, can_focus=True):
 
     # --- rendering ------------------------------------------------------------------------
 
+    def _arrange_scrollbars(self, region: Region) -> Iterable[tuple[Widget, Region]]:
+        """The vertical scrollbar runs beside the rows only: the header does not scroll, so
+        the thumb never sits on it (textual places the bar over the whole height)."""
+        for widget, bar in super()._arrange_scrollbars(region):
+            if widget is self.vertical_scrollbar and bar.height > 1:
+                bar = Region(bar.x, bar.y + 1, bar.width, bar.height - 1)
+                self.vertical_scrollbar.window_virtual_size = max(0, self.virtual_size.height - 1)
+                self.vertical_scrollbar.window_size = bar.height
+            yield widget, bar
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         if y == 0:
@@ -197,10 +208,13 @@ class TaskList(ScrollView, can_focus=True):
             base = self.rich_style
             if is_cursor:
                 base = base + self.get_component_rich_style("task-list--cursor")
+            # a component style carries the panel's background: the row's (the cursor's) wins,
+            # or the selection bar has a hole at the state and error cells
+            keep = Style(bgcolor=base.bgcolor)
             styles = (
                 base,
-                base + self.get_component_rich_style(f"task-list--{state.value}"),
-                base + self.get_component_rich_style("task-list--error-text"),
+                base + self.get_component_rich_style(f"task-list--{state.value}") + keep,
+                base + self.get_component_rich_style("task-list--error-text") + keep,
             )
             self._row_style_cache[key] = styles
         return styles

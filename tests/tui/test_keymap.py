@@ -9,6 +9,7 @@ from rich.console import Console
 from textual.widgets import Static
 from textual.widgets._footer import FooterKey
 
+from loopscope.tasks.kinds.registry import all_kinds
 from loopscope.tui.keymap import (
     as_binding,
     dashboard_sections,
@@ -138,3 +139,22 @@ async def test_in_the_command_bar_the_footer_drops_keys_that_type_characters() -
         assert "close" in actions  # escape closes the bar
         for typed in ("batch_size(1)", "batch_size(-1)", "launch('fetch')", "help"):
             assert typed not in actions  # + - f ? go into the line
+
+
+async def test_help_descriptions_keep_their_indent_when_wrapped_at_80x24() -> None:
+    app = new_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.pause()
+        static = app.screen.query(Static)[1]  # keys, specs, figures
+        console = Console(width=static.content_size.width, record=True, file=io.StringIO())
+        console.print(static.content)
+        lines = console.export_text().splitlines()
+        usages = {f"  {kind.usage}" for kind in all_kinds()}
+        first = next(n for n, line in enumerate(lines) if line.rstrip() in usages)
+        described = [line for line in lines[first:] if line.strip()]
+        # some description wraps: more description lines than kinds
+        assert len(described) - len(usages) > len(usages)
+        for line in described:
+            assert line.rstrip() in usages or line.startswith("      "), line

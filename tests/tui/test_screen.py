@@ -141,3 +141,41 @@ async def test_search_then_next_and_previous() -> None:
         assert task_list.selected_id == 8
         assert cursor_visible(task_list)
         await until(pilot, lambda: "/NEEDLE" in str(task_list.border_title))
+
+
+async def test_the_selection_bar_has_no_hole_at_the_state_or_error_cell() -> None:
+    """The state cell kept the panel's background: the highlight had a gap in it."""
+    app = new_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("x")  # failures: a coloured state cell and a coloured error cell
+        batch = app.manager.last_batch
+        assert batch is not None
+        await until(pilot, lambda: batch.done)
+        task_list = app.screen.query_one(TaskList)
+        await until(pilot, lambda: task_list.row_count == 10)
+        for focused in (True, False):
+            if not focused:
+                app.screen.set_focus(None)
+                await pilot.pause()
+            row = screen_row(task_list)
+            assert "exception" in row.text
+            backgrounds = {s.style.bgcolor for s in row if s.style}
+            assert len(backgrounds) == 1, backgrounds
+            assert backgrounds != {s.style.bgcolor for s in task_list.render_line(2) if s.style}
+
+
+async def test_the_scrollbar_runs_beside_the_rows_not_the_header() -> None:
+    """At 80x24 after `>` the thumb sat on the header row, which does not scroll."""
+    app = new_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s", "s", "s")
+        task_list = app.screen.query_one(TaskList)
+        await until(pilot, lambda: task_list.row_count == 30)
+        await pilot.press("greater_than_sign", "home")
+        await pilot.pause()
+        bar = task_list.vertical_scrollbar
+        assert bar.display
+        assert task_list.show_vertical_scrollbar
+        header_y = task_list.content_region.y
+        assert bar.region.y == header_y + 1
+        assert bar.region.bottom == task_list.content_region.bottom

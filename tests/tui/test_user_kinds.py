@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 
 import pytest
+from rich.console import Console
+from textual.widgets import Static
 
 from loopscope.tasks.kinds import Kind, registry
 from loopscope.tasks.kinds.loader import load_kinds_file
@@ -61,6 +64,9 @@ async def test_the_palette_and_help_offer_user_kinds(example_kinds: list[Kind[ob
         assert bar.input.value == "orders 7 x10 "
         await pilot.press("escape", "question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
-        shown = "\n".join(str(static.render()) for static in app.screen.query("Static"))
+        console = Console(width=300, record=True, file=io.StringIO())
+        for static in app.screen.query(Static):
+            console.print(static.content)
+        shown = console.export_text()
         assert "orders USER [retries=N]" in shown
         assert "yours:" in shown

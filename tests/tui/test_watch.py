@@ -336,7 +336,8 @@ async def test_a_row_shows_the_newest_state_even_when_a_snapshot_reuses_an_old_a
         await until(pilot, lambda: tasks.row_count == 8)
         store = app.session.store
         first = store.get(4)
-        assert first is not None and first.state is TaskState.SUSPENDED
+        assert first is not None
+        assert first.state is TaskState.SUSPENDED
         line = tasks.rows.index(4) + 1 - tasks.scroll_offset.y
         assert "suspended" in str(tasks.render_line(line).text)
         drawn_at = id(first)
@@ -410,11 +411,14 @@ async def test_the_dashboard_sort_keys_work_on_the_watch_screen_too() -> None:
         assert [app.session.store.tasks[i].name for i in tasks.rows][:2] == [
             "broken-page", "robots"]
         await pilot.press("less_than_sign")  # back to id
-        assert tasks.sort_key == "id" and tasks.rows == [1, 2, 3, 4, 5, 6, 7, 8]
+        assert tasks.sort_key == "id"
+        assert tasks.rows == [1, 2, 3, 4, 5, 6, 7, 8]
         await pilot.press("I")
-        assert tasks.sort_reverse and tasks.rows == [8, 7, 6, 5, 4, 3, 2, 1]
+        assert tasks.sort_reverse
+        assert tasks.rows == [8, 7, 6, 5, 4, 3, 2, 1]
         await pilot.press("question_mark")
         await pilot.pause(0.1)
         help_text = " ".join(rendered(w.content) for w in app.screen.query(Static))
-        assert "previous column" in help_text and "invert the sort order" in help_text
+        assert "previous column" in help_text
+        assert "invert the sort order" in help_text
         assert "less_than_sign" not in help_text  # the key as typed: <

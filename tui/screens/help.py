@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -51,16 +53,21 @@ class HelpScreen(ModalScreen[None]):
                 table.add_row(row.keys, row.text)
         return table
 
-    def _specs(self) -> Text:
-        text = Text("\nThe spec language", style="bold underline")
-        text.append("\nKIND ARGS [xN] [key=value ...]; several specs separated by ';'\n", "")
+    def _specs(self) -> Group:
+        """Each kind's usage, and under it its description with a hanging indent: wrapped at
+        80 columns, the description's later lines keep its indent."""
+        parts: list[RenderableType] = [
+            Text("\nThe spec language", style="bold underline"),
+            Text("KIND ARGS [xN] [key=value ...]; several specs separated by ';'"),
+        ]
         for kind in all_kinds():
-            text.append(f"  {kind.usage}\n", "bold")
-            text.append(f"      {kind.help}")
+            parts.append(Padding(Text(kind.usage, "bold"), (0, 0, 0, 2)))
+            about = Text(kind.help)
             if not kind.builtin:
-                text.append(f"  (yours: {kind.source})", "italic")
-            text.append("\n")
-        return text
+                about.append(f"  (yours: {kind.source})", "italic")
+            parts.append(Padding(about, (0, 0, 0, 6)))
+        parts.append(Text(""))
+        return Group(*parts)
 
     def _figures(self) -> Text:
         return Text.from_markup(
