@@ -247,9 +247,9 @@ class TaskLedger:
         if not batch.done or batch.completed:
             return
         batch.complete()
-        if batch.replay_of is not None:
+        if batch.replay_of in self._live_replays:  # a count below one would pin it forever
             self._live_replays[batch.replay_of] -= 1
-            if not self._live_replays[batch.replay_of]:
+            if self._live_replays[batch.replay_of] <= 0:
                 del self._live_replays[batch.replay_of]
         if self._live.pop(batch.id, None) is not None:
             self._add_finished_span(batch.span(self.clock()))
