@@ -432,10 +432,11 @@ class MainScreen(Screen[None]):
         self.app.push_screen(SearchScreen(task_list.search_text), self._search)
 
     def _search(self, text: str | None) -> None:
-        if text is None:
-            return
+        """Find ``text``; an empty search, or escape (``None``), clears the search, so the
+        title loses ``/text`` and ``n`` opens the scenarios again."""
+        text = text or ""
         task_list = self.query_one(TaskList)
-        if text.strip() and not task_list.search(text):
+        if not task_list.search(text) and text.strip():
             self.notify(f"no task matches {text.strip()!r}", severity="warning")
         self.sync()
 
