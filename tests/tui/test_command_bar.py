@@ -187,3 +187,19 @@ async def test_keys_typed_right_after_escape_reach_the_dashboard() -> None:
         assert batch is not None and batch.records[0].kind == "sleep"  # the s key's launch
         bar = app.screen.query_one(CommandBar)
         assert not bar.is_open and bar.input.value == "sleep 0.01"
+
+
+async def test_escape_after_edit_limits_leaves_the_next_line_empty() -> None:
+    """Trial: ``L`` then escape kept ``set limit=…`` in the bar; the next ``:`` appended to
+    it (``set limit=100 … processes=2sleep 20 x3``)."""
+    app = new_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("L")
+        bar = app.screen.query_one(CommandBar)
+        await until(pilot, lambda: bar.is_open and bar.input.value.startswith("set "))
+        await pilot.press("escape")
+        await until(pilot, lambda: not bar.is_open)
+        await pilot.press("colon", *keys_for("sleep 0.01 x3"))
+        await until(pilot, lambda: bar.input.value == "sleep 0.01 x3")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.manager.last_batch is not None)
