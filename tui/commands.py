@@ -21,6 +21,11 @@ UNBOUND: tuple[tuple[str, str, str], ...] = (
 )
 """Actions with no key yet: (title, help, action). One that gets a key drops out of here."""
 
+CAREFUL = frozenset({"cancel_all", "cancel_selected", "clear_finished"})
+"""Actions that throw work away: ranked just below an equally good match, so a vague query
+and enter ("scenario" also matches "Cancel everything: … and scenario") never cancels."""
+CAREFUL_RANK = 0.9
+
 
 class LoopscopeCommands(Provider):
     """Offers the dashboard's actions in the command palette."""
@@ -77,6 +82,13 @@ class LoopscopeCommands(Provider):
             ]
         return commands
 
+    def _is_careful(self, callback: Callable[[], object]) -> bool:
+        return (
+            isinstance(callback, partial)
+            and callback.func == self.screen.run_action
+            and callback.args[0] in CAREFUL
+        )
+
     async def discover(self) -> Hits:
         for title, help_text, callback in self._commands():
             yield DiscoveryHit(title, callback, help=help_text)
@@ -85,4 +97,6 @@ class LoopscopeCommands(Provider):
         matcher = self.matcher(query)
         for title, help_text, callback in self._commands():
             if (score := matcher.match(title)) > 0:
+                if self._is_careful(callback):
+                    score *= CAREFUL_RANK
                 yield Hit(score, matcher.highlight(title), callback, help=help_text)

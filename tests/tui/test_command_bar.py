@@ -203,3 +203,31 @@ async def test_escape_after_edit_limits_leaves_the_next_line_empty() -> None:
         await until(pilot, lambda: bar.input.value == "sleep 0.01 x3")
         await pilot.press("enter")
         await until(pilot, lambda: app.manager.last_batch is not None)
+
+
+async def test_palette_scenario_then_enter_runs_a_scenario_not_cancel_everything() -> None:
+    """Trial: ctrl+p, "scenario", enter ran "Cancel everything: every batch, task and
+    scenario" (it matched as well and came first)."""
+    from textual.command import CommandList, CommandPalette
+
+    from loopscope.tui.screens.scenarios import ScenarioPicker
+
+    app = new_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("colon", *keys_for("sleep 3600 x2"), "enter", "escape")
+        batch = app.manager.last_batch
+        assert batch is not None
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"scenario")
+        commands = app.screen.query_one(CommandList)
+
+        def first() -> str:
+            if commands.option_count == 0 or commands.highlighted is None:
+                return ""
+            return str(commands.get_option_at_index(commands.highlighted).prompt)
+
+        await until(pilot, lambda: "teaching scenario" in first())
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ScenarioPicker))
+        assert not batch.done  # nothing was cancelled
