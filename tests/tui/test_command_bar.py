@@ -231,3 +231,16 @@ async def test_palette_scenario_then_enter_runs_a_scenario_not_cancel_everything
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, ScenarioPicker))
         assert not batch.done  # nothing was cancelled
+
+
+async def test_a_line_typed_with_its_colon_still_works() -> None:
+    """Trial: ``:`` then ``:set limit=5`` said ``unknown kind``."""
+    app = new_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        bar = app.screen.query_one(CommandBar)
+        await pilot.press("colon", *keys_for(":set limit=5"), "enter")
+        await until(pilot, lambda: "now set limit=5" in str(bar.message.render()))
+        await pilot.press(*keys_for(":sleep 0.01 x2"), "enter")
+        await until(pilot, lambda: app.manager.last_batch is not None)
+        batch = app.manager.last_batch
+        assert batch is not None and batch.planned == 2

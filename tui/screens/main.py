@@ -25,7 +25,13 @@ from loopscope.tasks.scenarios import ScenarioRun
 from loopscope.tasks.scenarios import start as start_scenario
 from loopscope.tasks.scenarios.race_results import RaceResults
 from loopscope.tasks.units import human_seconds, plural
-from loopscope.tui.bar_commands import Command, SetLimits, parse_command, set_line
+from loopscope.tui.bar_commands import (
+    Command,
+    SetLimits,
+    parse_command,
+    set_line,
+    without_colon,
+)
 from loopscope.tui.keymap import dashboard_sections
 from loopscope.tui.launch_keys import (
     DEFAULT_BATCH_SIZE,
@@ -318,7 +324,8 @@ class MainScreen(Screen[None]):
         try:
             command = parse_command(event.text)
             if command is None:
-                result = f"launched {plural(self.launch_text(event.text), 'task')}"
+                text = without_colon(event.text)
+                result = f"launched {plural(self.launch_text(text), 'task')}"
             else:
                 result = self.run_command(command)
         except SpecError as error:
