@@ -1,7 +1,8 @@
 """The command palette's loopscope commands: every dashboard action, found by name.
 
-Generated from the screen's bindings (each binding's tooltip is the command's title, its key
-the help), so the palette offers exactly what the keys do, plus the scenarios by name.
+Generated from the screen's bindings and the task list's (each binding's tooltip is the
+command's title, its key the help), so the palette offers exactly what the keys do, plus the
+scenarios by name.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from loopscope.tasks.kinds.registry import all_kinds
 from loopscope.tasks.scenarios import SCENARIOS
 from loopscope.tui.keymap import key_help
 from loopscope.tui.launch_keys import LAUNCH_SPECS
+from loopscope.widgets.task_list import TaskList
 
 UNBOUND: tuple[tuple[str, str, str], ...] = (
     ("Show the race results", "the strategy race's bar chart", "show_race"),
@@ -74,6 +76,7 @@ class LoopscopeCommands(Provider):
             for title, text, action in UNBOUND
             if action not in bound
         ]
+        commands += self._task_list_commands()
         start = getattr(self.screen, "start_scenario", None)
         if start is not None:
             commands += [
@@ -81,6 +84,19 @@ class LoopscopeCommands(Provider):
                 for s in SCENARIOS.values()
             ]
         return commands
+
+    def _task_list_commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        """The task list's own keys (sort, invert, next and previous match), run on the
+        list: the palette offers every key that has a name, not only the screen's."""
+        lists = self.screen.query(TaskList)
+        if not lists:
+            return []
+        task_list = lists.first()
+        return [
+            (row.text, f"key {row.keys}", partial(task_list.run_action, row.action))
+            for row in key_help(TaskList.BINDINGS)
+            if row.id is not None
+        ]
 
     def _is_careful(self, callback: Callable[[], object]) -> bool:
         return (

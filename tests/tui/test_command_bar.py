@@ -244,3 +244,28 @@ async def test_a_line_typed_with_its_colon_still_works() -> None:
         await until(pilot, lambda: app.manager.last_batch is not None)
         batch = app.manager.last_batch
         assert batch is not None and batch.planned == 2
+
+
+async def test_the_palette_offers_the_task_list_keys_too() -> None:
+    """Trial: sort, invert, next and previous match were missing from the palette."""
+    from textual.command import CommandList, CommandPalette
+
+    from loopscope.widgets.task_list import TaskList
+
+    app = new_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        task_list = app.screen.query_one(TaskList)
+        reverse = task_list.sort_reverse
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"invert the sort order")
+        commands = app.screen.query_one(CommandList)
+
+        def first() -> str:
+            if commands.option_count == 0 or commands.highlighted is None:
+                return ""
+            return str(commands.get_option_at_index(commands.highlighted).prompt)
+
+        await until(pilot, lambda: first().startswith("Invert the sort order"))
+        await pilot.press("enter")
+        await until(pilot, lambda: task_list.sort_reverse is not reverse)
