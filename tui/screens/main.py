@@ -58,6 +58,10 @@ PACED_ABOVE = 500
 FILTERS: tuple[TaskState | None, ...] = (None, *TaskState)
 
 
+REPLAY_TOAST_S = 3.0
+"""How long ``R``'s "measuring…" toast stays: it covers the timeline, which says the same."""
+
+
 class MainScreen(Screen[None]):
     """Everything on one screen, driven from the keyboard."""
 
@@ -396,7 +400,8 @@ class MainScreen(Screen[None]):
         self.notify(
             f"measuring batch #{batch.id} in a clean process, away from the screen: the batch "
             f"again, then one task at a time (about {human_seconds(estimate)}, estimate). "
-            "C cancels it."
+            "C cancels it.",
+            timeout=REPLAY_TOAST_S,
         )
         self.sync()
 
