@@ -468,14 +468,18 @@ class MainScreen(Screen[None]):
     def start_scenario(self, name: str | None) -> None:
         if name is None:
             return
+        stopped = ""
         if self.scenario_run is not None and not self.scenario_run.done:
-            self.scenario_run.task.cancel()
+            self.scenario_run.task.cancel()  # one at a time: say so, never silently
+            stopped = f"scenario {self.scenario_run.scenario.name} stopped: {name} started. "
         self.scenario_run = start_scenario(
             self.manager, name, **self.scenario_options.get(name, {})
         )
         for log in self.query(ScenarioLog):
             log.follow(self.scenario_run)
-        self.notify(f"scenario {name}: {self.scenario_run.scenario.title}. C stops it.")
+        self.notify(
+            f"{stopped}scenario {name}: {self.scenario_run.scenario.title}. C stops it."
+        )
 
     def action_show_race(self) -> None:
         """Reopen the last race's chart (it closes with escape; the results stay)."""
