@@ -89,3 +89,39 @@ async def test_step_timing_steps_aside_when_another_hook_owns_the_loop() -> None
     finally:
         other.uninstall()
     assert asyncio.events.Handle._run is agent_recorder._original_run
+
+
+async def test_a_done_tasks_detail_shows_no_await_chain_target() -> None:
+    """Trial: a done task's detail still said ``awaiting  Future pending``."""
+    import io
+
+    from rich.console import Console
+
+    from loopscope.widgets.task_detail import describe_insight
+
+    def shown(record: TaskRecord) -> str:
+        console = Console(file=io.StringIO(), width=120)
+        console.print(describe_insight(record))
+        return console.file.getvalue()  # type: ignore[attr-defined]
+
+    gate = asyncio.Event()
+    reached = asyncio.Event()
+
+    async def wait_at_the_gate(record: TaskRecord) -> str:
+        reached.set()
+        await gate.wait()
+        return "through"
+
+    async with TaskManager(QUIET) as manager:
+        batch = manager.open_batch("gate")
+        waiter = asyncio.ensure_future(manager.tracked(batch, "gate", "an Event", wait_at_the_gate))
+        await asyncio.wait_for(reached.wait(), 5)
+        await asyncio.sleep(0)
+        (record,) = batch.records
+        manager.sample_insight([record.id])
+        assert "awaiting" in shown(record) and "Future pending" in shown(record)
+        gate.set()
+        assert await waiter == "through"
+        assert record.state.finished
+        assert "Future pending" not in shown(record)
+        assert "last waited at" in shown(record)  # where it was last seen stays, labelled
