@@ -17,9 +17,14 @@ import multiprocessing
 import os
 import time
 import urllib.request
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import aiohttp
+
+Argument = TypeVar("Argument")
+"""What one job takes: a URL for the I/O workload, n for the CPU one."""
 
 
 def get(url: str) -> int:
@@ -60,7 +65,13 @@ async def gather_squares(n: int, count: int) -> float:
     return time.perf_counter() - start
 
 
-def lanes(function, argument, count: int, workers: int, gathered) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def lanes(
+    function: Callable[[Argument], int],
+    argument: Argument,
+    count: int,
+    workers: int,
+    gathered: Callable[[Argument, int], Coroutine[Any, Any, float]],
+) -> dict[str, float]:
     walls = {}
     start = time.perf_counter()
     for _ in range(count):

@@ -171,6 +171,7 @@ async def main(quick: bool, only_throughput: bool = False) -> int:
             # (c) 5,000 x fetch /delay/0: requests per second, against the better of the two
             # simple raw scripts (connector queue, semaphore), all three warm and alternating
             walls: dict[str, list[float]] = {"queue": [], "semaphore": [], "loopscope": []}
+            run: Callable[[], Awaitable[float]]
             cpu: dict[str, list[float]] = {name: [] for name in walls}
             for _ in range(repeats):
                 for name, run in (

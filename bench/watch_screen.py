@@ -16,6 +16,7 @@ import dataclasses
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 
 from loopscope.tui.screens.watch import WatchScreen
 from loopscope.tui.watch_app import make_watch_app
@@ -49,12 +50,15 @@ async def measure(count: int) -> Timing:
         for step in range(PRESSES):
             ids = [2 + (step * CHURN + n) % (count - 1) for n in range(min(CHURN, count - 1))]
             message = batch([dataclasses.replace(store.tasks[i], steps=step) for i in ids])
-            timed(times, "apply a batch", lambda m=message: store.apply_message(m))  # type: ignore[misc]
+            timed(times, "apply a batch", partial(store.apply_message, message))
             timed(times, "screen sync", screen.sync)
-            timed(times, "key: cursor down + redraw", lambda: (
-                tasks.action_cursor_down(),
-                [tasks.render_line(y) for y in range(tasks.size.height)],
-            ))
+
+            def cursor_down_and_redraw() -> None:
+                tasks.action_cursor_down()
+                for y in range(tasks.size.height):
+                    tasks.render_line(y)
+
+            timed(times, "key: cursor down + redraw", cursor_down_and_redraw)
             await pilot.pause(0.05)  # the agent's batch interval
     return times
 

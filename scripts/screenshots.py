@@ -30,10 +30,10 @@ from tests.staging import (
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "screenshots"
-Stage = Callable[[Pilot[object], FakeClock | None], Awaitable[None]]
+Stage = Callable[[Pilot[int], FakeClock], Awaitable[None]]
 
 
-async def stage_connector_limit(pilot: Pilot[object], clock: FakeClock | None) -> None:
+async def stage_connector_limit(pilot: Pilot[int], clock: FakeClock) -> None:
     """Fifteen fetches under a limit of five connections, on the real clock: three waves."""
     manager = pilot.app.manager  # type: ignore[attr-defined]
     batch = manager.launch("fetch /delay/300 x15")
@@ -42,7 +42,7 @@ async def stage_connector_limit(pilot: Pilot[object], clock: FakeClock | None) -
     await settle(pilot)
 
 
-async def stage_replay(pilot: Pilot[object], clock: FakeClock | None) -> None:
+async def stage_replay(pilot: Pilot[int], clock: FakeClock) -> None:
     """Four GIL-bound jobs in threads, then R, on the real clock: the estimate says ~4x,
     the measured replay says ~1x."""
     manager = pilot.app.manager  # type: ignore[attr-defined]
@@ -54,7 +54,7 @@ async def stage_replay(pilot: Pilot[object], clock: FakeClock | None) -> None:
     await settle(pilot)
 
 
-async def stage_picker(pilot: Pilot[object], clock: FakeClock | None) -> None:
+async def stage_picker(pilot: Pilot[int], clock: FakeClock) -> None:
     """The gather scenario started from the picker (r): its source, with how many of its ten
     fetches wait on each line."""
     from loopscope.widgets.scenario_source import ScenarioSource
@@ -67,7 +67,7 @@ async def stage_picker(pilot: Pilot[object], clock: FakeClock | None) -> None:
     await pilot.pause(0.05)
 
 
-async def stage_race(pilot: Pilot[object], clock: FakeClock | None) -> None:
+async def stage_race(pilot: Pilot[int], clock: FakeClock) -> None:
     """The race run for real, from the picker, until its chart appears."""
     from loopscope.tui.screens.scenarios import RaceScreen
 
@@ -76,7 +76,7 @@ async def stage_race(pilot: Pilot[object], clock: FakeClock | None) -> None:
     await settle(pilot)
 
 
-async def stage_race_timeline(pilot: Pilot[object], clock: FakeClock | None) -> None:
+async def stage_race_timeline(pilot: Pilot[int], clock: FakeClock) -> None:
     """The limits scenario's last batch: fifty fetches in waves of five, on the dashboard."""
     await pilot.press("n", "down", "down", "down", "down", "down", "down", "enter")
     screen = pilot.app.screen
@@ -132,11 +132,10 @@ async def shoot_watch_crawler() -> None:
 
 async def shoot(name: str, stage: Stage, engine: dict[str, Any], size: tuple[int, int]) -> None:
     """``engine``: the shot's changes to the engine options."""
+    clock = FakeClock()
     if name in REAL_TIME:
-        clock = None
-        app = make_app(options=EngineOptions(**engine))
+        app = make_app(options=EngineOptions(**engine))  # the real clock: the stage ignores `clock`
     else:
-        clock = FakeClock()
         app = staged_app(clock, STAGED_OPTIONS.replace(**engine))
     async with app.run_test(size=size) as pilot:
         await stage(pilot, clock)

@@ -118,7 +118,7 @@ class Introspector:
         """Install the step hook if step timing is asked for and nobody else hooked asyncio."""
         if not self.step_timing or self.timing:
             return
-        if asyncio.events.Handle._run is not agent_recorder._original_run:
+        if not agent_recorder.step_hook_is_free():
             self.unavailable = "step timing is off: asyncio's step hook is taken (an agent?)"
             return
         self._recorder.install()

@@ -72,7 +72,8 @@ class CleanProcess:
     async def events(self, on_event: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
         """Pass every event to ``on_event`` until the result, which is returned."""
         process = self._process
-        assert process is not None and process.stdout is not None
+        assert process is not None
+        assert process.stdout is not None
         reader = asyncio.get_running_loop().create_task(self._read_stderr())
         try:
             while line := await process.stdout.readline():
@@ -93,7 +94,8 @@ class CleanProcess:
 
     async def _read_stderr(self) -> None:
         process = self._process
-        assert process is not None and process.stderr is not None
+        assert process is not None
+        assert process.stderr is not None
         while line := await process.stderr.readline():
             if text := line.decode(errors="replace").strip():
                 self._stderr.append(text)

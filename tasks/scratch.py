@@ -25,7 +25,7 @@ class ScratchSpace:
         self._executor = executor
         self._lock = asyncio.Lock()
         self.directory: Path | None = None
-        self._cleanup: weakref.finalize | None = None
+        self._cleanup: weakref.finalize[..., ScratchSpace] | None = None
         self._samples: list[Path] | None = None
         self._sample_turn = itertools.count()
         self._scratch_turn = itertools.count(1)

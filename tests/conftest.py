@@ -25,4 +25,5 @@ def refused_port() -> int:
     """A loopback port with nothing listening (bound, then closed)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port

@@ -17,7 +17,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from textual.pilot import Pilot
 
@@ -29,6 +29,9 @@ from loopscope.tasks.records import TaskRecord, TaskState
 from loopscope.tui.app import LoopscopeApp, make_app
 
 REPO = Path(__file__).resolve().parent.parent
+
+AppResult = TypeVar("AppResult")
+"""What the app under test returns (``Pilot`` is invariant in it): lets a helper take any pilot."""
 
 
 class FakeClock:
@@ -74,17 +77,20 @@ class Gates:
 
     @contextmanager
     def installed(self, manager: TaskManager) -> Iterator[Gates]:
-        """Gate the tasks ``manager`` starts while the context is open."""
-        start_task = manager._start_task
+        """Gate the tasks ``manager`` starts while the context is open.
+
+        It wraps the manager's private ``_start_task`` on purpose (noqa SLF001 below): a test
+        needs to hold tasks at their start, which no public API should offer."""
+        start_task = manager._start_task  # noqa: SLF001
 
         def gated_start(batch: Any, spec: Any, runner: Any, target: str) -> Any:
             return start_task(batch, spec, self._wrap(runner), target)
 
-        manager._start_task = gated_start  # type: ignore[method-assign]
+        manager._start_task = gated_start  # type: ignore[method-assign]  # noqa: SLF001
         try:
             yield self
         finally:
-            del manager._start_task  # the class's method again
+            del manager._start_task  # noqa: SLF001 - the class's method again
 
 
 STAGED_OPTIONS = EngineOptions(thread_workers=1, process_workers=2, monitors=False, demo_seed=7)
@@ -95,7 +101,9 @@ def staged_app(clock: FakeClock, options: EngineOptions = STAGED_OPTIONS) -> Loo
     return make_app(options=options, clock=clock)
 
 
-async def until(pilot: Pilot[object], condition: Callable[[], bool], timeout: float = 20) -> None:
+async def until(
+    pilot: Pilot[AppResult], condition: Callable[[], bool], timeout: float = 20
+) -> None:
     """Let the app run until ``condition`` holds (fails after ``timeout`` seconds)."""
 
     async def poll() -> None:
@@ -134,7 +142,7 @@ def shorten_tracebacks(app: LoopscopeApp, *, stable_lines: bool = False) -> None
             record.version += 1
 
 
-async def settle(pilot: Pilot[object]) -> None:
+async def settle(pilot: Pilot[AppResult]) -> None:
     """Draw the final state now: every screen pulls from the engine, then the app repaints."""
     app = pilot.app
     for screen in app.screen_stack:
@@ -147,7 +155,7 @@ async def settle(pilot: Pilot[object]) -> None:
     await pilot.pause()
 
 
-async def stage_mid_batch(pilot: Pilot[object], clock: FakeClock) -> None:
+async def stage_mid_batch(pilot: Pilot[int], clock: FakeClock) -> None:
     """A batch in flight: fetches running, sleeps done, a timeout failed, a thread job waiting
     for the only worker, one task cancelled."""
     app = pilot.app
@@ -180,7 +188,7 @@ async def stage_mid_batch(pilot: Pilot[object], clock: FakeClock) -> None:
 
 
 async def stage_failed_detail(
-    pilot: Pilot[object], clock: FakeClock, *, stable_lines: bool = True
+    pilot: Pilot[int], clock: FakeClock, *, stable_lines: bool = True
 ) -> None:
     """One failed task, its detail view open."""
     app = pilot.app
@@ -203,7 +211,7 @@ async def stage_failed_detail(
     await settle(pilot)
 
 
-async def stage_help(pilot: Pilot[object], clock: FakeClock) -> None:
+async def stage_help(pilot: Pilot[int], clock: FakeClock) -> None:
     app = pilot.app
     assert isinstance(app, LoopscopeApp)
     fix_machine_figures(app)

@@ -77,7 +77,8 @@ class SpecInput(Input):
         """Run the first binding for ``key`` on this widget or a parent below the screen."""
         node: DOMNode | None = self
         while node is not None and not isinstance(node, Screen):
-            for binding in node._bindings.key_to_bindings.get(key, ()):
+            # textual has no public map of one node's own bindings (App dispatches from it)
+            for binding in node._bindings.key_to_bindings.get(key, ()):  # noqa: SLF001
                 # Priority bindings already ran at the App before the key reached us.
                 if not binding.priority and await self.app.run_action(binding.action, node):
                     return True

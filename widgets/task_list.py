@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from rich.segment import Segment
 from rich.style import Style
@@ -320,6 +320,11 @@ class TaskList(ScrollView, can_focus=True):
         return len(self._rows)
 
     @property
+    def rows(self) -> list[int]:
+        """The task ids shown, in order (read only)."""
+        return self._rows
+
+    @property
     def selected_id(self) -> int | None:
         if not self._rows:
             return None
@@ -369,6 +374,29 @@ class TaskList(ScrollView, can_focus=True):
         self._tick += 1
         state = self.state_filter
         ids = self._ids
+        new_ids, moved = self._place_changed(changed, state)
+        if new_ids:
+            new_ids.sort()  # changes come in the order they last changed, not by id
+            self._max_id = new_ids[-1]
+            if state is not None:
+                records = manager.records
+                new_ids = [i for i in new_ids if (r := records.get(i)) and r.state is state]
+            ids.extend(new_ids)
+        if self._sorted_by_other:
+            if changed or new_ids or moved:
+                self._sort_stale = True
+            if self._sort_stale and time.perf_counter() >= self._next_sort:
+                self._resort()
+                return
+        self._after_change(force=bool(new_ids) or moved, changed=changed)
+
+    def _place_changed(
+        self, changed: Iterable[int], state: TaskState | None
+    ) -> tuple[list[int], bool]:
+        """Tasks new since the last sync (returned, in the order they changed), and whether a
+        known task entered or left the state filter (``_ids`` updated in place)."""
+        manager = self.manager
+        ids = self._ids
         new_ids: list[int] = []
         moved = False
         for task_id in changed:
@@ -388,20 +416,7 @@ class TaskList(ScrollView, can_focus=True):
             elif record.state is not state and present:
                 del ids[index]
                 moved = True
-        if new_ids:
-            new_ids.sort()  # changes come in the order they last changed, not by id
-            self._max_id = new_ids[-1]
-            if state is not None:
-                records = manager.records
-                new_ids = [i for i in new_ids if (r := records.get(i)) and r.state is state]
-            ids.extend(new_ids)
-        if self._sorted_by_other:
-            if changed or new_ids or moved:
-                self._sort_stale = True
-            if self._sort_stale and time.perf_counter() >= self._next_sort:
-                self._resort()
-                return
-        self._after_change(force=bool(new_ids) or moved, changed=changed)
+        return new_ids, moved
 
     @property
     def _sorted_by_other(self) -> bool:

@@ -304,6 +304,11 @@ class WatchTaskList(ScrollView, can_focus=True):
         return self._rows
 
     @property
+    def synced_version(self) -> int:
+        """The store version the list has taken in (tests wait for it to reach the store's)."""
+        return self._version
+
+    @property
     def cursor_row(self) -> int:
         return self._cursor
 

@@ -61,6 +61,12 @@ _original_run_in_executor = base_events.BaseEventLoop.run_in_executor
 _original_exception_handler = base_events.BaseEventLoop.call_exception_handler
 
 
+def step_hook_is_free() -> bool:
+    """Whether asyncio's ``Handle._run`` is still its own: no recorder (ours or another
+    agent's) has hooked the loop's steps."""
+    return events.Handle._run is _original_run
+
+
 class TaskRecord:
     """What the agent knows about one task. Written by the loop's thread, read by the sender.
 
@@ -242,7 +248,9 @@ class Recorder:
 
     # -- installation ----------------------------------------------------------------------
 
-    def install(self) -> None:
+    # One long function on purpose: the hooks close over locals bound once here, so each
+    # loop step pays for no attribute or global lookups (see the module docstring).
+    def install(self) -> None:  # noqa: C901
         """Hook asyncio (idempotent). Loops already running are picked up at their next step."""
         if self.installed:
             return
@@ -261,7 +269,7 @@ class Recorder:
         c_task = asyncio.Task
         report = _report_callback_error
 
-        def _step(handle: events.Handle, callback: Any) -> None:
+        def _step(handle: events.Handle, callback: Any) -> None:  # noqa: C901 - every step: inline
             """A callback that is not a plain function: a task's step is timed."""
             task: Any = getattr(callback, "__self__", None)
             cls = task.__class__
@@ -406,7 +414,7 @@ class Recorder:
         return answer
 
     def loop_state(self, loop: Any) -> LoopState:
-        state = loop.__dict__.get("_loopscope_state")
+        state: LoopState | None = loop.__dict__.get("_loopscope_state")
         if state is None:
             state = LoopState(next(self._loop_seq), loop)
             loop._loopscope_state = state

@@ -146,7 +146,8 @@ class RowBuilder:
         running = bool(loop is not None and loop.is_running())
         closed = bool(loop is None or loop.is_closed())
         thread_id = getattr(loop, "_thread_id", None)
-        thread = threading._active.get(thread_id) if thread_id else None  # type: ignore[attr-defined]
+        # threading has no public lookup by id; this avoids listing every thread per row
+        thread = threading._active.get(thread_id) if thread_id else None  # type: ignore[attr-defined]  # noqa: SLF001
         current = state.current
         step_s = now - state.step_t if current is not None else 0.0
         stall = state.stall if state.probe_t else None

@@ -452,7 +452,8 @@ def _drain(queue: Any) -> list[Any]:
     return items
 
 
-def _innermost_program_frame(chain: list[Any]) -> list[Any] | None:
+def _innermost_program_frame(chain: list[list[Any]]) -> list[Any] | None:
+    frame: list[Any]  # reversed() of a list of Any-holding lists types its items as Any
     for frame in reversed(chain):
         if len(frame) == 3:
             return frame

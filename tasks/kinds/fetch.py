@@ -74,18 +74,9 @@ async def run_fetch(ctx: TaskContext, record: TaskRecord, plan: FetchPlan) -> st
 async def _request(ctx: TaskContext, record: TaskRecord, plan: FetchPlan, url: str) -> str:
     ctx.mark_running(record)  # a no-op in trace mode, where the trace hooks already did it
     received = 0
-    extra: dict[str, object] = {}
-    if plan.timeout is not None:
-        extra["timeout"] = plan.timeout
-    if plan.headers is not None:
-        extra["headers"] = plan.headers
-    if not plan.verify_tls:
-        extra["ssl"] = False
-    if plan.secret_headers:
-        extra["middlewares"] = (keep_secrets_at_origin(url),)
     try:
         async with ctx.session.request(
-            plan.method, url, trace_request_ctx=record, **extra  # type: ignore[arg-type]
+            plan.method, url, trace_request_ctx=record, **_request_options(plan, url)  # type: ignore[arg-type]
         ) as response:
             if not 200 <= response.status < 300:
                 raise HTTPStatusError(
@@ -116,6 +107,20 @@ async def _request(ctx: TaskContext, record: TaskRecord, plan: FetchPlan, url: s
         raise FetchTimeout(
             f"no complete response within {seconds:g} s ({human_bytes(received)} received)"
         ) from error
+
+
+def _request_options(plan: FetchPlan, url: str) -> dict[str, object]:
+    """The request's options the plan sets (aiohttp's own defaults for the others)."""
+    extra: dict[str, object] = {}
+    if plan.timeout is not None:
+        extra["timeout"] = plan.timeout
+    if plan.headers is not None:
+        extra["headers"] = plan.headers
+    if not plan.verify_tls:
+        extra["ssl"] = False
+    if plan.secret_headers:
+        extra["middlewares"] = (keep_secrets_at_origin(url),)
+    return extra
 
 
 SHOWN_HOPS = 4

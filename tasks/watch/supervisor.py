@@ -88,10 +88,10 @@ class _Pipes(asyncio.SubprocessProtocol):
         self.supervisor.output.close("stdout" if fd == 1 else "stderr")
         self.open_pipes.discard(fd)
         if not self.open_pipes:
-            self.supervisor._pipes_closed.set()
+            self.supervisor.notice_pipes_closed()
 
     def process_exited(self) -> None:
-        self.supervisor._on_exit()
+        self.supervisor.notice_exit()
 
 
 class ProgramSupervisor:
@@ -158,7 +158,7 @@ class ProgramSupervisor:
         self.pid = transport.get_pid()
         self._set_state(ProgramState.RUNNING)
         if transport.get_returncode() is not None:  # it already exited before we looked
-            self._on_exit()
+            self.notice_exit()
         return True
 
     @property
@@ -215,7 +215,12 @@ class ProgramSupervisor:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._pipes_closed.wait(), self.grace_s)
 
-    def _on_exit(self) -> None:
+    def notice_pipes_closed(self) -> None:
+        """Both pipes are closed (called by its protocol): the output is complete."""
+        self._pipes_closed.set()
+
+    def notice_exit(self) -> None:
+        """The process exited (its protocol says so, or ``start`` found it gone): record how."""
         if self._exited.is_set() or self._transport is None:
             return
         code = self._transport.get_returncode()

@@ -10,12 +10,15 @@ import os
 import socket
 import sys
 import time
+from typing import Any
 
 from loopscope.tasks.agent import wire
 from loopscope.tasks.agent.model import Frame, TaskSnapshot, TaskState
 
 
-def snapshot(id_, name, state, parent, line, awaiting):
+def snapshot(
+    id_: int, name: str, state: TaskState, parent: int | None, line: int, awaiting: str | None
+) -> TaskSnapshot:
     here = Frame("worker" if parent else "main", __file__, line)
     return TaskSnapshot(
         id=id_, name=name, coro=here.function, loop=1, parent=parent, created_at=here,
@@ -26,11 +29,11 @@ def snapshot(id_, name, state, parent, line, awaiting):
     )
 
 
-def send(sock, message):
+def send(sock: socket.socket, message: dict[str, Any]) -> None:
     sock.sendall(wire.encode_frame(message))
 
 
-def receive(sock, decoder, kind):
+def receive(sock: socket.socket, decoder: wire.FrameDecoder, kind: str) -> dict[str, Any]:
     while True:
         data = sock.recv(65536)
         if not data:
@@ -40,7 +43,7 @@ def receive(sock, decoder, kind):
                 return message
 
 
-def main():
+def main() -> None:
     address = sys.argv[1]
     sock = socket.socket(socket.AF_UNIX)
     sock.connect(address.removeprefix("unix:"))

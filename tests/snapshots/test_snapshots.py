@@ -28,7 +28,7 @@ from tests.staging import (
     staged_app,
 )
 
-Stage = Callable[[Pilot[object], FakeClock], Awaitable[None]]
+Stage = Callable[[Pilot[int], FakeClock], Awaitable[None]]
 SIZES = pytest.mark.parametrize("size", [(160, 50), (80, 24)], ids=["160x50", "80x24"])
 """Every screen at both sizes: nothing may lose a border or overlap at either."""
 
@@ -37,7 +37,7 @@ def _snap(snap_compare: Any, stage: Stage, size: tuple[int, int]) -> bool:
     clock = FakeClock()
     app = staged_app(clock)
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[int]) -> None:
         await stage(pilot, clock)
 
     return bool(snap_compare(app, run_before=run_before, terminal_size=size))
@@ -67,13 +67,13 @@ RACE_RESULTS = RaceResults(_IO, _CPU, 2, 2, compose_conclusion(
 """Figures from one real run of the race (tasks/scenarios/race.py), frozen for the snapshot."""
 
 
-async def _stage_picker(pilot: Pilot[object], clock: FakeClock) -> None:
+async def _stage_picker(pilot: Pilot[int], clock: FakeClock) -> None:
     await settle(pilot)
     await pilot.press("n")
     await settle(pilot)
 
 
-async def _stage_race_chart(pilot: Pilot[object], clock: FakeClock) -> None:
+async def _stage_race_chart(pilot: Pilot[int], clock: FakeClock) -> None:
     from loopscope.tui.screens.scenarios import RaceScreen
 
     await pilot.app.push_screen(RaceScreen(RACE_RESULTS))

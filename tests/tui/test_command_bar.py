@@ -6,6 +6,7 @@ import pytest
 from textual import events
 from textual.pilot import Pilot
 
+from loopscope.tasks.batch import Batch
 from loopscope.tui.app import LoopscopeApp
 from loopscope.widgets.command_bar import CommandBar
 from loopscope.widgets.spec_input import paste_as_line
@@ -21,7 +22,8 @@ async def test_a_spec_launches_a_batch() -> None:
         assert bar.is_open
         await pilot.press(*"sleep 0.01 x3; fail boom", "enter")
         batch = app.manager.last_batch
-        assert batch is not None and batch.planned == 4
+        assert batch is not None
+        assert batch.planned == 4
         assert "launched 4 tasks" in str(bar.message.render())
         await until(pilot, lambda: batch.done)
 
@@ -71,13 +73,14 @@ async def test_the_command_palette_offers_the_actions() -> None:
         await pilot.press("enter")
         await until(pilot, lambda: app.manager.last_batch is not None)
         batch = app.manager.last_batch
-        assert batch is not None and batch.records[0].kind == "sleep"
+        assert batch is not None
+        assert batch.records[0].kind == "sleep"
 
 
 # --- keys typed faster than the app answers (issue 10) ----------------------------------------
 
 
-async def _open_bar_with_an_error(pilot: Pilot[object], app: LoopscopeApp) -> CommandBar:
+async def _open_bar_with_an_error(pilot: Pilot[int], app: LoopscopeApp) -> CommandBar:
     await pilot.press("colon", *keys_for("sleep abc"), "enter")
     bar = app.screen.query_one(CommandBar)
     await until(pilot, lambda: bar.message.has_class("-error"))
@@ -91,7 +94,9 @@ async def test_ctrl_u_then_fast_typing_and_enter_launches_what_was_typed() -> No
         type_burst(app, "ctrl+u", *keys_for("sleep 0.01 x2\n"))
         await until(pilot, lambda: app.manager.last_batch is not None)
         batch = app.manager.last_batch
-        assert batch is not None and batch.text == "sleep 0.01 x2" and batch.planned == 2
+        assert batch is not None
+        assert batch.text == "sleep 0.01 x2"
+        assert batch.planned == 2
         await until(pilot, lambda: "launched 2 tasks" in str(bar.message.render()))
         assert bar.input.value == ""
 
@@ -104,7 +109,8 @@ async def test_fast_backspaces_land_before_the_next_character() -> None:
         type_burst(app, *keys_for("\b\b\b0.01\n"))
         await until(pilot, lambda: app.manager.last_batch is not None)
         batch = app.manager.last_batch
-        assert batch is not None and batch.text == "sleep 0.01"
+        assert batch is not None
+        assert batch.text == "sleep 0.01"
 
 
 async def test_a_line_typed_right_after_enter_is_kept() -> None:
@@ -141,7 +147,8 @@ async def test_a_paste_ending_in_a_newline_launches_exactly_what_was_pasted() ->
         app.post_message(events.Paste("sleep 0.01 x3 ; fail boom\n"))
         await until(pilot, lambda: app.manager.last_batch is not None)
         batch = app.manager.last_batch
-        assert batch is not None and batch.planned == 4
+        assert batch is not None
+        assert batch.planned == 4
         assert [r.kind for r in batch.records] == ["sleep"] * 3 + ["fail"]
         assert app.screen.query_one(CommandBar).input.value == ""
 
@@ -153,10 +160,16 @@ async def test_a_paste_without_a_newline_waits_for_enter() -> None:
         app.post_message(events.Paste("sleep 0.01"))
         bar = app.screen.query_one(CommandBar)
         await until(pilot, lambda: bar.input.value == "sleep 0.01")
-        assert app.manager.last_batch is None
+
+        def last_batch() -> Batch | None:  # read afresh: mypy would keep the `is None` below
+            return app.manager.last_batch
+
+        assert last_batch() is None
         await pilot.press(*keys_for(" x2"), "enter")
-        await until(pilot, lambda: app.manager.last_batch is not None)
-        assert app.manager.last_batch.planned == 2  # type: ignore[union-attr]
+        await until(pilot, lambda: last_batch() is not None)
+        batch = last_batch()
+        assert batch is not None
+        assert batch.planned == 2
 
 
 async def test_a_multi_line_paste_is_one_line_of_specs() -> None:
@@ -166,7 +179,8 @@ async def test_a_multi_line_paste_is_one_line_of_specs() -> None:
         app.post_message(events.Paste("sleep 0.01 x2\n\nfail boom\r\n"))
         await until(pilot, lambda: app.manager.last_batch is not None)
         batch = app.manager.last_batch
-        assert batch is not None and batch.text == "sleep 0.01 x2; fail boom"
+        assert batch is not None
+        assert batch.text == "sleep 0.01 x2; fail boom"
         assert batch.planned == 3
 
 
@@ -184,9 +198,11 @@ async def test_keys_typed_right_after_escape_reach_the_dashboard() -> None:
         type_burst(app, "escape", "s")
         await until(pilot, lambda: app.manager.last_batch is not None)
         batch = app.manager.last_batch
-        assert batch is not None and batch.records[0].kind == "sleep"  # the s key's launch
+        assert batch is not None
+        assert batch.records[0].kind == "sleep"  # the s key's launch
         bar = app.screen.query_one(CommandBar)
-        assert not bar.is_open and bar.input.value == "sleep 0.01"
+        assert not bar.is_open
+        assert bar.input.value == "sleep 0.01"
 
 
 async def test_escape_after_edit_limits_leaves_the_next_line_empty() -> None:
@@ -243,7 +259,8 @@ async def test_a_line_typed_with_its_colon_still_works() -> None:
         await pilot.press(*keys_for(":sleep 0.01 x2"), "enter")
         await until(pilot, lambda: app.manager.last_batch is not None)
         batch = app.manager.last_batch
-        assert batch is not None and batch.planned == 2
+        assert batch is not None
+        assert batch.planned == 2
 
 
 async def test_the_palette_offers_the_task_list_keys_too() -> None:

@@ -32,5 +32,6 @@ async def test_the_dashboard_shows_the_escapes_as_text() -> None:
         await settle(pilot)
         screens.append(app.export_screenshot())
     for text in screens:
-        assert "\x1b" not in text and "\x07" not in text
+        assert "\x1b" not in text
+        assert "\x07" not in text
     assert "pwned" in screens[-1]

@@ -9,7 +9,13 @@ from rich.console import Console
 from textual.widgets import Static
 from textual.widgets._footer import FooterKey
 
-from loopscope.tui.keymap import dashboard_sections, key_help, markdown_table, show_keys
+from loopscope.tui.keymap import (
+    as_binding,
+    dashboard_sections,
+    key_help,
+    markdown_table,
+    show_keys,
+)
 from loopscope.tui.screens.help import HelpScreen
 from loopscope.tui.screens.main import MainScreen
 from loopscope.widgets.key_footer import KeyFooter
@@ -35,7 +41,9 @@ def test_every_dashboard_binding_has_an_id_a_label_and_a_sentence() -> None:
     rows = key_help(MainScreen.BINDINGS)
     assert rows
     for row in rows:
-        assert row.id and row.label and row.text != row.label, row
+        assert row.id, row
+        assert row.label, row
+        assert row.text != row.label, row
     ids = [row.id for row in rows]
     assert len(ids) == len(set(ids))
     assert set(ids) >= MainScreen.FOOTER_AT_80
@@ -54,7 +62,8 @@ def _footer_actions(app: object) -> list[str]:
 
 
 def _shown_actions() -> list[str]:
-    return [row.action for row in key_help(b for b in MainScreen.BINDINGS if b.show)]
+    shown = (b for b in map(as_binding, MainScreen.BINDINGS) if b.show)
+    return [row.action for row in key_help(shown)]
 
 
 async def test_the_footer_shows_every_key_at_160_columns() -> None:
@@ -75,7 +84,8 @@ async def test_the_footer_keeps_the_most_used_keys_at_80_columns() -> None:
             if row.id in MainScreen.FOOTER_AT_80
         ]
         assert actions == essential
-        assert "help" in actions and "app.quit" in actions
+        assert "help" in actions
+        assert "app.quit" in actions
         footer = app.screen.query_one(KeyFooter)
         right_edge = max(key.region.right for key in footer.query(FooterKey))
         assert right_edge <= 80  # quit is on screen, not scrolled off the edge
@@ -115,7 +125,8 @@ async def test_the_palette_runs_a_bound_action_by_its_sentence() -> None:
         await pilot.press("enter")
         await until(pilot, lambda: app.manager.last_batch is not None)
         batch = app.manager.last_batch
-        assert batch is not None and batch.records[0].kind == "fail"
+        assert batch is not None
+        assert batch.records[0].kind == "fail"
 
 
 async def test_in_the_command_bar_the_footer_drops_keys_that_type_characters() -> None:

@@ -22,7 +22,7 @@ from loopscope.widgets.timeline import Timeline
 from tests.tui.conftest import new_app, until
 
 
-async def type_spec(pilot: Pilot[object], spec: str) -> None:
+async def type_spec(pilot: Pilot[int], spec: str) -> None:
     await pilot.press("colon", *spec, "enter", "escape")
 
 
@@ -48,7 +48,8 @@ async def test_launch_keys(key: str, kind: str, count: int) -> None:
         await pilot.press(key)
         manager = app.manager
         batch = manager.last_batch
-        assert batch is not None and batch.planned == count
+        assert batch is not None
+        assert batch.planned == count
         await until(pilot, lambda: batch.done, timeout=30)
         assert {r.kind for r in batch.records} == {kind}
         expected = TaskState.EXCEPTION if kind == "fail" else TaskState.DONE
@@ -85,7 +86,8 @@ async def test_batch_size_keys() -> None:
         assert screen.batch_size == 1
         assert screen.query_one(StatusLine).batch_size == 1
         await pilot.press("s")
-        assert app.manager.last_batch is not None and app.manager.last_batch.planned == 1
+        assert app.manager.last_batch is not None
+        assert app.manager.last_batch.planned == 1
 
 
 async def test_cancel_selected_and_cancel_all() -> None:
@@ -116,7 +118,8 @@ async def test_replay_measures_the_last_batch() -> None:
         await pilot.press("R")
         await until(pilot, lambda: batch.measured_sequential_s is not None)
         # four 0.05 s sleeps one after another cannot take less than 0.2 s
-        assert batch.measured_sequential_s is not None and batch.measured_sequential_s >= 0.2
+        assert batch.measured_sequential_s is not None
+        assert batch.measured_sequential_s >= 0.2
         gain = app.screen.query_one(GainPanel)
         await until(pilot, lambda: "press R" not in str(gain.render()))
 
@@ -153,15 +156,19 @@ async def test_filter_by_state() -> None:
         await until(pilot, lambda: manager.counts[TaskState.EXCEPTION] == 10)
         await until(pilot, lambda: manager.counts[TaskState.RUNNING] == 10)
         task_list = task_list_of(app)
+
+        def shown() -> TaskState | None:  # read afresh: mypy would keep the last assert's type
+            return task_list.state_filter
+
         await until(pilot, lambda: task_list.row_count == 20)
         await pilot.press("F", "F")  # all -> pending -> running
-        assert task_list.state_filter is TaskState.RUNNING
+        assert shown() is TaskState.RUNNING
         await until(pilot, lambda: task_list.row_count == 10)
-        assert all(r.kind == "sleep" for r in (manager.get(i) for i in task_list._rows) if r)
+        assert all(r.kind == "sleep" for r in (manager.get(i) for i in task_list.rows) if r)
         await pilot.press("F", "F")  # -> done -> exception
-        assert task_list.state_filter is TaskState.EXCEPTION
+        assert shown() is TaskState.EXCEPTION
         await until(pilot, lambda: task_list.row_count == 10)
-        assert all(r.kind == "fail" for r in (manager.get(i) for i in task_list._rows) if r)
+        assert all(r.kind == "fail" for r in (manager.get(i) for i in task_list.rows) if r)
 
 
 async def test_quit_closes_the_engine() -> None:

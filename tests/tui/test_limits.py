@@ -15,7 +15,7 @@ def _status(app: LoopscopeApp) -> str:
     return str(app.screen.query_one(StatusLine).render())
 
 
-async def _bar(pilot: Pilot[object], app: LoopscopeApp, line: str) -> CommandBar:
+async def _bar(pilot: Pilot[int], app: LoopscopeApp, line: str) -> CommandBar:
     await pilot.press("colon", *keys_for(line), "enter")
     bar = app.screen.query_one(CommandBar)
     await until(pilot, lambda: bool(str(bar.message.render()).strip()))

@@ -12,9 +12,11 @@ def test_entries_are_styled_by_kind_not_by_their_words() -> None:
     assert str(failed.style) == "bold red"
     # a note whose words happen to start with a glyph is still a note
     note = entry_text(LogEntry(LogKind.NOTE, "✗ is how a failure is marked"))
-    assert note.plain == "✗ is how a failure is marked" and str(note.style) == ""
+    assert note.plain == "✗ is how a failure is marked"
+    assert str(note.style) == ""
     started = entry_text(LogEntry(LogKind.STARTED, "The strategy race"))
-    assert started.plain == "▶ The strategy race" and str(started.style) == "bold"
+    assert started.plain == "▶ The strategy race"
+    assert str(started.style) == "bold"
 
 
 def test_reports_keep_readable_lines() -> None:

@@ -60,7 +60,9 @@ async def test_a_running_scenario_marks_how_many_tasks_wait_on_each_line() -> No
         main = app.screen
         assert isinstance(main, MainScreen)
         run = main.scenario_run
-        assert run is not None and run.scenario.name == "futures" and not run.done
+        assert run is not None
+        assert run.scenario.name == "futures"
+        assert not run.done
         # opened again while it runs: it opens on the running scenario, markers included
         await pilot.press("n")
         await pilot.pause()
@@ -84,10 +86,12 @@ async def test_at_80_columns_the_source_is_one_key_away() -> None:
         assert isinstance(picker, ScenarioPicker)
         code = picker.query_one("#scenario-code")
         about = picker.query_one("#scenario-about")
-        assert not code.display and about.display
+        assert not code.display
+        assert about.display
         await pilot.press("s")
         await pilot.pause()
-        assert code.display and not about.display
+        assert code.display
+        assert not about.display
         assert code.region.height >= 8
 
 
@@ -110,7 +114,9 @@ async def test_the_detail_view_says_where_a_task_waits_and_how_long_it_was_busy(
         await until(pilot, lambda: "waits at" in shown())
         text = shown()
         waits = next(line for line in text.splitlines() if "waits at" in line)
-        assert "sleep" in waits and "tasks.py:" in waits  # innermost: asyncio's own sleep
+        assert "sleep" in waits
+        assert "tasks.py:" in waits  # innermost: asyncio's own sleep
         assert "sleep.py:27" in text  # then the kind's `await asyncio.sleep(...)` line
-        assert "awaiting" in text and "Future pending" in text
+        assert "awaiting" in text
+        assert "Future pending" in text
         assert "in 1 step " in text  # it ran once, up to its await

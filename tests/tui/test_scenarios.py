@@ -14,6 +14,7 @@ from loopscope.tui.screens.main import MainScreen
 from loopscope.tui.screens.scenarios import RaceScreen, ScenarioPicker
 from loopscope.widgets.race_chart import RaceChart
 from loopscope.widgets.scenario_log import ScenarioLog
+from tests.staging import AppResult
 from tests.tui.conftest import new_app, until
 from tests.unit.test_scenarios import FAST
 
@@ -42,11 +43,13 @@ async def test_running_chain_from_the_picker() -> None:
         screen = app.screen
         assert isinstance(screen, MainScreen)
         run = screen.scenario_run
-        assert run is not None and run.scenario.name == "chain"
+        assert run is not None
+        assert run.scenario.name == "chain"
         await until(pilot, lambda: run.done)
         await pilot.pause(0.2)
         log = str(screen.query_one(ScenarioLog).render())
-        assert "user-1" in log and "■ done" in log
+        assert "user-1" in log
+        assert "■ done" in log
         assert len(app.manager.records) == 9  # ordinary records: 3 chains, 6 fetches
 
 
@@ -60,7 +63,8 @@ async def test_the_race_from_the_picker_ends_with_its_chart() -> None:
         screen = app.screen
         assert isinstance(screen, MainScreen)
         run = screen.scenario_run
-        assert run is not None and run.scenario.name == "race"
+        assert run is not None
+        assert run.scenario.name == "race"
         await until(pilot, lambda: isinstance(app.screen, RaceScreen), timeout=90)
         console = Console(width=150, record=True, file=io.StringIO())
         console.print(app.screen.query_one(RaceChart).render())
@@ -75,9 +79,10 @@ async def test_the_race_from_the_picker_ends_with_its_chart() -> None:
         assert app.screen.query_one(RaceChart).results is results
 
 
-def notices(app: App[object]) -> list[str]:
-    """Every notification the app has shown (the toasts the user read)."""
-    return [str(notification.message) for notification in app._notifications]
+def notices(app: App[AppResult]) -> list[str]:
+    """Every notification the app has shown (the toasts the user read; textual keeps its
+    list private: no public way to read it)."""
+    return [str(notification.message) for notification in app._notifications]  # noqa: SLF001
 
 
 async def test_w_before_any_race_says_how_to_run_one() -> None:
@@ -124,7 +129,8 @@ async def test_a_second_R_while_measuring_waits_instead_of_timing_two_at_once() 
         assert screen.clean_replay is first  # no second clean process
         assert any("still measuring batch" in text for text in notices(app))
         await until(pilot, lambda: first.done, timeout=60)
-        assert first.error is None and batch.measured_sequential_s is not None
+        assert first.error is None
+        assert batch.measured_sequential_s is not None
 
 
 async def test_a_second_scenario_says_it_stopped_the_first() -> None:

@@ -43,7 +43,8 @@ async def test_selection_follows_the_newest_row_at_80x24() -> None:
                                                               if s.style}
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, DetailScreen))
-        assert isinstance(app.screen, DetailScreen) and app.screen.record.id == 20
+        assert isinstance(app.screen, DetailScreen)
+        assert app.screen.record.id == 20
 
 
 async def test_new_rows_do_not_steal_the_selection() -> None:
@@ -56,7 +57,8 @@ async def test_new_rows_do_not_steal_the_selection() -> None:
         assert task_list.selected_id == 3
         await pilot.press("colon", *"sleep 3600 x10", "enter", "escape")
         await until(pilot, lambda: task_list.row_count == 40)
-        assert task_list.selected_id == 3 and cursor_visible(task_list)
+        assert task_list.selected_id == 3
+        assert cursor_visible(task_list)
         await pilot.press("end")  # following the newest again
         await pilot.press("colon", *"sleep 3600 x5", "enter", "escape")
         await until(pilot, lambda: task_list.row_count == 45)
@@ -88,7 +90,7 @@ async def test_a_theme_change_recolours_finished_rows_and_lanes() -> None:
 
 
 def kinds_shown(task_list: TaskList) -> list[str]:
-    records = [task_list.manager.get(i) for i in task_list._rows]
+    records = [task_list.manager.get(i) for i in task_list.rows]
     return [r.kind for r in records if r is not None]
 
 
@@ -111,7 +113,7 @@ async def test_sort_by_keys_and_by_clicking_a_header() -> None:
         x = 1 + task_list.render_line(0).text.index("state")
         await pilot.click(TaskList, offset=(x, 1))
         assert task_list.sort_column == "state"
-        states = [task_list.manager.get(i).state for i in task_list._rows]  # type: ignore[union-attr]
+        states = [task_list.manager.get(i).state for i in task_list.rows]  # type: ignore[union-attr]
         assert states == sorted(states, key=list(TaskState).index, reverse=True)
         await until(pilot, lambda: "by state" in str(task_list.border_title))
 

@@ -26,7 +26,8 @@ async def test_user_kinds_launch_from_the_command_bar(example_kinds: list[Kind[o
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.press("colon", *"orders 3 x2; sensors 2 every=10ms", "enter")
         batch = app.manager.last_batch
-        assert batch is not None and batch.planned == 3
+        assert batch is not None
+        assert batch.planned == 3
         await until(pilot, lambda: batch.done)
         assert [record.state for record in batch.records] == [TaskState.DONE] * 3
         assert batch.records[0].target == "user 3"
@@ -61,4 +62,5 @@ async def test_the_palette_and_help_offer_user_kinds(example_kinds: list[Kind[ob
         await pilot.press("escape", "question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
         shown = "\n".join(str(static.render()) for static in app.screen.query("Static"))
-        assert "orders USER [retries=N]" in shown and "yours:" in shown
+        assert "orders USER [retries=N]" in shown
+        assert "yours:" in shown

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -70,7 +71,8 @@ async def test_a_watched_program_its_tasks_output_cancel_and_exit() -> None:
         text = shown_text(tasks)
         for name in ("main", "poller-a", "poller-b", "stuck-on-event"):
             assert name in text
-        assert "suspended" in text and "wire_agent.py:60" in text
+        assert "suspended" in text
+        assert "wire_agent.py:60" in text
         output = app.screen.query_one(ProgramOutputView)
         await until(pilot, lambda: "a line on stderr" in shown_text(output))
         assert "program says hello" in shown_text(output)
@@ -94,11 +96,13 @@ async def test_quitting_stops_the_program_and_leaves_no_process() -> None:
         await until(pilot, lambda: "program says hello" in shown_text(
             app.screen.query_one(ProgramOutputView)))
         pid = program.pid
-        assert pid is not None and not gone(pid)
+        assert pid is not None
+        assert not gone(pid)
         await pilot.press("q")
         await until(pilot, lambda: program.exit_status is not None)
     assert gone(pid)
-    assert program.exit_status is not None and program.exit_status.stopped_by_us == "SIGINT"
+    assert program.exit_status is not None
+    assert program.exit_status.stopped_by_us == "SIGINT"
 
 
 async def test_a_program_that_cannot_be_found_says_so_and_the_screen_stays() -> None:
@@ -127,7 +131,8 @@ async def test_sort_filter_tree_and_detail_keys() -> None:
         assert [app.session.store.tasks[i].name for i in tasks.rows][:3] == [
             "broken-page", "robots", "sitemap"]
         await pilot.press("s", "s")  # state, then busy (largest first)
-        assert tasks.sort_key == "busy" and tasks.rows[0] == 2
+        assert tasks.sort_key == "busy"
+        assert tasks.rows[0] == 2
         await pilot.press("S")
         assert tasks.rows[-1] == 2
 
@@ -147,7 +152,8 @@ async def test_sort_filter_tree_and_detail_keys() -> None:
         assert isinstance(app.screen, WatchDetailScreen)
         await pilot.pause(0.15)
         body = rendered(app.screen.query_one("#watch-detail-body", Static).content)
-        assert "Await chain" in body and "tiny_crawler.py:19" in body
+        assert "Await chain" in body
+        assert "tiny_crawler.py:19" in body
         assert "▶ 19     await asyncio.sleep(0.05)" in body
         await pilot.press("escape")
         assert isinstance(app.screen, WatchScreen)
@@ -163,7 +169,7 @@ async def test_cancel_without_an_agent_says_it_is_not_available() -> None:
         await pilot.press("c")
         await pilot.pause(0.05)
         assert any("cannot cancel: the agent is closed" in str(n.message)
-                   for n in app._notifications)
+                   for n in app._notifications)  # noqa: SLF001 - textual keeps them private
 
 
 async def test_the_real_agent_shows_where_a_task_waits_and_c_cancels_it() -> None:
@@ -172,7 +178,8 @@ async def test_the_real_agent_shows_where_a_task_waits_and_c_cancels_it() -> Non
         tasks = app.screen.query_one(WatchTaskList)
         await until(pilot, lambda: state_of(app, "waiter") is TaskState.SUSPENDED)
         task = next(t for t in app.session.store.tasks.values() if t.name == "waiter")
-        assert task.where is not None and (task.where.function, task.where.line) == (
+        assert task.where is not None
+        assert (task.where.function, task.where.line) == (
             "wait_forever", 7)
         await pilot.pause(0.15)
         assert tasks.select(task.id)
@@ -197,9 +204,12 @@ async def test_lanes_draw_each_task_life_on_the_program_time_axis() -> None:
         await pilot.press("L")
         await pilot.pause(0.15)
         lines = shown_text(tasks).splitlines()
-        assert "0 s" in lines[0] and "1.4 s" in lines[0] and "!" in lines[0]
+        assert "0 s" in lines[0]
+        assert "1.4 s" in lines[0]
+        assert "!" in lines[0]
         assert lines[1].rstrip().endswith("█")  # Task-1 lives until now
-        assert "busy" in lines[0] and "sched" not in lines[0]  # lanes take their room
+        assert "busy" in lines[0]
+        assert "sched" not in lines[0]  # lanes take their room
 
 
 async def test_the_tree_keeps_each_task_once_as_states_change() -> None:
@@ -212,7 +222,7 @@ async def test_the_tree_keeps_each_task_once_as_states_change() -> None:
         assert tasks.rows[-1] == 7  # the tree ends with the watchdog, #7; #8 sits under #4
         await pilot.press("up")  # a row that is not the cursor's: #8 changes state
         feed.cancel(8)
-        await until(pilot, lambda: tasks._version == app.session.store.version)
+        await until(pilot, lambda: tasks.synced_version == app.session.store.version)
         assert sorted(tasks.rows) == list(range(1, 9))
 
 
@@ -268,7 +278,7 @@ async def test_attach_shows_a_listening_program_and_quitting_leaves_it_running(
     assert program.exit_status is not None
 
 
-async def until_async(condition, timeout: float = 20) -> None:  # type: ignore[no-untyped-def]
+async def until_async(condition: Callable[[], bool], timeout: float = 20) -> None:
     import asyncio
 
     async def poll() -> None:
@@ -287,8 +297,10 @@ async def test_q_pressed_twice_still_stops_the_program_gently() -> None:
         await until(pilot, lambda: "program says hello" in shown_text(
             app.screen.query_one(ProgramOutputView)))
         await pilot.press("q", "q")
-    assert program.exit_status is not None and program.exit_status.stopped_by_us == "SIGINT"
-    assert program.pid is not None and gone(program.pid)
+    assert program.exit_status is not None
+    assert program.exit_status.stopped_by_us == "SIGINT"
+    assert program.pid is not None
+    assert gone(program.pid)
 
 
 async def test_sigterm_to_loopscope_stops_the_watched_program_too() -> None:
@@ -305,5 +317,7 @@ async def test_sigterm_to_loopscope_stops_the_watched_program_too() -> None:
         os.kill(os.getpid(), signal.SIGTERM)  # `kill loopscope`: handled by the app
         await until(pilot, lambda: program.exit_status is not None)
     assert app.return_code == 128 + signal.SIGTERM
+    assert program.exit_status is not None
     assert program.exit_status.stopped_by_us == "SIGINT"
-    assert program.pid is not None and gone(program.pid)
+    assert program.pid is not None
+    assert gone(program.pid)

@@ -92,7 +92,8 @@ async def test_while_the_program_blocks_its_loop_the_dashboard_answers(tmp_path:
         await pilot.press("q")
         await until(pilot, lambda: session.program is not None
                     and session.program.exit_status is not None)
-    assert session.program is not None and session.program.exit_status is not None
+    assert session.program is not None
+    assert session.program.exit_status is not None
 
 
 async def test_a_program_that_exits_non_zero_keeps_its_rows(tmp_path: Path) -> None:
@@ -118,7 +119,8 @@ async def test_a_program_that_exits_non_zero_keeps_its_rows(tmp_path: Path) -> N
         await until(pilot, lambda: any(t.name == "failing" for t in store.tasks.values()))
         failing = next(t for t in store.tasks.values() if t.name == "failing")
         assert failing.state is TaskState.EXCEPTION
-        assert failing.error is not None and failing.error.message == "bad input"
+        assert failing.error is not None
+        assert failing.error.message == "bad input"
 
 
 async def test_executor_jobs_and_lag_are_shown(tmp_path: Path) -> None:
@@ -148,4 +150,5 @@ async def test_executor_jobs_and_lag_are_shown(tmp_path: Path) -> None:
         await until(pilot, lambda: bool(app.session.store.spikes))
         await pilot.pause(0.15)
         events = str(app.screen.query_one("#watch-events").render())
-        assert "lag " in events and "prog.py:11" in events
+        assert "lag " in events
+        assert "prog.py:11" in events

@@ -7,10 +7,13 @@ person typing quickly (or a terminal pasting without bracketed paste) runs into.
 from __future__ import annotations
 
 import unicodedata
+from typing import TypeVar
 
 from textual import events
 from textual.app import App
 from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
+
+AppResult = TypeVar("AppResult")
 
 SPECIAL = {" ": "space", "\n": "enter", "\b": "backspace"}
 
@@ -20,7 +23,7 @@ def keys_for(text: str) -> list[str]:
     return [SPECIAL.get(c) or (c if c.isalnum() else _character_to_key(c)) for c in text]
 
 
-def type_burst(app: App[object], *keys: str) -> None:
+def type_burst(app: App[AppResult], *keys: str) -> None:
     """Queue every key at once, the way a terminal delivers a fast burst of input."""
     for key in keys:
         try:

@@ -8,7 +8,9 @@ import threading
 import warnings
 
 import psutil
+import pytest
 
+from loopscope.tasks.errors import ManagerClosed
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.options import EngineOptions
 from loopscope.tasks.records import TaskState
@@ -63,12 +65,8 @@ async def test_launching_after_close_is_a_clear_error() -> None:
     manager = TaskManager(EngineOptions(demo_server=False, monitors=False))
     await manager.start()
     await manager.aclose()
-    try:
+    with pytest.raises(ManagerClosed, match="closed"):
         manager.launch("sleep 1")
-    except Exception as error:
-        assert "closed" in str(error)
-    else:
-        raise AssertionError("launch after aclose should raise")
 
 
 async def test_aclose_does_not_wait_for_sleeping_demo_handlers() -> None:

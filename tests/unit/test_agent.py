@@ -39,7 +39,8 @@ def watch_json(path: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
         capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})},
     )
     assert run.stdout.startswith("{"), run.stderr[-2000:]
-    return json.loads(run.stdout)
+    report: dict[str, Any] = json.loads(run.stdout)
+    return report
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 30) -> None:

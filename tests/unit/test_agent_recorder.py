@@ -20,7 +20,8 @@ def test_a_task_collected_while_pending_is_found_and_never_kept_alive() -> None:
 
         async def main() -> weakref.ref[asyncio.Task[None]]:
             task = asyncio.get_running_loop().create_task(forever(), name="forgotten")
-            task._log_destroy_pending = False  # type: ignore[attr-defined]  # no loop report
+            # asyncio's own switch, so the loop does not report the task it destroys
+            task._log_destroy_pending = False  # type: ignore[attr-defined]  # noqa: SLF001
             await asyncio.sleep(0)  # it runs one step and parks on the event
             return weakref.ref(task)
 

@@ -19,7 +19,9 @@ class NowhereResolver(aiohttp.abc.AbstractResolver):
     """Answers every lookup with "not found", the way a resolver does for an unknown host,
     without sending a query anywhere."""
 
-    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET):  # type: ignore[no-untyped-def,override]
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[aiohttp.abc.ResolveResult]:
         raise OSError(-2, "Name or service not known")
 
     async def close(self) -> None:
@@ -39,7 +41,8 @@ async def test_unresolvable_host() -> None:
     async with TaskManager(EngineOptions(demo_server=False), resolver=NowhereResolver()) as manager:
         record = await run_one(manager, "fetch http://no-such-host.invalid/")
     assert record.state is TaskState.EXCEPTION
-    assert record.error_type is not None and "ClientConnector" in record.error_type
+    assert record.error_type is not None
+    assert "ClientConnector" in record.error_type
     assert record.error_message is not None
     assert "no-such-host.invalid" in record.error_message
     assert "host name not found" in record.error_message
@@ -53,7 +56,8 @@ async def test_http_500(manager: TaskManager) -> None:
 async def test_timeout(manager: TaskManager) -> None:
     record = await run_one(manager, "fetch /delay/5000 timeout=0.1")
     assert record.error_type == "FetchTimeout"
-    assert record.error_message is not None and "within 0.1 s" in record.error_message
+    assert record.error_message is not None
+    assert "within 0.1 s" in record.error_message
 
 
 async def test_missing_file(manager: TaskManager, tmp_path: Path) -> None:

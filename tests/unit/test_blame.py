@@ -50,7 +50,8 @@ def test_drawing_the_screen_is_loopscopes_own_work() -> None:
     blame = LoopBlame(gil_jobs=lambda: 0)
     where = "/venv/lib/python3.11/site-packages/textual/_compositor.py"
     verdict = blame.explain(0.0, 0.3, StallEvidence(0.3, 0.3, "render (_compositor.py:9)", where))
-    assert verdict.cause is SpikeCause.OWN_WORK and "drawing the screen" in verdict.text
+    assert verdict.cause is SpikeCause.OWN_WORK
+    assert "drawing the screen" in verdict.text
 
 
 def test_a_starved_process_is_told_apart() -> None:
@@ -73,7 +74,8 @@ def test_threads_holding_the_gil_are_told_apart() -> None:
 def test_busy_loop_code_that_was_not_caught() -> None:
     blame = LoopBlame(gil_jobs=lambda: 0)
     verdict = blame.explain(0.0, 0.5, StallEvidence(process_cpu_s=0.5, loop_cpu_s=0.48))
-    assert verdict.cause is SpikeCause.LOOP_CODE and "line not caught" in verdict.text
+    assert verdict.cause is SpikeCause.LOOP_CODE
+    assert "line not caught" in verdict.text
 
 
 async def test_the_lag_monitor_measures_cpu_time_over_each_stall() -> None:
@@ -132,7 +134,8 @@ async def test_the_watchdog_names_the_line_that_held_the_loop() -> None:
             await asyncio.sleep(0.01)
         spike = manager.lag.spikes[-1]
         assert spike.cause is SpikeCause.LOOP_CODE, spike
-        assert spike.culprit is not None and "spin (test_blame.py:" in spike.culprit
+        assert spike.culprit is not None
+        assert "spin (test_blame.py:" in spike.culprit
 
 
 def test_a_line_in_loopscopes_own_widgets_or_engine_is_own_work() -> None:
@@ -143,7 +146,8 @@ def test_a_line_in_loopscopes_own_widgets_or_engine_is_own_work() -> None:
         return StallEvidence(0.3, 0.3, "f (x.py:1)", module.__file__)
 
     verdict = blame.explain(0.0, 0.3, caught_in(loopscope.widgets.task_list))
-    assert verdict.cause is SpikeCause.OWN_WORK and "drawing the screen" in verdict.text
+    assert verdict.cause is SpikeCause.OWN_WORK
+    assert "drawing the screen" in verdict.text
     assert blame.explain(0.0, 0.3, caught_in(loopscope.tasks.ledger)).cause is SpikeCause.OWN_WORK
     task = blame.explain(0.0, 0.3, caught_in(loopscope.tasks.kinds.block))
     assert task.cause is SpikeCause.LOOP_CODE

@@ -41,10 +41,12 @@ async def test_the_replay_is_measured_in_a_clean_process_and_mirrored() -> None:
         batch = manager.launch("sleep 0.05 x3")
         await batch.wait()
         run = replay_in_clean_process(manager, batch)
-        assert run.replay.replay_of == batch.id and run.replay.sequential
+        assert run.replay.replay_of == batch.id
+        assert run.replay.sequential
         await asyncio.wait_for(asyncio.shield(run.task), 60)  # type: ignore[arg-type]
         assert run.error is None
-        assert run.clean_wall_s is not None and run.sequential_s is not None
+        assert run.clean_wall_s is not None
+        assert run.sequential_s is not None
         assert run.sequential_s >= 0.15  # three sleeps of 0.05 s, one after another
         timing = batch.timing(manager.clock())
         assert timing.measured_sequential_s == run.sequential_s
@@ -55,9 +57,11 @@ async def test_the_replay_is_measured_in_a_clean_process_and_mirrored() -> None:
         assert [r.state for r in records] == [TaskState.DONE] * 3
         assert [r.kind for r in records] == ["sleep"] * 3
         for before, after in itertools.pairwise(records):  # one after another, never overlapping
-            assert before.finished is not None and after.started is not None
+            assert before.finished is not None
+            assert after.started is not None
             assert before.finished <= after.started
-        assert run.replay.done and manager.last_batch is batch
+        assert run.replay.done
+        assert manager.last_batch is batch
 
 
 async def test_a_clean_process_that_fails_is_one_line_not_a_crash(
@@ -74,7 +78,8 @@ async def test_a_clean_process_that_fails_is_one_line_not_a_crash(
         assert run.error is not None
         assert run.error.startswith("the clean process failed: TypeError:")
         assert "\n" not in run.error
-        assert run.replay.done and batch.measured_sequential_s is None
+        assert run.replay.done
+        assert batch.measured_sequential_s is None
 
 
 async def test_cancel_all_stops_the_replay_and_its_process() -> None:

@@ -13,10 +13,12 @@ async def test_clear_drops_finished_batches_and_zeroes_the_session(manager: Task
     await asyncio.wait_for(done.wait(), 10)
     assert manager.session_timing().wall_s > 0
     assert manager.clear_finished() == 4
-    assert manager.records == {} and manager.batches == {}
+    assert manager.records == {}
+    assert manager.batches == {}
     assert all(count == 0 for count in manager.counts.values())
     timing = manager.session_timing()
-    assert timing.wall_s == 0 and timing.sequential_estimate_s == 0
+    assert timing.wall_s == 0
+    assert timing.sequential_estimate_s == 0
     assert timing.measured_sequential_s is None
     assert manager.last_batch is None
 
@@ -33,7 +35,8 @@ async def test_clear_keeps_what_is_still_running(manager: TaskManager) -> None:
     assert manager.history_version > version  # screens rebuild their rows
     assert list(manager.batches) == [running.id]
     assert set(manager.records) == {r.id for r in running.records}
-    assert manager.counts[TaskState.DONE] == 1 and manager.counts[TaskState.RUNNING] == 1
+    assert manager.counts[TaskState.DONE] == 1
+    assert manager.counts[TaskState.RUNNING] == 1
     # the live batch still counts in the session; the cleared one does not
     assert manager.session_timing().sequential_estimate_s >= first.run_s(0.0)
     manager.cancel_all()
@@ -47,4 +50,5 @@ async def test_new_ids_keep_counting_after_a_clear(manager: TaskManager) -> None
     manager.clear_finished()
     second = manager.launch("sleep 0.01")
     await asyncio.wait_for(second.wait(), 10)
-    assert second.id > first.id and second.records[0].id > first.records[0].id
+    assert second.id > first.id
+    assert second.records[0].id > first.records[0].id

@@ -25,7 +25,8 @@ def test_run_json_shape(refused_port: int) -> None:
     report = json.loads(out.stdout)
     for key in ("wall_s", "sequential_estimate_s", "gained_s", "speedup", "counts", "lag"):
         assert key in report
-    assert report["measured_sequential_s"] is None and report["measured_speedup"] is None
+    assert report["measured_sequential_s"] is None
+    assert report["measured_speedup"] is None
     assert report["counts"] == {
         "pending": 0, "running": 0, "done": 10, "exception": 2, "cancelled": 0,
     }
@@ -48,7 +49,8 @@ def test_run_sequential_measures() -> None:
 def test_run_table_labels_estimates() -> None:
     out = loopscope("run", "sleep 0.01 x3", "--limit", "5", "--workers", "4")
     assert out.returncode == 0
-    assert "ESTIMATE" in out.stdout and "sleep" in out.stdout
+    assert "ESTIMATE" in out.stdout
+    assert "sleep" in out.stdout
     assert "run with --sequential to measure it" in out.stdout
 
 
@@ -66,7 +68,8 @@ def test_a_malformed_spec_exits_2_with_one_line(spec: str, message: str) -> None
     assert out.returncode == 2
     assert out.stdout == ""
     lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0]
+    assert len(lines) == 1
+    assert message in lines[0]
     assert "Traceback" not in out.stderr
 
 

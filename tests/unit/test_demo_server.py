@@ -6,12 +6,12 @@ import asyncio
 import html
 import io
 import logging
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 
 from loopscope.tasks.demo_server import (
-    IN_FLIGHT,
     ROUTES,
     DemoServer,
     build_app,
@@ -21,10 +21,10 @@ from loopscope.tasks.demo_server import (
 
 
 @pytest.fixture
-async def demo() -> DemoServer:
+async def demo() -> AsyncIterator[DemoServer]:
     server = DemoServer(seed=3)
     await server.start()
-    yield server  # type: ignore[misc]
+    yield server
     await server.stop()
 
 
@@ -62,7 +62,8 @@ async def test_routes(demo: DemoServer, path: str, status: int, fragment: bytes)
 
 async def test_bytes_are_streamed_exactly(demo: DemoServer) -> None:
     status, body = await get(demo.url + "/bytes/200001?delay_ms=1")
-    assert status == 200 and len(body) == 200001
+    assert status == 200
+    assert len(body) == 200001
 
 
 async def test_the_index_lists_every_route(demo: DemoServer) -> None:
@@ -72,7 +73,8 @@ async def test_the_index_lists_every_route(demo: DemoServer) -> None:
         assert response.content_type == "text/html"
         page = await response.text()
     assert "<h1>loopscope demo server</h1>" in page
-    assert "from __future__" not in page and "Routes::" not in page
+    assert "from __future__" not in page
+    assert "Routes::" not in page
     registered = {
         info.get("formatter") or info.get("path")
         for resource in build_app().router.resources()
@@ -103,9 +105,11 @@ async def test_an_over_long_url_is_one_log_line(
         await asyncio.wait_for(logged(), 10)
     assert answer.startswith(b"HTTP/1.0 400") or answer.startswith(b"HTTP/1.1 400")
     (record,) = caplog.records
-    assert record.exc_info is None and record.exc_text is None
+    assert record.exc_info is None
+    assert record.exc_text is None
     line = record.getMessage()
-    assert "\n" not in line and len(line) < 300
+    assert "\n" not in line
+    assert len(line) < 300
     assert line.startswith("demo server: refused a malformed request from 127.0.0.1: 400")
     assert "LineTooLong" in line
 
@@ -123,12 +127,12 @@ async def test_stopping_does_not_wait_for_sleeping_handlers() -> None:
         clients = [asyncio.create_task(hold()) for _ in range(10)]
 
         async def all_in_handlers() -> None:
-            while len(server._app[IN_FLIGHT]) < 10:
+            while server.in_flight < 10:
                 await asyncio.sleep(0.005)
 
         await asyncio.wait_for(all_in_handlers(), 20)
         await asyncio.wait_for(server.stop(), 10)  # before: ~60 s
-        assert not server._app[IN_FLIGHT]
+        assert server.in_flight == 0
         results = await asyncio.gather(*clients, return_exceptions=True)
     assert all(isinstance(result, aiohttp.ClientError) for result in results), results
 
@@ -143,7 +147,7 @@ async def test_clients_that_leave_end_their_handlers() -> None:
     ]
 
     async def count_in_handlers(n: int) -> None:
-        while len(server._app[IN_FLIGHT]) != n:
+        while server.in_flight != n:
             await asyncio.sleep(0.005)
 
     await asyncio.wait_for(count_in_handlers(5), 20)
@@ -166,7 +170,8 @@ def test_binding_beyond_loopback_warns(host: str, warned: bool) -> None:
     warning = exposure_warning(host)
     assert (warning is not None) == warned
     if warning is not None:
-        assert "anyone who can reach this port can use" in warning and host in warning
+        assert "anyone who can reach this port can use" in warning
+        assert host in warning
 
 
 async def test_serve_forever_prints_the_warning_first(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -231,10 +231,11 @@ def _failing_samples(directory: Path) -> list[Path]:
 async def test_one_scratch_folder_per_manager_even_when_samples_fail(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from loopscope.tasks import samples
     from loopscope.tasks import scratch as scratch_module
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    real = scratch_module.write_samples
+    real = samples.write_samples
     monkeypatch.setattr(scratch_module, "write_samples", _failing_samples)
     async with TaskManager(EngineOptions(demo_server=False, monitors=False)) as manager:
         batch = manager.launch("read x3; write 1K x2")
@@ -320,7 +321,8 @@ async def test_a_full_disk_leaves_nothing_behind(
         errors = [r.error or "" for r in batch.records]
         assert all("No space left on device" in e for e in errors), errors
         assert len(names(tiny_tmpfs, "loopscope-*")) == 1
-        assert not names(tiny_tmpfs, "**/*.part") and not names(tiny_tmpfs, "**/*-part")
+        assert not names(tiny_tmpfs, "**/*.part")
+        assert not names(tiny_tmpfs, "**/*-part")
         assert "user.bin" not in names(tiny_tmpfs)
     assert names(tiny_tmpfs) == []
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections.abc import Callable
 
 from loopscope.tasks.agent import recorder as agent_recorder
 from loopscope.tasks.manager import TaskManager
@@ -14,9 +15,9 @@ from loopscope.tasks.records import TaskRecord
 QUIET = EngineOptions(demo_server=False, monitors=False)
 
 
-async def _settle(condition: object, timeout: float = 10) -> None:
+async def _settle(condition: Callable[[], bool], timeout: float = 10) -> None:
     async def poll() -> None:
-        while not condition():  # type: ignore[operator]
+        while not condition():
             await asyncio.sleep(0.001)
 
     await asyncio.wait_for(poll(), timeout)
@@ -50,9 +51,12 @@ async def test_a_task_waiting_on_an_event_is_sampled_at_its_await_line() -> None
         assert (own.function.rsplit(".", 1)[-1], own.filename, own.line) == (
             "wait_at_the_gate", __file__, line,
         )
-        assert where.innermost is not None and where.innermost.library  # inside asyncio's Event
-        assert where.awaiting is not None and "Future" in where.awaiting
-        assert record.busy_s is None and record.steps is None  # step timing is off by default
+        assert where.innermost is not None
+        assert where.innermost.library  # inside asyncio's Event
+        assert where.awaiting is not None
+        assert "Future" in where.awaiting
+        assert record.busy_s is None
+        assert record.steps is None  # step timing is off by default
         counts = manager.introspect.suspended_lines(manager.live_tasks().values(), __file__)
         assert counts[line] == 1
         gate.set()
@@ -73,10 +77,12 @@ async def test_step_timing_counts_the_steps_and_keeps_them_when_the_task_ends() 
         (record,) = batch.records
         await _settle(lambda: record.state.finished)
         assert record.steps == 3
-        assert record.busy_s is not None and record.busy_s > 0
-        assert record.longest_step_s is not None and record.longest_step_s <= record.busy_s
+        assert record.busy_s is not None
+        assert record.busy_s > 0
+        assert record.longest_step_s is not None
+        assert record.longest_step_s <= record.busy_s
     # closing the manager puts asyncio's own step back
-    assert asyncio.events.Handle._run is agent_recorder._original_run
+    assert agent_recorder.step_hook_is_free()
 
 
 async def test_step_timing_steps_aside_when_another_hook_owns_the_loop() -> None:
@@ -88,7 +94,7 @@ async def test_step_timing_steps_aside_when_another_hook_owns_the_loop() -> None
             assert any("step timing is off" in notice for notice in manager.notices)
     finally:
         other.uninstall()
-    assert asyncio.events.Handle._run is agent_recorder._original_run
+    assert agent_recorder.step_hook_is_free()
 
 
 async def test_a_done_tasks_detail_shows_no_await_chain_target() -> None:
@@ -100,9 +106,9 @@ async def test_a_done_tasks_detail_shows_no_await_chain_target() -> None:
     from loopscope.widgets.task_detail import describe_insight
 
     def shown(record: TaskRecord) -> str:
-        console = Console(file=io.StringIO(), width=120)
-        console.print(describe_insight(record))
-        return console.file.getvalue()  # type: ignore[attr-defined]
+        out = io.StringIO()
+        Console(file=out, width=120).print(describe_insight(record))
+        return out.getvalue()
 
     gate = asyncio.Event()
     reached = asyncio.Event()
@@ -119,7 +125,8 @@ async def test_a_done_tasks_detail_shows_no_await_chain_target() -> None:
         await asyncio.sleep(0)
         (record,) = batch.records
         manager.sample_insight([record.id])
-        assert "awaiting" in shown(record) and "Future pending" in shown(record)
+        assert "awaiting" in shown(record)
+        assert "Future pending" in shown(record)
         gate.set()
         assert await waiter == "through"
         assert record.state.finished

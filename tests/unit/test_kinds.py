@@ -48,7 +48,8 @@ async def test_each_kind_runs_to_done(manager: TaskManager, text: str, result: s
     record = await run_one(manager, text)
     assert record.state is TaskState.DONE, record.error
     assert result in record.result
-    assert record.started is not None and record.finished is not None
+    assert record.started is not None
+    assert record.finished is not None
     assert record.created <= record.started <= record.finished
 
 
@@ -77,7 +78,8 @@ async def test_fail_ends_in_exception_with_a_traceback(manager: TaskManager) -> 
     record = await run_one(manager, "fail disk on fire")
     assert record.state is TaskState.EXCEPTION
     assert record.error == "InjectedFailure: disk on fire"
-    assert record.traceback and "InjectedFailure" in record.traceback
+    assert record.traceback
+    assert "InjectedFailure" in record.traceback
 
 
 @pytest.mark.parametrize("text", ["sleep 30", "thread 30", "cpu 3000000000 in=thread"])
@@ -106,9 +108,11 @@ async def test_cancel_a_running_process_job() -> None:
         await asyncio.sleep(0.01)
     assert record.status == "cancelling"
     assert "cannot be interrupted" in record.cancelling
-    assert not batch.done and manager.process_workers_busy == 1
+    assert not batch.done
+    assert manager.process_workers_busy == 1
     await asyncio.wait_for(manager.aclose(), 10)
-    assert record.state is TaskState.CANCELLED and batch.done
+    assert record.state is TaskState.CANCELLED
+    assert batch.done
 
 
 async def test_executor_jobs_wait_pending_for_a_worker() -> None:
@@ -178,7 +182,8 @@ def test_every_builtin_kind_is_one_object_in_its_own_module() -> None:
     for kind in kinds:
         module = __import__(f"loopscope.tasks.kinds.{kind.name}", fromlist=["KIND"])
         assert module.KIND is kind
-        assert kind.help and kind.usage.startswith(kind.name)
+        assert kind.help
+        assert kind.usage.startswith(kind.name)
         assert kind.example.split()[0] == kind.name
 
 
@@ -243,7 +248,8 @@ async def test_hand_built_specs_are_checked_at_the_engine_door(
 
     with pytest.raises(SpecError):
         manager.launch(TaskSpec(*spec))  # type: ignore[arg-type]
-    assert manager.last_batch is None and not manager.records
+    assert manager.last_batch is None
+    assert not manager.records
 
 
 async def test_a_launch_of_many_specs_is_capped_as_a_whole(manager: TaskManager) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import psutil
 
+from loopscope.tasks.batch import Batch
 from loopscope.tasks.ledger import TaskLedger
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.options import EngineOptions
@@ -120,7 +121,8 @@ async def test_replay_measures_the_sequential_time(manager: TaskManager) -> None
     await batch.wait()
     replay = manager.replay_sequential(batch)
     await replay.wait()
-    assert replay.sequential and replay.replay_of == batch.id
+    assert replay.sequential
+    assert replay.replay_of == batch.id
     starts = [r.started for r in replay.records]
     finishes = [r.finished for r in replay.records]
     assert all(s is not None and f is not None for s, f in zip(starts, finishes, strict=True))
@@ -129,7 +131,8 @@ async def test_replay_measures_the_sequential_time(manager: TaskManager) -> None
     timing = batch.timing(manager.clock())
     assert timing.measured_sequential_s is not None
     assert timing.measured_sequential_s >= 0.4
-    assert timing.measured_speedup is not None and timing.measured_speedup > 2
+    assert timing.measured_speedup is not None
+    assert timing.measured_speedup > 2
     session = manager.session_timing()
     assert session.measured_sequential_s == timing.measured_sequential_s
 
@@ -142,7 +145,8 @@ async def test_the_estimate_lies_under_the_gil_and_the_replay_tells() -> None:
         await batch.wait()
         await manager.replay_sequential(batch).wait()
         timing = batch.timing(manager.clock())
-        assert timing.speedup is not None and timing.measured_speedup is not None
+        assert timing.speedup is not None
+        assert timing.measured_speedup is not None
         # the estimate claims about 4x; the replay measures about 1x (its exact figure swings
         # with the machine's load, so only the comparison is asserted)
         assert timing.measured_speedup < timing.speedup
@@ -172,7 +176,7 @@ async def test_session_wall_merges_finished_and_live_batches() -> None:
     now = [0.0]
     async with TaskManager(QUIET, clock=lambda: now[0]) as manager:
 
-        async def run_until_running(spec: str) -> object:
+        async def run_until_running(spec: str) -> Batch:
             batch = manager.launch(spec)
             while batch.counts[TaskState.RUNNING] < 1:
                 await asyncio.sleep(0)
@@ -189,8 +193,8 @@ async def test_session_wall_merges_finished_and_live_batches() -> None:
         await inner.wait()  # span (8, 9), inside the live batch
         now[0] = 10.0
         assert manager.session_timing().wall_s == 2.0 + 5.0
-        manager.cancel(live.records[0].id)  # type: ignore[attr-defined]
-        await live.wait()  # type: ignore[attr-defined]
+        manager.cancel(live.records[0].id)
+        await live.wait()
         assert manager.session_timing().wall_s == 2.0 + 5.0
 
 
@@ -203,7 +207,8 @@ def test_timing_labels() -> None:
     timing = Timing(2.0, 8.0, measured_sequential_s=2.2)
     assert timing.speedup == 4.0
     assert timing.measured_speedup == 1.1
-    assert timing.measured_gained_s is not None and abs(timing.measured_gained_s - 0.2) < 1e-9
+    assert timing.measured_gained_s is not None
+    assert abs(timing.measured_gained_s - 0.2) < 1e-9
 
 
 # --- the ledger: one done-callback records every end --------------------------------------
@@ -264,7 +269,8 @@ async def test_tracked_work_under_a_task_group_is_cancelled_with_its_siblings() 
         assert batch.counts[TaskState.CANCELLED] == 3
         assert batch.counts[TaskState.EXCEPTION] == 1
         failed = batch.records[-1]
-        assert failed.error == "ValueError: boom" and failed.traceback
+        assert failed.error == "ValueError: boom"
+        assert failed.traceback
 
 
 async def test_the_manager_holds_a_ledger_and_does_not_inherit_it() -> None:
@@ -379,7 +385,7 @@ async def test_a_dead_process_worker_is_replaced_once_and_said_once() -> None:
         batch = manager.launch("cpu 3000000000")
         await asyncio.sleep(0)
         (record,) = batch.records
-        while record.state is not TaskState.RUNNING:
+        while batch.counts[TaskState.RUNNING] == 0:
             await asyncio.sleep(0.01)
         for child in psutil.Process().children():
             if "resource_tracker" not in " ".join(child.cmdline()):

@@ -54,7 +54,8 @@ def test_bad_options_are_refused_with_a_clear_message(
 def test_the_cli_refuses_zero_workers(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith("loopscope: ") and "must be at least 1, got 0" in err
+    assert err.startswith("loopscope: ")
+    assert "must be at least 1, got 0" in err
     assert "Traceback" not in err
 
 
@@ -66,7 +67,8 @@ async def test_the_connection_limit_changes_while_fetches_wait() -> None:
         await until(lambda: all(r.waiting_for == "a connection slot" for r in waiting))
         manager.set_limits(connector_limit=3)
         await until(lambda: batch.counts[TaskState.RUNNING] == 3)
-        assert manager.connector_limit == 3 and manager.settings_version == 1
+        assert manager.connector_limit == 3
+        assert manager.settings_version == 1
         manager.cancel_all()
         await batch.wait()
 
@@ -114,7 +116,8 @@ async def test_a_bad_live_change_is_refused_and_changes_nothing() -> None:
     async with TaskManager(EngineOptions(demo_server=False, monitors=False)) as manager:
         with pytest.raises(OptionError, match="at least 1"):
             manager.set_limits(thread_workers=0)
-        assert manager.thread_workers == 32 and manager.settings_version == 0
+        assert manager.thread_workers == 32
+        assert manager.settings_version == 0
 
 
 async def test_fetches_waiting_for_a_slot_end_cancelled_when_cancelled() -> None:

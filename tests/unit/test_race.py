@@ -52,7 +52,8 @@ def test_the_typical_two_core_race() -> None:
     assert "I/O-bound: asyncio 9.9×, threads 9.7×, processes 2.0× the speed of sequential" in text
     assert "asyncio and threads tie (within 10%)" in text  # 0.205 vs 0.209 s: noise
     assert "held to 2 requests at a time by a pool of 2" in text
-    assert "processes won" in text and "side by side on 2 cores" in text
+    assert "processes won" in text
+    assert "side by side on 2 cores" in text
     assert "threads were no faster than sequential: the GIL" in text
     assert "The rule of thumb held" in text
 
@@ -124,7 +125,8 @@ def test_a_machine_that_cannot_show_the_rule_says_so(cores: int, workers: int, w
     text = conclude(TYPICAL_IO, cpu(0.80, 0.70, 0.82, 0.60), cores=cores, workers=workers)
     cpu_part = text[text.index("CPU-bound") :]
     assert f"No winner: with {why}" in cpu_part
-    assert "won" not in cpu_part and "GIL" not in cpu_part
+    assert "won" not in cpu_part
+    assert "GIL" not in cpu_part
     assert "needs a second core" in cpu_part
     results = RaceResults(TYPICAL_IO, TYPICAL_CPU, workers, cores, text)
     assert results.winner(Workload.CPU) is None
@@ -166,7 +168,8 @@ async def test_mirrored_records_keep_the_child_times_so_sequential_never_overlap
         assert [r.state for r in records] == [TaskState.DONE] * 3
         assert all(r.created == base for r in records)  # pending from the launch
         for before, after in itertools.pairwise(records):
-            assert before.finished is not None and after.started is not None
+            assert before.finished is not None
+            assert after.started is not None
             assert before.finished <= after.started
         assert batch.done
         assert batch.timing(manager.clock()).wall_s == pytest.approx(0.006)
@@ -225,7 +228,8 @@ async def test_stopping_a_clean_process_ends_its_pool_workers_too() -> None:
     reader = asyncio.ensure_future(child.events(lambda e: started.set()))
     await asyncio.wait_for(started.wait(), 60)  # a pool worker is summing
     group = child.pid
-    assert group is not None and alive_in_group(group)  # the lane child and two workers
+    assert group is not None
+    assert alive_in_group(group)  # the lane child and two workers
     reader.cancel()
     await child.stop()
 
@@ -271,10 +275,13 @@ async def test_the_race_runs_every_lane_in_a_clean_process_and_mirrors_its_jobs(
         batches = run.context.batches
         assert len(batches) == 8  # two workloads x four lanes
         for batch in batches:
-            assert batch.done and all(r.state is TaskState.DONE for r in batch.records)
+            assert batch.done
+            assert all(r.state is TaskState.DONE for r in batch.records)
         sequential = [b for b in batches if b.sequential]
         assert len(sequential) == 2
         for batch in sequential:
             spans = sorted((r.started, r.finished) for r in batch.records)
             for (_, end), (begin, _) in itertools.pairwise(spans):
-                assert end is not None and begin is not None and end <= begin
+                assert end is not None
+                assert begin is not None
+                assert end <= begin

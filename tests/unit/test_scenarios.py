@@ -58,7 +58,8 @@ async def test_sensors_three_rounds_in_celsius_and_a_sequential_round() -> None:
     assert 10 < data["average_c"] < 35  # ~68 °F from the server, converted
     assert data["sequential_round_s"] > data["concurrent_round_s"]
     records = [r for b in result.context.batches for r in b.records]
-    assert len(records) == 20 and all(r.result.endswith("°C") for r in records)
+    assert len(records) == 20
+    assert all(r.result.endswith("°C") for r in records)
 
 
 async def test_downloads_save_four_and_time_one_out() -> None:
@@ -78,7 +79,8 @@ async def test_files_measures_every_way_and_names_the_fastest() -> None:
 async def test_chain_combines_each_user_with_their_orders() -> None:
     log = (await run("chain")).context.lines()
     combined = [line for line in log if line.startswith("user-")]
-    assert len(combined) == 3 and all(re.search(r": \d+ orders?, ", line) for line in combined)
+    assert len(combined) == 3
+    assert all(re.search(r": \d+ orders?, ", line) for line in combined)
     assert not any(re.search(r"\b1 orders\b", line) for line in log)
 
 
@@ -118,7 +120,8 @@ async def test_gather_semantics() -> None:
     result = await run("gather")
     plain, _in_order, _completed, group = result.context.batches
     # gather: the failure propagated, but nothing was cancelled
-    assert plain.counts[TaskState.EXCEPTION] == 1 and plain.counts[TaskState.CANCELLED] == 0
+    assert plain.counts[TaskState.EXCEPTION] == 1
+    assert plain.counts[TaskState.CANCELLED] == 0
     assert plain.counts[TaskState.DONE] == 9
     # return_exceptions: results in the order given
     assert result.context.data["in_order"][:4] == ["600", "200", "900", "HTTPStatusError"]
@@ -193,6 +196,7 @@ def test_cli_runs_a_scenario_headless(name: str) -> None:
     )
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
-    assert report["scenario"] == name and report["error"] is None
+    assert report["scenario"] == name
+    assert report["error"] is None
     assert {"wall_s", "sequential_estimate_s", "speedup", "counts", "tasks", "lag"} <= set(report)
     assert report["log"][-1] == "■ done"

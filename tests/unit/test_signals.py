@@ -22,11 +22,13 @@ import pytest
 LEFTOVER_WORDS = ("Traceback", "InvalidStateError", "leaked semaphore", "Invalid file descriptor")
 
 
-def start(args: list[str], env: dict[str, str], **kw: object) -> subprocess.Popen[str]:
+def start(
+    args: list[str], env: dict[str, str], preexec_fn: Callable[[], object] | None = None
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "loopscope", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **env},
-        **kw,  # type: ignore[arg-type]
+        preexec_fn=preexec_fn,
     )
 
 

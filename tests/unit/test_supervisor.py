@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -17,7 +18,7 @@ from loopscope.tasks.watch.output import ProgramOutput
 from loopscope.tasks.watch.supervisor import ProgramState, ProgramSupervisor, python_command
 
 
-async def wait_for(condition, timeout: float = 20) -> None:  # type: ignore[no-untyped-def]
+async def wait_for(condition: Callable[[], bool], timeout: float = 20) -> None:
     async def poll() -> None:
         while not condition():
             await asyncio.sleep(0.005)
@@ -54,7 +55,9 @@ async def test_output_from_both_pipes_and_the_exit_status(tmp_path: Path) -> Non
     assert await program.start()
     status = await program.wait()
     await program.stop()
-    assert status is not None and status.returncode == 3 and not status.ok
+    assert status is not None
+    assert status.returncode == 3
+    assert not status.ok
     assert status.describe() == "exited with status 3"
     assert program.state is ProgramState.EXITED
     assert texts(program.output, "stdout") == ["hello from stdout", "no newline at the end"]
@@ -97,7 +100,9 @@ async def test_sigint_lets_the_program_clean_up(tmp_path: Path) -> None:
     assert await program.start()
     await wait_for(lambda: "ready" in texts(program.output))
     status = await program.stop()
-    assert status is not None and status.ok and status.stopped_by_us == "SIGINT"
+    assert status is not None
+    assert status.ok
+    assert status.stopped_by_us == "SIGINT"
     assert "cleaned up after ctrl-c" in texts(program.output)
 
 
@@ -119,9 +124,11 @@ async def test_a_program_that_ignores_signals_is_killed_with_its_children(
     child_pid = int(next(t for t in texts(program.output) if t.startswith("child "))[6:])
     assert not gone(child_pid)
     status = await program.stop()
-    assert status is not None and status.signal_name == "SIGKILL"
+    assert status is not None
+    assert status.signal_name == "SIGKILL"
     assert status.describe() == "killed by SIGKILL (stopped by loopscope with SIGKILL)"
-    assert program.pid is not None and gone(program.pid)
+    assert program.pid is not None
+    assert gone(program.pid)
     await wait_for(lambda: gone(child_pid))
 
 
@@ -135,7 +142,8 @@ async def test_children_left_after_the_program_exits_are_stopped_too(tmp_path: P
     program = ProgramSupervisor(python_command([path]), grace_s=0.2)
     assert await program.start()
     status = await program.wait()
-    assert status is not None and status.ok
+    assert status is not None
+    assert status.ok
     child_pid = int(next(t for t in texts(program.output) if t.startswith("child "))[6:])
     assert not gone(child_pid)
     await program.stop()
@@ -146,7 +154,8 @@ async def test_a_command_that_cannot_start_says_why(tmp_path: Path) -> None:
     program = ProgramSupervisor([str(tmp_path / "no-such-program")])
     assert not await program.start()
     assert program.state is ProgramState.FAILED_TO_START
-    assert program.start_error is not None and "No such file" in program.start_error
+    assert program.start_error is not None
+    assert "No such file" in program.start_error
     assert await program.stop() is None
 
 
@@ -191,6 +200,8 @@ async def test_a_second_stop_waits_for_the_first_instead_of_killing(tmp_path: Pa
     assert await program.start()
     await wait_for(lambda: "ready" in texts(program.output))
     first, second = await asyncio.gather(program.stop(), program.stop())
-    assert first is second and first is not None
-    assert first.ok and first.stopped_by_us == "SIGINT"  # not SIGKILL from the second call
+    assert first is second
+    assert first is not None
+    assert first.ok
+    assert first.stopped_by_us == "SIGINT"  # not SIGKILL from the second call
     assert "cleaned up" in texts(program.output)

@@ -62,7 +62,8 @@ async def test_a_hostile_reason_is_stored_escaped(manager: TaskManager, hostile_
     failed = await run_one(manager, f"fetch {hostile_url}/fail")
     assert failed.state is TaskState.EXCEPTION
     assert failed.error == f"HTTPStatusError: HTTP 500 {ESCAPED_REASON} from GET {hostile_url}/fail"
-    assert failed.traceback is not None and ESCAPED_REASON in failed.traceback
+    assert failed.traceback is not None
+    assert ESCAPED_REASON in failed.traceback
     for text in (ok.result, ok.preview, failed.error, failed.traceback):
         assert_no_control_characters(text or "")
 
@@ -77,7 +78,9 @@ async def test_a_file_name_with_escapes_is_shown_escaped(
     missing = await run_one(manager, f"read '{tmp_path}/\x1b[31mnope'")
     assert missing.state is TaskState.EXCEPTION
     for text in (record.target, record.preview, missing.target, missing.error, missing.traceback):
-        assert text and "\x1b" not in text and "\\x1b" in text
+        assert text
+        assert "\x1b" not in text
+        assert "\\x1b" in text
 
 
 async def test_the_table_and_json_are_clean(manager: TaskManager, hostile_url: str) -> None:
@@ -107,7 +110,8 @@ def test_the_cli_prints_no_escape_sequence() -> None:
 
     done = asyncio.run(serve_and_run())
     assert done.returncode == 0, done.stderr
-    assert b"\x1b" not in done.stdout and b"\x07" not in done.stdout
+    assert b"\x1b" not in done.stdout
+    assert b"\x07" not in done.stdout
     assert b"\\x1b]0;pwned" in done.stdout
 
 

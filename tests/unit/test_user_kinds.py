@@ -44,7 +44,8 @@ def declare_scrape() -> None:
 def test_the_signature_is_the_grammar() -> None:
     declare_scrape()
     spec = parse_spec("scrape /users x2 pages=5 delay=10ms loud=yes")
-    assert spec.kind == "scrape" and spec.repeat == 2
+    assert spec.kind == "scrape"
+    assert spec.repeat == 2
     assert spec.bound is not None
     assert spec.bound.args["pages"] == 5
     assert spec.bound.args["delay"] == pytest.approx(0.01)
@@ -103,13 +104,17 @@ async def test_a_user_kind_runs_like_a_built_in(manager: TaskManager) -> None:
     record = await run_one(manager, "scrape /users pages=2 loud=on")
     assert record.state is TaskState.DONE, record.error
     assert record.result == "2 pages LOUD"
-    assert record.kind == "scrape" and record.target == "/users ×2"
-    assert record.started is not None and record.finished is not None
+    assert record.kind == "scrape"
+    assert record.target == "/users ×2"
+    assert record.started is not None
+    assert record.finished is not None
 
     failed = await run_one(manager, "scrape /no-such-route pages=1")
     assert failed.state is TaskState.EXCEPTION
-    assert failed.error is not None and failed.error.startswith("ClientResponseError: 404")
-    assert failed.traceback and "raise_for_status" in failed.traceback
+    assert failed.error is not None
+    assert failed.error.startswith("ClientResponseError: 404")
+    assert failed.traceback
+    assert "raise_for_status" in failed.traceback
 
 
 async def test_a_user_kind_is_cancelled_like_a_built_in(manager: TaskManager) -> None:
@@ -130,7 +135,8 @@ async def test_a_user_kind_is_cancelled_like_a_built_in(manager: TaskManager) ->
     assert record.target == "a b c"
     assert manager.cancel(record.id)
     await asyncio.wait_for(batch.wait(), 5)
-    assert record.state is TaskState.CANCELLED and ended.is_set()
+    assert record.state is TaskState.CANCELLED
+    assert ended.is_set()
 
 
 async def test_a_kind_may_report_its_own_start(manager: TaskManager) -> None:
@@ -169,7 +175,8 @@ def test_loading_twice_names_the_taken_kind() -> None:
         load_kinds_file(EXAMPLE)
     message = str(caught.value)
     assert "\n" not in message
-    assert "line " in message and "'orders' already exists" in message
+    assert "line " in message
+    assert "'orders' already exists" in message
 
 
 @pytest.mark.parametrize(
@@ -197,7 +204,8 @@ def test_a_broken_kinds_file_is_one_line(tmp_path: Path, source: str, fragment: 
     with pytest.raises(KindFileError) as caught:
         load_kinds_file(path)
     assert fragment in str(caught.value)
-    assert "\n" not in str(caught.value) and "hunter2" not in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert "hunter2" not in str(caught.value)
     assert registry.names() == before  # nothing half-registered
 
 
@@ -235,7 +243,8 @@ def test_run_with_bad_kinds_exits_2_with_one_line(args: tuple[str, ...], fragmen
     out = loopscope("run", *args)
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and fragment in lines[0], out.stderr
+    assert len(lines) == 1, out.stderr
+    assert fragment in lines[0], out.stderr
     assert "Traceback" not in out.stderr
 
 

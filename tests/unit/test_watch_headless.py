@@ -88,7 +88,8 @@ def test_crawler_workers_wait_on_the_queue_and_are_cancelled_at_the_end() -> Non
                for frame in parked[0]["await_chain"])
     # The server's request handlers are tasks too, children of the connection's handler.
     handlers = [t for t in report["tasks"] if t["coro"] == "RequestHandler._handle_request"]
-    assert handlers and all(t["parent"] is not None for t in handlers)
+    assert handlers
+    assert all(t["parent"] is not None for t in handlers)
     assert "crawled 40 pages" in run.stderr
 
 
@@ -122,7 +123,8 @@ def test_blocking_step_is_timed_and_blamed_on_its_line() -> None:
     assert warning["task"] == blocker["id"]
     assert warning["line"]["line"] == sleep_line
     spikes = [s for s in report["spikes"] if s["task"] == blocker["id"]]
-    assert spikes and spikes[0]["lag_ms"] >= 100
+    assert spikes
+    assert spikes[0]["lag_ms"] >= 100
     assert spikes[0]["line"]["line"] == sleep_line
     assert spikes[0]["task_name"] == "report"
 

@@ -26,7 +26,8 @@ def test_a_task_created_and_let_go_of_in_one_batch() -> None:
     store.apply_message(batch(tasks[:4], full=True))
     brief = dataclasses.replace(tasks[4], id=99)
     store.apply_message(batch([brief, tasks[5]], gone=[99]))  # used to raise KeyError
-    assert 99 not in store.tasks and 6 in store.tasks
+    assert 99 not in store.tasks
+    assert 6 in store.tasks
     assert consistent(store)
 
 
@@ -34,12 +35,15 @@ def test_counts_follow_state_changes_gone_and_full_batches() -> None:
     store = WatchStore()
     tasks = crawler_tasks()
     store.apply_message(batch(tasks, full=True))
-    assert consistent(store) and store.counts[TaskState.SUSPENDED] == 3
+    assert consistent(store)
+    assert store.counts[TaskState.SUSPENDED] == 3
     store.apply_message(batch([dataclasses.replace(tasks[1], state=TaskState.DONE)], gone=[7]))
-    assert consistent(store) and store.counts[TaskState.SUSPENDED] == 2
+    assert consistent(store)
+    assert store.counts[TaskState.SUSPENDED] == 2
     version = store.version
     store.apply_message(batch(tasks[:2], full=True))  # a viewer that reconnects
-    assert consistent(store) and len(store.tasks) == 2
+    assert consistent(store)
+    assert len(store.tasks) == 2
     _, changed = store.changes_since(version - 1)
     assert set(changed) >= set(range(1, 9))  # gone ones are reported as changed too
 
@@ -48,4 +52,5 @@ def test_duplicate_rows_in_one_batch_count_once() -> None:
     store = WatchStore()
     tasks = crawler_tasks()
     store.apply_message(batch([tasks[0], tasks[0], tasks[1]], full=True))
-    assert consistent(store) and len(store.tasks) == 2
+    assert consistent(store)
+    assert len(store.tasks) == 2
