@@ -82,9 +82,10 @@ def kinds_files(batch: Batch) -> list[str]:
 def replay_in_clean_process(manager: TaskManager, batch: Batch) -> CleanReplay:
     """Start measuring ``batch`` in a clean process; returns at once (``C`` stops it)."""
     replay = manager.open_batch(
-        f"sequential replay of batch #{batch.id}, in a clean process", sequential=True
+        f"sequential replay of batch #{batch.id}, in a clean process",
+        sequential=True,
+        replay_of=batch.id,
     )
-    replay.replay_of = batch.id
     run = CleanReplay(batch, replay, batch.timing(manager.clock()).wall_s)
     run.task = asyncio.get_running_loop().create_task(
         _measure(manager, run), name=f"loopscope-clean-replay-{batch.id}"

@@ -247,10 +247,11 @@ class TaskLedger:
         if not batch.done or batch.completed:
             return
         batch.complete()
-        if batch.replay_of is not None:
-            self._live_replays[batch.replay_of] -= 1
-            if not self._live_replays[batch.replay_of]:
-                del self._live_replays[batch.replay_of]
+        replayed = batch.replay_of
+        if replayed is not None and replayed in self._live_replays:
+            self._live_replays[replayed] -= 1  # never below one: a -1 would pin it forever
+            if self._live_replays[replayed] <= 0:
+                del self._live_replays[replayed]
         if self._live.pop(batch.id, None) is not None:
             self._add_finished_span(batch.span(self.clock()))
         self._forget_old_history()

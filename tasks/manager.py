@@ -536,11 +536,17 @@ class TaskManager:
 
     # --- tasks a caller schedules itself (the teaching scenarios) ---------------------------
 
-    def open_batch(self, label: str, *, sequential: bool = False) -> Batch:
-        """A batch whose tasks the caller adds with ``tracked``; end it with ``close_batch``."""
+    def open_batch(
+        self, label: str, *, sequential: bool = False, replay_of: int | None = None
+    ) -> Batch:
+        """A batch whose tasks the caller adds with ``tracked``; end it with ``close_batch``.
+
+        ``replay_of`` names the batch this one replays: the ledger keeps that batch while the
+        replay runs, so it must know from the start (set later, its count is never raised).
+        """
         if self._closed:
             raise ManagerClosed("this TaskManager is closed")
-        return self.ledger.new_batch((), label=label, sequential=sequential)
+        return self.ledger.new_batch((), label=label, sequential=sequential, replay_of=replay_of)
 
     def close_batch(self, batch: Batch) -> None:
         """No more tasks will be added: the batch is done when those it has end."""

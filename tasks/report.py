@@ -99,6 +99,8 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
             f"gained (est.)       {human_seconds(max(0.0, timing.gained_s))}"
             f"   speedup ~{timing.speedup:.1f}x (estimate; lies when tasks contend for CPU)"
         )
+    else:
+        lines.append("gained (est.)       –   speedup n/a: no task ran, nothing to compare")
     if timing.measured_speedup is not None and timing.measured_sequential_s is not None:
         lines.append(
             f"sequential (meas.)  {human_seconds(timing.measured_sequential_s)}"

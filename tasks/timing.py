@@ -35,8 +35,11 @@ class Timing:
 
     @property
     def speedup(self) -> float | None:
-        """ESTIMATE: sequential estimate / wall."""
-        return self.sequential_estimate_s / self.wall_s if self.wall_s > 0 else None
+        """ESTIMATE: sequential estimate / wall; None when no task ran (``read /nonexistent``
+        fails before it starts: a 0.0x would be a figure about nothing)."""
+        if self.wall_s <= 0 or self.sequential_estimate_s <= 0:
+            return None
+        return self.sequential_estimate_s / self.wall_s
 
     @property
     def measured_gained_s(self) -> float | None:

@@ -21,6 +21,9 @@ SETTINGS: dict[str, str] = {
 }
 """The names a user types → the engine's option names."""
 
+LOWEST = {"limit": 0, "per_host": 0, "workers": 1, "processes": 1}
+"""The smallest value each setting takes (0 connections means no limit; pools need one)."""
+
 SETTING_HELP = "set limit=N per_host=N workers=N processes=N (limit=0, per_host=0: no limit)"
 
 
@@ -39,8 +42,21 @@ class ClearFinished:
 Command = SetLimits | ClearFinished
 
 
+def without_colon(text: str) -> str:
+    """The line without a leading ``:`` typed out of habit (``:set limit=5``): a space takes
+    its place, so positions in error messages still point into the line as typed."""
+    stripped = text.lstrip()
+    if stripped.startswith(":"):
+        at = len(text) - len(stripped)
+        return text[:at] + " " + text[at + 1 :]
+    return text
+
+
 def parse_command(text: str) -> Command | None:
-    """The command on this line, or None when the line is a spec. Raises SpecError."""
+    """The command on this line, or None when the line is a spec. Raises SpecError.
+
+    A leading ``:`` is ignored (see ``without_colon``)."""
+    text = without_colon(text)
     words = [(m.group(), m.start()) for m in re.finditer(r"\S+", text)]
     if not words:
         return None
@@ -60,9 +76,10 @@ def parse_command(text: str) -> Command | None:
         if name not in SETTINGS:
             known = ", ".join(SETTINGS)
             raise SpecError(f"unknown setting {name!r}: one of {known}", word=word, position=at)
-        if not equals or not value.isdigit():
+        if not equals or not value.isdigit() or int(value) < LOWEST[name]:
             raise SpecError(
-                f"{name} needs a whole number, e.g. {name}=5", word=word, position=at
+                f"{name} needs a whole number, {LOWEST[name]} or more, e.g. {name}=5",
+                word=word, position=at,
             )
         changes[SETTINGS[name]] = int(value)
     return SetLimits(changes)

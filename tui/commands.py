@@ -1,7 +1,8 @@
 """The command palette's loopscope commands: every dashboard action, found by name.
 
-Generated from the screen's bindings (each binding's tooltip is the command's title, its key
-the help), so the palette offers exactly what the keys do, plus the scenarios by name.
+Generated from the screen's bindings and the task list's (each binding's tooltip is the
+command's title, its key the help), so the palette offers exactly what the keys do, plus the
+scenarios by name.
 """
 
 from __future__ import annotations
@@ -15,11 +16,17 @@ from loopscope.tasks.kinds.registry import all_kinds
 from loopscope.tasks.scenarios import SCENARIOS
 from loopscope.tui.keymap import key_help
 from loopscope.tui.launch_keys import LAUNCH_SPECS
+from loopscope.widgets.task_list import TaskList
 
 UNBOUND: tuple[tuple[str, str, str], ...] = (
     ("Show the race results", "the strategy race's bar chart", "show_race"),
 )
 """Actions with no key yet: (title, help, action). One that gets a key drops out of here."""
+
+CAREFUL = frozenset({"cancel_all", "cancel_selected", "clear_finished"})
+"""Actions that throw work away: ranked just below an equally good match, so a vague query
+and enter ("scenario" also matches "Cancel everything: … and scenario") never cancels."""
+CAREFUL_RANK = 0.9
 
 
 class LoopscopeCommands(Provider):
@@ -69,6 +76,7 @@ class LoopscopeCommands(Provider):
             for title, text, action in UNBOUND
             if action not in bound
         ]
+        commands += self._task_list_commands()
         start = getattr(self.screen, "start_scenario", None)
         if start is not None:
             commands += [
@@ -76,6 +84,26 @@ class LoopscopeCommands(Provider):
                 for s in SCENARIOS.values()
             ]
         return commands
+
+    def _task_list_commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        """The task list's own keys (sort, invert, next and previous match), run on the
+        list: the palette offers every key that has a name, not only the screen's."""
+        lists = self.screen.query(TaskList)
+        if not lists:
+            return []
+        task_list = lists.first()
+        return [
+            (row.text, f"key {row.keys}", partial(task_list.run_action, row.action))
+            for row in key_help(TaskList.BINDINGS)
+            if row.id is not None
+        ]
+
+    def _is_careful(self, callback: Callable[[], object]) -> bool:
+        return (
+            isinstance(callback, partial)
+            and callback.func == self.screen.run_action
+            and callback.args[0] in CAREFUL
+        )
 
     async def discover(self) -> Hits:
         for title, help_text, callback in self._commands():
@@ -85,4 +113,6 @@ class LoopscopeCommands(Provider):
         matcher = self.matcher(query)
         for title, help_text, callback in self._commands():
             if (score := matcher.match(title)) > 0:
+                if self._is_careful(callback):
+                    score *= CAREFUL_RANK
                 yield Hit(score, matcher.highlight(title), callback, help=help_text)

@@ -64,6 +64,9 @@ class CommandBar(Vertical):
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.submitted = ""
         """The last line handed to the app: errors point into it, not into the new line."""
+        self._prefilled = False
+        """The line was put there by ``open(text)`` (``L``): escape takes it away again, so
+        the next ``:`` starts empty instead of appending to it."""
 
     @property
     def input(self) -> SpecInput:
@@ -81,11 +84,15 @@ class CommandBar(Vertical):
         """Show the bar and focus it; ``text`` replaces the line (cursor at its end)."""
         self.add_class("-open")
         if text is not None:
+            self._prefilled = True
             self.input.value = text
             self.input.cursor_position = len(text)
         self.input.focus()
 
     def action_close(self) -> None:
+        if self._prefilled:
+            self._prefilled = False
+            self.input.value = ""
         self.remove_class("-open")
         self.message.update("")
         self.screen.focus_next()
@@ -93,6 +100,7 @@ class CommandBar(Vertical):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if event.value.strip():
+            self._prefilled = False
             self.submitted = event.value
             self.post_message(self.Submitted(event.value))
 

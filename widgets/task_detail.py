@@ -84,7 +84,7 @@ def describe_insight(record: TaskRecord) -> RenderableType:
                 label if index == 0 else "",
                 Text(f"{frame.function}  {frame.place}", style="dim" if frame.library else ""),
             )
-        if where.awaiting:
+        if where.awaiting and not record.state.finished:  # an ended task awaits nothing
             table.add_row("awaiting", where.awaiting)
     return table
 

@@ -33,6 +33,18 @@ loop stays under 1/DRAW_BUDGET however many tasks it draws."""
 EIGHTHS = " ▁▂▃▄▅▆▇█"
 
 
+def empty_text(batch: Batch | None) -> str:
+    """What a timeline with no bars says: why it has none (a replay measured in a clean
+    process shows nothing here until that process reports)."""
+    if batch is None:
+        return "no batch yet: press f, s, t, p, r or : to launch tasks"
+    if batch.replay_of is not None and not batch.done:
+        return f"measuring batch #{batch.replay_of} in a clean process…"
+    if not batch.done:
+        return f"batch #{batch.id}: no tasks yet"
+    return f"batch #{batch.id} has no tasks"
+
+
 class Timeline(Widget):
     """The current batch's tasks against time."""
 
@@ -167,7 +179,7 @@ class Timeline(Widget):
         self._records = [r for b in self.batches for r in b.records]
         self._axis_span = None
         if batch is None or not self._records:
-            self._strips = self._empty(width, height)
+            self._strips = self._empty(width, height, empty_text(batch))
             self._set_legend("")
         elif self.mode == "lanes":
             self._strips = self._lanes(width, height, now)
@@ -198,8 +210,8 @@ class Timeline(Widget):
             self._legend = legend
             self.border_subtitle = legend
 
-    def _empty(self, width: int, height: int) -> list[Strip]:
-        text = "no batch yet: press f, s, t, p, r or : to launch tasks".center(width)[:width]
+    def _empty(self, width: int, height: int, message: str) -> list[Strip]:
+        text = message.center(width)[:width]
         blank = Strip.blank(width, self.rich_style)
         middle = height // 2
         return [

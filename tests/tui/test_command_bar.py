@@ -203,3 +203,86 @@ async def test_keys_typed_right_after_escape_reach_the_dashboard() -> None:
         bar = app.screen.query_one(CommandBar)
         assert not bar.is_open
         assert bar.input.value == "sleep 0.01"
+
+
+async def test_escape_after_edit_limits_leaves_the_next_line_empty() -> None:
+    """Trial: ``L`` then escape kept ``set limit=…`` in the bar; the next ``:`` appended to
+    it (``set limit=100 … processes=2sleep 20 x3``)."""
+    app = new_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("L")
+        bar = app.screen.query_one(CommandBar)
+        await until(pilot, lambda: bar.is_open and bar.input.value.startswith("set "))
+        await pilot.press("escape")
+        await until(pilot, lambda: not bar.is_open)
+        await pilot.press("colon", *keys_for("sleep 0.01 x3"))
+        await until(pilot, lambda: bar.input.value == "sleep 0.01 x3")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.manager.last_batch is not None)
+
+
+async def test_palette_scenario_then_enter_runs_a_scenario_not_cancel_everything() -> None:
+    """Trial: ctrl+p, "scenario", enter ran "Cancel everything: every batch, task and
+    scenario" (it matched as well and came first)."""
+    from textual.command import CommandList, CommandPalette
+
+    from loopscope.tui.screens.scenarios import ScenarioPicker
+
+    app = new_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("colon", *keys_for("sleep 3600 x2"), "enter", "escape")
+        batch = app.manager.last_batch
+        assert batch is not None
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"scenario")
+        commands = app.screen.query_one(CommandList)
+
+        def first() -> str:
+            if commands.option_count == 0 or commands.highlighted is None:
+                return ""
+            return str(commands.get_option_at_index(commands.highlighted).prompt)
+
+        await until(pilot, lambda: "teaching scenario" in first())
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ScenarioPicker))
+        assert not batch.done  # nothing was cancelled
+
+
+async def test_a_line_typed_with_its_colon_still_works() -> None:
+    """Trial: ``:`` then ``:set limit=5`` said ``unknown kind``."""
+    app = new_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        bar = app.screen.query_one(CommandBar)
+        await pilot.press("colon", *keys_for(":set limit=5"), "enter")
+        await until(pilot, lambda: "now set limit=5" in str(bar.message.render()))
+        await pilot.press(*keys_for(":sleep 0.01 x2"), "enter")
+        await until(pilot, lambda: app.manager.last_batch is not None)
+        batch = app.manager.last_batch
+        assert batch is not None
+        assert batch.planned == 2
+
+
+async def test_the_palette_offers_the_task_list_keys_too() -> None:
+    """Trial: sort, invert, next and previous match were missing from the palette."""
+    from textual.command import CommandList, CommandPalette
+
+    from loopscope.widgets.task_list import TaskList
+
+    app = new_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        task_list = app.screen.query_one(TaskList)
+        reverse = task_list.sort_reverse
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"invert the sort order")
+        commands = app.screen.query_one(CommandList)
+
+        def first() -> str:
+            if commands.option_count == 0 or commands.highlighted is None:
+                return ""
+            return str(commands.get_option_at_index(commands.highlighted).prompt)
+
+        await until(pilot, lambda: first().startswith("Invert the sort order"))
+        await pilot.press("enter")
+        await until(pilot, lambda: task_list.sort_reverse is not reverse)

@@ -192,3 +192,14 @@ async def test_timeline_switches_to_the_aggregate_for_big_batches() -> None:
         await until(pilot, lambda: timeline.mode == "lanes")
         await pilot.press("plus", "plus", "s")
         await until(pilot, lambda: timeline.mode == "aggregate")
+
+
+async def test_the_gain_panel_shows_no_speedup_when_no_task_ran() -> None:
+    """Trial: ``read /nonexistent`` showed ``speedup est. 0.0x``."""
+    app = new_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await type_spec(pilot, "read /nonexistent")
+        await until(pilot, lambda: app.manager.counts[TaskState.EXCEPTION] == 1)
+        gain = app.screen.query_one(GainPanel)
+        await until(pilot, lambda: "press R" in str(gain.render()))  # the batch is done
+        assert "0.0×" not in str(gain.render())

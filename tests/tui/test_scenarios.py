@@ -131,3 +131,21 @@ async def test_a_second_R_while_measuring_waits_instead_of_timing_two_at_once() 
         await until(pilot, lambda: first.done, timeout=60)
         assert first.error is None
         assert batch.measured_sequential_s is not None
+
+
+async def test_a_second_scenario_says_it_stopped_the_first() -> None:
+    """Trial: starting limits while sensors ran cancelled sensors without a word."""
+    app = make_app(
+        options=EngineOptions(thread_workers=8), scenario_options={"sensors": {"interval": 60}}
+    )
+    async with app.run_test(size=(160, 50)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        screen.start_scenario("sensors")
+        first = screen.scenario_run
+        assert first is not None
+        screen.start_scenario("limits")
+        await until(pilot, lambda: first.done)
+        assert any("scenario sensors stopped: limits started" in text for text in notices(app))
+        await pilot.press("C")
+        await until(pilot, lambda: screen.scenario_run is not None and screen.scenario_run.done)

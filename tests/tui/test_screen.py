@@ -179,3 +179,24 @@ async def test_the_scrollbar_runs_beside_the_rows_not_the_header() -> None:
         header_y = task_list.content_region.y
         assert bar.region.y == header_y + 1
         assert bar.region.bottom == task_list.content_region.bottom
+
+
+async def test_an_empty_search_or_escape_clears_the_search() -> None:
+    """Trial: ``/purpose``, then ``/`` ctrl+u enter kept ``/purpose`` in the title and ``n``
+    said no task matches instead of opening the scenarios."""
+    from loopscope.tui.screens.scenarios import ScenarioPicker
+    from loopscope.tui.screens.search import SearchScreen
+
+    app = new_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        task_list = app.screen.query_one(TaskList)
+        for clear in (("ctrl+u", "enter"), ("escape",)):
+            await pilot.press("slash", *"purpose", "enter")
+            await until(pilot, lambda: "/purpose" in str(task_list.border_title))
+            await pilot.press("slash")
+            await until(pilot, lambda: isinstance(app.screen, SearchScreen))
+            await pilot.press(*clear)
+            await until(pilot, lambda: "/purpose" not in str(task_list.border_title))
+            assert task_list.search_text == ""
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ScenarioPicker))

@@ -203,3 +203,38 @@ def test_peak_counts_match_a_brute_force_count(
     assert peak_counts(opened, closed, 0.0, end, columns) == brute_force_peaks(
         intervals, 0.0, end, columns
     )
+
+
+async def test_while_r_measures_in_a_clean_process_the_timeline_says_so(
+    monkeypatch: Any,
+) -> None:
+    """Trial: the timeline titled "batch #2 sequential replay…" said "no batch yet" while the
+    replay ran in the clean process. The clean process is held here until the test is done."""
+    import asyncio
+
+    from loopscope.tasks import clean_replay
+    from tests.tui.conftest import new_app, until
+    from tests.tui.typing import keys_for
+
+    held = asyncio.Event()
+
+    async def clean_process_that_waits(job: Any, on_event: Any) -> Any:
+        await held.wait()
+        raise asyncio.CancelledError
+
+    monkeypatch.setattr(clean_replay, "run_clean", clean_process_that_waits)
+    app = new_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("colon", *keys_for("sleep 0.01 x2"), "enter", "escape")
+        batch = app.manager.last_batch
+        assert batch is not None
+        await until(pilot, lambda: batch.done)
+        await pilot.press("R")
+        timeline = app.screen.query_one(Timeline)
+
+        def shown() -> str:
+            return "".join(timeline.render_line(y).text for y in range(timeline.size.height))
+
+        await until(pilot, lambda: f"measuring batch #{batch.id} in a clean process" in shown())
+        assert "no batch yet" not in shown()
+        await pilot.press("C")

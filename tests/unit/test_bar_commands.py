@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from loopscope.tasks.errors import SpecError
-from loopscope.tui.bar_commands import ClearFinished, SetLimits, parse_command, set_line
+from loopscope.tui.bar_commands import (
+    ClearFinished,
+    SetLimits,
+    parse_command,
+    set_line,
+    without_colon,
+)
 
 
 def test_a_spec_is_not_a_command() -> None:
@@ -48,3 +54,26 @@ def test_set_line_round_trips() -> None:
     assert parse_command(line) == SetLimits(
         {"connector_limit": 100, "limit_per_host": 0, "thread_workers": 32, "process_workers": 2}
     )
+
+
+def test_a_leading_colon_is_ignored() -> None:
+    """Trial: ``:set limit=5`` typed with its colon said ``unknown kind``."""
+    assert parse_command(":set limit=5") == SetLimits({"connector_limit": 5})
+    assert parse_command(" :clear") == ClearFinished()
+    assert parse_command(":sleep 1") is None
+    assert without_colon(":sleep 1") == " sleep 1"
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("set limit=-3", "limit needs a whole number, 0 or more"),
+        ("set workers=0", "workers needs a whole number, 1 or more"),
+        (":set processes=-1", "processes needs a whole number, 1 or more"),
+    ],
+)
+def test_a_negative_number_says_what_is_allowed(text: str, fragment: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        parse_command(text)
+    assert fragment in caught.value.message
+    assert text[caught.value.position :].startswith(caught.value.word or "")

@@ -135,3 +135,23 @@ async def test_a_user_kind_is_replayed_in_the_clean_process_too() -> None:
             assert [r.kind for r in run.replay.records] == ["orders", "orders"]
             assert all(r.state is TaskState.DONE for r in run.replay.records)
             assert batch.measured_sequential_s is not None
+
+
+async def test_after_a_replay_ends_its_batch_can_be_cleared(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``R`` then ``ctrl+l``: the replayed batch and its replay go (they stayed for good)."""
+    from loopscope.tasks import clean_replay
+
+    monkeypatch.setattr(clean_replay, "engine_settings", lambda manager: {"no_such_option": 1})
+    async with TaskManager(EngineOptions(monitors=False, demo_server=False)) as manager:
+        batch = manager.launch("sleep 0.01 x3")
+        await batch.wait()
+        run = replay_in_clean_process(manager, batch)
+        assert manager.ledger.clear_finished() == 0  # kept while its replay runs
+        await asyncio.gather(run.task, return_exceptions=True)  # type: ignore[arg-type]
+        assert run.replay.done
+        manager.ledger.clear_finished()
+        assert batch.id not in manager.ledger.batches
+        assert run.replay.id not in manager.ledger.batches
+        assert not manager.ledger.records

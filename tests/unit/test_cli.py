@@ -78,3 +78,13 @@ def test_help_explains_the_spec_language() -> None:
     assert out.returncode == 0
     for word in ("fetch URL", "cpu N", "--sequential", "ESTIMATES", "100,000"):
         assert word in out.stdout
+
+
+def test_no_speedup_when_no_task_ran() -> None:
+    """Trial: ``read /nonexistent`` fails before it runs; it said ``speedup ~0.0x``."""
+    out = loopscope("run", "read /nonexistent")
+    assert out.returncode == 0, out.stderr
+    assert "0.0x" not in out.stdout
+    assert "speedup n/a: no task ran" in out.stdout
+    report = json.loads(loopscope("run", "read /nonexistent", "--json").stdout)
+    assert report["speedup"] is None

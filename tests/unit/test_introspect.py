@@ -95,3 +95,40 @@ async def test_step_timing_steps_aside_when_another_hook_owns_the_loop() -> None
     finally:
         other.uninstall()
     assert agent_recorder.step_hook_is_free()
+
+
+async def test_a_done_tasks_detail_shows_no_await_chain_target() -> None:
+    """Trial: a done task's detail still said ``awaiting  Future pending``."""
+    import io
+
+    from rich.console import Console
+
+    from loopscope.widgets.task_detail import describe_insight
+
+    def shown(record: TaskRecord) -> str:
+        out = io.StringIO()
+        Console(file=out, width=120).print(describe_insight(record))
+        return out.getvalue()
+
+    gate = asyncio.Event()
+    reached = asyncio.Event()
+
+    async def wait_at_the_gate(record: TaskRecord) -> str:
+        reached.set()
+        await gate.wait()
+        return "through"
+
+    async with TaskManager(QUIET) as manager:
+        batch = manager.open_batch("gate")
+        waiter = asyncio.ensure_future(manager.tracked(batch, "gate", "an Event", wait_at_the_gate))
+        await asyncio.wait_for(reached.wait(), 5)
+        await asyncio.sleep(0)
+        (record,) = batch.records
+        manager.sample_insight([record.id])
+        assert "awaiting" in shown(record)
+        assert "Future pending" in shown(record)
+        gate.set()
+        assert await waiter == "through"
+        assert record.state.finished
+        assert "Future pending" not in shown(record)
+        assert "last waited at" in shown(record)  # where it was last seen stays, labelled

@@ -25,7 +25,13 @@ from loopscope.tasks.scenarios import ScenarioRun
 from loopscope.tasks.scenarios import start as start_scenario
 from loopscope.tasks.scenarios.race_results import RaceResults
 from loopscope.tasks.units import human_seconds, plural
-from loopscope.tui.bar_commands import Command, SetLimits, parse_command, set_line
+from loopscope.tui.bar_commands import (
+    Command,
+    SetLimits,
+    parse_command,
+    set_line,
+    without_colon,
+)
 from loopscope.tui.keymap import dashboard_sections
 from loopscope.tui.launch_keys import (
     DEFAULT_BATCH_SIZE,
@@ -50,6 +56,10 @@ REFRESH_S = 0.1
 FRAME_BUDGET = 15
 PACED_ABOVE = 500
 FILTERS: tuple[TaskState | None, ...] = (None, *TaskState)
+
+
+REPLAY_TOAST_S = 3.0
+"""How long ``R``'s "measuring…" toast stays: it covers the timeline, which says the same."""
 
 
 class MainScreen(Screen[None]):
@@ -318,7 +328,8 @@ class MainScreen(Screen[None]):
         try:
             command = parse_command(event.text)
             if command is None:
-                result = f"launched {plural(self.launch_text(event.text), 'task')}"
+                text = without_colon(event.text)
+                result = f"launched {plural(self.launch_text(text), 'task')}"
             else:
                 result = self.run_command(command)
         except SpecError as error:
@@ -389,7 +400,8 @@ class MainScreen(Screen[None]):
         self.notify(
             f"measuring batch #{batch.id} in a clean process, away from the screen: the batch "
             f"again, then one task at a time (about {human_seconds(estimate)}, estimate). "
-            "C cancels it."
+            "C cancels it.",
+            timeout=REPLAY_TOAST_S,
         )
         self.sync()
 
@@ -432,10 +444,11 @@ class MainScreen(Screen[None]):
         self.app.push_screen(SearchScreen(task_list.search_text), self._search)
 
     def _search(self, text: str | None) -> None:
-        if text is None:
-            return
+        """Find ``text``; an empty search, or escape (``None``), clears the search, so the
+        title loses ``/text`` and ``n`` opens the scenarios again."""
+        text = text or ""
         task_list = self.query_one(TaskList)
-        if text.strip() and not task_list.search(text):
+        if not task_list.search(text) and text.strip():
             self.notify(f"no task matches {text.strip()!r}", severity="warning")
         self.sync()
 
@@ -455,14 +468,18 @@ class MainScreen(Screen[None]):
     def start_scenario(self, name: str | None) -> None:
         if name is None:
             return
+        stopped = ""
         if self.scenario_run is not None and not self.scenario_run.done:
-            self.scenario_run.task.cancel()
+            self.scenario_run.task.cancel()  # one at a time: say so, never silently
+            stopped = f"scenario {self.scenario_run.scenario.name} stopped: {name} started. "
         self.scenario_run = start_scenario(
             self.manager, name, **self.scenario_options.get(name, {})
         )
         for log in self.query(ScenarioLog):
             log.follow(self.scenario_run)
-        self.notify(f"scenario {name}: {self.scenario_run.scenario.title}. C stops it.")
+        self.notify(
+            f"{stopped}scenario {name}: {self.scenario_run.scenario.title}. C stops it."
+        )
 
     def action_show_race(self) -> None:
         """Reopen the last race's chart (it closes with escape; the results stay)."""

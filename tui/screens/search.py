@@ -9,7 +9,8 @@ from textual.widgets import Input
 
 
 class SearchScreen(ModalScreen[str | None]):
-    """A one-line prompt at the bottom of the screen; enter finds, escape gives up."""
+    """A one-line prompt at the bottom of the screen; enter finds, escape (or an empty
+    search) clears the search."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Close", id="search.close")]
 
