@@ -55,6 +55,8 @@ from loopscope.widgets.timeline import Timeline
 REFRESH_S = 0.1
 FRAME_BUDGET = 15
 PACED_ABOVE = 500
+OWN_WORK_NOTE_S = 0.01
+"""A pull or a draw at least this long is noted as loopscope's own work (for lag blame)."""
 FILTERS: tuple[TaskState | None, ...] = (None, *TaskState)
 
 
@@ -223,7 +225,9 @@ class MainScreen(Screen[None]):
         if start < self._next_pull and self.manager.live_count > PACED_ABOVE:
             return
         if not self._quiet():
+            began = self.manager.clock()
             self.sync()
+            self._note_own_work(began, "updating the screen")
             self._pull_cost = time.perf_counter() - start
             self._next_pull = start + self._pull_cost * FRAME_BUDGET
 
@@ -240,14 +244,23 @@ class MainScreen(Screen[None]):
             return
         self._drawing = True
         start = time.perf_counter()
+        began = self.manager.clock()
         try:
             draw()
         finally:
             self._drawing = False
+            self._note_own_work(began, "drawing the screen")
             end = time.perf_counter()
             cost = end - start + self._pull_cost
             self._next_pull = max(self._next_pull, end + cost * FRAME_BUDGET)
             self._pull_cost = 0.0
+
+    def _note_own_work(self, began: float, label: str) -> None:
+        """A pull or a draw long enough to show as lag is loopscope's own work: a spike over it
+        is blamed on the screen, never "cause unknown" (short ones are not worth a note)."""
+        ended = self.manager.clock()
+        if ended - began >= OWN_WORK_NOTE_S:
+            self.manager.note_own_work(began, ended, label)
 
     def _quiet(self) -> bool:
         """True when no widget could show anything new: no task live, the engine's version,
