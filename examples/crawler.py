@@ -6,7 +6,8 @@
 It starts its own little web site on 127.0.0.1 (aiohttp, any free port, so it runs offline):
 forty pages, each linking to a few others, each answering after 20-120 ms. Four workers take
 URLs from an ``asyncio.Queue``, fetch them with one shared ``ClientSession`` and queue the
-links they find. ``queue.join()`` returns when every page was fetched once.
+links they find. ``queue.join()`` returns when every page was fetched once; the workers then
+sit idle in ``queue.get()`` for half a second (what a watcher should see) and are cancelled.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import re
 from aiohttp import ClientSession, web
 
 PAGES = 40
+IDLE_BEFORE_STOP_S = 0.5
 WORKERS = 4
 
 
@@ -65,6 +67,9 @@ async def main() -> None:
             for n in range(1, WORKERS + 1)
         ]
         await queue.join()
+        # A moment with the queue empty: every worker sits idle in queue.get(), long enough
+        # for a watcher to see them parked there before they are cancelled.
+        await asyncio.sleep(IDLE_BEFORE_STOP_S)
         for task in workers:
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
