@@ -14,12 +14,11 @@ duration here uses ``human_seconds``, the format of the rest of the screen.
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widget import Widget
 
 from loopscope.tasks.agent.model import AgentWarning, LagSample, LagSpike
 from loopscope.tasks.units import human_seconds
 from loopscope.tasks.watch.places import where
-from loopscope.tasks.watch.store import WatchStore
+from loopscope.widgets.watch_panel import WatchPanel
 
 BARS = "▁▂▃▄▅▆▇█"
 
@@ -75,32 +74,8 @@ def warning_text(warning: AgentWarning, at_s: float) -> Text:
     return text
 
 
-class WatchEvents(Widget):
+class WatchEvents(WatchPanel):
     """The newest lag spikes and warnings that fit, oldest at the top."""
-
-    DEFAULT_CSS = """
-    WatchEvents {
-        height: 1fr;
-        overflow: hidden;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
-    }
-    """
-
-    def __init__(
-        self,
-        store: WatchStore,
-        *,
-        name: str | None = None,
-        id: str | None = None,
-        classes: str | None = None,
-        disabled: bool = False,
-    ) -> None:
-        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
-        self.store = store
-        self._version: object = None
-        self.ended = False
-        """The program has ended: "none", not "none yet", when nothing came."""
 
     def render(self) -> Text:
         store = self.store

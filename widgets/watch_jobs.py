@@ -8,11 +8,10 @@ a batch arrives.
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widget import Widget
 
 from loopscope.tasks.agent.model import ExecutorJob, JobState
 from loopscope.tasks.units import human_seconds
-from loopscope.tasks.watch.store import WatchStore
+from loopscope.widgets.watch_panel import WatchPanel
 
 JOB_STYLES = {
     JobState.QUEUED: "dim",
@@ -43,32 +42,8 @@ def job_text(job: ExecutorJob, now: float) -> Text:
     return text
 
 
-class WatchJobs(Widget):
+class WatchJobs(WatchPanel):
     """The newest executor jobs that fit, oldest at the top."""
-
-    DEFAULT_CSS = """
-    WatchJobs {
-        height: 1fr;
-        overflow: hidden;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
-    }
-    """
-
-    def __init__(
-        self,
-        store: WatchStore,
-        *,
-        name: str | None = None,
-        id: str | None = None,
-        classes: str | None = None,
-        disabled: bool = False,
-    ) -> None:
-        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
-        self.store = store
-        self._version: object = None
-        self.ended = False
-        """The program has ended: "none", not "none yet", when no job ran."""
 
     def render(self) -> Text:
         state = self.store.state
