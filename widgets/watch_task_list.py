@@ -51,10 +51,10 @@ class WatchTaskList(ScrollView, can_focus=True):
         Binding("end", "last", "Last", show=False),
         # as on the dashboard's task list: n/N find the next/previous match, and belong to
         # the list only while there is something to match (the footer shows them then)
-        Binding("n", "find(1)", "next match", id="watch.find-next",
+        Binding("n", "find(1)", "next", id="watch.find-next",
                 tooltip="after a / filter: the next matching task (in the tree, matches are "
                 "shown under their ancestors; n skips those)"),
-        Binding("N", "find(-1)", "previous match", id="watch.find-previous",
+        Binding("N", "find(-1)", "prev", id="watch.find-previous",
                 tooltip="after a / filter: the previous matching task"),
     ]
 
