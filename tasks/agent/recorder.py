@@ -44,6 +44,7 @@ from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any
 
+from loopscope.tasks.agent import uvloop_hooks
 from loopscope.tasks.agent.places import line_at, short_repr
 from loopscope.tasks.units import human_seconds
 
@@ -390,6 +391,7 @@ class Recorder:
         loop_class.run_in_executor = run_in_executor
         loop_class.call_exception_handler = call_exception_handler
         self.installed = True
+        uvloop_hooks.install(self)  # uvloop's loops are not asyncio's: hooked on their own
 
     def uninstall(self) -> None:
         """Put asyncio back as it was (records stay readable)."""
@@ -405,6 +407,7 @@ class Recorder:
         base_events.BaseEventLoop.call_exception_handler = (  # type: ignore[method-assign]
             _original_exception_handler
         )
+        uvloop_hooks.uninstall()
         self.installed = False
 
     # -- loops and tasks -------------------------------------------------------------------
