@@ -172,6 +172,12 @@ report_error(PyObject *handle)
         return -1;
     }
     PyObject *type, *value, *tb;
+    /* The loop's frame, where Handle._run's own frame would be: a traceback even for an
+     * error raised by a builtin callback. */
+    PyFrameObject *frame = PyEval_GetFrame();
+    if (frame != NULL) {
+        PyTraceBack_Here(frame);
+    }
     PyErr_Fetch(&type, &value, &tb);
     PyErr_NormalizeException(&type, &value, &tb);
     if (tb != NULL && value != NULL) {
