@@ -132,15 +132,17 @@ def test_both_paths_freeze_a_finished_task_alike() -> None:
 
 @pytest.mark.parametrize("accelerated", PATHS)
 def test_the_longest_step_of_a_task_includes_its_last(accelerated: bool) -> None:
+    now = [100.0]
+
     async def slow_last_step() -> None:
         await asyncio.sleep(0)
-        time.sleep(0.003)  # the last step is the longest: recorded before the task is frozen
+        now[0] += 5.0  # the last step takes 5 s on the recorder's clock
 
-    with recording(accelerated) as recorder:
+    with recording(accelerated, clock=lambda: now[0]) as recorder:
         asyncio.run(slow_last_step())
     (kept,) = [kept for kept in recorder.finished if kept[17].endswith("slow_last_step")]
     record = TaskRecord.thawed(kept, recorder.loops)
-    assert record.longest >= 0.003  # was the first step's (microseconds) before the fix
+    assert record.longest == record.busy == 5.0  # the longest was the first step's (0 s)
 
 
 def loop_errors(run: Any) -> list[dict[str, Any]]:
