@@ -147,6 +147,9 @@ def hook(recorder: Recorder, module: ModuleType) -> None:  # noqa: C901 - hooks 
     slow_s = recorder.slow_step_s
     from loopscope.tasks.agent.recorder import LINE_STEP_S as line_step
 
+    by_record = [True]
+    """Whether the recorder's change queue holds live records (else their keys)."""
+
     def timed(task: Any, callback: Callable[..., Any],  # noqa: C901 - inline on purpose
               loop: Any) -> Callable[..., Any]:
         queued = clock()
@@ -175,6 +178,12 @@ def hook(recorder: Recorder, module: ModuleType) -> None:  # noqa: C901 - hooks 
                     record.busy += took
                     record.steps += 1
                     record.last_end = end
+                    if took > record.longest:  # before a finish freezes the record
+                        record.longest = took
+                        if took >= line_step:
+                            frame = getattr(task.get_coro(), "cr_frame", None)
+                            if frame is not None:
+                                record.longest_line = (frame.f_code, frame.f_lineno)
                     if task.done():
                         finish(record, task, end)
                     elif task._fut_waiter is None:  # yielded: ready again
@@ -183,17 +192,11 @@ def hook(recorder: Recorder, module: ModuleType) -> None:  # noqa: C901 - hooks 
                     else:
                         record.ready_t = 0.0  # woken later: timed from that call_soon
                         record.waiting = True
-                    if took > record.longest:
-                        record.longest = took
-                        if took >= line_step:
-                            frame = getattr(task.get_coro(), "cr_frame", None)
-                            if frame is not None:
-                                record.longest_line = (frame.f_code, frame.f_lineno)
                     if took >= slow_s:
                         slow_step(record, task, took, end)
                     if not record.dirty:
                         record.dirty = True
-                        dirty[record.seq] = record
+                        dirty[record.seq] = record if by_record[0] else record.task_id
                 except Exception:
                     pass
 
@@ -221,7 +224,10 @@ def hook(recorder: Recorder, module: ModuleType) -> None:  # noqa: C901 - hooks 
             if loop.is_running():
                 loop.__dict__["_thread_id"] = threading.get_ident()
                 state.thread_name = threading.current_thread().name
-            created(task, loop, _program_frame(sys._getframe(1), skip))
+            record = created(task, loop, _program_frame(sys._getframe(1), skip))
+            # What the recorder queues for a changed live record (the record itself, or its
+            # key): read from what it queued for this new one, so a step queues the same.
+            by_record[0] = dirty.get(record.seq) is record
         except Exception:
             pass
         return task
