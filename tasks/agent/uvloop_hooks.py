@@ -135,7 +135,7 @@ def hook(recorder: Recorder, module: ModuleType) -> None:  # noqa: C901 - hooks 
     original_exception_handler = loop_class.call_exception_handler
     skip = (*_SKIP_DIRS, os.path.dirname(module.__file__ or "") + os.sep)
     live = recorder.live
-    dirty = recorder.dirty
+    dirty: Any = recorder.dirty  # its values: records (or keys, once the queue holds keys)
     clock = recorder.clock
     created = recorder._created
     adopt = recorder._adopt

@@ -33,7 +33,7 @@ def test_uvloop_tasks_are_recorded_with_parents_steps_and_ends(accelerated: bool
             return n
 
         async def blocks() -> None:
-            time.sleep(0.02)  # a step of at least 20 ms
+            time.sleep(0.02)  # noqa: ASYNC251 - a step that holds the loop 20 ms, on purpose
 
         async def main() -> None:
             kids = [asyncio.create_task(child(n), name=f"child-{n}") for n in range(2)]
@@ -43,8 +43,10 @@ def test_uvloop_tasks_are_recorded_with_parents_steps_and_ends(accelerated: bool
         uvloop.run(main())
         records = {r.name: r for r in recorder.take_dirty(1000) if r.name}
         parent = records["child-0"].parent
-        assert parent is not None and records["child-1"].parent == parent
-        assert records["child-0"].end == "done" and records["child-0"].result == "0"
+        assert parent is not None
+        assert records["child-1"].parent == parent
+        assert records["child-0"].end == "done"
+        assert records["child-0"].result == "0"
         assert records["child-1"].end == "exception"
         assert records["child-0"].steps == 2  # up to the sleep(0), then to the end
         assert records["blocks"].busy >= 0.02
@@ -66,4 +68,5 @@ def test_after_uninstall_a_uvloop_program_runs_untouched() -> None:
         return await asyncio.create_task(asyncio.sleep(0, result="ran"))
 
     assert uvloop.run(main()) == "ran"
-    assert not recorder.live and not recorder.dirty
+    assert not recorder.live
+    assert not recorder.dirty
