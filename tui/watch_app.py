@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 from collections.abc import Sequence
+from types import FrameType
 
 from textual.app import App
 
@@ -31,6 +33,9 @@ class WatchApp(App[int]):
     def __init__(self, session: WatchSession) -> None:
         super().__init__()
         self.session = session
+        self._session_closed = False
+        """The session is closed: the program loopscope started has been stopped."""
+        self._terminal_gone = False
 
     async def on_mount(self) -> None:
         self._handle_stop_signals()
@@ -42,26 +47,49 @@ class WatchApp(App[int]):
         """SIGTERM (``kill``) and SIGHUP (the terminal closed) quit like ``q``: the program runs
         in its own session, so nothing else would stop it, and it must not be left behind."""
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGHUP):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGTERM, self._stop_on_signal, signal.SIGTERM)
+        if self.is_headless:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(signum, self._stop_on_signal, signum)
+                loop.add_signal_handler(signal.SIGHUP, self._stop_on_signal, signal.SIGHUP)
+            return
+        # Not through the loop: after q the loop may be stuck in Textual's shutdown, writing
+        # to the terminal that just went away (its writer thread died on the closed terminal
+        # and the last write waits for it forever). A plain handler still runs then.
+        with contextlib.suppress(ValueError):  # not the main thread
+            signal.signal(signal.SIGHUP, self._on_hangup)
+
+    def _on_hangup(self, signum: int, frame: FrameType | None) -> None:
+        """The terminal closed: stop the program as q does, then leave at once (there is no
+        terminal to restore, and Textual's shutdown could wait on it forever)."""
+        self._terminal_gone = True
+        if self._session_closed:
+            os._exit(128 + signal.SIGHUP)
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            asyncio.get_running_loop().call_soon_threadsafe(self._stop_on_signal, signum)
 
     def _stop_on_signal(self, signum: int) -> None:
         async def stop() -> None:
-            await self.session.aclose()
+            await self._close_session()
+            if self._terminal_gone and not self.is_headless:
+                os._exit(128 + signum)
             self.exit(128 + signum, return_code=128 + signum)
 
         self.call_later(stop)
+
+    async def _close_session(self) -> None:
+        await self.session.aclose()
+        self._session_closed = True
 
     async def action_quit(self) -> None:
         """Stop the program (SIGINT, SIGTERM, SIGKILL), then leave; attached, just leave."""
         if self.session.program is not None and self.session.program.running:
             self.notify("stopping the program…")
-        await self.session.aclose()
+        await self._close_session()
         self.exit(0)
 
     async def on_unmount(self) -> None:
-        await self.session.aclose()
+        await self._close_session()
 
 
 def make_watch_app(session: WatchSession) -> WatchApp:
