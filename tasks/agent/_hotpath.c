@@ -555,7 +555,8 @@ after_step(PyObject *record, PyObject *state, PyObject *task, double start)
     }
     if (SLOT(record, r_dirty) != Py_True) {
         set_obj(record, r_dirty, Py_True);
-        if (PyDict_SetItem(dirty, SLOT(record, r_seq), record) < 0) {
+        /* its key, not the record: see Recorder.dirty */
+        if (PyDict_SetItem(dirty, SLOT(record, r_seq), SLOT(record, r_task_id)) < 0) {
             return -1;
         }
     }
@@ -773,6 +774,15 @@ new_record(PyObject *seq, PyObject *key, PyObject *state, PyObject *parent, PyOb
     set_slot(record, r_created_lasti, lasti_o);
     set_obj(record, r_ready_t, t);
     set_slot(record, r_created_t, t);
+    {
+        /* The program's collector walks every tracked object on each full collection, and
+         * a record lives as long as its task: out of its sight, the records of 10,000
+         * pending tasks cost it nothing. A record refers to plain values, its LoopState and
+         * (failed tasks) an exception; nothing of the program's refers to a record, so it
+         * is in no cycle the collector would have to break (a LoopState it refers to stays
+         * alive through the recorder anyway). */
+        PyObject_GC_UnTrack(record);
+    }
     return record;
 }
 
@@ -851,7 +861,7 @@ created(PyObject *task, PyObject *loop)
     }
     counters[C_CREATED]++;
     set_obj(record, r_dirty, Py_True);
-    rc = PyDict_SetItem(dirty, seq, record);
+    rc = PyDict_SetItem(dirty, seq, key);
 out:
     Py_XDECREF(record);
     Py_XDECREF(seq);
@@ -1056,6 +1066,9 @@ configure(PyObject *Py_UNUSED(module), PyObject *config)
         goto fail;
     }
     counters = (long long *)counters_view.buf;
+    /* Kept finished tasks: frozen tuples the collector need not walk, and failed tasks'
+     * records, alive as long as they are kept; the deque is in no cycle. */
+    PyObject_GC_UnTrack(finished);
     if (counters_view.format == NULL || strcmp(counters_view.format, "q") != 0
             || counters_view.len != (Py_ssize_t)(N_COUNTERS * sizeof(long long))) {
         PyErr_SetString(PyExc_TypeError, "configure: counters must be array('q') of 6");

@@ -252,11 +252,13 @@ class Recorder:
         increments in place (an attribute or dict increment cost it more than the rest)."""
         self.gone: deque[int] = deque(maxlen=100_000)
         """Ids of finished records dropped by retention, for the sender to announce."""
-        self.dirty: dict[int, TaskRecord | tuple[Any, ...]] = {}
+        self.dirty: dict[int, int | TaskRecord | tuple[Any, ...]] = {}
         """Changed since the sender last looked, by seq, oldest first (``take_dirty``): a
-        live record, or a finished one frozen (``_retire`` puts it in the record's place,
-        so a record is never kept alive, nor walked by the program's garbage collector,
-        just because the sender is behind)."""
+        live record's key in ``live``, or a finished one frozen (``_retire`` puts it in the
+        key's place; a failed task's record itself). Keys and frozen tuples only, so the
+        program's garbage collector stops tracking this dict, which holds every task that
+        finished since the sender last looked (100,000 of them when the sender is behind):
+        a dict that holds records is walked on every full collection."""
         self.loops: list[LoopState] = []
         self.jobs: dict[int, list[Any]] = {}
         self.dirty_jobs: deque[list[Any]] = deque(maxlen=5000)
@@ -378,7 +380,7 @@ class Recorder:
                     slow_step(record, task, took, end)
                 if not record.dirty:
                     record.dirty = True
-                    dirty[record.seq] = record
+                    dirty[record.seq] = record.task_id
             except Exception:
                 pass
             return None
@@ -554,7 +556,7 @@ class Recorder:
         )
         self.counters[_CREATED] += 1
         record.dirty = True
-        self.dirty[record.seq] = record
+        self.dirty[record.seq] = key
         return record
 
     def tasks_by_id(self) -> dict[int, Any] | None:
@@ -663,14 +665,20 @@ class Recorder:
                 continue
         else:
             return []
-        taken = []
+        taken: list[TaskRecord | tuple[Any, ...]] = []
+        live = self.live
         for key in keys:
             kept = dirty.pop(key, None)
             if kept is None:
                 continue
+            if kept.__class__ is int:  # a live record, by its key (unless it ended since)
+                record = live.get(kept)  # type: ignore[call-overload]
+                if record is None or record.seq != key:
+                    continue
+                kept = record
             if kept.__class__ is TaskRecord:
-                kept.dirty = False
-            taken.append(kept)
+                kept.dirty = False  # type: ignore[union-attr]
+            taken.append(kept)  # type: ignore[arg-type]
         return taken
 
     def evicted(self, record: TaskRecord) -> bool:

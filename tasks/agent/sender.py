@@ -316,7 +316,8 @@ class Sender:
             for kept in [*recorder.live.values(), *recorder.finished]:
                 if isinstance(kept, TaskRecord):
                     kept.dirty = True
-                    recorder.dirty[kept.seq] = kept
+                    # a live record by its key; a failed one (kept as a record) itself
+                    recorder.dirty[kept.seq] = kept if kept.end is not None else kept.task_id
                 else:
                     recorder.dirty[kept[0]] = kept
         limit = self.max_rows if limit is None else limit
