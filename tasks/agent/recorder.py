@@ -672,12 +672,12 @@ class Recorder:
             if kept is None:
                 continue
             if kept.__class__ is int:  # a live record, by its key (unless it ended since)
-                record = live.get(kept)  # type: ignore[call-overload]
+                record = live.get(kept)
                 if record is None or record.seq != key:
                     continue
                 kept = record
             if kept.__class__ is TaskRecord:
-                kept.dirty = False  # type: ignore[union-attr]
+                kept.dirty = False
             taken.append(kept)  # type: ignore[arg-type]
         return taken
 
