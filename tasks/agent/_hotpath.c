@@ -30,6 +30,10 @@
 /* -- configuration ------------------------------------------------------------------- */
 
 static int configured = 0;
+static unsigned long generation = 0;  /* changes with every configure and clear: a step
+                                        * that began under another configuration (the
+                                        * recorder uninstalled by the step itself) skips
+                                        * its bookkeeping */
 
 static PyObject *recorder;          /* the Recorder (for counters) */
 static PyObject *live;              /* dict id(task) -> TaskRecord */
@@ -672,6 +676,7 @@ hot_run(PyObject *handle, PyObject *Py_UNUSED(ignored))
         goto done;
     }
     Py_INCREF(state);
+    unsigned long began_in = generation;
     PyObject *result = run_in_context(ctx, callback, args);
     if (result == NULL) {
         set_obj(state, s_current, Py_None);
@@ -684,7 +689,10 @@ hot_run(PyObject *handle, PyObject *Py_UNUSED(ignored))
     else {
         Py_DECREF(result);
     }
-    if (after_step(record, state, task, start) < 0) {
+    if (!configured || began_in != generation) {
+        set_obj(state, s_current, Py_None);  /* the record belongs to a recorder now gone */
+    }
+    else if (after_step(record, state, task, start) < 0) {
         PyErr_Clear();
         set_obj(state, s_current, Py_None);
     }
@@ -943,13 +951,15 @@ clear_config(void)
     Py_CLEAR(py_finish);
     Py_CLEAR(py_longest_line);
     Py_CLEAR(py_slow_step);
-    Py_CLEAR(py_report);
     Py_CLEAR(py_created);
     Py_CLEAR(py_destroyed);
     Py_CLEAR(py_classify);
     Py_CLEAR(py_short_repr);
-    /* original_run and original_create_task stay: a descriptor already handed out may
-     * still be called (a loop running while the agent is uninstalled). */
+    /* original_run, original_create_task and py_report stay: a descriptor already handed
+     * out may still be called (a loop running while the agent is uninstalled), and a step
+     * that began while configured may raise after an uninstall (it is reported as
+     * Handle._run would). */
+    generation++;
 }
 
 /* The offset of a slot (a member descriptor ``cls.name`` holding an object). */

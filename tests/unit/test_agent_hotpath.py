@@ -312,3 +312,38 @@ def test_the_c_path_holds_no_references_it_does_not_release() -> None:
     # add thousands of blocks a run. (Some tens a run come from asyncio and the
     # interpreter's caches, on the Python path too.)
     assert max(after) - before < 3 * 200, (before, after)
+
+
+@pytest.mark.parametrize("accelerated", PATHS)
+def test_a_step_that_uninstalls_the_recorder_finishes_safely(accelerated: bool) -> None:
+    """The dashboard's ``--step-timing`` switch turns the recorder off from inside one of
+    the loop's own steps; the C path then crashed the process (a NULL dict after the step).
+    The step's task and every later one must simply run on, and a raise after the
+    uninstall must still reach the loop's exception handler."""
+    recorder = Recorder(accelerated=accelerated)
+    recorder.install()
+    errors: list[str] = []
+
+    async def switch_off() -> str:
+        recorder.uninstall()  # inside this task's step
+        return "off"
+
+    def raises_after() -> None:
+        recorder.uninstall()
+        raise RuntimeError("after the uninstall")
+
+    async def main() -> str:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda _loop, context: errors.append(context["message"]))
+        result = await asyncio.create_task(switch_off())
+        recorder.install()
+        loop.call_soon(raises_after)
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        return result + " " + str(await asyncio.create_task(child(4)))
+
+    try:
+        assert asyncio.run(main()) == "off 4"
+    finally:
+        recorder.uninstall()
+    assert any("Exception in callback" in message for message in errors)
