@@ -175,6 +175,12 @@ def hook(recorder: Recorder, module: ModuleType) -> None:  # noqa: C901 - hooks 
                     record.busy += took
                     record.steps += 1
                     record.last_end = end
+                    if took > record.longest:  # before a finish freezes the record
+                        record.longest = took
+                        if took >= line_step:
+                            frame = getattr(task.get_coro(), "cr_frame", None)
+                            if frame is not None:
+                                record.longest_line = (frame.f_code, frame.f_lineno)
                     if task.done():
                         finish(record, task, end)
                     elif task._fut_waiter is None:  # yielded: ready again
@@ -183,17 +189,11 @@ def hook(recorder: Recorder, module: ModuleType) -> None:  # noqa: C901 - hooks 
                     else:
                         record.ready_t = 0.0  # woken later: timed from that call_soon
                         record.waiting = True
-                    if took > record.longest:
-                        record.longest = took
-                        if took >= line_step:
-                            frame = getattr(task.get_coro(), "cr_frame", None)
-                            if frame is not None:
-                                record.longest_line = (frame.f_code, frame.f_lineno)
                     if took >= slow_s:
                         slow_step(record, task, took, end)
                     if not record.dirty:
                         record.dirty = True
-                        dirty[record.seq] = record
+                        dirty[record.seq] = record.task_id  # its key: see Recorder.dirty
                 except Exception:
                     pass
 
