@@ -27,6 +27,17 @@
 #include <structmember.h>
 #include <time.h>
 
+/* On 3.11 the creating frame is found without making a frame object for every frame walked
+ * (PyEval_GetFrame and PyFrame_GetBack make one each, a tracked object for the program's
+ * collector to count, per task created): the interpreter's own frame records, read as
+ * CPython 3.11's frame.c reads them. Other versions use the public API. */
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 && !defined(LOOPSCOPE_PUBLIC_FRAMES)
+#define LOOPSCOPE_311_FRAMES 1
+#define Py_BUILD_CORE 1
+#include <internal/pycore_frame.h>
+#undef Py_BUILD_CORE
+#endif
+
 /* -- configuration ------------------------------------------------------------------- */
 
 static int configured = 0;
@@ -148,6 +159,20 @@ now(double *out)
 }
 
 /* -- running a callback as Handle._run does --------------------------------------------- */
+
+/* After the agent's own bookkeeping failed: an Exception is the agent's and is dropped (the
+ * agent never raises into the program: 0); KeyboardInterrupt or SystemExit (a signal handler
+ * ran meanwhile) is the program's and stays raised (-1), as the Python hooks'
+ * ``except Exception`` lets it through. */
+static int
+swallow(void)
+{
+    if (PyErr_ExceptionMatches(PyExc_Exception)) {
+        PyErr_Clear();
+        return 0;
+    }
+    return -1;
+}
 
 /* ctx.run(callback, *args): a new reference, or NULL with the callback's exception set. */
 static PyObject *
@@ -659,8 +684,10 @@ hot_run(PyObject *handle, PyObject *Py_UNUSED(ignored))
         task = bound_self(callback);
         if (task != NULL) {
             int known = is_task(task);
+            if (known < 0 && swallow() < 0) {
+                goto done;
+            }
             if (known <= 0) {
-                PyErr_Clear();
                 Py_CLEAR(task);
             }
         }
@@ -668,7 +695,9 @@ hot_run(PyObject *handle, PyObject *Py_UNUSED(ignored))
     PyObject *record = NULL, *state = NULL;
     double start = 0.0;
     if (task != NULL && before_step(handle, task, &record, &state, &start) < 0) {
-        PyErr_Clear();
+        if (swallow() < 0) {
+            goto done;
+        }
         Py_CLEAR(task);
     }
     if (task == NULL) {
@@ -693,8 +722,12 @@ hot_run(PyObject *handle, PyObject *Py_UNUSED(ignored))
         set_obj(state, s_current, Py_None);  /* the record belongs to a recorder now gone */
     }
     else if (after_step(record, state, task, start) < 0) {
-        PyErr_Clear();
         set_obj(state, s_current, Py_None);
+        if (swallow() < 0) {
+            Py_DECREF(state);
+            Py_DECREF(record);
+            goto done;
+        }
     }
     Py_DECREF(state);
     Py_DECREF(record);
@@ -811,9 +844,31 @@ created(PyObject *task, PyObject *loop)
         return done == NULL ? -1 : 0;
     }
     /* The creation line: the first frame outside asyncio and the agent. */
+    PyCodeObject *code = NULL;
+    int lasti = -1;
+#ifdef LOOPSCOPE_311_FRAMES
+    _PyInterpreterFrame *frame = PyThreadState_Get()->cframe->current_frame;
+    while (frame != NULL) {
+        if (_PyFrame_IsIncomplete(frame)) {
+            frame = frame->previous;
+            continue;
+        }
+        int library = is_library_code(frame->f_code);
+        if (library < 0) {
+            Py_DECREF(state);
+            return -1;
+        }
+        if (!library) {
+            code = (PyCodeObject *)Py_NewRef(frame->f_code);
+            int index = _PyInterpreterFrame_LASTI(frame);
+            lasti = index < 0 ? -1 : index * (int)sizeof(_Py_CODEUNIT);  /* PyFrame_GetLasti */
+            break;
+        }
+        frame = frame->previous;
+    }
+#else
     PyFrameObject *frame = PyEval_GetFrame();
     Py_XINCREF(frame);
-    PyCodeObject *code = NULL;
     while (frame != NULL) {
         code = PyFrame_GetCode(frame);
         int library = is_library_code(code);
@@ -831,8 +886,9 @@ created(PyObject *task, PyObject *loop)
         Py_DECREF(frame);
         frame = back;
     }
-    int lasti = frame != NULL ? PyFrame_GetLasti(frame) : -1;
+    lasti = frame != NULL ? PyFrame_GetLasti(frame) : -1;
     Py_XDECREF(frame);
+#endif
     PyObject *current = SLOT(state, s_current);
     PyObject *parent = (current != NULL && current != Py_None && Py_TYPE(current) == record_type)
         ? SLOT(current, r_seq) : Py_None;
@@ -905,8 +961,8 @@ hot_create_task(PyObject *loop, PyObject *const *args, Py_ssize_t nargs, PyObjec
     if (stack != small) {
         PyMem_Free(stack);
     }
-    if (task != NULL && configured && created(task, loop) < 0) {
-        PyErr_Clear();
+    if (task != NULL && configured && created(task, loop) < 0 && swallow() < 0) {
+        Py_CLEAR(task);  /* the program's KeyboardInterrupt: the task exists, as in Python */
     }
     return task;
 }
