@@ -386,11 +386,19 @@ retire(PyObject *record, PyObject *end, int end_counter)
         Py_INCREF(seq);
         Py_DECREF(old);
         done = PyObject_CallOneArg(gone_append, seq);
+        /* Never sent now: out of the changed-task queue at once (Recorder._retire). */
+        int queued = done == NULL ? -1 : PyDict_Contains(dirty, seq);
+        if (queued > 0 && PyDict_DelItem(dirty, seq) < 0) {
+            queued = -1;
+        }
         Py_DECREF(seq);
         if (done == NULL) {
             return -1;
         }
         Py_DECREF(done);
+        if (queued < 0) {
+            return -1;
+        }
         counters[C_EVICTED]++;
     }
     return 0;

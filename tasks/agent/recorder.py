@@ -648,9 +648,14 @@ class Recorder:
             old = finished.popleft()
             if old.__class__ is TaskRecord:
                 old.exc = None
-                self.gone.append(old.seq)
+                old_seq = old.seq
             else:
-                self.gone.append(old[0])  # type: ignore[index]
+                old_seq = old[0]  # type: ignore[index]
+            self.gone.append(old_seq)
+            # Never sent now (``take_dirty`` skips it): out of the queue at once, so the queue
+            # holds at most the kept tasks however far behind the sender is, and the memory
+            # of 100,000 short tasks is reused rather than grown.
+            self.dirty.pop(old_seq, None)
             counters[_EVICTED] += 1
 
     def take_dirty(self, limit: int) -> list[TaskRecord]:

@@ -394,3 +394,16 @@ def test_a_keyboard_interrupt_during_the_agents_bookkeeping_is_the_programs(
     clock = FailingClock(KeyboardInterrupt)
     with recording(accelerated, clock=clock), pytest.raises(KeyboardInterrupt):
         asyncio.run(one_step_fails(clock)())
+
+
+@pytest.mark.parametrize("accelerated", PATHS)
+def test_the_changed_queue_holds_no_more_finished_tasks_than_are_kept(accelerated: bool) -> None:
+    async def main() -> None:
+        await asyncio.gather(*(child(n) for n in range(50)))
+
+    with recording(accelerated, keep_finished=5) as recorder:
+        asyncio.run(main())  # no sender drains the queue meanwhile
+    assert recorder.created == 53  # main, fifty children, asyncio.run's two shutdown tasks
+    assert len(recorder.dirty) == 5
+    assert sorted(recorder.dirty) == sorted(kept[0] for kept in frozen_tuples(recorder))
+    assert len(recorder.gone) == 48
