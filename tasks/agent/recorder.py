@@ -16,14 +16,20 @@ How it sees everything, on Python 3.11+ with asyncio's own (pure Python) event l
   callbacks: a task's scheduled time is measured from then (or from when it yielded).
 
 Cost is paid per callback, so the hot path does as little as it can: no allocation for a
-callback that is not a task's, a few attribute writes for a step. Everything a screen needs
+callback that is not a task's, a few attribute writes for a step. Where it was built (a C
+compiler at install time), ``_hotpath.c`` is that hot path: ``Handle._run`` and
+``create_task``'s bookkeeping in C, field for field what the Python hooks below do, on the
+same records (``Recorder._accelerate``); the Python hooks are the fallback
+(``accelerated=False``, ``LOOPSCOPE_PURE_PYTHON=1``, or no compiler). Everything a screen needs
 beyond that (names, await chains, tracebacks, source lines) is read later by the sender
 thread (``rows``). Every hook is guarded: the agent never raises into the program. Memory is
 bounded: finished tasks are kept up to ``keep_finished``, samples in bounded deques.
 
 The program's garbage collector is the other half of the cost: the agent holds no reference
 to a task (not even a weak one), keeps one record per live task, and turns a finished one
-into a tuple of plain values that the collector stops tracking (``TaskRecord.frozen``).
+into a tuple of plain values that the collector stops tracking (``TaskRecord.frozen``); the
+queue of changed tasks holds keys and such tuples only, so the collector stops tracking it
+too, and the C path untracks its records and the kept-finished deque.
 """
 
 from __future__ import annotations
