@@ -143,12 +143,10 @@ async def test_executor_jobs_and_lag_are_shown(tmp_path: Path) -> None:
         await until(pilot, lambda: "exited 0" in status_text(app))
         await until(pilot, lambda: bool(app.session.store.state.jobs))
         await pilot.press("J")
-        await pilot.pause(0.15)
-        jobs = str(app.screen.query_one("#watch-jobs").render())
-        assert "crunch done" in jobs
+        jobs = app.screen.query_one("#watch-jobs")
+        await until(pilot, lambda: "crunch done" in str(jobs.render()))
         await pilot.press("J")
         await until(pilot, lambda: bool(app.session.store.spikes))
-        await pilot.pause(0.15)
+        await until(pilot, lambda: "lag " in str(app.screen.query_one("#watch-events").render()))
         events = str(app.screen.query_one("#watch-events").render())
-        assert "lag " in events
         assert "prog.py:11" in events
