@@ -259,25 +259,6 @@ async def test_the_palette_offers_the_task_list_keys_too() -> None:
         await until(pilot, lambda: task_list.sort_reverse is not reverse)
 
 
-async def palette_keys(pilot: Pilot[int]) -> None:
-    """ctrl+p, "keys", enter: Textual's system command that shows the keys."""
-    from textual.command import CommandList, CommandPalette
-
-    app = pilot.app
-    await pilot.press("ctrl+p")
-    await until(pilot, lambda: isinstance(app.screen, CommandPalette))
-    await pilot.press(*"keys")
-    commands = app.screen.query_one(CommandList)
-
-    def first() -> str:
-        if commands.option_count == 0 or commands.highlighted is None:
-            return ""
-        return str(commands.get_option_at_index(commands.highlighted).prompt)
-
-    await until(pilot, lambda: first().startswith("Keys"))
-    await pilot.press("enter")
-
-
 async def test_palette_keys_at_80_columns_opens_help_instead_of_squeezing_the_screen() -> None:
     """Trial: at 80x24 the palette's "Keys" docked a panel that squeezed the task list to
     13 columns. Narrow, it opens the full-width help screen instead."""
@@ -287,7 +268,7 @@ async def test_palette_keys_at_80_columns_opens_help_instead_of_squeezing_the_sc
 
     app = new_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await palette_keys(pilot)
+        await palette_choose(pilot, "keys", "Keys")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
         assert not app.query(HelpPanel)
         await pilot.press("escape")
@@ -301,7 +282,7 @@ async def test_palette_keys_when_wide_docks_textuals_panel_and_a_narrow_terminal
 
     app = new_app()
     async with app.run_test(size=(160, 50)) as pilot:
-        await palette_keys(pilot)
+        await palette_choose(pilot, "keys", "Keys")
         await until(pilot, lambda: bool(app.screen.query(HelpPanel)))
         await pilot.resize_terminal(80, 24)
         await until(pilot, lambda: not app.screen.query(HelpPanel))
