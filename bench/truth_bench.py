@@ -22,6 +22,7 @@ import os
 import statistics
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from bench.race_compare import AGREE, SIDES, compare, spread, wait_for
@@ -98,16 +99,17 @@ async def replay_part(repeats: int) -> int:
     return missed
 
 
-async def race_part(repeats: int) -> int:
+async def race_part(repeats: int, lock: Path | None = None) -> int:
     print("\nthe race, each lane's wall: a plain script (no loopscope) beside loopscope's "
           f"race headless and on the dashboard; {repeats} rounds after a warm-up round, the "
           "sides alternating in rotating order", flush=True)
-    result = await compare(repeats, lambda line: print(line, flush=True))
+    result = await compare(repeats, lambda line: print(line, flush=True), lock)
     print("  CPU lanes: the minimum of the rounds, every side alike (other processes only add "
           "time to CPU work, so the fastest run is the best estimate of the unloaded time);\n"
           "  I/O lanes: the median (they wait on the server's timers; load moves them little)."
-          "\n  spread: slowest run over fastest, per side; cpu: the dashboard's own CPU while the "
-          "lane was timed", flush=True)
+          "\n  spread: slowest run over fastest, per side (plain/headless/dashboard); cpu: what "
+          "the watching process used (headless/dashboard, of one core) while the lane was "
+          "timed", flush=True)
     missed = 0
     for workload in Workload:
         key = workload.value
@@ -120,8 +122,9 @@ async def race_part(repeats: int) -> int:
             missed += not ok
             spreads = "/".join(f"{spread(result.values(side, key, name)):.0%}"
                                for side in SIDES)
-            share = result.share("dashboard", key, name)
-            cpu = "" if share is None else f"  cpu {share:3.0%}"
+            lane_shares = [result.share(side, key, name) for side in ("headless", "dashboard")]
+            cpu = "" if None in lane_shares else "  cpu " + "/".join(
+                f"{share:.0%}" for share in lane_shares if share is not None)
             print(f"  {key:3} {name:10} plain {reference:6.3f} s   headless {headless:6.3f} s "
                   f"({headless / reference:4.2f}x)   dashboard {dashboard:6.3f} s "
                   f"({dashboard / reference:4.2f}x)  [{verdict(ok)}]   spread {spreads}{cpu}",
@@ -129,13 +132,12 @@ async def race_part(repeats: int) -> int:
             if not ok:
                 for reason in result.reasons(key, name):
                     print(f"  {'':14} why: {reason}", flush=True)
-    shares = [run.shares for run in result.runs["dashboard"]]
-    overall = [statistics.median(v for lanes in s.values() for v in lanes.values())
-               for s in shares if s]
-    if overall:
-        print(f"  the dashboard used {statistics.median(overall):.1%} of one core while the "
-              f"lanes were timed (median of lanes and rounds; it redraws at most every "
-              f"{TIMED_REFRESH_S} s meanwhile)", flush=True)
+    dashboard_share, headless_share = result.overall_share("dashboard"), result.overall_share(
+        "headless")
+    if dashboard_share is not None and headless_share is not None:
+        print(f"  while the lanes were timed the dashboard used {dashboard_share:.1%} of one core "
+              f"(it redraws at most every {TIMED_REFRESH_S} s meanwhile), `loopscope run` "
+              f"{headless_share:.1%} (medians over lanes and rounds)", flush=True)
     loads = result.load.load_averages
     others = result.load.others_cores()
     busy = "" if others is None else (f"; other processes used {others:.2f} of the "
@@ -145,12 +147,12 @@ async def race_part(repeats: int) -> int:
     return missed
 
 
-async def main(replay: bool, race: bool, repeats: int) -> int:
+async def main(replay: bool, race: bool, repeats: int, lock: Path | None = None) -> int:
     missed = 0
     if replay:
         missed += await replay_part(repeats)
     if race:
-        missed += await race_part(repeats)
+        missed += await race_part(repeats, lock)
     print(f"\n{'all figures agree' if not missed else f'{missed} figure(s) disagree'} "
           f"(target: within {AGREE:.0%}); Python {sys.version.split()[0]}, "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
@@ -163,6 +165,9 @@ if __name__ == "__main__":
     parser.add_argument("--race-only", action="store_true")
     parser.add_argument("--repeats", type=int, default=3,
                         help="rounds per figure (after one warm-up round, for the race)")
+    parser.add_argument("--lock", type=Path, metavar="FILE",
+                        help="take this flock around each round of the race (a shared "
+                             "machine's timing lock), not around the whole run")
     options = parser.parse_args()
     raise SystemExit(asyncio.run(main(not options.race_only, not options.replay_only,
-                                      max(1, options.repeats))))
+                                      max(1, options.repeats), options.lock)))
