@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import statistics
@@ -25,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.race_compare import AGREE, SIDES, compare, spread, wait_for
+from bench.race_compare import AGREE, SIDES, SideRun, compare, spread, wait_for
 from loopscope.tasks.scenarios.race_results import STRATEGIES, Workload
 from loopscope.tui.app import make_app
 from loopscope.tui.screens.main import TIMED_REFRESH_S, MainScreen
@@ -99,11 +100,18 @@ async def replay_part(repeats: int) -> int:
     return missed
 
 
-async def race_part(repeats: int, lock: Path | None = None) -> int:
+def save_runs(path: Path, runs: dict[str, list[SideRun]]) -> None:
+    path.write_text(json.dumps({side: [dataclasses.asdict(run) for run in side_runs]
+                                for side, side_runs in runs.items()}, indent=1))
+
+
+async def race_part(repeats: int, lock: Path | None = None, save: Path | None = None) -> int:
     print("\nthe race, each lane's wall: a plain script (no loopscope) beside loopscope's "
           f"race headless and on the dashboard; {repeats} rounds after a warm-up round, the "
           "sides alternating in rotating order", flush=True)
     result = await compare(repeats, lambda line: print(line, flush=True), lock)
+    if save is not None:  # every run's figures, for a closer look
+        save_runs(save, result.runs)
     print("  CPU lanes: the minimum of the rounds, every side alike (other processes only add "
           "time to CPU work, so the fastest run is the best estimate of the unloaded time);\n"
           "  I/O lanes: the median (they wait on the server's timers; load moves them little)."
@@ -147,12 +155,14 @@ async def race_part(repeats: int, lock: Path | None = None) -> int:
     return missed
 
 
-async def main(replay: bool, race: bool, repeats: int, lock: Path | None = None) -> int:
+async def main(
+    replay: bool, race: bool, repeats: int, lock: Path | None = None, save: Path | None = None
+) -> int:
     missed = 0
     if replay:
         missed += await replay_part(repeats)
     if race:
-        missed += await race_part(repeats, lock)
+        missed += await race_part(repeats, lock, save)
     print(f"\n{'all figures agree' if not missed else f'{missed} figure(s) disagree'} "
           f"(target: within {AGREE:.0%}); Python {sys.version.split()[0]}, "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
@@ -168,6 +178,8 @@ if __name__ == "__main__":
     parser.add_argument("--lock", type=Path, metavar="FILE",
                         help="take this flock around each round of the race (a shared "
                              "machine's timing lock), not around the whole run")
+    parser.add_argument("--save", type=Path, metavar="FILE",
+                        help="write every run of the race, side by side, to FILE (JSON)")
     options = parser.parse_args()
     raise SystemExit(asyncio.run(main(not options.race_only, not options.replay_only,
-                                      max(1, options.repeats), options.lock)))
+                                      max(1, options.repeats), options.lock, options.save)))
