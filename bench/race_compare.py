@@ -123,11 +123,16 @@ async def wait_for(condition: Callable[[], bool], timeout: float = 120) -> None:
     await asyncio.wait_for(poll(), timeout)
 
 
-async def dashboard_race() -> SideRun:
-    """The race from the picker (``n``, the last entry, enter), read off its chart."""
+async def dashboard_race(*, quiet: bool = True) -> SideRun:
+    """The race from the picker (``n``, the last entry, enter), read off its chart.
+
+    ``quiet=False``: the screen pulls at 10 Hz while the lanes are timed, as it did before
+    it kept quiet then (to measure what keeping quiet saves)."""
     app = make_app()
     async with app.run_test(size=(160, 50)) as pilot:
         await wait_for(lambda: isinstance(app.screen, MainScreen))
+        if not quiet:
+            app.screen.timed_refresh_s = None  # type: ignore[attr-defined]
         await pilot.pause(0.3)
         await pilot.press("n", "end", "enter")
         await wait_for(lambda: isinstance(app.screen, RaceScreen))
@@ -183,12 +188,19 @@ class MachineLoad:
         return max(0.0, (busy1 - busy0) - (ours1 - ours0)) / (wall1 - wall0)
 
 
+def median_share(runs: Sequence[SideRun]) -> float | None:
+    shares = [share for run in runs for lanes in run.shares.values() for share in lanes.values()]
+    return statistics.median(shares) if shares else None
+
+
 @dataclass(slots=True)
 class Comparison:
     """Every round of every side, and what they add up to."""
 
     runs: dict[str, list[SideRun]]
     load: MachineLoad
+    loud: SideRun | None = None
+    """One dashboard run that did not keep quiet while the lanes were timed."""
 
     def values(self, side: str, workload: str, strategy: str) -> list[float]:
         return [run.walls[workload][strategy] for run in self.runs[side]]
@@ -203,9 +215,11 @@ class Comparison:
 
     def overall_share(self, side: str) -> float | None:
         """The watching process's CPU over every lane and round (median)."""
-        shares = [share for run in self.runs[side] for lanes in run.shares.values()
-                  for share in lanes.values()]
-        return statistics.median(shares) if shares else None
+        return median_share(self.runs[side])
+
+    def loud_share(self) -> float | None:
+        """The same for the dashboard that pulled at 10 Hz meanwhile (one run)."""
+        return None if self.loud is None else median_share([self.loud])
 
     def agrees(self, workload: str, strategy: str) -> bool:
         reference = self.figure("plain", workload, strategy)
@@ -287,5 +301,9 @@ async def compare(
                 runs[side].append(await run_side(side))
         say(f"  round {round_index + 1}/{repeats}: {', '.join(order)} "
             f"({time.perf_counter() - began:.0f} s, load average {os.getloadavg()[0]:.1f})")
+    say("  and once more on the dashboard pulling at 10 Hz while the lanes are timed, as it "
+        "did before it kept quiet then (its walls are not counted)")
+    with held(lock):
+        loud = await dashboard_race(quiet=False)
     load.sample()
-    return Comparison(runs, load)
+    return Comparison(runs, load, loud)

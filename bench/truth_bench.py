@@ -142,9 +142,11 @@ async def race_part(repeats: int, lock: Path | None = None, save: Path | None = 
                     print(f"  {'':14} why: {reason}", flush=True)
     dashboard_share, headless_share = result.overall_share("dashboard"), result.overall_share(
         "headless")
-    if dashboard_share is not None and headless_share is not None:
+    loud = result.loud_share()
+    if dashboard_share is not None and headless_share is not None and loud is not None:
         print(f"  while the lanes were timed the dashboard used {dashboard_share:.1%} of one core "
-              f"(it redraws at most every {TIMED_REFRESH_S} s meanwhile), `loopscope run` "
+              f"(it pulls at most every {TIMED_REFRESH_S} s meanwhile; pulling at 10 Hz as "
+              f"before, in one run beside them: {loud:.1%}), `loopscope run` "
               f"{headless_share:.1%} (medians over lanes and rounds)", flush=True)
     loads = result.load.load_averages
     others = result.load.others_cores()

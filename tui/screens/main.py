@@ -161,6 +161,9 @@ class MainScreen(Screen[None]):
         self._replay_told: CleanReplay | None = None
         self.pace_clock: Callable[[], float] = time.perf_counter
         """The clock that paces pulls and draws (tests replace it to step time by hand)."""
+        self.timed_refresh_s: float | None = TIMED_REFRESH_S
+        """How often to pull while a clean process times its work; None pulls as usual
+        (bench/truth_bench.py measures what that costs, side by side)."""
 
     def compose(self) -> ComposeResult:
         manager = self.manager
@@ -230,9 +233,8 @@ class MainScreen(Screen[None]):
         a lane that needs every core then loses a few percent of one, not a tenth.
         """
         start = self.pace_clock()
-        if start < self._next_pull and (
-            self.manager.live_count > PACED_ABOVE or STOPWATCHES.timing
-        ):
+        keep_quiet = STOPWATCHES.timing and self.timed_refresh_s is not None
+        if start < self._next_pull and (self.manager.live_count > PACED_ABOVE or keep_quiet):
             return
         if not self._quiet():
             began = self.manager.clock()
@@ -240,8 +242,8 @@ class MainScreen(Screen[None]):
             self._note_own_work(began, "updating the screen")
             self._pull_cost = self.pace_clock() - start
             self._next_pull = start + self._pull_cost * FRAME_BUDGET
-            if STOPWATCHES.timing:
-                self._next_pull = max(self._next_pull, start + TIMED_REFRESH_S)
+            if keep_quiet and self.timed_refresh_s is not None:
+                self._next_pull = max(self._next_pull, start + self.timed_refresh_s)
 
     # Textual's own drawing passes, timed so the pull can pace itself (see _pull).
     def _compositor_refresh(self) -> None:
