@@ -226,6 +226,15 @@ class Comparison:
         return all(agree(self.figure(side, workload, strategy), reference)
                    for side in ("headless", "dashboard"))
 
+    def paired_ratio(self, side: str, workload: str, strategy: str) -> float:
+        """The median over rounds of this side's wall over the plain script's in the same
+        round: load that lasts longer than a round hits both alike and cancels out."""
+        return statistics.median(
+            mine / plain for mine, plain in zip(self.values(side, workload, strategy),
+                                                self.values("plain", workload, strategy),
+                                                strict=True)
+        )
+
     def reasons(self, workload: str, strategy: str) -> list[str]:
         """Why a lane disagrees, as far as the numbers show it."""
         figures = {side: self.figure(side, workload, strategy) for side in SIDES}
@@ -257,6 +266,14 @@ class Comparison:
                 need = " and this lane needs every core" if strategy == "processes" else ""
                 found.append(f"only the dashboard differs; it used {share:.0%} of one core "
                              f"while this lane was timed{need}")
+        paired = {side: self.paired_ratio(side, workload, strategy)
+                   for side in ("headless", "dashboard") if not agree(figures[side], plain)}
+        if paired:
+            found.append("round by round, the median ratio to the plain script is " + ", ".join(
+                f"{side} {ratio:.2f}x" for side, ratio in paired.items()) + (
+                " (within the target: no steady difference, the gap is in the minimum alone)"
+                if all(agree(ratio, 1.0) for ratio in paired.values())
+                else " (a steady difference, not only noise)"))
         return found or ["no cause shows in these numbers"]
 
 
