@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.race_compare import AGREE, SIDES, SideRun, compare, spread, wait_for
+from bench.race_compare import AGREE, SIDES, SideRun, compare, held, spread, wait_for
 from loopscope.tasks.scenarios.race_results import STRATEGIES, Workload
 from loopscope.tui.app import make_app
 from loopscope.tui.screens.main import TIMED_REFRESH_S, MainScreen
@@ -76,7 +76,7 @@ async def dashboard_replay(spec: str) -> tuple[float, float, float, float]:
     return timing.measured_speedup or 0.0, timing.measured_wall_s or 0.0, screen_wall, in_process
 
 
-async def replay_part(repeats: int) -> int:
+async def replay_part(repeats: int, lock: Path | None = None) -> int:
     print("R's measured speedup: the dashboard (clean process) beside `loopscope run "
           f"--sequential`; CPU work: median of {repeats} alternating runs", flush=True)
     missed = 0
@@ -84,8 +84,9 @@ async def replay_part(repeats: int) -> int:
         runs = repeats if spec.startswith("cpu") else 1  # the others wait: little noise
         headless_runs, dashboard_runs = [], []
         for _ in range(runs):
-            headless_runs.append(float(headless_replay(spec)["measured_speedup"]))
-            dashboard_runs.append(await dashboard_replay(spec))
+            with held(lock):
+                headless_runs.append(float(headless_replay(spec)["measured_speedup"]))
+                dashboard_runs.append(await dashboard_replay(spec))
         headless = statistics.median(headless_runs)
         ours, clean_wall, screen_wall, in_process = (
             statistics.median(run[i] for run in dashboard_runs) for i in range(4)
@@ -162,7 +163,7 @@ async def main(
 ) -> int:
     missed = 0
     if replay:
-        missed += await replay_part(repeats)
+        missed += await replay_part(repeats, lock)
     if race:
         missed += await race_part(repeats, lock, save)
     print(f"\n{'all figures agree' if not missed else f'{missed} figure(s) disagree'} "
@@ -178,8 +179,9 @@ if __name__ == "__main__":
     parser.add_argument("--repeats", type=int, default=3,
                         help="rounds per figure (after one warm-up round, for the race)")
     parser.add_argument("--lock", type=Path, metavar="FILE",
-                        help="take this flock around each round of the race (a shared "
-                             "machine's timing lock), not around the whole run")
+                        help="take this flock around each round of the race and each pair "
+                             "of replays (a shared machine's timing lock), not around the "
+                             "whole run")
     parser.add_argument("--save", type=Path, metavar="FILE",
                         help="write every run of the race, side by side, to FILE (JSON)")
     options = parser.parse_args()
