@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import functools
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
@@ -53,6 +52,9 @@ from loopscope.tasks.timing import Timing
 from loopscope.tasks.tracked import TrackedWork
 
 T = TypeVar("T")
+PENDING, DONE = TaskState.PENDING, TaskState.DONE
+"""Module constants for the hot paths: on Python 3.11 reading ``TaskState.X`` goes through
+``EnumType.__getattr__``'s slow hook (a method-wrapper per read)."""
 Runner = Callable[[TaskContext, TaskRecord], Awaitable[str]]
 """One task of a checked spec: ``bind(spec).run``, its arguments parsed once per launch."""
 
@@ -90,6 +92,13 @@ class TaskManager:
         """Live tasks by record id: the strong references."""
         self._record_of: dict[asyncio.Task[Any], TaskRecord] = {}
         """The same, the other way: which record the running task is (what does it wait for)."""
+        self._summaries: dict[int, Callable[[Any], str]] = {}
+        """How a tracked task's result reads, by record id, until it ends (launched tasks
+        return their summary text themselves)."""
+        self._task_done_callback = self._on_task_done
+        """One bound method for every task's done-callback, made once."""
+        self._step_timing = False
+        """The step hook is installed (tasks/introspect.py): follow each task's steps."""
         self._launchers: dict[int, asyncio.Task[None]] = {}
         self._watched: set[asyncio.Task[Any]] = set()
         self._stop_requested: set[int] = set()
@@ -236,6 +245,7 @@ class TaskManager:
             self.lag.start()
             self.process.start()
         self.introspect.start()
+        self._step_timing = self.introspect.timing
         if self.introspect.unavailable:
             self.notice(self.introspect.unavailable)
         self._started = True
@@ -305,6 +315,7 @@ class TaskManager:
                 self.ledger.finish(record, TaskState.CANCELLED)
         await self.scratch.remove()
         self.introspect.stop()
+        self._step_timing = False
         # The exception handler stays: out of file descriptors, asyncio retries a failed accept
         # later (``_start_serving``), and a retry that fires after the server closed would
         # otherwise log a traceback each time. It passes everything else on unchanged.
@@ -391,13 +402,18 @@ class TaskManager:
             created = 0
             chunk = self.options.launch_chunk
             chunk_start = self.clock()
+            stop_requested = self._stop_requested
+            add_record = self.ledger.add_record
+            adopt = self._adopt
             for spec in batch.specs:
                 bound = bind(spec)
-                runner, target = bound.run, bound.target
+                runner, args, target, kind = bound.kind.runner, bound.args, bound.target, spec.kind
                 for _ in range(spec.repeat):
-                    if batch.id in self._stop_requested:
+                    if stop_requested and batch.id in stop_requested:
                         return
-                    self._start_task(batch, spec, runner, target)
+                    # the record exists before its task (eager task factories: see _start_task)
+                    record = add_record(batch, kind, target)
+                    adopt(record, runner(self, record, args))
                     created += 1
                     if created % chunk == 0:
                         self._note_slow_launch(batch, chunk_start)
@@ -438,32 +454,56 @@ class TaskManager:
         # The record exists before the task: with an eager task factory (Python 3.12+ under
         # Textual) the coroutine runs up to its first await inside create_task.
         record = self.ledger.add_record(batch, spec.kind, target)
-        return self._adopt(record, runner(self, record), None)
+        return self._adopt(record, runner(self, record))
 
     def _adopt(
         self,
         record: TaskRecord,
         coro: Any,
-        summary: Callable[[Any], str] | None,
+        summary: Callable[[Any], str] | None = None,
         name: str | None = None,
     ) -> asyncio.Task[Any]:
-        """Run ``coro`` as ``record``'s task; ``_on_task_done`` records how it ended."""
+        """Run ``coro`` as ``record``'s task; ``_on_task_done`` records how it ended.
+
+        Per task: one create_task, two dict entries, one done-callback (the same bound method
+        for every task, so nothing is allocated for it)."""
         assert self._loop is not None
         task = self._loop.create_task(coro, name=name)
         self._tasks[record.id] = task  # strong reference until it ends
         self._record_of[task] = record
-        self.introspect.attach(record.id, task)
-        task.add_done_callback(functools.partial(self._on_task_done, record, summary))
+        if summary is not None:
+            self._summaries[record.id] = summary
+        if self._step_timing:
+            self.introspect.attach(record.id, task)
+        task.add_done_callback(self._task_done_callback)
         return task
 
-    def _on_task_done(
+    def _on_task_done(self, task: asyncio.Task[Any]) -> None:
+        """The done-callback of every task: drop the references, then record how it ended
+        (like TaskGroup's ``_on_task_done``: whatever way it ended, even before its first
+        step)."""
+        record = self._record_of.pop(task)
+        record_id = record.id
+        if self._tasks.get(record_id) is task:
+            del self._tasks[record_id]
+        summaries = self._summaries
+        summary = summaries.pop(record_id, None) if summaries else None
+        if self._step_timing:
+            self._last_steps(record)
+        if (
+            summary is None
+            and not self._awaiting_process
+            and not task.cancelled()
+            and task.exception() is None
+        ):  # the usual end of a launched task: it returned its summary text
+            self.ledger.finish(record, DONE, result=str(task.result()))
+            return
+        self._record_end(record, summary, task)
+
+    def _record_end(
         self, record: TaskRecord, summary: Callable[[Any], str] | None, task: asyncio.Task[Any]
     ) -> None:
-        """All task bookkeeping, however the task ended (like TaskGroup's ``_on_task_done``)."""
-        self._last_steps(record)
-        if self._tasks.get(record.id) is task:
-            del self._tasks[record.id]
-        self._record_of.pop(task, None)
+        """Finish ``record`` as ``task`` ended: done (its summary), exception or cancelled."""
         if (
             record.id in self._awaiting_process
             and not task.cancelled()
@@ -476,7 +516,8 @@ class TaskManager:
             assert self._loop is not None
             self._loop.call_later(CLOSE_GRACE_S, self._finish_without_start, record.id)
             return
-        self._awaiting_process.pop(record.id, None)
+        if self._awaiting_process:
+            self._awaiting_process.pop(record.id, None)
         ledger = self.ledger
         if task.cancelled():
             job = self._processes.running(record.id)
@@ -674,7 +715,7 @@ class TaskManager:
 
     def _waiting_for_current(self, what: str) -> None:
         record = self._current_record()
-        if record is not None and record.state is TaskState.PENDING:
+        if record is not None and record.state is PENDING:
             self.ledger.waiting(record, what)
 
     def _waiting_for_thread(self) -> None:
@@ -695,9 +736,17 @@ class TaskManager:
             return self.demo_url + url
         return url
 
-    def fetch_slot(self, url: str) -> AbstractAsyncContextManager[object]:
-        """What a fetch holds while it runs (see tasks/slots.py); waiting is pending time."""
-        return self._slots.hold(url, self._waiting_for_current)
+    def fetch_slot(
+        self, url: str, record: TaskRecord | None = None
+    ) -> AbstractAsyncContextManager[object]:
+        """What a fetch holds while it runs (see tasks/slots.py); waiting is pending time.
+        ``record`` is the fetch's own (else the running task's record is looked up)."""
+        if record is None:
+            return self._slots.hold(url, self._current_waits_for_slot)
+        return self._slots.hold(url, self.ledger.waiting, record)
+
+    def _current_waits_for_slot(self, _: object, what: str) -> None:
+        self._waiting_for_current(what)
 
     def expect_process_start(self, record: TaskRecord) -> None:
         self._awaiting_process[record.id] = record
@@ -719,13 +768,13 @@ class TaskManager:
         if record is not None:
             self.ledger.mark_running(record, at)
             if (finished := self._finish_on_start.pop(job_id, None)) is not None:
-                self._on_task_done(record, *finished)
+                self._record_end(record, *finished)
 
     def _finish_without_start(self, job_id: int) -> None:
         finished = self._finish_on_start.pop(job_id, None)
         record = self._awaiting_process.pop(job_id, None)
         if finished is not None and record is not None:
-            self._on_task_done(record, *finished)
+            self._record_end(record, *finished)
 
     def _process_pool_started(self, start: float, end: float) -> None:
         self.note_own_work(start, end, "starting the process pool")
@@ -755,7 +804,7 @@ class TaskManager:
                 continue
             if record.created >= began:
                 break  # the rest were created after the stall began
-            if record.state is TaskState.PENDING and record.waiting_for is None:
+            if record.state is PENDING and record.waiting_for is None:
                 batch = ledger.batches.get(record.batch_id)
                 if batch is not None and batch.specs:  # launched, not a scenario's own task
                     ledger.waiting(record, f"a busy event loop ({spike.lag_ms:,.0f} ms stall)")
