@@ -68,6 +68,11 @@ class TaskLedger:
         """The last target escaped, and how: every copy of a spec shares one target string."""
         self.span_work = 0
         """Spans visited while completing batches (a test checks it stays O(1) per batch)."""
+        self.in_flight = 0
+        """Batches launched and not yet complete, replays included."""
+        self.on_busy: Callable[[bool], None] | None = None
+        """Told True when a batch starts with none in flight, False when the last one
+        completes (the manager raises the collector's threshold meanwhile, busy_gc.py)."""
 
     # --- batches --------------------------------------------------------------------------
 
@@ -86,6 +91,9 @@ class TaskLedger:
             sequential=sequential, replay_of=replay_of, label=label,
         )
         self.batches[batch.id] = batch
+        self.in_flight += 1
+        if self.in_flight == 1 and self.on_busy is not None:
+            self.on_busy(True)
         if not sequential:
             self._live[batch.id] = batch
         if replay_of is not None:
@@ -280,6 +288,9 @@ class TaskLedger:
         if not batch.done or batch.completed:
             return
         batch.complete()
+        self.in_flight -= 1
+        if self.in_flight == 0 and self.on_busy is not None:
+            self.on_busy(False)
         replayed = batch.replay_of
         if replayed is not None and replayed in self._live_replays:
             self._live_replays[replayed] -= 1  # never below one: a -1 would pin it forever

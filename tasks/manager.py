@@ -32,6 +32,7 @@ import aiohttp.abc
 
 from loopscope.tasks.batch import Batch
 from loopscope.tasks.blame import LoopBlame, StallEvidence
+from loopscope.tasks.busy_gc import BusyCollector
 from loopscope.tasks.demo_server import DemoServer
 from loopscope.tasks.errors import ManagerClosed, TaskFailure
 from loopscope.tasks.failures import describe, format_traceback
@@ -82,6 +83,9 @@ class TaskManager:
         """The settings in force (``set_limits`` replaces it)."""
         self.clock = clock
         self.ledger = TaskLedger(clock=clock, history_limit=options.history_limit)
+        self.collector = BusyCollector(options.gc_threshold)
+        """The collector's threshold, raised while a batch is in flight (tasks/busy_gc.py)."""
+        self.ledger.on_busy = self.collector.busy
         self._resolver = resolver
         """DNS resolver for the connector (tests pass one that never leaves the machine)."""
         tracing = options.trace_connections
@@ -314,6 +318,7 @@ class TaskManager:
             if not record.state.finished:  # a task that ignored its cancellation
                 self.ledger.finish(record, TaskState.CANCELLED)
         await self.scratch.remove()
+        self.collector.restore()
         self.introspect.stop()
         self._step_timing = False
         # The exception handler stays: out of file descriptors, asyncio retries a failed accept
