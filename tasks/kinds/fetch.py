@@ -100,8 +100,7 @@ async def run_fetch(ctx: TaskContext, record: TaskRecord, plan: FetchPlan) -> st
                             record.preview = _preview(chunk)
                         received += len(chunk)
                         ctx.progress(record, received, total)
-                size = f"{received} B" if received < 1024 else human_bytes(received)
-                result = f"{status} {response.reason or ''}, {size}"
+                result = _SUMMARIES.text(status, response.reason or "", received)
         except aiohttp.TooManyRedirects as error:
             raise RedirectLoop(redirect_story(error)) from None
         except TimeoutError as error:
@@ -161,10 +160,50 @@ KIND = Kind(
 )
 
 
-def _preview(data: bytes) -> str:
-    """The start of a body as text, control characters escaped: a server wrote it.
+class _LastSummary:
+    """The last result summary made, and from what: the copies of one spec mostly get the same
+    answer, so they share one string (less work per request, and one string, not 100,000,
+    in a long history). Kept in one tuple, replaced whole: safe with loops in two threads."""
 
-    Text with nothing to escape (``str.isprintable``, in C) is kept as it is; that is the
-    usual small JSON body, and it saves a regular-expression pass per request."""
-    text = data[:PREVIEW_BYTES].decode("utf-8", errors="replace")
-    return text if text.isprintable() else printable(text, keep_lines=True)
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        self.last: tuple[int, str, int, str] = (0, "", -1, "")
+
+    def text(self, status: int, reason: str, received: int) -> str:
+        """``200 OK, 32 B``."""
+        last = self.last
+        if status == last[0] and received == last[2] and reason == last[1]:
+            return last[3]
+        size = f"{received} B" if received < 1024 else human_bytes(received)
+        summary = f"{status} {reason}, {size}"
+        self.last = (status, reason, received, summary)
+        return summary
+
+
+class _LastPreview:
+    """The last preview made, and from which bytes (shared like ``_LastSummary``)."""
+
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        self.last: tuple[bytes, str] = (b"", "")
+
+    def text(self, data: bytes) -> str:
+        """The start of a body as text, control characters escaped: a server wrote it.
+
+        Text with nothing to escape (``str.isprintable``, in C) is kept as it is; that is
+        the usual small JSON body, and it saves a regular-expression pass per request."""
+        head = data[:PREVIEW_BYTES]
+        last = self.last
+        if head == last[0]:
+            return last[1]
+        text = head.decode("utf-8", errors="replace")
+        preview = text if text.isprintable() else printable(text, keep_lines=True)
+        self.last = (head, preview)
+        return preview
+
+
+_SUMMARIES = _LastSummary()
+_PREVIEWS = _LastPreview()
+_preview = _PREVIEWS.text
