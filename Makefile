@@ -1,5 +1,6 @@
 # Two commands: `make run` opens the dashboard, `make test` passes the tests.
-# Both build .venv first; it is reinstalled only when pyproject.toml changes.
+# Both build .venv first; it is reinstalled when pyproject.toml or the agent's C hot path
+# (tasks/agent/_hotpath.c, built by the install) changes.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -8,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: run test lint bench screenshots clean setup lock
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt tasks/agent/_hotpath.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
 		-c constraints.txt -e '.[test]'

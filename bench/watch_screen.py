@@ -6,7 +6,11 @@ cursor, redraw the visible rows). Each is timed here, in one run, on the same sc
 at 100,000 tasks while 1,000 task snapshots are replaced per batch (999 on the small side) through
 the real row decoding. Median and worst in ms, and the ratio of the medians.
 
-    python -m bench.watch_screen
+Then the whole path as a user meets it (``bench.key_latency``): the real ``loopscope watch``
+in a pseudo-terminal on a program running 100,000 tasks, keys pressed while it runs, timed
+from the key to the bytes that show its effect, with a verdict against 100 ms.
+
+    flock /work/wt/bench.lock python -m bench.watch_screen
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 
+from bench import key_latency
 from loopscope.tui.screens.watch import WatchScreen
 from loopscope.tui.watch_app import make_watch_app
 from loopscope.widgets.watch_task_list import WatchTaskList
@@ -77,3 +82,5 @@ async def main() -> None:
 
 if __name__ == "__main__":
     asyncio.run(main())
+    print()
+    key_latency.main()

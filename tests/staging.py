@@ -113,6 +113,28 @@ async def until(
     await asyncio.wait_for(poll(), timeout)
 
 
+async def palette_choose(pilot: Pilot[AppResult], query: str, first: str) -> None:
+    """Open the command palette, type ``query``, wait until the highlighted command's prompt
+    contains ``first``, and press enter. The palette
+    fills its list in timed batches: waiting on the list, not on a pause, keeps this steady
+    on a busy machine."""
+    from textual.command import CommandList, CommandPalette
+
+    app = pilot.app
+    await pilot.press("ctrl+p")
+    await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+    await pilot.press(*query)
+    commands = app.screen.query_one(CommandList)
+
+    def highlighted() -> str:
+        if commands.option_count == 0 or commands.highlighted is None:
+            return ""
+        return str(commands.get_option_at_index(commands.highlighted).prompt)
+
+    await until(pilot, lambda: first in highlighted())
+    await pilot.press("enter")
+
+
 def fix_machine_figures(app: LoopscopeApp) -> None:
     manager = app.manager
     manager.process.latest = ProcessSnapshot(

@@ -2,6 +2,11 @@
 
 Text is cut where it loses least: a path or URL in the middle, so the file name (usually the
 only part that differs between rows) stays; other text at the end, with an ellipsis.
+
+``busy`` and ``steps`` come from the step hook, which is on only with ``--step-timing``: without
+it they show ``—`` (not measured), never a misleading 0, and the list says why. The last
+column is where a live task waits (file:line and what it awaits, as on the watch screen) and
+how a finished one ended.
 """
 
 from __future__ import annotations
@@ -30,20 +35,35 @@ class Column:
     """Cut in the middle (paths), not at the end."""
 
 
+NOT_MEASURED = "—"
+"""What ``busy`` and ``steps`` show when step timing is off."""
+
 # In the order they are dropped from the right when the list is narrow: last goes first.
+# At 80 columns the list keeps id, state, kind and a target wide enough for a URL path; at
+# 160 every column fits.
 COLUMNS = (
     Column("id", "id", 4, right=True),
     Column("state", "state", 10),
     Column("kind", "kind", 8),
+    Column("target", "target", 12, flexible=True, middle=True),
+    Column("outcome", "waits at / outcome", 18, flexible=True),
     Column("run", "run", 7, right=True),
-    Column("target", "target", 8, flexible=True, middle=True),
+    Column("busy", "busy", 7, right=True),
+    Column("steps", "steps", 6, right=True),
     Column("wait", "wait", 7, right=True),
     Column("bytes", "bytes", 10, right=True),
-    Column("outcome", "result / error", 16, flexible=True),
 )
-DISPLAY_ORDER = ("id", "kind", "target", "state", "wait", "run", "bytes", "outcome")
+DISPLAY_ORDER = (
+    "id", "kind", "target", "state", "wait", "run", "busy", "steps", "bytes", "outcome",
+)
 SORTABLE = DISPLAY_ORDER
+STEP_COLUMNS = frozenset({"busy", "steps"})
+"""Measured only with step timing on."""
+INSIGHT_COLUMNS = STEP_COLUMNS | {"outcome"}
+"""Columns that need the tasks' insight sampled (``TaskManager.sample_insight``)."""
 STATE_ORDER = {state: n for n, state in enumerate(TaskState)}
+TARGET_CAP = 18
+"""The target column grows up to this many cells; the last column takes the rest."""
 
 
 def progress_text(record: TaskRecord) -> str:
@@ -71,7 +91,24 @@ def cell_text(record: TaskRecord, key: str, now: float) -> str:
         return human_seconds(record.run_s(now)) if record.started is not None else ""
     if key == "bytes":
         return progress_text(record)
-    return record.error or record.result
+    if key == "busy":
+        return NOT_MEASURED if record.busy_s is None else human_seconds(record.busy_s)
+    if key == "steps":
+        return NOT_MEASURED if record.steps is None else f"{record.steps:,}"
+    return outcome_text(record)
+
+
+def outcome_text(record: TaskRecord) -> str:
+    """A finished task's result or error; where a live one waits, when it was sampled."""
+    if record.state.finished or record.error or record.result:
+        return record.error or record.result
+    where = record.suspended_at
+    if where is None:
+        return ""
+    frame = where.own_frame
+    place = frame.place if frame is not None else ""
+    return f"{place} {where.awaiting}" if place and where.awaiting else place or (
+        where.awaiting or "")
 
 
 def sort_key(key: str, now: float) -> Callable[[TaskRecord], Any]:
@@ -86,8 +123,12 @@ def sort_key(key: str, now: float) -> Callable[[TaskRecord], Any]:
         return lambda r: r.run_s(now)
     if key == "bytes":
         return lambda r: r.bytes_done
+    if key == "busy":
+        return lambda r: -1.0 if r.busy_s is None else r.busy_s
+    if key == "steps":
+        return lambda r: -1 if r.steps is None else r.steps
     if key == "outcome":
-        return lambda r: (r.error or r.result).casefold()
+        return lambda r: outcome_text(r).casefold()
     return lambda r: getattr(r, key).casefold()
 
 
@@ -130,9 +171,9 @@ def layout(width: int, id_width: int) -> list[tuple[Column, int]]:
         used += need
     spare = max(0, width - used)
     flexible = [c for c in chosen if c.flexible]
-    # give the target up to 32 cells, the outcome the rest
+    # give the target up to TARGET_CAP cells, the last column the rest
     for column in flexible:
-        share = spare if column is flexible[-1] else min(spare, 32 - column.width)
+        share = spare if column is flexible[-1] else min(spare, TARGET_CAP - column.width)
         share = max(0, share)
         widths[column.key] += share
         spare -= share

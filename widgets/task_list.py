@@ -23,22 +23,35 @@ from rich.style import Style
 from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
-from textual.geometry import Region, Size
+from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widget import Widget
 
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.records import TaskRecord, TaskState
-from loopscope.widgets.task_columns import SORTABLE, Column, cell_text, fit, layout, sort_key
+from loopscope.widgets.header_scroll import HeaderScrollView
+from loopscope.widgets.task_columns import (
+    INSIGHT_COLUMNS,
+    NOT_MEASURED,
+    SORTABLE,
+    STEP_COLUMNS,
+    Column,
+    cell_text,
+    fit,
+    layout,
+)
+from loopscope.widgets.task_list_order import find_row, sorted_ids
 
 SORT_BUDGET = 20
 """A live re-sort waits this many times its own cost: sorting never takes over the loop."""
+INSIGHT_EVERY = 3
+"""Sample the visible live tasks' busy time, steps and await chains every this many syncs
+(about three times a second): reading await chains costs nothing while nobody looks."""
+STEP_TIMING_OFF = f"busy, steps {NOT_MEASURED}: start with --step-timing to time every step"
 
 
-class TaskList(ScrollView, can_focus=True):
+class TaskList(HeaderScrollView, can_focus=True):
     """Every task of the session, one row each, with a cursor and a filter by state."""
 
     BINDINGS = [
@@ -138,16 +151,6 @@ class TaskList(ScrollView, can_focus=True):
         self._columns: list[tuple[Column, int]] = []
 
     # --- rendering ------------------------------------------------------------------------
-
-    def _arrange_scrollbars(self, region: Region) -> Iterable[tuple[Widget, Region]]:
-        """The vertical scrollbar runs beside the rows only: the header does not scroll, so
-        the thumb never sits on it (textual places the bar over the whole height)."""
-        for widget, bar in super()._arrange_scrollbars(region):
-            if widget is self.vertical_scrollbar and bar.height > 1:
-                bar = Region(bar.x, bar.y + 1, bar.width, bar.height - 1)
-                self.vertical_scrollbar.window_virtual_size = max(0, self.virtual_size.height - 1)
-                self.vertical_scrollbar.window_size = bar.height
-            yield widget, bar
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -359,20 +362,13 @@ class TaskList(ScrollView, can_focus=True):
         return self._find(1, from_row=self.cursor_row - 1)
 
     def _find(self, step: int, *, from_row: int) -> bool:
-        needle = self.search_text.casefold()
-        records = self.manager.records
-        now = self.clock()
-        count = len(self._rows)
-        for offset in range(1, count + 1):
-            index = (from_row + step * offset) % count
-            record = records.get(self._rows[index])
-            if record is not None and any(
-                needle in cell_text(record, key, now).casefold() for key in SORTABLE
-            ):
-                self._follow = False
-                self.cursor_row = index
-                return True
-        return False
+        index = find_row(self._rows, self.manager.records, self.search_text, step=step,
+                         from_row=from_row, now=self.clock())
+        if index is None:
+            return False
+        self._follow = False
+        self.cursor_row = index
+        return True
 
     def sync(self) -> None:
         """Pull what changed in the manager since the last call and redraw what is visible."""
@@ -386,6 +382,8 @@ class TaskList(ScrollView, can_focus=True):
         version, changed = manager.changes_since(self._version)
         self._version = version
         self._tick += 1
+        if self._tick % INSIGHT_EVERY == 0:
+            self._sample_insight()
         state = self.state_filter
         ids = self._ids
         new_ids, moved = self._place_changed(changed, state)
@@ -403,6 +401,25 @@ class TaskList(ScrollView, can_focus=True):
                 self._resort()
                 return
         self._after_change(force=bool(new_ids) or moved, changed=changed)
+
+    def _sample_insight(self) -> None:
+        """Fill the insight columns of the live rows on screen, and say when busy and steps
+        cannot be measured (step timing off) rather than show zeros."""
+        keys = {column.key for column, _ in self._layout(self.size.width)}
+        step_columns = not keys.isdisjoint(STEP_COLUMNS)
+        hint = STEP_TIMING_OFF if step_columns and not self.manager.introspect.timing else ""
+        if self.border_subtitle != hint:
+            self.border_subtitle = hint
+        if keys.isdisjoint(INSIGHT_COLUMNS):
+            return
+        records = self.manager.records
+        top = self.scroll_offset.y
+        live = [
+            i for i in self._rows[top : top + self.size.height]
+            if (record := records.get(i)) is not None and not record.state.finished
+        ]
+        if live:
+            self.manager.sample_insight(live)
 
     def _place_changed(
         self, changed: Iterable[int], state: TaskState | None
@@ -443,11 +460,8 @@ class TaskList(ScrollView, can_focus=True):
         if not self._sorted_by_other:
             self._rows = self._ids
         else:
-            records = self.manager.records
-            key = sort_key(self.sort_column, self.clock())
-            self._rows = sorted(
-                self._ids, key=lambda i: key(records[i]), reverse=self.sort_reverse
-            )
+            self._rows = sorted_ids(self._ids, self.manager.records, self.sort_column,
+                                    self.sort_reverse, self.clock())
         self._sort_stale = False
         cost = time.perf_counter() - started
         self._next_sort = time.perf_counter() + cost * SORT_BUDGET
@@ -514,21 +528,4 @@ class TaskList(ScrollView, can_focus=True):
         self._scroll_to_cursor()
 
     def _scroll_to_cursor(self) -> None:
-        height = max(1, self.size.height - 1)
-        top = self.scroll_offset.y
-        row = self.cursor_row
-        # force: the scrollbars are recomputed only at the next layout; until then Textual
-        # would refuse to scroll a list that just grew past the screen (the cursor row hidden)
-        if row < top:
-            self.scroll_to(y=row, animate=False, immediate=True, force=True)
-        elif row >= top + height:
-            self.scroll_to(y=row - height + 1, animate=False, immediate=True, force=True)
-        else:
-            return
-        if not self.show_vertical_scrollbar:
-            # the scrollbar appears at the next layout, with its thumb at the top: place it
-            self.call_after_refresh(self._place_scrollbar_thumb)
-
-    def _place_scrollbar_thumb(self) -> None:
-        if self.show_vertical_scrollbar:
-            self.vertical_scrollbar.position = self.scroll_y
+        self.scroll_row_into_view(self.cursor_row)

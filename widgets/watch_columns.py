@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from loopscope.tasks.agent.model import TaskSnapshot, TaskState
@@ -72,21 +73,21 @@ class WatchColumn:
 COLUMNS: dict[str, WatchColumn] = {
     c.key: c
     for c in (
-        WatchColumn("id", "id", 6, lambda t: str(t.id), lambda t: t.id, right=True),
+        WatchColumn("id", "id", 6, lambda t: str(t.id), attrgetter("id"), right=True),
         WatchColumn("name", "name", 14, lambda t: t.name, lambda t: t.name.lower(),
                     flexible=True),
         WatchColumn("state", "state", 9, lambda t: t.state.value, lambda t: STATE_ORDER[t.state]),
-        WatchColumn("busy", "busy", 7, lambda t: seconds(t.busy_s), lambda t: t.busy_s,
+        WatchColumn("busy", "busy", 7, lambda t: seconds(t.busy_s), attrgetter("busy_s"),
                     right=True),
         WatchColumn("scheduled", "sched", 7, lambda t: seconds(t.scheduled_s),
-                    lambda t: t.scheduled_s, right=True),
-        WatchColumn("idle", "idle", 7, lambda t: seconds(t.idle_s), lambda t: t.idle_s,
+                    attrgetter("scheduled_s"), right=True),
+        WatchColumn("idle", "idle", 7, lambda t: seconds(t.idle_s), attrgetter("idle_s"),
                     right=True),
-        WatchColumn("steps", "steps", 6, lambda t: f"{t.steps:,}", lambda t: t.steps, right=True),
+        WatchColumn("steps", "steps", 6, lambda t: f"{t.steps:,}", attrgetter("steps"), right=True),
         WatchColumn("longest", "longest", 7, lambda t: seconds(t.longest_step_s),
-                    lambda t: t.longest_step_s, right=True),
+                    attrgetter("longest_step_s"), right=True),
         WatchColumn("where", "suspended at / outcome", 18, location, location, flexible=True),
-        WatchColumn("lane", "life", 16, lambda t: "", lambda t: t.created_t, flexible=True),
+        WatchColumn("lane", "life", 16, lambda t: "", attrgetter("created_t"), flexible=True),
     )
 }
 SORT_ORDER = tuple(key for key in COLUMNS if key != "lane")

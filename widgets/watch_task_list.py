@@ -26,13 +26,8 @@ from textual.strip import Strip
 
 from loopscope.tasks.agent.model import TaskSnapshot, TaskState
 from loopscope.tasks.watch.store import WatchStore
-from loopscope.widgets.watch_columns import (
-    COLUMNS,
-    SORT_ORDER,
-    fit_location,
-    layout,
-    matches,
-)
+from loopscope.widgets.watch_columns import SORT_ORDER, fit_location, layout
+from loopscope.widgets.watch_rows import flat_rows, next_match, tree_rows
 
 BIG = 5_000
 """Above this many rows a full re-sort or tree walk waits for every tenth sync (~1 s)."""
@@ -54,6 +49,13 @@ class WatchTaskList(ScrollView, can_focus=True):
         Binding("pagedown", "page_down", "Page down", show=False),
         Binding("home", "first", "First", show=False),
         Binding("end", "last", "Last", show=False),
+        # as on the dashboard's task list: n/N find the next/previous match, and belong to
+        # the list only while there is something to match (the footer shows them then)
+        Binding("n", "find(1)", "next", id="watch.find-next",
+                tooltip="after a / filter: the next matching task (in the tree, matches are "
+                "shown under their ancestors; n skips those)"),
+        Binding("N", "find(-1)", "prev", id="watch.find-previous",
+                tooltip="after a / filter: the previous matching task"),
     ]
 
     COMPONENT_CLASSES = {
@@ -121,6 +123,8 @@ class WatchTaskList(ScrollView, can_focus=True):
         self.store = store
         self._rows: list[int] = []
         self._depth: dict[int, int] = {}
+        self._context_rows: set[int] = set()
+        """Tree rows shown only as the ancestors of a match (drawn muted, skipped by n/N)."""
         self._version = -1
         self._structure = -1
         self._stale = True
@@ -149,7 +153,9 @@ class WatchTaskList(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         is_cursor = index == self._cursor
         depth = self._depth.get(task_id, 0) if self.tree_view else 0
-        key = (is_cursor, width, depth, self.has_focus, self._axis if self.lanes else None)
+        context = task_id in self._context_rows
+        key = (is_cursor, width, depth, self.has_focus, self._axis if self.lanes else None,
+               context)
         cached = self._cache.get(task_id)
         # The snapshot itself, compared by identity: the cache holds it, so its memory cannot
         # be reused by a newer snapshot (an ``id()`` key could be, and then showed a stale row).
@@ -177,11 +183,16 @@ class WatchTaskList(ScrollView, can_focus=True):
         return Strip(segments).adjust_cell_length(width, style).crop(0, width)
 
     def _render_row(self, task: TaskSnapshot, width: int, is_cursor: bool, depth: int) -> Strip:
+        context = task.id in self._context_rows
         base = self.rich_style
         if is_cursor:
             base = base + self.get_component_rich_style("watch-list--cursor")
-        state_style = base + self.get_component_rich_style(f"watch-list--{task.state.value}")
         tree_style = base + self.get_component_rich_style("watch-list--tree")
+        if context:  # an ancestor of a match, not a match: muted throughout
+            base = tree_style
+        state_style = base + self.get_component_rich_style(f"watch-list--{task.state.value}")
+        if context:
+            state_style = tree_style
         segments: list[Segment] = []
         for column, column_width in layout(width, lanes=self.lanes):
             if column.key == "lane":
@@ -245,6 +256,7 @@ class WatchTaskList(ScrollView, can_focus=True):
 
     def _watch_filter_text(self) -> None:
         self._invalidate()
+        self.refresh_bindings()  # n/N come and go with the filter
 
     def _watch_tree_view(self) -> None:
         self._invalidate()
@@ -279,6 +291,21 @@ class WatchTaskList(ScrollView, can_focus=True):
     def action_last(self) -> None:
         self.move_cursor(len(self._rows) - 1)
         self._follow = True
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Without a filter, ``n``/``N`` are not this list's (as on the dashboard's list)."""
+        if action == "find":
+            return bool(self.filter_text.strip())
+        return True
+
+    def action_find(self, step: int) -> None:
+        """The next (1) or previous (-1) row that matches the filter, wrapping around."""
+        context = self._context_rows
+        index = next_match(self._rows, self._cursor, step, lambda i: i not in context)
+        if index is None:
+            self.notify(f"no task matches {self.filter_text.strip()!r}", severity="warning")
+        else:
+            self.move_cursor(index)
 
     def on_click(self, event: events.Click) -> None:
         if event.y == 0:
@@ -418,39 +445,12 @@ class WatchTaskList(ScrollView, can_focus=True):
         self._structure = store.structure_version
         needle = self.filter_text.lower().strip()
         if self.tree_view:
-            self._rows, self._depth = self._walk_tree(needle)
+            rows, self._depth, self._context_rows = tree_rows(store.tasks, store.children, needle)
+            self._rows = rows
         else:
-            tasks = store.tasks
-            if self.sort_key == "id" and not self.sort_reverse:
-                ids = sorted(tasks)
-                self._rows = [i for i in ids if matches(tasks[i], needle)] if needle else ids
-            else:
-                chosen = [t for t in tasks.values() if matches(t, needle)]
-                sort = COLUMNS[self.sort_key].sort
-                chosen.sort(key=lambda t: (sort(t), t.id), reverse=self.sort_reverse)
-                self._rows = [t.id for t in chosen]
+            self._rows = flat_rows(store.tasks, self.sort_key, self.sort_reverse, needle)
+            self._context_rows = set()
         self.virtual_size = Size(self.size.width, len(self._rows) + 1)
-
-    def _walk_tree(self, needle: str) -> tuple[list[int], dict[int, int]]:
-        """Depth-first from the root tasks; a task whose parent was forgotten is a root."""
-        store = self.store
-        tasks = store.tasks
-        roots = [i for i in sorted(tasks) if tasks[i].parent not in tasks]
-        rows: list[int] = []
-        depth: dict[int, int] = {}
-        stack: list[tuple[int, int]] = [(i, 0) for i in reversed(roots)]
-        children = store.children
-        while stack:
-            task_id, level = stack.pop()
-            task = tasks.get(task_id)
-            if task is None:
-                continue
-            if not needle or matches(task, needle):
-                rows.append(task_id)
-                depth[task_id] = level
-            kids = children.get(task_id, ())
-            stack.extend((kid, level + 1) for kid in reversed(kids))
-        return rows, depth
 
     def _place_cursor(self, *, follow: bool = False) -> None:
         """Keep the selected task selected; pick the first row when there is none."""

@@ -38,14 +38,27 @@ import threading
 import time
 import types
 import weakref
+from array import array
 from asyncio import base_events, events, format_helpers
 from collections import deque
 from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any
 
+from loopscope.tasks.agent import uvloop_hooks
 from loopscope.tasks.agent.places import line_at, short_repr
 from loopscope.tasks.units import human_seconds
+
+PURE_PYTHON_ENV = "LOOPSCOPE_PURE_PYTHON"
+"""Set (to anything but empty) to skip the C hot path: the Python hooks record the same."""
+
+_hotpath: Any
+try:
+    if os.environ.get(PURE_PYTHON_ENV):
+        raise ImportError(PURE_PYTHON_ENV)
+    from loopscope.tasks.agent import _hotpath
+except ImportError:  # built without a compiler, or switched off: the Python hooks
+    _hotpath = None
 
 SLOW_STEP_S = 0.1
 """A step that holds the loop this long is a warning (and the lag it causes is blamed on it)."""
@@ -60,6 +73,12 @@ _original_run = events.Handle._run
 _original_create_task = base_events.BaseEventLoop.create_task
 _original_run_in_executor = base_events.BaseEventLoop.run_in_executor
 _original_exception_handler = base_events.BaseEventLoop.call_exception_handler
+
+
+COUNTERS = ("created", "retired", "done", "exception", "cancelled", "evicted")
+"""``Recorder.counters``' slots, in order (the C hot path counts into the same array)."""
+_CREATED, _RETIRED, _EVICTED = 0, 1, 5
+_END_COUNTER = {"done": 2, "exception": 3, "cancelled": 4}
 
 
 def step_hook_is_free() -> bool:
@@ -149,6 +168,13 @@ class TaskRecord:
     def __repr__(self) -> str:
         return f"<TaskRecord #{self.seq} {self.qualname or '?'} steps={self.steps} end={self.end}>"
 
+    FROZEN_FIELDS = (
+        "seq", "task_id", "loop", "parent", "created_code", "created_lasti", "created_t",
+        "last_end", "busy", "scheduled", "longest", "steps", "longest_line", "blocked", "end",
+        "ended_t", "name", "qualname", "result", "error", "chain", "finish_no",
+    )
+    """``frozen``'s order (``loop`` as its number), for the C hot path that freezes too."""
+
     def frozen(self) -> tuple[Any, ...]:
         """A finished record as a tuple of plain values, which the garbage collector stops
         tracking at its next collection: kept finished tasks cost it nothing. Keeping the
@@ -207,8 +233,12 @@ class Recorder:
 
     def __init__(self, *, keep_finished: int = 10_000,
                  clock: Callable[[], float] = time.perf_counter,
-                 slow_step_s: float = SLOW_STEP_S, stuck_s: float = 10.0) -> None:
+                 slow_step_s: float = SLOW_STEP_S, stuck_s: float = 10.0,
+                 accelerated: bool | None = None) -> None:
         self.clock = clock
+        self.accelerated = _hotpath is not None and accelerated is not False
+        """Whether ``install`` puts in the C hot path (``_hotpath.c``; the default when it was
+        built) or the Python hooks (``accelerated=False``, or no C module)."""
         self.keep_finished = keep_finished
         self.slow_step_s = slow_step_s
         self.stuck_s = stuck_s
@@ -217,8 +247,10 @@ class Recorder:
         self.finished: deque[TaskRecord | tuple[Any, ...]] = deque()
         """The last ``keep_finished`` finished tasks: ``TaskRecord.frozen`` tuples, or the
         record itself for a task that failed (its exception waits for the sender)."""
-        self.retired = 0
-        """How many tasks finished (``TaskRecord.finish_no`` counts them)."""
+        self.counters = array("q", bytes(8 * len(COUNTERS)))
+        """Tasks created, finished (``retired``; ``TaskRecord.finish_no`` counts them), by
+        how they ended, and evicted by retention: machine integers that the C hot path
+        increments in place (an attribute or dict increment cost it more than the rest)."""
         self.gone: deque[int] = deque(maxlen=100_000)
         """Ids of finished records dropped by retention, for the sender to announce."""
         self.dirty: dict[int, TaskRecord | tuple[Any, ...]] = {}
@@ -232,9 +264,8 @@ class Recorder:
         self.lag: deque[list[Any]] = deque(maxlen=2000)
         self.spikes: deque[list[Any]] = deque(maxlen=500)
         self.warnings: deque[list[Any]] = deque(maxlen=1000)
-        self.created = 0
-        self.ended = {"done": 0, "exception": 0, "cancelled": 0}
-        self.dropped = {"finished_tasks": 0, "lag": 0, "spikes": 0, "warnings": 0, "jobs": 0}
+        self.dropped = {"lag": 0, "spikes": 0, "warnings": 0, "jobs": 0}
+        """Samples dropped from full queues (finished tasks dropped: ``all_dropped``)."""
         self._seq = itertools.count(1)
         self._job_seq = itertools.count(1)
         self._loop_seq = itertools.count(1)
@@ -246,6 +277,23 @@ class Recorder:
         self._failed_by_id: dict[int, TaskRecord] = {}
         self.installed = False
         self.disabled = False
+
+    @property
+    def created(self) -> int:
+        return self.counters[_CREATED]
+
+    @property
+    def retired(self) -> int:
+        return self.counters[_RETIRED]
+
+    @property
+    def ended(self) -> dict[str, int]:
+        """How many tasks ended, by how."""
+        return {end: self.counters[index] for end, index in _END_COUNTER.items()}
+
+    def all_dropped(self) -> dict[str, int]:
+        """What was dropped, finished tasks (evicted by retention) included."""
+        return {"finished_tasks": self.counters[_EVICTED], **self.dropped}
 
     # -- installation ----------------------------------------------------------------------
 
@@ -262,6 +310,7 @@ class Recorder:
         finish = self._finish
         adopt = self._adopt
         slow_step = self._slow_step
+        longest_line = self._longest_line
         line_step = LINE_STEP_S
         slow_s = self.slow_step_s
         task_types = self._task_types
@@ -314,6 +363,10 @@ class Recorder:
                 record.busy += took
                 record.steps += 1
                 record.last_end = end
+                if took > record.longest:  # before a finish freezes the record
+                    record.longest = took
+                    if took >= line_step:
+                        longest_line(record, task)
                 if task.done():
                     finish(record, task, end)
                 elif task._fut_waiter is None:
@@ -322,12 +375,6 @@ class Recorder:
                 else:
                     record.ready_t = 0.0
                     record.waiting = True
-                if took > record.longest:
-                    record.longest = took
-                    if took >= line_step:
-                        frame = getattr(task.get_coro(), "cr_frame", None)
-                        if frame is not None:
-                            record.longest_line = (frame.f_code, frame.f_lineno)
                 if took >= slow_s:
                     slow_step(record, task, took, end)
                 if not record.dirty:
@@ -385,16 +432,48 @@ class Recorder:
         handle_class: Any = events.Handle
         global _step_hook
         _step_hook = _step
-        handle_class._run = _run
-        loop_class.create_task = create_task
+        if self.accelerated:
+            handle_class._run, loop_class.create_task = self._accelerate()
+        else:
+            handle_class._run = _run
+            loop_class.create_task = create_task
         loop_class.run_in_executor = run_in_executor
         loop_class.call_exception_handler = call_exception_handler
         self.installed = True
+        uvloop_hooks.install(self)  # uvloop's loops are not asyncio's: hooked on their own
+
+    def _accelerate(self) -> tuple[Any, Any]:
+        """Hand the C hot path this recorder's objects; ``Handle._run`` and ``create_task``
+        as it provides them. It does what the Python hooks in ``install`` do, field for
+        field, and calls back into the methods named here for anything rare."""
+        template = TaskRecord(0, 0, None, None, None, -1, 0.0)  # type: ignore[arg-type]
+        _hotpath.configure({
+            "handle_type": events.Handle, "record_type": TaskRecord, "state_type": LoopState,
+            "record_slots": TaskRecord.__slots__, "frozen_slots": TaskRecord.FROZEN_FIELDS,
+            "template": template,
+            "clock": None if self.clock is time.perf_counter else self.clock,
+            "numbers": (LINE_STEP_S, self.slow_step_s, self.keep_finished),
+            "recorder": self, "live": self.live, "dirty": self.dirty,
+            "finished": self.finished, "gone": self.gone, "counters": self.counters,
+            "task_types": self._task_types,
+            "library_ids": self._library_ids, "program_ids": self._program_ids,
+            "seq_counter": self._seq, "c_task": asyncio.Task,
+            "py_is_task_type": self._is_task_type, "py_adopt": self._adopt,
+            "py_finish": self._finish, "py_longest_line": self._longest_line,
+            "py_slow_step": self._slow_step, "py_report": _report_callback_error,
+            "py_created": self._created, "py_destroyed": self._destroyed,
+            "py_classify": self._classify, "py_short_repr": short_repr,
+            "original_run": _original_run, "original_create_task": _original_create_task,
+        })
+        run, create_task = _hotpath.descriptors(events.Handle, base_events.BaseEventLoop)
+        return run, create_task
 
     def uninstall(self) -> None:
         """Put asyncio back as it was (records stay readable)."""
         if not self.installed:
             return
+        if self.accelerated:
+            _hotpath.configure(None)
         events.Handle._run = _original_run  # type: ignore[method-assign]
         global _step_hook
         _step_hook = _unhooked
@@ -405,6 +484,7 @@ class Recorder:
         base_events.BaseEventLoop.call_exception_handler = (  # type: ignore[method-assign]
             _original_exception_handler
         )
+        uvloop_hooks.uninstall()
         self.installed = False
 
     # -- loops and tasks -------------------------------------------------------------------
@@ -475,7 +555,7 @@ class Recorder:
             frame.f_lasti if frame is not None else -1,
             self.clock(),
         )
-        self.created += 1
+        self.counters[_CREATED] += 1
         record.dirty = True
         self.dirty[record.seq] = record
         return record
@@ -535,15 +615,16 @@ class Recorder:
 
     def _retire(self, record: TaskRecord, end: str) -> None:
         record.end = end
-        self.ended[end] += 1
+        counters = self.counters
+        counters[_END_COUNTER[end]] += 1
         if end == "exception":
             # Found again by id when the loop reports "exception never retrieved".
             failed = self._failed_by_id
             failed[record.task_id] = record
             if len(failed) > 1000:
                 del failed[next(iter(failed))]
-        self.retired += 1
-        record.finish_no = self.retired
+        counters[_RETIRED] += 1
+        record.finish_no = counters[_RETIRED]
         kept = record if end == "exception" else record.frozen()
         record.dirty = True
         self.dirty[record.seq] = kept
@@ -556,7 +637,7 @@ class Recorder:
                 self.gone.append(old.seq)
             else:
                 self.gone.append(old[0])  # type: ignore[index]
-            self.dropped["finished_tasks"] += 1
+            counters[_EVICTED] += 1
 
     def take_dirty(self, limit: int) -> list[TaskRecord]:
         """The oldest ``limit`` changed tasks, as records, no longer marked changed (the
@@ -598,6 +679,12 @@ class Recorder:
     def evicted(self, record: TaskRecord) -> bool:
         """Finished and dropped by retention: announced as gone, never sent again."""
         return 0 < record.finish_no <= self.retired - self.keep_finished
+
+    def _longest_line(self, record: TaskRecord, task: Any) -> None:
+        """Where a step that is the task's longest so far (and long enough) ended."""
+        frame = getattr(task.get_coro(), "cr_frame", None)
+        if frame is not None:
+            record.longest_line = (frame.f_code, frame.f_lineno)
 
     def _slow_step(self, record: TaskRecord, task: Any, took: float, now: float) -> None:
         line = record.blocked

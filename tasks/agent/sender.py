@@ -387,7 +387,7 @@ class Sender:
 
     def _counts(self) -> dict[str, Any]:
         recorder = self.recorder
-        dropped = {key: value for key, value in recorder.dropped.items() if value}
+        dropped = {key: value for key, value in recorder.all_dropped().items() if value}
         if self.merged_batches:
             dropped["merged_batches"] = self.merged_batches
         return {"created": recorder.created, "finished": dict(recorder.ended),

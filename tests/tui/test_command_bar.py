@@ -10,6 +10,7 @@ from loopscope.tasks.batch import Batch
 from loopscope.tui.app import LoopscopeApp
 from loopscope.widgets.command_bar import CommandBar
 from loopscope.widgets.spec_input import paste_as_line
+from tests.staging import palette_choose
 from tests.tui.conftest import new_app, until
 from tests.tui.typing import keys_for, type_burst
 
@@ -66,11 +67,7 @@ async def test_escape_closes_the_bar_and_keys_work_again() -> None:
 async def test_the_command_palette_offers_the_actions() -> None:
     app = new_app()
     async with app.run_test(size=(160, 50)) as pilot:
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"launch sleep")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
+        await palette_choose(pilot, "launch sleep", "Launch sleep")
         await until(pilot, lambda: app.manager.last_batch is not None)
         batch = app.manager.last_batch
         assert batch is not None
@@ -224,8 +221,6 @@ async def test_escape_after_edit_limits_leaves_the_next_line_empty() -> None:
 async def test_palette_scenario_then_enter_runs_a_scenario_not_cancel_everything() -> None:
     """Trial: ctrl+p, "scenario", enter ran "Cancel everything: every batch, task and
     scenario" (it matched as well and came first)."""
-    from textual.command import CommandList, CommandPalette
-
     from loopscope.tui.screens.scenarios import ScenarioPicker
 
     app = new_app()
@@ -233,18 +228,7 @@ async def test_palette_scenario_then_enter_runs_a_scenario_not_cancel_everything
         await pilot.press("colon", *keys_for("sleep 3600 x2"), "enter", "escape")
         batch = app.manager.last_batch
         assert batch is not None
-        await pilot.press("ctrl+p")
-        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
-        await pilot.press(*"scenario")
-        commands = app.screen.query_one(CommandList)
-
-        def first() -> str:
-            if commands.option_count == 0 or commands.highlighted is None:
-                return ""
-            return str(commands.get_option_at_index(commands.highlighted).prompt)
-
-        await until(pilot, lambda: "teaching scenario" in first())
-        await pilot.press("enter")
+        await palette_choose(pilot, "scenario", "teaching scenario")
         await until(pilot, lambda: isinstance(app.screen, ScenarioPicker))
         assert not batch.done  # nothing was cancelled
 
@@ -265,24 +249,11 @@ async def test_a_line_typed_with_its_colon_still_works() -> None:
 
 async def test_the_palette_offers_the_task_list_keys_too() -> None:
     """Trial: sort, invert, next and previous match were missing from the palette."""
-    from textual.command import CommandList, CommandPalette
-
     from loopscope.widgets.task_list import TaskList
 
     app = new_app()
     async with app.run_test(size=(160, 50)) as pilot:
         task_list = app.screen.query_one(TaskList)
         reverse = task_list.sort_reverse
-        await pilot.press("ctrl+p")
-        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
-        await pilot.press(*"invert the sort order")
-        commands = app.screen.query_one(CommandList)
-
-        def first() -> str:
-            if commands.option_count == 0 or commands.highlighted is None:
-                return ""
-            return str(commands.get_option_at_index(commands.highlighted).prompt)
-
-        await until(pilot, lambda: first().startswith("Invert the sort order"))
-        await pilot.press("enter")
+        await palette_choose(pilot, "invert the sort order", "Invert the sort order")
         await until(pilot, lambda: task_list.sort_reverse is not reverse)

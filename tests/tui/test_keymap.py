@@ -20,7 +20,7 @@ from loopscope.tui.keymap import (
 from loopscope.tui.screens.help import HelpScreen
 from loopscope.tui.screens.main import MainScreen
 from loopscope.widgets.key_footer import KeyFooter
-from tests.staging import REPO
+from tests.staging import REPO, palette_choose
 from tests.tui.conftest import new_app, until
 
 
@@ -119,11 +119,7 @@ async def test_help_lists_every_binding_in_its_own_words() -> None:
 async def test_the_palette_runs_a_bound_action_by_its_sentence() -> None:
     app = new_app()
     async with app.run_test(size=(160, 50)) as pilot:
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"launch failing tasks")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
+        await palette_choose(pilot, "launch failing tasks", "Launch failing tasks")
         await until(pilot, lambda: app.manager.last_batch is not None)
         batch = app.manager.last_batch
         assert batch is not None

@@ -14,7 +14,7 @@ from loopscope.tui.screens.main import MainScreen
 from loopscope.tui.screens.scenarios import RaceScreen, ScenarioPicker
 from loopscope.widgets.race_chart import RaceChart
 from loopscope.widgets.scenario_log import ScenarioLog
-from tests.staging import AppResult
+from tests.staging import AppResult, palette_choose
 from tests.tui.conftest import new_app, until
 from tests.unit.test_scenarios import FAST
 
@@ -46,10 +46,8 @@ async def test_running_chain_from_the_picker() -> None:
         assert run is not None
         assert run.scenario.name == "chain"
         await until(pilot, lambda: run.done)
-        await pilot.pause(0.2)
-        log = str(screen.query_one(ScenarioLog).render())
-        assert "user-1" in log
-        assert "■ done" in log
+        await until(pilot, lambda: "■ done" in str(screen.query_one(ScenarioLog).render()))
+        assert "user-1" in str(screen.query_one(ScenarioLog).render())
         assert len(app.manager.records) == 9  # ordinary records: 3 chains, 6 fetches
 
 
@@ -99,11 +97,7 @@ async def test_a_scenario_from_the_command_palette_and_stopped_with_C() -> None:
         options=EngineOptions(thread_workers=8), scenario_options={"sensors": {"interval": 60}}
     )
     async with app.run_test(size=(160, 50)) as pilot:
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"scenario: sensors")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
+        await palette_choose(pilot, "scenario: sensors", "Scenario: sensors")
         await until(pilot, lambda: getattr(app.screen, "scenario_run", None) is not None)
         run = app.screen.scenario_run  # type: ignore[attr-defined]
         await until(pilot, lambda: len(run.context.log) >= 3)  # round 1, the sequential round

@@ -14,7 +14,7 @@ from loopscope.tasks.kinds.loader import load_kinds_file
 from loopscope.tasks.records import TaskState
 from loopscope.tui.screens.help import HelpScreen
 from loopscope.widgets.command_bar import CommandBar
-from tests.staging import REPO
+from tests.staging import REPO, palette_choose
 from tests.tui.conftest import new_app, until
 
 
@@ -54,11 +54,7 @@ async def test_a_bad_word_for_a_user_kind_is_shown_inline(
 async def test_the_palette_and_help_offer_user_kinds(example_kinds: list[Kind[object]]) -> None:
     app = new_app(kinds=example_kinds)
     async with app.run_test(size=(160, 50)) as pilot:
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"launch orders")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
+        await palette_choose(pilot, "launch orders", "Launch orders")
         bar = app.screen.query_one(CommandBar)
         await until(pilot, lambda: bar.is_open)
         assert bar.input.value == "orders 7 x10 "

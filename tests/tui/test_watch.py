@@ -69,7 +69,7 @@ async def test_a_watched_program_its_tasks_output_cancel_and_exit() -> None:
     async with app.run_test(size=(160, 50)) as pilot:
         tasks = app.screen.query_one(WatchTaskList)
         await until(pilot, lambda: tasks.row_count == 4)
-        await pilot.pause(0.15)
+        await until(pilot, lambda: "stuck-on-event" in shown_text(tasks))
         text = shown_text(tasks)
         for name in ("main", "poller-a", "poller-b", "stuck-on-event"):
             assert name in text
@@ -83,9 +83,8 @@ async def test_a_watched_program_its_tasks_output_cancel_and_exit() -> None:
         await until(pilot, lambda: state_of(app, "stuck-on-event") is TaskState.CANCELLED)
         status = app.screen.query_one(WatchStatus)
         await until(pilot, lambda: "exited 3" in str(status.render()))
-        await pilot.pause(0.15)
-        assert "cancelled task 4 stuck-on-event" in shown_text(output)
-        assert "cancelled" in shown_text(tasks)
+        await until(pilot, lambda: "cancelled task 4 stuck-on-event" in shown_text(output))
+        await until(pilot, lambda: "cancelled" in shown_text(tasks))
         assert isinstance(app.screen, WatchScreen)  # the screen stays after the exit
 
 
@@ -115,10 +114,13 @@ async def test_a_program_that_cannot_be_found_says_so_and_the_screen_stays() -> 
         await until(pilot, lambda: "exited 2" in str(status.render()))
         assert program.output.lines[0].stream == "stderr"
         output = app.screen.query_one(ProgramOutputView)
-        await pilot.pause(0.15)
-        rows = [str(output.render_line(y).text) for y in range(output.size.height)]
+
+        def joined_rows() -> str:
+            return "".join(str(output.render_line(y).text) for y in range(output.size.height))
+
         # the long line wraps in the narrow panel instead of being cut
-        assert "can't open file '/no/such/script.py': [Errno 2] No such file" in "".join(rows)
+        await until(pilot, lambda: "can't open file '/no/such/script.py': [Errno 2] No such file"
+                    in joined_rows())
         assert "never connected" in str(status.render())
 
 
@@ -146,15 +148,17 @@ async def test_sort_filter_tree_and_detail_keys() -> None:
 
         await pilot.press("t")  # the tree: children under their parent, indented
         assert tasks.rows == [1, 2, 5, 6, 3, 4, 8, 7]
-        await pilot.pause(0.15)
-        assert "└ robots" in shown_text(tasks)
+        await until(pilot, lambda: "└ robots" in shown_text(tasks))
 
         tasks.select(2)
         await pilot.press("enter")
         assert isinstance(app.screen, WatchDetailScreen)
-        await pilot.pause(0.15)
-        body = rendered(app.screen.query_one("#watch-detail-body", Static).content)
-        assert "Await chain" in body
+
+        def body_text() -> str:
+            return rendered(app.screen.query_one("#watch-detail-body", Static).content)
+
+        await until(pilot, lambda: "Await chain" in body_text())
+        body = body_text()
         assert "tiny_crawler.py:19" in body
         assert "▶ 19     await asyncio.sleep(0.05)" in body
         await pilot.press("escape")
@@ -169,9 +173,9 @@ async def test_cancel_without_an_agent_says_it_is_not_available() -> None:
         app.session.store.cancel_request = None
         app.session.store.set_link("closed")
         await pilot.press("c")
-        await pilot.pause(0.05)
-        assert any("cannot cancel: the agent is closed" in str(n.message)
-                   for n in app._notifications)  # noqa: SLF001 - textual keeps them private
+        await until(pilot, lambda: any(
+            "cannot cancel: the agent is closed" in str(n.message)
+            for n in app._notifications))  # noqa: SLF001 - textual keeps them private
 
 
 async def test_the_real_agent_shows_where_a_task_waits_and_c_cancels_it() -> None:
@@ -183,12 +187,10 @@ async def test_the_real_agent_shows_where_a_task_waits_and_c_cancels_it() -> Non
         assert task.where is not None
         assert (task.where.function, task.where.line) == (
             "wait_forever", 7)
-        await pilot.pause(0.15)
-        assert tasks.select(task.id)
-        await pilot.pause(0.15)
-        assert "waiter.py:7" in shown_text(tasks)
-        detail = rendered(app.screen.query_one("#watch-detail-body", Static).content)
-        assert "▶ 7     await event.wait()" in detail
+        await until(pilot, lambda: tasks.select(task.id))
+        await until(pilot, lambda: "waiter.py:7" in shown_text(tasks))
+        detail = app.screen.query_one("#watch-detail-body", Static)
+        await until(pilot, lambda: "▶ 7     await event.wait()" in rendered(detail.content))
 
         await pilot.press("c")
         await until(pilot, lambda: state_of(app, "waiter") is TaskState.CANCELLED)
@@ -204,7 +206,7 @@ async def test_lanes_draw_each_task_life_on_the_program_time_axis() -> None:
         tasks = app.screen.query_one(WatchTaskList)
         await until(pilot, lambda: tasks.row_count == 8)
         await pilot.press("L")
-        await pilot.pause(0.15)
+        await until(pilot, lambda: "1.4 s" in shown_text(tasks).splitlines()[0])
         lines = shown_text(tasks).splitlines()
         assert "0 s" in lines[0]
         assert "1.4 s" in lines[0]
@@ -417,8 +419,12 @@ async def test_the_dashboard_sort_keys_work_on_the_watch_screen_too() -> None:
         assert tasks.sort_reverse
         assert tasks.rows == [8, 7, 6, 5, 4, 3, 2, 1]
         await pilot.press("question_mark")
-        await pilot.pause(0.1)
-        help_text = " ".join(rendered(w.content) for w in app.screen.query(Static))
+
+        def help_text_now() -> str:
+            return " ".join(rendered(w.content) for w in app.screen.query(Static))
+
+        await until(pilot, lambda: "previous column" in help_text_now())
+        help_text = help_text_now()
         assert "previous column" in help_text
         assert "invert the sort order" in help_text
         assert "less_than_sign" not in help_text  # the key as typed: <

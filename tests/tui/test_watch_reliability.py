@@ -10,7 +10,9 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from loopscope.tasks.agent.model import TaskState
+import pytest
+
+from loopscope.tasks.agent.model import TaskSnapshot, TaskState
 from loopscope.tui.screens.watch import WatchScreen
 from loopscope.tui.watch_app import make_watch_app, program_session
 from loopscope.widgets.program_output import ProgramOutputView
@@ -143,12 +145,56 @@ async def test_executor_jobs_and_lag_are_shown(tmp_path: Path) -> None:
         await until(pilot, lambda: "exited 0" in status_text(app))
         await until(pilot, lambda: bool(app.session.store.state.jobs))
         await pilot.press("J")
-        await pilot.pause(0.15)
-        jobs = str(app.screen.query_one("#watch-jobs").render())
-        assert "crunch done" in jobs
+        jobs = app.screen.query_one("#watch-jobs")
+        await until(pilot, lambda: "crunch done" in str(jobs.render()))
         await pilot.press("J")
         await until(pilot, lambda: bool(app.session.store.spikes))
-        await pilot.pause(0.15)
+        await until(pilot, lambda: "lag " in str(app.screen.query_one("#watch-events").render()))
         events = str(app.screen.query_one("#watch-events").render())
-        assert "lag " in events
         assert "prog.py:11" in events
+
+
+async def test_a_uvloop_program_has_task_rows_on_the_watch_screen(tmp_path: Path) -> None:
+    pytest.importorskip("uvloop")
+    path = program(tmp_path, """
+        import asyncio, time, uvloop
+
+        async def fetch(n):
+            await asyncio.sleep(0.01 * n)
+            return n
+
+        async def hold():
+            time.sleep(0.2)                 # holds the loop for 200 ms
+            await asyncio.sleep(0)
+
+        async def main():
+            await asyncio.gather(*(asyncio.create_task(fetch(n), name=f"fetch-{n}")
+                                   for n in range(3)))
+            await asyncio.create_task(hold(), name="holder")
+            await asyncio.Event().wait()    # parked here until we are stopped
+
+        uvloop.run(main())
+    """)
+    app = make_watch_app(program_session([path]))
+    async with app.run_test(size=(160, 50)) as pilot:
+        store = app.session.store
+        await until(pilot, lambda: {"fetch-0", "fetch-1", "fetch-2", "holder"}
+                    <= {t.name for t in store.tasks.values()})
+
+        def named(name: str) -> TaskSnapshot:
+            return next(t for t in store.tasks.values() if t.name == name)
+
+        await until(pilot, lambda: named("holder").state is TaskState.DONE)
+        assert named("fetch-1").state is TaskState.DONE
+        assert named("holder").busy_s >= 0.15  # step timing works on uvloop too
+        parent = named("fetch-0").parent
+        assert parent is not None
+        await until(pilot, lambda: store.tasks[parent].state is TaskState.SUSPENDED)
+        assert any(frame.function == "main" for frame in store.tasks[parent].await_chain)
+        await pilot.pause(0.15)
+        shown = "\n".join(
+            str(line.text) for line in (
+                app.screen.query_one(WatchTaskList).render_line(y)
+                for y in range(app.screen.query_one(WatchTaskList).size.height)))
+        assert "fetch-1" in shown
+        assert "holder" in shown

@@ -17,8 +17,10 @@ from typing import Any
 
 import pytest
 
+from loopscope.tasks.agent.recorder import PURE_PYTHON_ENV
 from loopscope.tasks.agent.store import WatchState
 from loopscope.tasks.agent.viewer import AgentListener, connect
+from tests.unit.agent_paths import PATHS, pure_python_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,6 +43,18 @@ def watch_json(path: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
     assert run.stdout.startswith("{"), run.stderr[-2000:]
     report: dict[str, Any] = json.loads(run.stdout)
     return report
+
+
+@pytest.fixture(autouse=True, params=PATHS)
+def agent_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Every test here runs twice: programs watched through the C hot path, then through the
+    pure-Python hooks (the fallback without a compiler); both must record the same."""
+    accelerated: bool = request.param
+    for name, value in pure_python_env(accelerated).items():
+        monkeypatch.setenv(name, value)
+    if accelerated:
+        monkeypatch.delenv(PURE_PYTHON_ENV, raising=False)
+    return accelerated
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 30) -> None:

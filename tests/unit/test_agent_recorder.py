@@ -6,13 +6,18 @@ import asyncio
 import gc
 import weakref
 
+import pytest
+
 from loopscope.tasks.agent.recorder import Recorder
 from loopscope.tasks.agent.rows import RowBuilder
+from tests.unit.agent_paths import PATHS
 
 
-def test_a_task_collected_while_pending_is_found_and_never_kept_alive() -> None:
-    recorder = Recorder()
+@pytest.mark.parametrize("accelerated", PATHS)
+def test_a_task_collected_while_pending_is_found_and_never_kept_alive(accelerated: bool) -> None:
+    recorder = Recorder(accelerated=accelerated)
     recorder.install()
+    assert recorder.accelerated is accelerated
     loop = asyncio.new_event_loop()
     try:
         async def forever() -> None:

@@ -58,7 +58,10 @@ def test_sensors_five_children_of_main_each_polled_three_times() -> None:
     report, run = watch("examples/sensors.py")
     assert run.returncode == 0
     tasks = by_name(report)
-    main = next(task for task in report["tasks"] if task["coro"] == "main")
+    # the task that runs main(): uvloop.run wraps it in a coroutine of its own
+    main = next(task for task in report["tasks"]
+                if task["coro"] in ("main", "run.<locals>.wrapper"))
+    assert main["parent"] is None
     sensors = [tasks[f"sensor-{n}"] for n in range(1, 6)]
     for sensor in sensors:
         assert sensor["parent"] == main["id"]
@@ -75,7 +78,10 @@ def test_crawler_workers_wait_on_the_queue_and_are_cancelled_at_the_end() -> Non
     report, run = watch("examples/crawler.py")
     assert run.returncode == 0, run.stderr[-2000:]
     tasks = by_name(report)
-    main = next(task for task in report["tasks"] if task["coro"] == "main")
+    # the task that runs main(): uvloop.run wraps it in a coroutine of its own
+    main = next(task for task in report["tasks"]
+                if task["coro"] in ("main", "run.<locals>.wrapper"))
+    assert main["parent"] is None
     workers = [tasks[f"worker-{n}"] for n in range(1, 5)]
     for worker in workers:
         assert worker["parent"] == main["id"]
@@ -105,7 +111,10 @@ def test_taskgroup_failure_is_an_exception_row_and_siblings_are_cancelled() -> N
     raise_line = line_of(EXAMPLES / "taskgroup_fail.py", 'raise ValueError("checksum')
     assert f'taskgroup_fail.py", line {raise_line}, in download' in download["error"]["traceback"]
     assert tasks["resize"]["state"] == tasks["upload"]["state"] == "cancelled"
-    main = next(task for task in report["tasks"] if task["coro"] == "main")
+    # the task that runs main(): uvloop.run wraps it in a coroutine of its own
+    main = next(task for task in report["tasks"]
+                if task["coro"] in ("main", "run.<locals>.wrapper"))
+    assert main["parent"] is None
     assert {tasks[n]["parent"] for n in ("resize", "download", "upload")} == {main["id"]}
     assert report["counts"]["finished"]["exception"] == 1
 
@@ -277,7 +286,10 @@ def test_a_program_that_starts_child_processes(tmp_path: Path) -> None:
     [job] = report["jobs"]
     assert job["function"] == "Pool.map"
     assert job["state"] == "done"
-    main = next(task for task in report["tasks"] if task["coro"] == "main")
+    # the task that runs main(): uvloop.run wraps it in a coroutine of its own
+    main = next(task for task in report["tasks"]
+                if task["coro"] in ("main", "run.<locals>.wrapper"))
+    assert main["parent"] is None
     assert job["task"] == main["id"]
     assert main["state"] == "done"
 
@@ -334,19 +346,75 @@ def test_a_missing_script_is_one_line() -> None:
     assert run.stderr.strip() == "loopscope: watch: no such file: no/such/script.py"
 
 
-def test_uvloop_programs_are_watched_without_step_timing(tmp_path: Path) -> None:
-    pytest.importorskip("uvloop")
-    path = program(tmp_path, """
-        import asyncio, uvloop
-        async def main():
-            await asyncio.sleep(0.01)
-            print("uvloop ran")
+UVLOOP_PROGRAM = """
+    import asyncio, sys, time, uvloop
+
+    async def child(n):
+        await asyncio.sleep(0.01 * n)
+        if n == 2:
+            raise ValueError("child two failed")
+        return n * 10
+
+    async def blocker():
+        time.sleep(0.3)                                  # holds the loop
+        await asyncio.sleep(0)
+
+    async def main():
+        gate = asyncio.Event()
+        waiter = asyncio.create_task(gate.wait(), name="waiter")
+        kids = [asyncio.create_task(child(n), name=f"child-{n}") for n in range(4)]
+        await asyncio.gather(*kids, return_exceptions=True)
+        await asyncio.create_task(blocker(), name="blocker")
+        await asyncio.sleep(0.2)
+        waiter.cancel()
+        print("uvloop ran")
+
+    if sys.argv[1:] == ["install"]:
+        uvloop.install()
+        asyncio.run(main())
+    elif sys.argv[1:] in (["new_event_loop"], ["task_factory"]):
+        loop = uvloop.new_event_loop()
+        if sys.argv[1:] == ["task_factory"]:             # the program's own factory
+            loop.set_task_factory(lambda loop, coro, **kw: asyncio.Task(coro, loop=loop, **kw))
+        loop.run_until_complete(main())
+        loop.close()
+    else:
         uvloop.run(main())
-    """)
-    report, run = watch(str(path))
+"""
+
+
+@pytest.mark.parametrize("way", ["run", "install", "new_event_loop", "task_factory"])
+def test_uvloop_programs_get_task_rows_with_step_timing(tmp_path: Path, way: str) -> None:
+    pytest.importorskip("uvloop")
+    path = program(tmp_path, UVLOOP_PROGRAM)
+    report, run = watch(str(path), way)
     assert run.returncode == 0
     assert "uvloop ran" in run.stderr
-    assert report["program"]["agent_connected"]
+    tasks = by_name(report)
+    # the task that runs main(): uvloop.run wraps it in a coroutine of its own
+    main = next(task for task in report["tasks"]
+                if task["coro"] in ("main", "run.<locals>.wrapper"))
+    assert main["parent"] is None
+    for n in range(4):
+        child = tasks[f"child-{n}"]
+        assert child["parent"] == main["id"]
+        assert child["coro"] == "child"
+        assert child["created_at"]["line"] == line_of(path, "kids = [")
+        assert child["steps"] >= 2
+    assert tasks["child-1"]["state"] == "done"
+    assert tasks["child-1"]["result"] == "10"
+    assert tasks["child-2"]["state"] == "exception"
+    assert tasks["child-2"]["error"]["message"] == "child two failed"
+    waiter = tasks["waiter"]
+    assert waiter["state"] == "cancelled"
+    assert [frame["function"] for frame in waiter["await_chain"]] == ["Event.wait"]
+    blocker = tasks["blocker"]
+    assert 0.25 <= blocker["busy_s"] < 1.0
+    assert blocker["longest_step_s"] >= 0.25
+    blocked_line = line_of(path, "holds the loop")
+    assert any(spike["task"] == blocker["id"] and spike["line"]["line"] == blocked_line
+               for spike in report["spikes"])
+    assert report["lag"]["samples"] > 0
 
 
 def test_the_report_has_the_shape_the_readme_documents() -> None:

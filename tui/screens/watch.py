@@ -234,7 +234,9 @@ class WatchScreen(Screen[None]):
         self.query_one(ProgramOutputView).focus()
 
     def action_help(self) -> None:
-        self.app.push_screen(WatchHelpScreen(self.BINDINGS))
+        # the list's own keys with an id (n/N) go right after the filter they belong to
+        own = [b for b in WatchTaskList.BINDINGS if isinstance(b, Binding) and b.id]
+        self.app.push_screen(WatchHelpScreen([self.BINDINGS[0], *own, *self.BINDINGS[1:]]))
 
 
 def _no_output() -> ProgramOutput:

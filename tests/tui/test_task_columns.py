@@ -1,0 +1,72 @@
+"""The dashboard's task list shows the engine's own busy time, steps and where each task waits
+(issue 9, item 7), in columns that fit: all of them at 160x50, the most useful at 80x24 with a
+target wide enough to read. Without --step-timing, busy and steps say "not measured" (—) and
+the list says how to turn them on, rather than showing zeros."""
+
+from __future__ import annotations
+
+from loopscope.tasks.options import EngineOptions
+from loopscope.widgets.task_columns import layout
+from loopscope.widgets.task_list import TaskList
+from tests.tui.conftest import new_app, until
+
+
+def shown(task_list: TaskList) -> list[str]:
+    return [task_list.render_line(y).text for y in range(task_list.size.height)]
+
+
+def row_of(task_list: TaskList, task_id: int) -> str:
+    return next(line for line in shown(task_list)[1:] if line.split()[:1] == [str(task_id)])
+
+
+def cells(task_list: TaskList, task_id: int) -> dict[str, str]:
+    """A row cut into its columns, by the layout the list draws with."""
+    line = row_of(task_list, task_id)
+    found, x = {}, 0
+    for column, width in layout(task_list.size.width, 2):
+        found[column.key] = line[x : x + width].strip()
+        x += width + 1
+    return found
+
+
+async def test_at_160x50_every_column_and_no_zeros_without_step_timing() -> None:
+    app = new_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("colon", *"sleep 3600 x3", "enter", "escape")
+        task_list = app.screen.query_one(TaskList)
+        await until(pilot, lambda: task_list.row_count == 3)
+        header = shown(task_list)[0].split()
+        assert header[:9] == ["id", "kind", "target", "state", "wait", "run", "busy", "steps",
+                              "bytes"]
+        assert "waits at / outcome" in shown(task_list)[0]
+        await until(pilot, lambda: "sleep.py:" in cells(task_list, 1)["outcome"])
+        row = cells(task_list, 1)
+        assert (row["busy"], row["steps"]) == ("—", "—")  # not measured, not 0
+        assert "--step-timing" in str(task_list.border_subtitle)
+
+
+async def test_with_step_timing_busy_and_steps_are_measured() -> None:
+    app = new_app(EngineOptions(thread_workers=8, process_workers=2, step_timing=True))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("colon", *"sleep 3600 x2", "enter", "escape")
+        task_list = app.screen.query_one(TaskList)
+        await until(pilot, lambda: task_list.row_count == 2)
+        await until(pilot, lambda: cells(task_list, 1)["steps"] not in ("", "—"))
+        row = cells(task_list, 1)
+        assert row["busy"].endswith(" s")  # e.g. "0.001 s"
+        assert int(row["steps"]) >= 1
+        assert not task_list.border_subtitle
+
+
+async def test_at_80x24_the_columns_fit_and_the_target_is_readable() -> None:
+    app = new_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("colon", *"sleep 3600 x2", "enter", "escape")
+        task_list = app.screen.query_one(TaskList)
+        await until(pilot, lambda: task_list.row_count == 2)
+        columns = {c.key: w for c, w in layout(task_list.size.width, 2)}
+        assert list(columns) == ["id", "kind", "target", "state"]
+        assert columns["target"] >= 15  # "/delay/100-1200" whole
+        header = shown(task_list)[0]
+        assert header.split() == ["id", "kind", "target", "state"]
+        assert not task_list.border_subtitle  # no busy/steps column, nothing to explain
