@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -40,6 +39,7 @@ from loopscope.tasks.launching import Launcher, Runner
 from loopscope.tasks.ledger import TaskLedger
 from loopscope.tasks.ledger_reading import LedgerReading
 from loopscope.tasks.live_tasks import LiveTasks
+from loopscope.tasks.loop_errors import LoopErrors
 from loopscope.tasks.options import EngineOptions, OptionError
 from loopscope.tasks.process_records import CLOSE_GRACE_S, ProcessRecords
 from loopscope.tasks.process_stats import ProcessMonitor
@@ -48,14 +48,13 @@ from loopscope.tasks.scratch import ScratchSpace
 from loopscope.tasks.slots import ConnectionSlots
 from loopscope.tasks.spec import TaskSpec, parse_specs, prepare_specs
 from loopscope.tasks.thread_workers import ThreadWorkers
-from loopscope.tasks.tracked import TrackedWork
+from loopscope.tasks.tracked import TrackedWork, track
 
 T = TypeVar("T")
 PENDING = TaskState.PENDING
 """A module constant for the hot paths: on Python 3.11 reading ``TaskState.X`` goes through
 ``EnumType.__getattr__``'s slow hook (a method-wrapper per read)."""
 
-TOO_MANY_FILES = "too many open files: raise ulimit -n or lower the connection limit"
 __all__ = ["CLOSE_GRACE_S", "TaskManager"]
 
 
@@ -127,7 +126,6 @@ class TaskManager(LedgerReading):
         self._closed = False
         self._closing: asyncio.Task[None] | None = None
         self._started = False
-        self._previous_handler: Any = None
 
     # --- settings -------------------------------------------------------------------------
 
@@ -209,8 +207,8 @@ class TaskManager(LedgerReading):
             return self
         began = self.clock()
         self._loop = loop = asyncio.get_running_loop()
-        self._previous_handler = loop.get_exception_handler()
-        loop.set_exception_handler(self._loop_exception)
+        # stays after close: an accept retry can fire later still (tasks/loop_errors.py)
+        loop.set_exception_handler(LoopErrors(self.notice, loop.get_exception_handler()))
         tracing = self.options.trace_connections
         connector = aiohttp.TCPConnector(
             # the slots (tasks/slots.py) enforce the limits, so they can change while running
@@ -301,24 +299,6 @@ class TaskManager(LedgerReading):
         self.collector.restore()
         self.introspect.stop()
         self._live.stop()
-        # The exception handler stays: out of file descriptors, asyncio retries a failed accept
-        # later (``_start_serving``), and a retry that fires after the server closed would
-        # otherwise log a traceback each time. It passes everything else on unchanged.
-
-    def _loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        """Out of file descriptors, asyncio logs a traceback per failed accept (thousands, and
-        more for each retry it schedules): say it once, in words, and drop the retries that
-        fire once the server is closed. Everything else goes to the previous handler."""
-        error = context.get("exception")
-        if isinstance(error, OSError) and error.errno in (errno.EMFILE, errno.ENFILE):
-            self.notice(TOO_MANY_FILES)
-            return
-        if _is_accept_retry(context):
-            return  # the retry of an accept that failed for lack of descriptors (see aclose)
-        if self._previous_handler is not None:
-            self._previous_handler(loop, context)
-        else:
-            loop.default_exception_handler(context)
 
     def notice(self, text: str) -> None:
         """Tell the person once (repeats of the newest notice are dropped)."""
@@ -436,20 +416,7 @@ class TaskManager(LedgerReading):
         """
         self._check_open()
         record = self.ledger.add_record(batch, kind, target, planned=False)
-        ledger = self.ledger
-
-        async def body() -> T:
-            if start_running:
-                ledger.mark_running(record)
-            return await work(record)
-
-        def start() -> asyncio.Task[T]:
-            task: asyncio.Task[T] = self._live.adopt(
-                record, body(), summary, name=f"loopscope-{kind}-{record.id}"
-            )
-            return task
-
-        return TrackedWork(start, lambda: ledger.finish(record, TaskState.CANCELLED))
+        return track(self.ledger, self._live.adopt, record, work, summary, start_running)
 
     def watch(self, task: asyncio.Task[Any]) -> None:
         """Keep a strong reference to a task of the caller's until it ends; ``cancel_all``
@@ -642,12 +609,3 @@ class TaskManager(LedgerReading):
     def __repr__(self) -> str:
         counts = " ".join(f"{state.value}={n}" for state, n in self.counts.items())
         return f"<TaskManager {counts} batches={len(self.batches)} closed={self._closed}>"
-
-
-def _is_accept_retry(context: dict[str, Any]) -> bool:
-    """A server's delayed accept retry failing because its socket is gone (closed meanwhile)."""
-    handle = context.get("handle")
-    callback = getattr(handle, "_callback", None)
-    return getattr(callback, "__name__", "") == "_start_serving" and isinstance(
-        context.get("exception"), (OSError, ValueError)
-    )

@@ -44,6 +44,10 @@ class Limiter:
         if self.free():
             self.held += 1
             return
+        await self.wait_for_slot()
+
+    async def wait_for_slot(self) -> None:
+        """Queue for a slot (``take`` found none free) and hold it once woken."""
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
@@ -65,8 +69,10 @@ class Limiter:
         self._wake()
 
     def _wake(self) -> None:
-        while self._waiters and (not self.limit or self.held < self.limit):
-            waiter = self._waiters.popleft()
+        waiters = self._waiters
+        limit = self.limit
+        while waiters and (not limit or self.held < limit):
+            waiter = waiters.popleft()
             if not waiter.done():
                 self.held += 1
                 waiter.set_result(None)
@@ -91,7 +97,7 @@ class _HoldOne:
         if not limiter.take():
             if self._on_wait is not None:
                 self._on_wait(self._who, "a connection slot")
-            await limiter.acquire()
+            await limiter.wait_for_slot()
         self._held = True
 
     async def __aexit__(
