@@ -275,6 +275,11 @@ class Recorder:
         """The code objects classified so far, held so that their ids are never reused."""
         self._task_types: dict[type, bool] = {}
         self._failed_by_id: dict[int, TaskRecord] = {}
+        self._swept_by_id: dict[int, TaskRecord] = {}
+        """Records the sweep ended (their task gone from asyncio's registry), by the task's
+        id: the collector drops a task from the registry before its ``__del__`` reports
+        "destroyed but it is pending", so the sweep can come first; the report then finds
+        the record here and names it."""
         self.installed = False
         self.disabled = False
 
@@ -586,6 +591,10 @@ class Recorder:
                     and self.live.get(key) is record):
                 del self.live[key]
                 self._destroyed(record)
+                swept = self._swept_by_id
+                swept[key] = record
+                if len(swept) > 1000:
+                    del swept[next(iter(swept))]
         del present
 
     def _adopt(self, task: Any, loop: Any) -> TaskRecord:
@@ -752,7 +761,8 @@ class Recorder:
         task: Any = context.get("task") or context.get("future")
         record = self.live.get(id(task)) if task is not None else None
         if record is None and task is not None:
-            record = self._failed_by_id.pop(id(task), None)
+            record = (self._failed_by_id.pop(id(task), None)
+                      or self._swept_by_id.pop(id(task), None))
         seq = record.seq if record is not None else None
         line = (
             (record.created_code, line_at(record.created_code, record.created_lasti))

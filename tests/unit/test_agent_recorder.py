@@ -44,3 +44,45 @@ def test_a_task_collected_while_pending_is_found_and_never_kept_alive(accelerate
     finally:
         recorder.uninstall()
         loop.close()
+
+
+@pytest.mark.parametrize("accelerated", PATHS)
+def test_a_task_swept_before_the_loop_reports_it_destroyed_keeps_its_name(
+    accelerated: bool,
+) -> None:
+    """The collector drops a task from asyncio's registry before its ``__del__`` reports
+    "destroyed but it is pending"; the sender's sweep can run in between (seen on a busy
+    machine: the headless report had the warning but no row named ``forgotten``). The
+    report must still find the record and name it."""
+    recorder = Recorder(accelerated=accelerated)
+    recorder.install()
+    loop = asyncio.new_event_loop()
+    loop.set_exception_handler(lambda _loop, _context: None)
+    try:
+        async def forever() -> None:
+            await asyncio.Event().wait()
+
+        async def main() -> asyncio.Task[None]:
+            task = asyncio.get_running_loop().create_task(forever(), name="forgotten")
+            await asyncio.sleep(0)
+            return task
+
+        task = loop.run_until_complete(main())
+        record = recorder.live[id(task)]
+        asyncio.tasks._all_tasks.discard(task)  # type: ignore[attr-defined]  # noqa: SLF001 - as the collector does first
+        recorder.sweep()
+        assert record.end == "cancelled"
+        assert record.name is None  # the sweep cannot read it: the task is "gone"
+        loop.call_exception_handler({"message": "Task was destroyed but it is pending!",
+                                     "task": task})
+        warning = recorder.warnings[-1]
+        assert warning[0] == "destroyed-pending"
+        assert warning[2] == record.seq
+        assert record.name == "forgotten"
+        resent = recorder.dirty[record.seq]
+        assert "forgotten" in (resent if isinstance(resent, tuple) else (resent.name,))
+        task.cancel()
+        loop.run_until_complete(asyncio.gather(task, return_exceptions=True))
+    finally:
+        recorder.uninstall()
+        loop.close()
