@@ -97,7 +97,11 @@ def install(address: str | None = None, *, token: str | None = None, connect: bo
                 raise AgentError("connect: needs an address")
             sender.connect(address)
         else:
-            where = parse_address(address) if address else parse_address(private_socket_path())
+            if address:
+                where = parse_address(address)
+            else:
+                where = parse_address(private_socket_path())
+                sender.made_directory = os.path.dirname(where.path or "")
             if where.kind == "tcp" and not token:
                 sender.token = token = new_token()
             bound = sender.listen(where)

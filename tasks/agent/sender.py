@@ -56,6 +56,9 @@ class Sender:
         self.duty = duty
         self.listener: socket.socket | None = None
         self.listen_address: Address | None = None
+        self.made_directory: str | None = None
+        """The private directory made for the listening socket (``private_socket_path``),
+        removed with the socket at close; a directory the user named is left alone."""
         self.connection: socket.socket | None = None
         self._decoder = wire.FrameDecoder()
         self._outgoing = b""
@@ -427,6 +430,9 @@ class Sender:
                 if self.listen_address is not None and self.listen_address.kind == "unix":
                     with contextlib.suppress(OSError):
                         os.unlink(self.listen_address.path or "")
+                    if self.made_directory is not None:
+                        with contextlib.suppress(OSError):
+                            os.rmdir(self.made_directory)
                 self.listener = None
 
     def _send_blocking(self, data: bytes, deadline: float) -> None:

@@ -400,3 +400,24 @@ async def test_a_loop_blocked_for_seconds_is_shown_blocked_while_it_is(tmp_path:
             process.kill()
             await process.wait()
         await listener.close()
+
+
+def test_a_private_socket_leaves_no_directory_behind(tmp_path: Path) -> None:
+    """``loopscope.agent.install()`` with no address listens on a socket in a private
+    directory of its own; the program's exit removed the socket but left the directory,
+    one per run, in the user's temporary folder."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    path = tmp_path / "opted_in.py"
+    path.write_text(textwrap.dedent("""
+        import asyncio
+        import loopscope.agent
+        agent = loopscope.agent.install(quiet=True)
+        print(agent.address, flush=True)
+        asyncio.run(asyncio.sleep(0))
+    """))
+    run = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
+                         timeout=60, env={**os.environ, "TMPDIR": str(scratch)})
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith(f"unix:{scratch}")  # it did use a private directory there
+    assert list(scratch.iterdir()) == []
