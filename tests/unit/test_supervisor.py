@@ -190,8 +190,8 @@ def test_interpreter_is_this_one() -> None:
 async def test_a_second_stop_waits_for_the_first_instead_of_killing(tmp_path: Path) -> None:
     path = script(tmp_path, """
         import time
-        print("ready", flush=True)
         try:
+            print("ready", flush=True)  # inside the try, as above
             while True:
                 time.sleep(0.01)
         except KeyboardInterrupt:
