@@ -8,6 +8,7 @@ client work is mixed with the server's.
 
     python -m bench.run            # everything (about a minute: two 20 s sequential runs)
     python -m bench.run --quick    # skip the sequential runs, one repeat each
+    python -m bench.run --throughput [--repeats N]   # only (c), bench/throughput.py
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 
+from bench import throughput
+from bench.throughput import loopscope_batch, raw_gather
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.options import EngineOptions
 
@@ -39,34 +42,6 @@ def start_server() -> tuple[subprocess.Popen[str], str]:
     return process, url
 
 
-async def raw_gather(session: aiohttp.ClientSession, url: str, count: int) -> float:
-    """The raw script: one session (connector limit 100, like loopscope's), gather."""
-
-    async def one() -> None:
-        async with session.get(url) as response:
-            await response.read()
-
-    start = time.perf_counter()
-    await asyncio.gather(*(one() for _ in range(count)))
-    return time.perf_counter() - start
-
-
-async def raw_semaphore(
-    session: aiohttp.ClientSession, url: str, count: int, limit: int = 100
-) -> float:
-    """The other simple raw script: a ``Semaphore(limit)`` in front of the same session, so
-    requests wait on the semaphore (cheap) rather than in the connector's queue."""
-    slots = asyncio.Semaphore(limit)
-
-    async def one() -> None:
-        async with slots, session.get(url) as response:
-            await response.read()
-
-    start = time.perf_counter()
-    await asyncio.gather(*(one() for _ in range(count)))
-    return time.perf_counter() - start
-
-
 async def raw_sequential(session: aiohttp.ClientSession, url: str, count: int) -> float:
     start = time.perf_counter()
     for _ in range(count):
@@ -78,13 +53,6 @@ async def raw_sequential(session: aiohttp.ClientSession, url: str, count: int) -
 async def raw_sleeps(count: int, seconds: float) -> float:
     start = time.perf_counter()
     await asyncio.gather(*(asyncio.create_task(asyncio.sleep(seconds)) for _ in range(count)))
-    return time.perf_counter() - start
-
-
-async def loopscope_batch(manager: TaskManager, spec: str) -> float:
-    """Launch to last task finished, timed from outside, like the raw side."""
-    start = time.perf_counter()
-    await manager.launch(spec).wait()
     return time.perf_counter() - start
 
 
@@ -105,7 +73,7 @@ def verdict(ok: bool) -> str:
     return "meets target" if ok else "MISSES target"
 
 
-async def main(quick: bool, only_throughput: bool = False) -> int:
+async def main(quick: bool, only_throughput: bool = False, throughput_repeats: int = 7) -> int:
     repeats = 1 if quick else 5
     process, base = start_server()
     results: list[str] = []
@@ -115,12 +83,11 @@ async def main(quick: bool, only_throughput: bool = False) -> int:
             TaskManager(EngineOptions(demo_url=base)) as manager,
             aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as session,
         ):
-            # warm every side the same way (connections opened, code paths run once)
-            await raw_gather(session, f"{base}/delay/0", 200)
-            await raw_semaphore(session, f"{base}/delay/0", 200)
-            await loopscope_batch(manager, "fetch /delay/0 x200")
-
             if not only_throughput:
+                # warm both sides the same way (connections opened, code paths run once)
+                await raw_gather(session, f"{base}/delay/0", 200)
+                await loopscope_batch(manager, "fetch /delay/0 x200")
+
                 # (a) 100 x fetch /delay/200
                 raw_a, ours_a = await side_by_side(
                     repeats,
@@ -168,40 +135,17 @@ async def main(quick: bool, only_throughput: bool = False) -> int:
                 missed += ratio_b > 1.25
                 print(results[-1], flush=True)
 
-            # (c) 5,000 x fetch /delay/0: requests per second, against the better of the two
-            # simple raw scripts (connector queue, semaphore), all three warm and alternating
-            walls: dict[str, list[float]] = {"queue": [], "semaphore": [], "loopscope": []}
-            run: Callable[[], Awaitable[float]]
-            cpu: dict[str, list[float]] = {name: [] for name in walls}
-            for _ in range(repeats):
-                for name, run in (
-                    ("queue", lambda: raw_gather(session, f"{base}/delay/0", 5000)),
-                    ("semaphore", lambda: raw_semaphore(session, f"{base}/delay/0", 5000)),
-                    ("loopscope", lambda: loopscope_batch(manager, "fetch /delay/0 x5000")),
-                ):
-                    gc.collect()
-                    before = time.process_time()
-                    walls[name].append(await run())
-                    cpu[name].append(time.process_time() - before)
-            per_request = {name: statistics.median(t) / 5000 * 1e6 for name, t in cpu.items()}
-            rates = {name: 5000 / statistics.median(times) for name, times in walls.items()}
-            best = max(("queue", "semaphore"), key=rates.__getitem__)
-            ratio_c = rates["loopscope"] / rates[best]
-            results.append(
-                f"(c) 5,000 x fetch /delay/0   raw (connector queue) {rates['queue']:7.0f} req/s"
-                f"   raw (Semaphore(100)) {rates['semaphore']:7.0f} req/s   loopscope "
-                f"{rates['loopscope']:7.0f} req/s\n    ratio to the better raw script "
-                f"({best}) {ratio_c:.2f}x  [target >= 0.95x: {verdict(ratio_c >= 0.95)}]"
-                f"\n    client CPU per request (this process; steadier than req/s on a busy "
-                f"machine): queue {per_request['queue']:.0f} us, semaphore "
-                f"{per_request['semaphore']:.0f} us, loopscope {per_request['loopscope']:.0f} us"
-            )
-            missed += ratio_c < 0.95
+            # (c) 5,000 x fetch /delay/0, against the better simple raw script (bench/throughput.py)
+            rounds = 1 if quick else throughput_repeats
+            text, met = await throughput.measure(session, manager, base, rounds)
+            results.append(text)
+            missed += not met
             print(results[-1], flush=True)
     finally:
         process.terminate()
         process.wait(5)
-    print(f"\nmedian of {repeats} run(s) each; Python {sys.version.split()[0]}")
+    if not only_throughput:
+        print(f"\nmedian of {repeats} run(s) each; Python {sys.version.split()[0]}")
     return 0
 
 
@@ -212,9 +156,13 @@ if __name__ == "__main__":
     parser.add_argument("--truth", action="store_true",
                         help="also compare the dashboard's figures with headless ones")
     parser.add_argument("--throughput", action="store_true",
-                        help="only (c), the requests per second, five alternating repeats")
+                        help="only (c), the engine's throughput beside the raw scripts")
+    parser.add_argument("--repeats", type=int, default=7, metavar="N",
+                        help="alternating runs of each side in (c) (default 7)")
     options = parser.parse_args()
-    code = asyncio.run(main(options.quick, options.throughput))
+    if options.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    code = asyncio.run(main(options.quick, options.throughput, options.repeats))
     if options.throughput:
         raise SystemExit(code)
     if options.tui or not options.quick:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import statistics
@@ -25,14 +26,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from loopscope.tasks.scenarios.race_results import STRATEGIES, RaceResults, Workload
+from bench.race_compare import AGREE, SIDES, SideRun, compare, held, spread, wait_for
+from loopscope.tasks.scenarios.race_results import STRATEGIES, Workload
 from loopscope.tui.app import make_app
-from loopscope.tui.screens.main import MainScreen
-from loopscope.tui.screens.scenarios import RaceScreen
+from loopscope.tui.screens.main import TIMED_REFRESH_S, MainScreen
 
 SPECS = ("cpu 3000000 x4 in=thread", "sleep 0.5 x10", "fetch /delay/200 x20")
-AGREE = 0.15
-HERE = Path(__file__).resolve().parent
 
 
 def agree(value: float, reference: float) -> bool:
@@ -41,14 +40,6 @@ def agree(value: float, reference: float) -> bool:
 
 def verdict(ok: bool) -> str:
     return "agree within 15%" if ok else "DISAGREE (> 15%)"
-
-
-async def wait_for(condition: Any, timeout: float = 120) -> None:
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), timeout)
 
 
 def headless_replay(spec: str) -> dict[str, Any]:
@@ -85,7 +76,7 @@ async def dashboard_replay(spec: str) -> tuple[float, float, float, float]:
     return timing.measured_speedup or 0.0, timing.measured_wall_s or 0.0, screen_wall, in_process
 
 
-async def replay_part(repeats: int) -> int:
+async def replay_part(repeats: int, lock: Path | None = None) -> int:
     print("R's measured speedup: the dashboard (clean process) beside `loopscope run "
           f"--sequential`; CPU work: median of {repeats} alternating runs", flush=True)
     missed = 0
@@ -93,8 +84,9 @@ async def replay_part(repeats: int) -> int:
         runs = repeats if spec.startswith("cpu") else 1  # the others wait: little noise
         headless_runs, dashboard_runs = [], []
         for _ in range(runs):
-            headless_runs.append(float(headless_replay(spec)["measured_speedup"]))
-            dashboard_runs.append(await dashboard_replay(spec))
+            with held(lock):
+                headless_runs.append(float(headless_replay(spec)["measured_speedup"]))
+                dashboard_runs.append(await dashboard_replay(spec))
         headless = statistics.median(headless_runs)
         ours, clean_wall, screen_wall, in_process = (
             statistics.median(run[i] for run in dashboard_runs) for i in range(4)
@@ -109,93 +101,71 @@ async def replay_part(repeats: int) -> int:
     return missed
 
 
-def start_server() -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "loopscope", "demo-server", "--port", "0"],
-        stdout=subprocess.PIPE, text=True,
-    )
-    assert process.stdout is not None
-    url = process.stdout.readline().split(" on ", 1)[1].split()[0]
-    return process, url
+def save_runs(path: Path, runs: dict[str, list[SideRun]]) -> None:
+    path.write_text(json.dumps({side: [dataclasses.asdict(run) for run in side_runs]
+                                for side, side_runs in runs.items()}, indent=1))
 
 
-def plain_race() -> dict[str, dict[str, float]]:
-    server, url = start_server()
-    try:
-        out = subprocess.run([sys.executable, str(HERE / "race_plain.py"), url],
-                             capture_output=True, text=True, check=True).stdout
-    finally:
-        server.terminate()
-        server.wait(5)
-    result: dict[str, dict[str, float]] = json.loads(out)
-    return result
-
-
-def headless_race() -> dict[str, dict[str, float]]:
-    out = subprocess.run(
-        [sys.executable, "-m", "loopscope", "run", "--scenario", "race", "--json"],
-        capture_output=True, text=True, check=True,
-    ).stdout
-    race = json.loads(out)["results"]["race"]
-    return {w: race[w]["walls_s"] for w in ("io", "cpu")}
-
-
-WATCHER_CPU: list[float] = []
-"""The dashboard's own CPU while each race ran (fraction of one core)."""
-
-
-async def dashboard_race() -> dict[str, dict[str, float]]:
-    app = make_app()
-    async with app.run_test(size=(160, 50)) as pilot:
-        await wait_for(lambda: isinstance(app.screen, MainScreen))
-        await pilot.pause(0.3)
-        await pilot.press("n", "end", "enter")
-        await wait_for(lambda: isinstance(app.screen, RaceScreen))
-        results = app.screen.results  # type: ignore[attr-defined]
-        assert isinstance(results, RaceResults)
-        WATCHER_CPU.append(results.watcher_cpu or 0.0)
-        await pilot.press("escape", "q")
-    return {r.workload.value: {s.value: w for s, w in r.walls.items()} for r in results.workloads}
-
-
-def medians(runs: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
-    return {w: {s: statistics.median(run[w][s] for run in runs) for s in runs[0][w]}
-            for w in runs[0]}
-
-
-async def race_part(repeats: int) -> int:
+async def race_part(repeats: int, lock: Path | None = None, save: Path | None = None) -> int:
     print("\nthe race, each lane's wall: a plain script (no loopscope) beside loopscope's "
-          f"race headless and on the dashboard; median of {repeats} alternating runs",
-          flush=True)
-    plain_runs, headless_runs, dashboard_runs = [], [], []
-    for _ in range(repeats):
-        plain_runs.append(plain_race())
-        headless_runs.append(headless_race())
-        dashboard_runs.append(await dashboard_race())
-    plain, headless, dashboard = map(medians, (plain_runs, headless_runs, dashboard_runs))
+          f"race headless and on the dashboard; {repeats} rounds after a warm-up round, the "
+          "sides alternating in rotating order", flush=True)
+    result = await compare(repeats, lambda line: print(line, flush=True), lock)
+    if save is not None:  # every run's figures, for a closer look
+        save_runs(save, result.runs)
+    print("  CPU lanes: the minimum of the rounds, every side alike (other processes only add "
+          "time to CPU work, so the fastest run is the best estimate of the unloaded time);\n"
+          "  I/O lanes: the median (they wait on the server's timers; load moves them little)."
+          "\n  spread: slowest run over fastest, per side (plain/headless/dashboard); cpu: what "
+          "the watching process used (headless/dashboard, of one core) while the lane was "
+          "timed", flush=True)
     missed = 0
     for workload in Workload:
         key = workload.value
         for strategy in STRATEGIES:
             name = strategy.value
-            reference = plain[key][name]
-            ok = agree(headless[key][name], reference) and agree(dashboard[key][name], reference)
+            reference = result.figure("plain", key, name)
+            headless = result.figure("headless", key, name)
+            dashboard = result.figure("dashboard", key, name)
+            ok = result.agrees(key, name)
             missed += not ok
-            print(f"  {key:3} {name:10}  plain {reference:6.3f} s   headless "
-                  f"{headless[key][name]:6.3f} s ({headless[key][name] / reference:4.2f}x)   "
-                  f"dashboard {dashboard[key][name]:6.3f} s "
-                  f"({dashboard[key][name] / reference:4.2f}x)   [{verdict(ok)}]", flush=True)
-    print(f"  the dashboard itself used {statistics.median(WATCHER_CPU):.0%} of one core while "
-          "the lanes ran (median)", flush=True)
+            spreads = "/".join(f"{spread(result.values(side, key, name)):.0%}"
+                               for side in SIDES)
+            lane_shares = [result.share(side, key, name) for side in ("headless", "dashboard")]
+            cpu = "" if None in lane_shares else "  cpu " + "/".join(
+                f"{share:.0%}" for share in lane_shares if share is not None)
+            print(f"  {key:3} {name:10} plain {reference:6.3f} s   headless {headless:6.3f} s "
+                  f"({headless / reference:4.2f}x)   dashboard {dashboard:6.3f} s "
+                  f"({dashboard / reference:4.2f}x)  [{verdict(ok)}]   spread {spreads}{cpu}",
+                  flush=True)
+            if not ok:
+                for reason in result.reasons(key, name):
+                    print(f"  {'':14} why: {reason}", flush=True)
+    dashboard_share, headless_share = result.overall_share("dashboard"), result.overall_share(
+        "headless")
+    loud = result.loud_share()
+    if dashboard_share is not None and headless_share is not None and loud is not None:
+        print(f"  while the lanes were timed the dashboard used {dashboard_share:.1%} of one core "
+              f"(it pulls at most every {TIMED_REFRESH_S} s meanwhile; pulling at 10 Hz as "
+              f"before, in one run beside them: {loud:.1%}), `loopscope run` "
+              f"{headless_share:.1%} (medians over lanes and rounds)", flush=True)
+    loads = result.load.load_averages
+    others = result.load.others_cores()
+    busy = "" if others is None else (f"; other processes used {others:.2f} of the "
+                                       f"{os.cpu_count()} cores meanwhile")
+    print(f"  load average (1 min) {min(loads):.1f}-{max(loads):.1f} during the race part"
+          f"{busy}", flush=True)
     return missed
 
 
-async def main(replay: bool, race: bool, repeats: int) -> int:
+async def main(
+    replay: bool, race: bool, repeats: int, lock: Path | None = None, save: Path | None = None
+) -> int:
     missed = 0
     if replay:
-        missed += await replay_part(repeats)
+        missed += await replay_part(repeats, lock)
     if race:
-        missed += await race_part(repeats)
+        missed += await race_part(repeats, lock, save)
     print(f"\n{'all figures agree' if not missed else f'{missed} figure(s) disagree'} "
           f"(target: within {AGREE:.0%}); Python {sys.version.split()[0]}, "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
@@ -206,7 +176,14 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replay-only", action="store_true")
     parser.add_argument("--race-only", action="store_true")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per figure (median)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="rounds per figure (after one warm-up round, for the race)")
+    parser.add_argument("--lock", type=Path, metavar="FILE",
+                        help="take this flock around each round of the race and each pair "
+                             "of replays (a shared machine's timing lock), not around the "
+                             "whole run")
+    parser.add_argument("--save", type=Path, metavar="FILE",
+                        help="write every run of the race, side by side, to FILE (JSON)")
     options = parser.parse_args()
     raise SystemExit(asyncio.run(main(not options.race_only, not options.replay_only,
-                                      max(1, options.repeats))))
+                                      max(1, options.repeats), options.lock, options.save)))

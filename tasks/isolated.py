@@ -38,6 +38,73 @@ CHILD = "loopscope.tasks.isolated_child"
 STREAM_LIMIT = 1 << 20
 
 
+class Stopwatches:
+    """How many clean processes are timing their work right now, and what this process
+    spent meanwhile.
+
+    Why: a timed lane that needs both cores (a process pool) is slowed by anything else that
+    runs, the screen that watches it included. While ``timing`` is true a screen should do as
+    little as it can (the dashboard then redraws at a low rate); ``totals`` says how much CPU
+    this process still used inside the timed windows, so the race can print it beside its
+    figures instead of guessing. One per process (``STOPWATCHES``): the cores are shared by
+    the whole process, whichever screen or scenario started the clean process.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.perf_counter,
+        cpu_clock: Callable[[], float] = time.process_time,
+    ) -> None:
+        self.clock = clock
+        self.cpu_clock = cpu_clock
+        self.running = 0
+        """Clean processes whose stopwatch runs now."""
+        self._wall = 0.0
+        self._cpu = 0.0
+        self._since: tuple[float, float] | None = None
+
+    @property
+    def timing(self) -> bool:
+        """True while any clean process times its work: the moment to stay quiet."""
+        return self.running > 0
+
+    def start(self) -> None:
+        if self.running == 0:
+            self._since = (self.clock(), self.cpu_clock())
+        self.running += 1
+
+    def stop(self) -> None:
+        if self.running == 0:
+            return
+        self.running -= 1
+        if self.running == 0 and self._since is not None:
+            wall, cpu = self._since
+            self._wall += self.clock() - wall
+            self._cpu += self.cpu_clock() - cpu
+            self._since = None
+
+    def totals(self) -> tuple[float, float]:
+        """(wall seconds inside timed windows, this process's CPU seconds meanwhile), so far
+        (a window still open counts up to now)."""
+        wall, cpu = self._wall, self._cpu
+        if self._since is not None:
+            wall += self.clock() - self._since[0]
+            cpu += self.cpu_clock() - self._since[1]
+        return wall, cpu
+
+
+STOPWATCHES = Stopwatches()
+"""This process's: every CleanProcess reports its child's timed windows here."""
+
+
+def cpu_share(before: tuple[float, float], after: tuple[float, float]) -> float | None:
+    """This process's CPU over the timed windows between two ``totals()`` readings, as a
+    fraction of one core (None when no window was open in between)."""
+    wall = after[0] - before[0]
+    return (after[1] - before[1]) / wall if wall > 0 else None
+
+
 class CleanProcessError(LoopscopeError):
     """The clean process failed: its own message, or the last lines it wrote on stderr."""
 
@@ -45,8 +112,10 @@ class CleanProcessError(LoopscopeError):
 class CleanProcess:
     """One job in a fresh interpreter; ``run`` feeds its events to a callback."""
 
-    def __init__(self, job: dict[str, Any]):
+    def __init__(self, job: dict[str, Any], *, stopwatches: Stopwatches | None = None):
         self.job = job
+        self.stopwatches = STOPWATCHES if stopwatches is None else stopwatches
+        self._timing = False
         self._process: asyncio.subprocess.Process | None = None
         self._stderr: deque[str] = deque(maxlen=5)
 
@@ -70,7 +139,11 @@ class CleanProcess:
         await self._process.stdin.drain()
 
     async def events(self, on_event: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-        """Pass every event to ``on_event`` until the result, which is returned."""
+        """Pass every event to ``on_event`` until the result, which is returned.
+
+        ``timing`` events (the child's stopwatch starting and stopping) are kept here: they
+        open and close a window on ``stopwatches``.
+        """
         process = self._process
         assert process is not None
         assert process.stdout is not None
@@ -79,6 +152,9 @@ class CleanProcess:
             while line := await process.stdout.readline():
                 event = decode(line)
                 if event is None:
+                    continue
+                if event["e"] == "timing":
+                    self._set_timing(bool(event.get("on")))
                     continue
                 if event["e"] == "result":
                     return event
@@ -90,7 +166,15 @@ class CleanProcess:
             tail = " / ".join(self._stderr) or f"exit status {process.returncode}"
             raise CleanProcessError(f"the clean process ended without a result: {tail}")
         finally:
+            self._set_timing(False)
             reader.cancel()
+
+    def _set_timing(self, on: bool) -> None:
+        if on and not self._timing:
+            self.stopwatches.start()
+        elif self._timing and not on:
+            self.stopwatches.stop()
+        self._timing = on
 
     async def _read_stderr(self) -> None:
         process = self._process

@@ -66,6 +66,7 @@ async def replay(job: dict[str, Any]) -> None:
     load_kinds_files(job.get("kinds", []))  # the user's kinds the batch uses
     tune_garbage_collector()  # as `loopscope run` does: the same measurement, the same process
     async with TaskManager(EngineOptions(**job["engine"])) as manager:
+        emit("timing", on=True)  # the watching screen keeps quiet until both walls are taken
         batch = manager.launch(job["specs"])
         await batch.wait()
         replay = manager.replay_sequential(batch)
@@ -73,6 +74,7 @@ async def replay(job: dict[str, Any]) -> None:
         announcer = Announcer(manager, replay.id)
         task = asyncio.get_running_loop().create_task(announcer.run())
         await replay.wait()
+        emit("timing", on=False)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         announcer.flush()  # the last ones

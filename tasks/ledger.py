@@ -20,10 +20,15 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable
 
 from loopscope.tasks.batch import Batch
-from loopscope.tasks.records import TaskRecord, TaskState
+from loopscope.tasks.records import FINISHED_STATES, TaskRecord, TaskState
 from loopscope.tasks.safe_text import printable, printable_or_none
 from loopscope.tasks.spec import TaskSpec
 from loopscope.tasks.timing import Timing, union_length
+
+# Module constants: on Python 3.11 every ``TaskState.X`` read goes through the slow hook of
+# ``EnumType.__getattr__``, and these are read several times per task.
+PENDING, RUNNING = TaskState.PENDING, TaskState.RUNNING
+DONE, EXCEPTION, CANCELLED = TaskState.DONE, TaskState.EXCEPTION, TaskState.CANCELLED
 
 
 class TaskLedger:
@@ -58,8 +63,16 @@ class TaskLedger:
         """Summed measured sequential time of those replays."""
         self._live_replays: Counter[int] = Counter()
         """Replays not yet done, by the batch they replay: that batch must stay in history."""
+        self._last_target = ""
+        self._last_safe_target = ""
+        """The last target escaped, and how: every copy of a spec shares one target string."""
         self.span_work = 0
         """Spans visited while completing batches (a test checks it stays O(1) per batch)."""
+        self.in_flight = 0
+        """Batches launched and not yet complete, replays included."""
+        self.on_busy: Callable[[bool], None] | None = None
+        """Told True when a batch starts with none in flight, False when the last one
+        completes (the manager raises the collector's threshold meanwhile, busy_gc.py)."""
 
     # --- batches --------------------------------------------------------------------------
 
@@ -78,6 +91,9 @@ class TaskLedger:
             sequential=sequential, replay_of=replay_of, label=label,
         )
         self.batches[batch.id] = batch
+        self.in_flight += 1
+        if self.in_flight == 1 and self.on_busy is not None:
+            self.on_busy(True)
         if not sequential:
             self._live[batch.id] = batch
         if replay_of is not None:
@@ -119,37 +135,47 @@ class TaskLedger:
     ) -> TaskRecord:
         """A new pending record in ``batch``. With ``planned=False`` it was not counted in the
         batch's plan (a tracked task added as it comes), so the plan grows by one."""
-        record = TaskRecord(
-            id=next(self._record_ids), batch_id=batch.id, kind=kind,
-            target=printable(target),  # a file name or URL may hold terminal escapes
-            created=self.clock(),
-        )
-        self.records[record.id] = record
+        if target is not self._last_target:  # the copies of one spec share their target
+            self._last_target = target
+            self._last_safe_target = printable(target)  # a name or URL may hold escapes
+        record_id = next(self._record_ids)
+        record = TaskRecord(record_id, batch.id, kind, self._last_safe_target, self.clock())
+        self.records[record_id] = record
         batch.records.append(record)
         if not planned:
             batch.planned += 1
-        batch.counts[TaskState.PENDING] += 1
-        self.counts[TaskState.PENDING] += 1
-        self.touch(record)
+        batch.counts[PENDING] += 1
+        self.counts[PENDING] += 1
+        self.version = version = self.version + 1
+        record.version = version
+        self._changed[record_id] = version  # a new id: it goes last, no need to pop it first
         return record
 
     def touch(self, record: TaskRecord) -> None:
         """Say that ``record`` changed (screens redraw it)."""
-        self.version += 1
-        record.version = self.version
+        self.version = version = self.version + 1
+        record.version = version
         changed = self._changed
-        changed.pop(record.id, None)
-        changed[record.id] = self.version
+        changed.pop(record.id, None)  # keep ids in the order they last changed
+        changed[record.id] = version
 
-    def _set_state(self, record: TaskRecord, state: TaskState) -> None:
+    def _set_state(self, record: TaskRecord, batch: Batch, state: TaskState) -> None:
+        """Move ``record`` to ``state``: both counters, and a touch (inlined: this runs two or
+        three times per task, see README "Benchmarks" (c))."""
         old = record.state
-        batch = self.batches[record.batch_id]
-        self.counts[old] -= 1
-        self.counts[state] += 1
-        batch.counts[old] -= 1
-        batch.counts[state] += 1
+        counts = self.counts
+        counts[old] -= 1
+        counts[state] += 1
+        counts = batch.counts
+        counts[old] -= 1
+        counts[state] += 1
         record.state = state
-        self.touch(record)
+        self.version = version = self.version + 1
+        record.version = version
+        changed = self._changed
+        record_id = record.id
+        changed.pop(record_id, None)
+        changed[record_id] = version
 
     def mark_running(self, record: TaskRecord, at: float | None = None) -> None:
         """The task got its slot and is doing its work now. Ignored unless it is pending.
@@ -157,34 +183,42 @@ class TaskLedger:
         ``at`` is a ``time.perf_counter`` stamp taken elsewhere (a worker thread or process);
         it is used only when the ledger's clock is perf_counter too.
         """
-        if record.state is not TaskState.PENDING:
+        if record.state is not PENDING:
             return
         now = self.clock()
-        started = at if at is not None and self._clock_is_perf_counter else now
-        started = min(max(started, record.created), now)
+        if at is None:
+            started = now
+        else:
+            started = at if self._clock_is_perf_counter else now
+            started = min(max(started, record.created), now)
         record.started = started
         batch = self.batches[record.batch_id]
-        if batch.first_start is None or started < batch.first_start:
+        first = batch.first_start
+        if first is None or started < first:
             batch.first_start = started
         batch.running_start_sum += started
-        self._set_state(record, TaskState.RUNNING)
+        self._set_state(record, batch, RUNNING)
 
     def mark_pending(self, record: TaskRecord, waiting_for: str | None = None) -> None:
         """The task must wait after all (a fetch queued for a connection)."""
-        if record.state is not TaskState.RUNNING or record.started is None:
+        if record.state is not RUNNING or record.started is None:
             return
         batch = self.batches[record.batch_id]
         batch.running_start_sum -= record.started
         record.started = None
         if waiting_for is not None:
             record.waiting_for = waiting_for
-        self._set_state(record, TaskState.PENDING)
+        self._set_state(record, batch, PENDING)
 
     def waiting(self, record: TaskRecord, what: str) -> None:
         """A pending task now waits for ``what`` (a connection slot, a worker ...)."""
-        if record.state is TaskState.PENDING and record.waiting_for != what:
+        if record.state is PENDING and record.waiting_for != what:
             record.waiting_for = what
-            self.touch(record)
+            self.version = version = self.version + 1  # touch(record), inlined: once a task
+            record.version = version
+            changed = self._changed
+            changed.pop(record.id, None)
+            changed[record.id] = version
 
     def mark_cancelling(self, record: TaskRecord, reason: str) -> None:
         """The task was cancelled but its work cannot be interrupted: say so until it ends."""
@@ -212,7 +246,7 @@ class TaskLedger:
         ``error`` is (type, message, traceback) for the exception state. ``at`` is when it
         ended, if another process stamped it (tasks/isolated.py), on the perf_counter clock.
         """
-        if record.state.finished:
+        if record.state in FINISHED_STATES:
             return
         now = self.clock()
         if at is not None and self._clock_is_perf_counter:  # stamped elsewhere (isolated.py)
@@ -220,26 +254,33 @@ class TaskLedger:
         batch = self.batches[record.batch_id]
         record.finished = now
         # Text from outside (a reason phrase, a file name, an error) is stored escaped, so no
-        # screen ever writes a terminal escape sequence it did not mean (safe_text.py).
+        # screen ever writes a terminal escape sequence it did not mean (safe_text.py). Text
+        # with nothing to escape (str.isprintable, in C) is kept as it is: the usual case.
         if result:
-            record.result = printable(result)
+            record.result = result if result.isprintable() else printable(result)
         if error is not None:
             kind, message, traceback = error
             record.error_type = printable(kind)
             record.error_message = printable_or_none(message)
             record.traceback = printable_or_none(traceback, keep_lines=True)
-        if record.state is TaskState.RUNNING and record.started is not None:
-            batch.running_start_sum -= record.started
-            run = now - record.started
+        started = record.started
+        if started is not None and record.state is RUNNING:
+            batch.running_start_sum -= started
+            run = now - started
             batch.finished_run_sum += run
             if not batch.sequential:
                 self._finished_run_sum += run
-        if batch.last_finish is None or now > batch.last_finish:
+        last = batch.last_finish
+        if last is None or now > last:
             batch.last_finish = now
-        self._set_state(record, state)
-        if batch.counts[TaskState.RUNNING] == 0:
+        self._set_state(record, batch, state)
+        counts = batch.counts
+        if counts[RUNNING] == 0:
             batch.running_start_sum = 0.0  # no float drift across long sessions
-        self._check_batch_done(batch)
+        if not batch.launching and (
+            counts[DONE] + counts[EXCEPTION] + counts[CANCELLED] >= batch.planned
+        ):
+            self._check_batch_done(batch)
 
     # --- completing batches, O(1) amortised -----------------------------------------------
 
@@ -247,6 +288,9 @@ class TaskLedger:
         if not batch.done or batch.completed:
             return
         batch.complete()
+        self.in_flight -= 1
+        if self.in_flight == 0 and self.on_busy is not None:
+            self.on_busy(False)
         replayed = batch.replay_of
         if replayed is not None and replayed in self._live_replays:
             self._live_replays[replayed] -= 1  # never below one: a -1 would pin it forever

@@ -5,7 +5,7 @@ ClientSession, one thread pool and (on first use) one process pool for its whole
 the demo server and the monitors. It keeps a strong reference to every task until it ends.
 One task's failure never touches its siblings.
 
-Every task's bookkeeping happens in one done-callback, ``_on_task_done``, which reads
+Every task's bookkeeping happens in one done-callback (``LiveTasks._on_task_done``), which reads
 ``task.cancelled()`` / ``task.exception()`` the way CPython's ``asyncio/taskgroups.py`` does:
 however a task ended (even cancelled before its first step) its record ends too.
 
@@ -18,14 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
-import functools
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, TypeVar
 
 import aiohttp
@@ -33,41 +29,41 @@ import aiohttp.abc
 
 from loopscope.tasks.batch import Batch
 from loopscope.tasks.blame import LoopBlame, StallEvidence
+from loopscope.tasks.busy_gc import BusyCollector
 from loopscope.tasks.demo_server import DemoServer
 from loopscope.tasks.errors import ManagerClosed, TaskFailure
-from loopscope.tasks.failures import describe, format_traceback
 from loopscope.tasks.introspect import Introspector
-from loopscope.tasks.kinds.context import TaskContext
 from loopscope.tasks.kinds.fetch import build_trace_config
 from loopscope.tasks.lag import LagMonitor, LagSpike
+from loopscope.tasks.launching import Launcher, Runner
 from loopscope.tasks.ledger import TaskLedger
+from loopscope.tasks.ledger_reading import LedgerReading
+from loopscope.tasks.live_tasks import LiveTasks
+from loopscope.tasks.loop_errors import LoopErrors
 from loopscope.tasks.options import EngineOptions, OptionError
-from loopscope.tasks.process_jobs import ProcessJobs, call_soon
+from loopscope.tasks.process_records import CLOSE_GRACE_S, ProcessRecords
 from loopscope.tasks.process_stats import ProcessMonitor
 from loopscope.tasks.records import TaskRecord, TaskState
 from loopscope.tasks.scratch import ScratchSpace
 from loopscope.tasks.slots import ConnectionSlots
-from loopscope.tasks.spec import TaskSpec, bind, parse_specs, prepare_specs
+from loopscope.tasks.spec import TaskSpec, parse_specs, prepare_specs
 from loopscope.tasks.thread_workers import ThreadWorkers
-from loopscope.tasks.timing import Timing
-from loopscope.tasks.tracked import TrackedWork
+from loopscope.tasks.tracked import TrackedWork, track
 
 T = TypeVar("T")
-Runner = Callable[[TaskContext, TaskRecord], Awaitable[str]]
-"""One task of a checked spec: ``bind(spec).run``, its arguments parsed once per launch."""
+PENDING = TaskState.PENDING
+"""A module constant for the hot paths: on Python 3.11 reading ``TaskState.X`` goes through
+``EnumType.__getattr__``'s slow hook (a method-wrapper per read)."""
 
-SLOW_LAUNCH_S = 0.02
-CLOSE_GRACE_S = 1.0
-"""On close, cancelled tasks get this long to end and worker threads this long to finish a
-job they cannot be interrupted in; then the manager closes without them."""
-TOO_MANY_FILES = "too many open files: raise ulimit -n or lower the connection limit"
-PROCESS_CANCELLING = (
-    "cancelled; a job running in a process cannot be interrupted: its worker finishes it first"
-)
+__all__ = ["CLOSE_GRACE_S", "TaskManager"]
 
 
-class TaskManager:
-    """Runs task specs concurrently on the current event loop and records everything."""
+class TaskManager(LedgerReading):
+    """Runs task specs concurrently on the current event loop and records everything.
+
+    Its parts, each in its own module: the records (``TaskLedger``, read through
+    ``LedgerReading``), the live tasks and their done-callback (``LiveTasks``), the launches
+    (``Launcher``), and the process pool's jobs (``ProcessRecords``)."""
 
     def __init__(
         self,
@@ -80,22 +76,16 @@ class TaskManager:
         """The settings in force (``set_limits`` replaces it)."""
         self.clock = clock
         self.ledger = TaskLedger(clock=clock, history_limit=options.history_limit)
+        self.collector = BusyCollector(options.gc_threshold)
+        """The collector's threshold, raised while a batch is in flight (tasks/busy_gc.py)."""
+        self.ledger.on_busy = self.collector.busy
         self._resolver = resolver
         """DNS resolver for the connector (tests pass one that never leaves the machine)."""
         tracing = options.trace_connections
         self._slots = ConnectionSlots(
             0 if tracing else options.connector_limit, 0 if tracing else options.limit_per_host
         )
-        self._tasks: dict[int, asyncio.Task[Any]] = {}
-        """Live tasks by record id: the strong references."""
-        self._record_of: dict[asyncio.Task[Any], TaskRecord] = {}
-        """The same, the other way: which record the running task is (what does it wait for)."""
-        self._launchers: dict[int, asyncio.Task[None]] = {}
         self._watched: set[asyncio.Task[Any]] = set()
-        self._stop_requested: set[int] = set()
-        self._awaiting_process: dict[int, TaskRecord] = {}
-        self._finish_on_start: dict[int, tuple[Callable[[Any], str] | None, asyncio.Task[Any]]] = {}
-        """Process jobs that ended before their start announcement arrived."""
         self.gil_jobs_running = 0
         """CPU-bound jobs running in threads now: they starve the loop of the GIL."""
         self.notices: list[str] = []
@@ -117,11 +107,18 @@ class TaskManager:
         self.thread_pool = ThreadWorkers(
             options.thread_workers, on_submit=self._waiting_for_thread
         )
-        self._processes = ProcessJobs(
+        self._processes = ProcessRecords(
+            self.ledger,
             options.process_pool_size,
-            self._process_started,
             on_broken=self._process_pool_broke,
             on_pool_started=self._process_pool_started,
+        )
+        self._live = LiveTasks(self.ledger, self.introspect, self._processes)
+        self._launcher = Launcher(
+            self.ledger,
+            clock=clock,
+            chunk=lambda: self.options.launch_chunk,
+            note_own_work=self.note_own_work,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -129,7 +126,6 @@ class TaskManager:
         self._closed = False
         self._closing: asyncio.Task[None] | None = None
         self._started = False
-        self._previous_handler: Any = None
 
     # --- settings -------------------------------------------------------------------------
 
@@ -153,11 +149,7 @@ class TaskManager:
     @property
     def process_workers_busy(self) -> int:
         """Process-pool workers running a job now (cancelled ones included until they end)."""
-        return self._processes.busy
-
-    @property
-    def history_limit(self) -> int:
-        return self.ledger.history_limit
+        return self._processes.jobs.busy
 
     @property
     def default_fetch_timeout(self) -> float:
@@ -201,7 +193,7 @@ class TaskManager:
         if connections_changed:
             self._slots.resize(new.connector_limit, new.limit_per_host)
         self.thread_pool.resize(new.thread_workers)
-        self._processes.resize(new.process_pool_size)
+        self._processes.jobs.resize(new.process_pool_size)
         self.settings_version += 1
         return new
 
@@ -215,8 +207,8 @@ class TaskManager:
             return self
         began = self.clock()
         self._loop = loop = asyncio.get_running_loop()
-        self._previous_handler = loop.get_exception_handler()
-        loop.set_exception_handler(self._loop_exception)
+        # stays after close: an accept retry can fire later still (tasks/loop_errors.py)
+        loop.set_exception_handler(LoopErrors(self.notice, loop.get_exception_handler()))
         tracing = self.options.trace_connections
         connector = aiohttp.TCPConnector(
             # the slots (tasks/slots.py) enforce the limits, so they can change while running
@@ -236,6 +228,7 @@ class TaskManager:
             self.lag.start()
             self.process.start()
         self.introspect.start()
+        self._live.start(loop)
         if self.introspect.unavailable:
             self.notice(self.introspect.unavailable)
         self._started = True
@@ -260,7 +253,7 @@ class TaskManager:
         interrupted is left to finish on its own rather than waited for.
         """
         if self._closing is None:
-            self._closed = True
+            self._closed = self._processes.closed = True
             self._closing = asyncio.get_running_loop().create_task(
                 self._close(), name="loopscope-close"
             )
@@ -278,7 +271,7 @@ class TaskManager:
 
     async def _close(self) -> None:
         self.cancel_all()
-        pending = [*self._watched, *self._launchers.values(), *self._tasks.values()]
+        pending = [*self._watched, *self._launcher.tasks(), *self._live.tasks()]
         if pending:
             await asyncio.wait(pending, timeout=CLOSE_GRACE_S)
         await self.lag.stop()
@@ -295,34 +288,17 @@ class TaskManager:
         deadline = time.monotonic() + CLOSE_GRACE_S
         while self.thread_pool.threads_alive() and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
-        if self._processes.started:
-            await asyncio.to_thread(self._processes.stop)
+        if self._processes.jobs.started:
+            await asyncio.to_thread(self._processes.jobs.stop)
         await asyncio.sleep(0)  # the process jobs' last callbacks
-        for job_id in list(self._finish_on_start):  # ended well; their start never came
-            self._finish_without_start(job_id)
+        self._processes.finish_all_without_start()  # ended well; their start never came
         for record in list(self.ledger.records.values()):
             if not record.state.finished:  # a task that ignored its cancellation
                 self.ledger.finish(record, TaskState.CANCELLED)
         await self.scratch.remove()
+        self.collector.restore()
         self.introspect.stop()
-        # The exception handler stays: out of file descriptors, asyncio retries a failed accept
-        # later (``_start_serving``), and a retry that fires after the server closed would
-        # otherwise log a traceback each time. It passes everything else on unchanged.
-
-    def _loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        """Out of file descriptors, asyncio logs a traceback per failed accept (thousands, and
-        more for each retry it schedules): say it once, in words, and drop the retries that
-        fire once the server is closed. Everything else goes to the previous handler."""
-        error = context.get("exception")
-        if isinstance(error, OSError) and error.errno in (errno.EMFILE, errno.ENFILE):
-            self.notice(TOO_MANY_FILES)
-            return
-        if _is_accept_retry(context):
-            return  # the retry of an accept that failed for lack of descriptors (see aclose)
-        if self._previous_handler is not None:
-            self._previous_handler(loop, context)
-        else:
-            loop.default_exception_handler(context)
+        self._live.stop()
 
     def notice(self, text: str) -> None:
         """Tell the person once (repeats of the newest notice are dropped)."""
@@ -380,159 +356,28 @@ class TaskManager:
             specs, label=label, planned=sum(spec.repeat for spec in specs),
             sequential=sequential, replay_of=replay_of,
         )
-        coro = self._launch_sequential(batch) if sequential else self._launch_concurrent(batch)
-        launcher = loop.create_task(coro, name=f"loopscope-launch-{batch.id}")
-        self._launchers[batch.id] = launcher
-        launcher.add_done_callback(lambda _: self._launchers.pop(batch.id, None))
+        self._launcher.launch(loop, batch, self._start_task)
         return batch
-
-    async def _launch_concurrent(self, batch: Batch) -> None:
-        try:
-            created = 0
-            chunk = self.options.launch_chunk
-            chunk_start = self.clock()
-            for spec in batch.specs:
-                bound = bind(spec)
-                runner, target = bound.run, bound.target
-                for _ in range(spec.repeat):
-                    if batch.id in self._stop_requested:
-                        return
-                    self._start_task(batch, spec, runner, target)
-                    created += 1
-                    if created % chunk == 0:
-                        self._note_slow_launch(batch, chunk_start)
-                        await asyncio.sleep(0)
-                        chunk_start = self.clock()
-            self._note_slow_launch(batch, chunk_start)
-        finally:
-            self._launch_finished(batch)
-
-    async def _launch_sequential(self, batch: Batch) -> None:
-        try:
-            for spec in batch.specs:
-                bound = bind(spec)
-                runner, target = bound.run, bound.target
-                for _ in range(spec.repeat):
-                    if batch.id in self._stop_requested:
-                        return
-                    task = self._start_task(batch, spec, runner, target)
-                    await asyncio.wait([task])
-        finally:
-            self._launch_finished(batch)
-        original = self.ledger.batches.get(batch.replay_of or -1)
-        if original is not None and batch.counts[TaskState.CANCELLED] == 0:
-            self.ledger.record_replay(original, batch)
-
-    def _note_slow_launch(self, batch: Batch, start: float) -> None:
-        end = self.clock()
-        if end - start >= SLOW_LAUNCH_S:
-            self.note_own_work(start, end, f"launching batch #{batch.id}")
-
-    def _launch_finished(self, batch: Batch) -> None:
-        self._stop_requested.discard(batch.id)
-        self.ledger.launch_finished(batch)
 
     def _start_task(
         self, batch: Batch, spec: TaskSpec, runner: Runner, target: str
     ) -> asyncio.Task[Any]:
-        # The record exists before the task: with an eager task factory (Python 3.12+ under
-        # Textual) the coroutine runs up to its first await inside create_task.
+        """One task of a launch: its record first, then the task (with an eager task
+        factory, Python 3.12+ under Textual, the coroutine runs up to its first await inside
+        create_task). Tests hold tasks at their start by wrapping this (tests/staging.py)."""
         record = self.ledger.add_record(batch, spec.kind, target)
-        return self._adopt(record, runner(self, record), None)
-
-    def _adopt(
-        self,
-        record: TaskRecord,
-        coro: Any,
-        summary: Callable[[Any], str] | None,
-        name: str | None = None,
-    ) -> asyncio.Task[Any]:
-        """Run ``coro`` as ``record``'s task; ``_on_task_done`` records how it ended."""
-        assert self._loop is not None
-        task = self._loop.create_task(coro, name=name)
-        self._tasks[record.id] = task  # strong reference until it ends
-        self._record_of[task] = record
-        self.introspect.attach(record.id, task)
-        task.add_done_callback(functools.partial(self._on_task_done, record, summary))
-        return task
-
-    def _on_task_done(
-        self, record: TaskRecord, summary: Callable[[Any], str] | None, task: asyncio.Task[Any]
-    ) -> None:
-        """All task bookkeeping, however the task ended (like TaskGroup's ``_on_task_done``)."""
-        self._last_steps(record)
-        if self._tasks.get(record.id) is task:
-            del self._tasks[record.id]
-        self._record_of.pop(task, None)
-        if (
-            record.id in self._awaiting_process
-            and not task.cancelled()
-            and task.exception() is None
-            and not self._closed
-        ):
-            # The job ended before its worker's start announcement reached the loop (they
-            # travel by different queues): finish when it arrives, so the record has a start.
-            self._finish_on_start[record.id] = (summary, task)
-            assert self._loop is not None
-            self._loop.call_later(CLOSE_GRACE_S, self._finish_without_start, record.id)
-            return
-        self._awaiting_process.pop(record.id, None)
-        ledger = self.ledger
-        if task.cancelled():
-            job = self._processes.running(record.id)
-            if job is not None and not self._closed:
-                # the worker goes on with the job: show it as cancelling until it is free
-                ledger.mark_cancelling(record, PROCESS_CANCELLING)
-                loop = self._loop
-                assert loop is not None
-                job.add_done_callback(
-                    lambda _: call_soon(loop, ledger.finish, record, TaskState.CANCELLED)
-                )
-                return
-            ledger.finish(record, TaskState.CANCELLED)
-            return
-        error = task.exception()
-        if error is not None:
-            error_type, message = describe(error)
-            ledger.finish(
-                record, TaskState.EXCEPTION, error=(error_type, message, format_traceback(error))
-            )
-            if _is_broken_pool(error):
-                self._processes.note_broken()
-            return
-        value = task.result()
-        try:
-            text = summary(value) if summary is not None else str(value)
-        except Exception as failure:  # a scenario's summary must not lose the record
-            text = f"(no summary: {type(failure).__name__})"
-        ledger.finish(record, TaskState.DONE, result=text)
+        return self._live.adopt(record, runner(self, record))
 
     # --- insight: busy time, steps, where suspended (tasks/introspect.py) ------------------
 
     def sample_insight(self, record_ids: Iterable[int]) -> None:
         """Refresh the insight fields of these records: call it for the tasks a screen shows,
         a few times a second at most. Reading await chains costs nothing when nobody asks."""
-        introspect = self.introspect
-        for record_id in record_ids:
-            record = self.ledger.get(record_id)
-            task = self._tasks.get(record_id)
-            if record is None or task is None:
-                continue
-            record.suspended_at = introspect.suspension(task)
-            figures = introspect.steps_of(record_id)
-            if figures is not None:
-                record.busy_s, record.steps = figures.busy_s, figures.steps
-                record.longest_step_s = figures.longest_s
-
-    def _last_steps(self, record: TaskRecord) -> None:
-        figures = self.introspect.detach(record.id)
-        if figures is not None:
-            record.busy_s, record.steps = figures.busy_s, figures.steps
-            record.longest_step_s = figures.longest_s
+        self._live.sample_insight(record_ids)
 
     def live_tasks(self) -> Mapping[int, asyncio.Task[Any]]:
         """Record id -> its asyncio task, for tasks not finished (a read-only view)."""
-        return MappingProxyType(self._tasks)
+        return self._live.view()
 
     # --- tasks a caller schedules itself (the teaching scenarios) ---------------------------
 
@@ -571,20 +416,7 @@ class TaskManager:
         """
         self._check_open()
         record = self.ledger.add_record(batch, kind, target, planned=False)
-        ledger = self.ledger
-
-        async def body() -> T:
-            if start_running:
-                ledger.mark_running(record)
-            return await work(record)
-
-        def start() -> asyncio.Task[T]:
-            task: asyncio.Task[T] = self._adopt(
-                record, body(), summary, name=f"loopscope-{kind}-{record.id}"
-            )
-            return task
-
-        return TrackedWork(start, lambda: ledger.finish(record, TaskState.CANCELLED))
+        return track(self.ledger, self._live.adopt, record, work, summary, start_running)
 
     def watch(self, task: asyncio.Task[Any]) -> None:
         """Keep a strong reference to a task of the caller's until it ends; ``cancel_all``
@@ -634,24 +466,14 @@ class TaskManager:
 
     def cancel(self, task_id: int) -> bool:
         """Cancel one task. False if it has already finished or does not exist."""
-        task = self._tasks.get(task_id)
-        if task is None or task.done():
-            return False
-        task.cancel()
-        return True
+        return self._live.cancel(task_id)
 
     def cancel_all(self) -> int:
         """Stop every launch in progress and cancel every live task."""
-        for batch_id in self._launchers:
-            self._stop_requested.add(batch_id)
+        self._launcher.stop_all()
         for watched in list(self._watched):
             watched.cancel()
-        cancelled = 0
-        for task in list(self._tasks.values()):
-            if not task.done():
-                task.cancel()
-                cancelled += 1
-        return cancelled
+        return self._live.cancel_all()
 
     # --- state changes (the TaskContext API the kinds call) ---------------------------------
 
@@ -670,11 +492,11 @@ class TaskManager:
             task = asyncio.current_task()
         except RuntimeError:  # not on the loop (a worker thread)
             return None
-        return self._record_of.get(task) if task is not None else None
+        return self._live.record_of(task) if task is not None else None
 
     def _waiting_for_current(self, what: str) -> None:
         record = self._current_record()
-        if record is not None and record.state is TaskState.PENDING:
+        if record is not None and record.state is PENDING:
             self.ledger.waiting(record, what)
 
     def _waiting_for_thread(self) -> None:
@@ -695,12 +517,20 @@ class TaskManager:
             return self.demo_url + url
         return url
 
-    def fetch_slot(self, url: str) -> AbstractAsyncContextManager[object]:
-        """What a fetch holds while it runs (see tasks/slots.py); waiting is pending time."""
-        return self._slots.hold(url, self._waiting_for_current)
+    def fetch_slot(
+        self, url: str, record: TaskRecord | None = None
+    ) -> AbstractAsyncContextManager[object]:
+        """What a fetch holds while it runs (see tasks/slots.py); waiting is pending time.
+        ``record`` is the fetch's own (else the running task's record is looked up)."""
+        if record is None:
+            return self._slots.hold(url, self._current_waits_for_slot)
+        return self._slots.hold(url, self.ledger.waiting, record)
+
+    def _current_waits_for_slot(self, _: object, what: str) -> None:
+        self._waiting_for_current(what)
 
     def expect_process_start(self, record: TaskRecord) -> None:
-        self._awaiting_process[record.id] = record
+        self._processes.expect_start(record)
 
     def run_in_process(self, function: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
         """Run ``function(*args)`` in the process pool (the current task's record, if any,
@@ -710,22 +540,9 @@ class TaskManager:
         record = self._current_record()
         if record is not None:
             self._waiting_for_current("a process worker")
-        return self._processes.submit(
+        return self._processes.jobs.submit(
             function, *args, job_id=record.id if record is not None else None
         )
-
-    def _process_started(self, job_id: int, at: float) -> None:
-        record = self._awaiting_process.pop(job_id, None)
-        if record is not None:
-            self.ledger.mark_running(record, at)
-            if (finished := self._finish_on_start.pop(job_id, None)) is not None:
-                self._on_task_done(record, *finished)
-
-    def _finish_without_start(self, job_id: int) -> None:
-        finished = self._finish_on_start.pop(job_id, None)
-        record = self._awaiting_process.pop(job_id, None)
-        if finished is not None and record is not None:
-            self._on_task_done(record, *finished)
 
     def _process_pool_started(self, start: float, end: float) -> None:
         self.note_own_work(start, end, "starting the process pool")
@@ -749,13 +566,13 @@ class TaskManager:
         """Launched tasks still waiting for their first step through a stall waited for a
         busy loop: say so on their records (tasks waiting for something named keep it)."""
         ledger = self.ledger
-        for record_id in self._tasks:
+        for record_id in self._live.view():
             record = ledger.records.get(record_id)
             if record is None:
                 continue
             if record.created >= began:
                 break  # the rest were created after the stall began
-            if record.state is TaskState.PENDING and record.waiting_for is None:
+            if record.state is PENDING and record.waiting_for is None:
                 batch = ledger.batches.get(record.batch_id)
                 if batch is not None and batch.specs:  # launched, not a scenario's own task
                     ledger.waiting(record, f"a busy event loop ({spike.lag_ms:,.0f} ms stall)")
@@ -789,62 +606,6 @@ class TaskManager:
         how many records were dropped. Nothing running is touched."""
         return self.ledger.clear_finished()
 
-    # --- reading (the ledger's figures) ---------------------------------------------------
-
-    @property
-    def records(self) -> dict[int, TaskRecord]:
-        return self.ledger.records
-
-    @property
-    def batches(self) -> dict[int, Batch]:
-        return self.ledger.batches
-
-    @property
-    def counts(self) -> dict[TaskState, int]:
-        return self.ledger.counts
-
-    @property
-    def version(self) -> int:
-        return self.ledger.version
-
-    @property
-    def history_version(self) -> int:
-        return self.ledger.history_version
-
-    def changes_since(self, version: int) -> tuple[int, list[int]]:
-        return self.ledger.changes_since(version)
-
-    def get(self, task_id: int) -> TaskRecord | None:
-        return self.ledger.get(task_id)
-
-    @property
-    def last_batch(self) -> Batch | None:
-        return self.ledger.last_batch
-
-    @property
-    def current_batch(self) -> Batch | None:
-        return self.ledger.current_batch
-
-    @property
-    def live_count(self) -> int:
-        return self.ledger.live_count
-
-    def session_timing(self) -> Timing:
-        return self.ledger.session_timing()
-
     def __repr__(self) -> str:
         counts = " ".join(f"{state.value}={n}" for state, n in self.counts.items())
         return f"<TaskManager {counts} batches={len(self.batches)} closed={self._closed}>"
-
-
-def _is_broken_pool(error: BaseException) -> bool:
-    return isinstance(error, BrokenProcessPool)
-
-
-def _is_accept_retry(context: dict[str, Any]) -> bool:
-    """A server's delayed accept retry failing because its socket is gone (closed meanwhile)."""
-    handle = context.get("handle")
-    callback = getattr(handle, "_callback", None)
-    return getattr(callback, "__name__", "") == "_start_serving" and isinstance(
-        context.get("exception"), (OSError, ValueError)
-    )

@@ -2,6 +2,8 @@
 
 Version 1. Every line carries ``"v": 1`` and an event name ``"e"``:
 
+* ``timing`` the job's stopwatch starts (``on``: true) or stops (false): the reader keeps
+  quiet in between (tasks/isolated.py, ``Stopwatches``);
 * ``launch`` the stopwatch started: ``at`` (a batch's wall runs from its launch);
 * ``new``    a task exists, pending: ``job``, ``kind``, ``target``, ``at``;
 * ``start``  it is running: ``job``, ``at``;

@@ -10,9 +10,41 @@ from __future__ import annotations
 import asyncio
 import collections.abc
 from collections.abc import Callable, Generator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from loopscope.tasks.records import TaskRecord, TaskState
+
+if TYPE_CHECKING:
+    from loopscope.tasks.ledger import TaskLedger
 
 T = TypeVar("T")
+Adopt = Callable[..., "asyncio.Task[Any]"]
+"""``LiveTasks.adopt(record, coro, summary, name=)``: runs a coroutine as a record's task."""
+
+
+def track(
+    ledger: TaskLedger,
+    adopt: Adopt,
+    record: TaskRecord,
+    work: Callable[[TaskRecord], collections.abc.Awaitable[T]],
+    summary: Callable[[T], str],
+    start_running: bool,
+) -> TrackedWork[T]:
+    """``TaskManager.tracked``'s coroutine for ``record`` (already created, pending): its work
+    runs as a task of its own, marked running first unless ``start_running`` is False."""
+
+    async def body() -> T:
+        if start_running:
+            ledger.mark_running(record)
+        return await work(record)
+
+    def start() -> asyncio.Task[T]:
+        task: asyncio.Task[T] = adopt(
+            record, body(), summary, name=f"loopscope-{record.kind}-{record.id}"
+        )
+        return task
+
+    return TrackedWork(start, lambda: ledger.finish(record, TaskState.CANCELLED))
 
 
 class TrackedWork(collections.abc.Coroutine[Any, Any, T]):

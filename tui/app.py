@@ -9,6 +9,7 @@ import signal
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from textual import events
 from textual.app import App
 
 from loopscope.tasks.gc_tuning import tune_garbage_collector
@@ -19,6 +20,10 @@ from loopscope.tui.commands import LoopscopeCommands
 from loopscope.tui.launch_keys import DEFAULT_BATCH_SIZE
 from loopscope.tui.screens.main import MainScreen
 
+WIDE_COLUMNS = 120
+"""Where the wide layout starts (``HORIZONTAL_BREAKPOINTS``): narrower, no room for a panel
+docked beside the dashboard."""
+
 
 class LoopscopeApp(App[int]):
     """loopscope: make Python concurrency visible."""
@@ -28,7 +33,7 @@ class LoopscopeApp(App[int]):
     COMMANDS = App.COMMANDS | {LoopscopeCommands}
     HORIZONTAL_BREAKPOINTS = [
         (0, "-narrow"),
-        (120, "-wide"),
+        (WIDE_COLUMNS, "-wide"),
     ]
     ENABLE_COMMAND_PALETTE = True
 
@@ -86,6 +91,21 @@ class LoopscopeApp(App[int]):
             self.exit(128 + signum, return_code=128 + signum)
 
         self.call_later(stop)
+
+    def action_show_help_panel(self) -> None:
+        """The palette's "Keys". Textual docks a keys panel on the right; at 80 columns that
+        squeezed the task list to a strip, so below the wide layout the screen's own help
+        (every key at full width, escape closes) opens instead. Wide, Textual's panel."""
+        help_screen = getattr(self.screen, "action_help", None)
+        if self.size.width < WIDE_COLUMNS and help_screen is not None:
+            help_screen()
+            return
+        super().action_show_help_panel()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """A terminal made narrow closes the keys panel rather than squeeze the screen."""
+        if event.size.width < WIDE_COLUMNS:
+            self.action_hide_help_panel()
 
     async def action_quit(self) -> None:
         """Cancel everything, close the engine, then leave."""

@@ -23,6 +23,7 @@ from loopscope.tasks.safe_text import fit_stream
 from loopscope.tasks.secrets import mask_text, shorten
 from loopscope.tasks.spec import MAX_REPEAT, TaskSpec, check_launch_size, parse_specs
 from loopscope.tasks.stopping import Stopped, run_until_stopped
+from loopscope.tasks.watch.supervisor import GRACE_S
 
 if TYPE_CHECKING:
     from loopscope.tasks.kinds.kind import Kind
@@ -155,6 +156,9 @@ def _add_watch_commands(commands: Any) -> None:
     watch.add_argument("--timeout", type=float, metavar="SECONDS",
                        help="with --json: stop the program after this long (SIGINT, SIGTERM, "
                        "SIGKILL)")
+    watch.add_argument("--grace", type=float, default=GRACE_S, metavar="SECONDS",
+                       help="when stopping the program: how long it gets after SIGINT, and "
+                       f"again after SIGTERM, before the next signal (default {GRACE_S:g})")
     watch.add_argument("-m", dest="module", metavar="MODULE", help="run a module, as python -m")
     watch.add_argument("target", nargs=argparse.REMAINDER, metavar="SCRIPT [ARGS]")
 

@@ -18,7 +18,7 @@ from textual.app import App
 from loopscope.tasks.gc_tuning import tune_garbage_collector
 from loopscope.tasks.watch.agent_feed import ConnectFeed, ListenerFeed, agent_command
 from loopscope.tasks.watch.session import WatchSession
-from loopscope.tasks.watch.supervisor import ProgramSupervisor
+from loopscope.tasks.watch.supervisor import GRACE_S, ProgramSupervisor
 from loopscope.tui.screens.watch import WatchScreen
 
 
@@ -97,12 +97,14 @@ def make_watch_app(session: WatchSession) -> WatchApp:
     return WatchApp(session)
 
 
-def program_session(target: Sequence[str], *, module: bool = False) -> WatchSession:
+def program_session(target: Sequence[str], *, module: bool = False,
+                    grace_s: float = GRACE_S) -> WatchSession:
     """A session that starts ``target`` (a script and its arguments, or a module with
     ``module``) under the agent, which connects back to a private socket."""
     label = ("-m " if module else "") + " ".join(target)
     feed = ListenerFeed()
-    program = ProgramSupervisor(agent_command(feed.address, target, module=module))
+    program = ProgramSupervisor(agent_command(feed.address, target, module=module),
+                                grace_s=grace_s)
     return WatchSession(label=label, program=program, feed=feed)
 
 
@@ -111,10 +113,10 @@ def attach_session(address: str, token: str | None = None) -> WatchSession:
     return WatchSession(label=address, feed=ConnectFeed(address, token))
 
 
-def run_watch(target: Sequence[str], *, module: bool = False) -> int:
+def run_watch(target: Sequence[str], *, module: bool = False, grace_s: float = GRACE_S) -> int:
     """``loopscope watch [-m] TARGET ARGS...``: open the dashboard on the program; quitting
     stops it."""
-    return make_watch_app(program_session(target, module=module)).run() or 0
+    return make_watch_app(program_session(target, module=module, grace_s=grace_s)).run() or 0
 
 
 def run_attach(address: str, token: str | None = None) -> int:

@@ -37,16 +37,19 @@ def watch(args: argparse.Namespace) -> int:
         return _fail(f"watch: no such file: {target[0]}")
     if args.timeout is not None and args.timeout <= 0:
         return _fail("watch: --timeout must be more than 0")
+    if not args.grace > 0:
+        return _fail("watch: --grace must be more than 0")
     if not args.json:
         try:
             from loopscope.tui.watch_app import run_watch
         except ImportError:
             return _fail("watch: the dashboard is not built yet; use --json")
-        return run_watch(target, module=module)
+        return run_watch(target, module=module, grace_s=args.grace)
     from loopscope.tasks.agent.headless import watch_headless
 
     try:
-        report, code = asyncio.run(watch_headless(target, module=module, timeout=args.timeout))
+        report, code = asyncio.run(watch_headless(target, module=module, timeout=args.timeout,
+                                                  grace=args.grace))
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; the program was stopped", file=sys.stderr)
         return 130

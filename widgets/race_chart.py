@@ -118,7 +118,8 @@ class RaceChart(Widget):
         room = self.content_size.width or self.size.width
         parts.append(Text(keep_units(results.conclusion, room), style="bold"))
         watcher = ("" if results.watcher_cpu is None else
-                   f"; this screen used {results.watcher_cpu:.0%} of one core meanwhile")
+                   f"; this screen used {results.watcher_cpu:.0%} of one core while the lanes "
+                   "were timed")
         parts.append(
             Text(keep_units(
                 f"{results.cores} cores, process pool of {results.process_workers}; every lane "

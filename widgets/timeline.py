@@ -12,6 +12,7 @@ legend and the time span sit in the bottom border, where no mark can cover them.
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from collections.abc import Callable
 
@@ -31,6 +32,28 @@ DRAW_BUDGET = 20
 """A live redraw waits this many times its own drawing time: the timeline's share of the
 loop stays under 1/DRAW_BUDGET however many tasks it draws."""
 EIGHTHS = " ▁▂▃▄▅▆▇█"
+AXIS_STEPS = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+"""While a batch runs, the axis is one of these lengths times a power of ten..."""
+LIVE_AXIS_MIN_S = 1.0
+"""...and at least this long: in a batch's first second the steps would come at every
+redraw; a short batch grows across the first part of the axis and fills it when it ends."""
+
+
+def live_axis_length(elapsed: float) -> float:
+    """The axis's length while a batch runs: the first step that holds ``elapsed``.
+
+    Why: an axis that ends at "now" rescales on every redraw, so every bar already drawn
+    moves a column left now and then while the batch runs (the trial saw bars shift between
+    redraws). An axis that grows in steps of at most a third keeps every column's time fixed
+    between steps: finished bars stand still, running bars grow to the right, and a step
+    (a visible rescale) comes at most about ten times per tenfold of elapsed time.
+    """
+    elapsed = max(elapsed, LIVE_AXIS_MIN_S)
+    power = 10.0 ** math.floor(math.log10(elapsed))
+    for step in AXIS_STEPS:
+        if step * power >= elapsed * (1 - 1e-9):
+            return step * power
+    return 10.0 * power
 
 
 def empty_text(batch: Batch | None) -> str:
@@ -195,12 +218,17 @@ class Timeline(Widget):
     # --- drawing ------------------------------------------------------------------------------
 
     def _span(self, now: float) -> tuple[float, float]:
+        """The axis: from the first launch to the last finish, or, while a batch runs, a
+        length that grows in steps (``live_axis_length``) so drawn bars stay put."""
         start = min(b.created for b in self.batches)
         if all(b.done for b in self.batches):
             end = max((b.last_finish or b.created) for b in self.batches)
-        else:
-            end = now
-        return start, max(end, start + 1e-3)
+            return start, max(end, start + 1e-3)
+        return start, start + live_axis_length(now - start)
+
+    def _elapsed(self, start: float, end: float, now: float) -> float:
+        """What the legend shows: the batch's span, or while it runs the time so far."""
+        return end - start if all(b.done for b in self.batches) else max(0.0, now - start)
 
     def _style(self, name: str) -> Style:
         return self.rich_style + self.get_component_rich_style(f"timeline--{name}")
@@ -240,7 +268,7 @@ class Timeline(Widget):
         strips.append(self._axis(width, start, end))
         self._set_legend(
             f"{plural(len(self._records), 'task')}: ░ waiting  █ running, coloured by end"
-            f"  ! loop lag  · {human_seconds(end - start)}"
+            f"  ! loop lag  · {human_seconds(self._elapsed(start, end, now))}"
         )
         return strips
 
@@ -321,7 +349,7 @@ class Timeline(Widget):
         strips.append(self._axis(width, start, end))
         self._set_legend(
             f"{plural(len(records), 'task')}: █ most running at once  ░ waiting  ! loop lag"
-            f"  · {human_seconds(end - start)}"
+            f"  · {human_seconds(self._elapsed(start, end, now))}"
         )
         return strips
 

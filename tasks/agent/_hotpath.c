@@ -27,6 +27,17 @@
 #include <structmember.h>
 #include <time.h>
 
+/* On 3.11 the creating frame is found without making a frame object for every frame walked
+ * (PyEval_GetFrame and PyFrame_GetBack make one each, a tracked object for the program's
+ * collector to count, per task created): the interpreter's own frame records, read as
+ * CPython 3.11's frame.c reads them. Other versions use the public API. */
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 && !defined(LOOPSCOPE_PUBLIC_FRAMES)
+#define LOOPSCOPE_311_FRAMES 1
+#define Py_BUILD_CORE 1
+#include <internal/pycore_frame.h>
+#undef Py_BUILD_CORE
+#endif
+
 /* -- configuration ------------------------------------------------------------------- */
 
 static int configured = 0;
@@ -148,6 +159,20 @@ now(double *out)
 }
 
 /* -- running a callback as Handle._run does --------------------------------------------- */
+
+/* After the agent's own bookkeeping failed: an Exception is the agent's and is dropped (the
+ * agent never raises into the program: 0); KeyboardInterrupt or SystemExit (a signal handler
+ * ran meanwhile) is the program's and stays raised (-1), as the Python hooks'
+ * ``except Exception`` lets it through. */
+static int
+swallow(void)
+{
+    if (PyErr_ExceptionMatches(PyExc_Exception)) {
+        PyErr_Clear();
+        return 0;
+    }
+    return -1;
+}
 
 /* ctx.run(callback, *args): a new reference, or NULL with the callback's exception set. */
 static PyObject *
@@ -361,11 +386,19 @@ retire(PyObject *record, PyObject *end, int end_counter)
         Py_INCREF(seq);
         Py_DECREF(old);
         done = PyObject_CallOneArg(gone_append, seq);
+        /* Never sent now: out of the changed-task queue at once (Recorder._retire). */
+        int queued = done == NULL ? -1 : PyDict_Contains(dirty, seq);
+        if (queued > 0 && PyDict_DelItem(dirty, seq) < 0) {
+            queued = -1;
+        }
         Py_DECREF(seq);
         if (done == NULL) {
             return -1;
         }
         Py_DECREF(done);
+        if (queued < 0) {
+            return -1;
+        }
         counters[C_EVICTED]++;
     }
     return 0;
@@ -559,7 +592,8 @@ after_step(PyObject *record, PyObject *state, PyObject *task, double start)
     }
     if (SLOT(record, r_dirty) != Py_True) {
         set_obj(record, r_dirty, Py_True);
-        if (PyDict_SetItem(dirty, SLOT(record, r_seq), record) < 0) {
+        /* its key, not the record: see Recorder.dirty */
+        if (PyDict_SetItem(dirty, SLOT(record, r_seq), SLOT(record, r_task_id)) < 0) {
             return -1;
         }
     }
@@ -658,8 +692,10 @@ hot_run(PyObject *handle, PyObject *Py_UNUSED(ignored))
         task = bound_self(callback);
         if (task != NULL) {
             int known = is_task(task);
+            if (known < 0 && swallow() < 0) {
+                goto done;
+            }
             if (known <= 0) {
-                PyErr_Clear();
                 Py_CLEAR(task);
             }
         }
@@ -667,7 +703,9 @@ hot_run(PyObject *handle, PyObject *Py_UNUSED(ignored))
     PyObject *record = NULL, *state = NULL;
     double start = 0.0;
     if (task != NULL && before_step(handle, task, &record, &state, &start) < 0) {
-        PyErr_Clear();
+        if (swallow() < 0) {
+            goto done;
+        }
         Py_CLEAR(task);
     }
     if (task == NULL) {
@@ -692,8 +730,12 @@ hot_run(PyObject *handle, PyObject *Py_UNUSED(ignored))
         set_obj(state, s_current, Py_None);  /* the record belongs to a recorder now gone */
     }
     else if (after_step(record, state, task, start) < 0) {
-        PyErr_Clear();
         set_obj(state, s_current, Py_None);
+        if (swallow() < 0) {
+            Py_DECREF(state);
+            Py_DECREF(record);
+            goto done;
+        }
     }
     Py_DECREF(state);
     Py_DECREF(record);
@@ -781,6 +823,15 @@ new_record(PyObject *seq, PyObject *key, PyObject *state, PyObject *parent, PyOb
     set_slot(record, r_created_lasti, lasti_o);
     set_obj(record, r_ready_t, t);
     set_slot(record, r_created_t, t);
+    {
+        /* The program's collector walks every tracked object on each full collection, and
+         * a record lives as long as its task: out of its sight, the records of 10,000
+         * pending tasks cost it nothing. A record refers to plain values, its LoopState and
+         * (failed tasks) an exception; nothing of the program's refers to a record, so it
+         * is in no cycle the collector would have to break (a LoopState it refers to stays
+         * alive through the recorder anyway). */
+        PyObject_GC_UnTrack(record);
+    }
     return record;
 }
 
@@ -801,9 +852,31 @@ created(PyObject *task, PyObject *loop)
         return done == NULL ? -1 : 0;
     }
     /* The creation line: the first frame outside asyncio and the agent. */
+    PyCodeObject *code = NULL;
+    int lasti = -1;
+#ifdef LOOPSCOPE_311_FRAMES
+    _PyInterpreterFrame *frame = PyThreadState_Get()->cframe->current_frame;
+    while (frame != NULL) {
+        if (_PyFrame_IsIncomplete(frame)) {
+            frame = frame->previous;
+            continue;
+        }
+        int library = is_library_code(frame->f_code);
+        if (library < 0) {
+            Py_DECREF(state);
+            return -1;
+        }
+        if (!library) {
+            code = (PyCodeObject *)Py_NewRef(frame->f_code);
+            int index = _PyInterpreterFrame_LASTI(frame);
+            lasti = index < 0 ? -1 : index * (int)sizeof(_Py_CODEUNIT);  /* PyFrame_GetLasti */
+            break;
+        }
+        frame = frame->previous;
+    }
+#else
     PyFrameObject *frame = PyEval_GetFrame();
     Py_XINCREF(frame);
-    PyCodeObject *code = NULL;
     while (frame != NULL) {
         code = PyFrame_GetCode(frame);
         int library = is_library_code(code);
@@ -821,8 +894,9 @@ created(PyObject *task, PyObject *loop)
         Py_DECREF(frame);
         frame = back;
     }
-    int lasti = frame != NULL ? PyFrame_GetLasti(frame) : -1;
+    lasti = frame != NULL ? PyFrame_GetLasti(frame) : -1;
     Py_XDECREF(frame);
+#endif
     PyObject *current = SLOT(state, s_current);
     PyObject *parent = (current != NULL && current != Py_None && Py_TYPE(current) == record_type)
         ? SLOT(current, r_seq) : Py_None;
@@ -859,7 +933,7 @@ created(PyObject *task, PyObject *loop)
     }
     counters[C_CREATED]++;
     set_obj(record, r_dirty, Py_True);
-    rc = PyDict_SetItem(dirty, seq, record);
+    rc = PyDict_SetItem(dirty, seq, key);
 out:
     Py_XDECREF(record);
     Py_XDECREF(seq);
@@ -895,8 +969,8 @@ hot_create_task(PyObject *loop, PyObject *const *args, Py_ssize_t nargs, PyObjec
     if (stack != small) {
         PyMem_Free(stack);
     }
-    if (task != NULL && configured && created(task, loop) < 0) {
-        PyErr_Clear();
+    if (task != NULL && configured && created(task, loop) < 0 && swallow() < 0) {
+        Py_CLEAR(task);  /* the program's KeyboardInterrupt: the task exists, as in Python */
     }
     return task;
 }
@@ -1066,6 +1140,9 @@ configure(PyObject *Py_UNUSED(module), PyObject *config)
         goto fail;
     }
     counters = (long long *)counters_view.buf;
+    /* Kept finished tasks: frozen tuples the collector need not walk, and failed tasks'
+     * records, alive as long as they are kept; the deque is in no cycle. */
+    PyObject_GC_UnTrack(finished);
     if (counters_view.format == NULL || strcmp(counters_view.format, "q") != 0
             || counters_view.len != (Py_ssize_t)(N_COUNTERS * sizeof(long long))) {
         PyErr_SetString(PyExc_TypeError, "configure: counters must be array('q') of 6");

@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 
 from loopscope.tasks.agent.store import WatchState
 from loopscope.tasks.agent.viewer import AgentConnection, AgentListener, connect
+from loopscope.tasks.watch.supervisor import GRACE_S
 
 CONNECT_TIMEOUT = 30.0
 """How long a starting program may take to reach the agent (imports on a busy machine)."""
@@ -73,7 +74,7 @@ class _Output:
 
 
 async def watch_headless(target: Sequence[str], *, module: bool = False,
-                         timeout: float | None = None, grace: float = 2.0,
+                         timeout: float | None = None, grace: float = GRACE_S,
                          output: BinaryIO | None = None,
                          env: dict[str, str] | None = None) -> tuple[dict[str, Any], int]:
     """Run ``target`` under the agent to completion; (the report, the program's exit status)."""

@@ -16,14 +16,20 @@ How it sees everything, on Python 3.11+ with asyncio's own (pure Python) event l
   callbacks: a task's scheduled time is measured from then (or from when it yielded).
 
 Cost is paid per callback, so the hot path does as little as it can: no allocation for a
-callback that is not a task's, a few attribute writes for a step. Everything a screen needs
+callback that is not a task's, a few attribute writes for a step. Where it was built (a C
+compiler at install time), ``_hotpath.c`` is that hot path: ``Handle._run`` and
+``create_task``'s bookkeeping in C, field for field what the Python hooks below do, on the
+same records (``Recorder._accelerate``); the Python hooks are the fallback
+(``accelerated=False``, ``LOOPSCOPE_PURE_PYTHON=1``, or no compiler). Everything a screen needs
 beyond that (names, await chains, tracebacks, source lines) is read later by the sender
 thread (``rows``). Every hook is guarded: the agent never raises into the program. Memory is
 bounded: finished tasks are kept up to ``keep_finished``, samples in bounded deques.
 
 The program's garbage collector is the other half of the cost: the agent holds no reference
 to a task (not even a weak one), keeps one record per live task, and turns a finished one
-into a tuple of plain values that the collector stops tracking (``TaskRecord.frozen``).
+into a tuple of plain values that the collector stops tracking (``TaskRecord.frozen``); the
+queue of changed tasks holds keys and such tuples only, so the collector stops tracking it
+too, and the C path untracks its records and the kept-finished deque.
 """
 
 from __future__ import annotations
@@ -253,11 +259,13 @@ class Recorder:
         increments in place (an attribute or dict increment cost it more than the rest)."""
         self.gone: deque[int] = deque(maxlen=100_000)
         """Ids of finished records dropped by retention, for the sender to announce."""
-        self.dirty: dict[int, TaskRecord | tuple[Any, ...]] = {}
+        self.dirty: dict[int, int | TaskRecord | tuple[Any, ...]] = {}
         """Changed since the sender last looked, by seq, oldest first (``take_dirty``): a
-        live record, or a finished one frozen (``_retire`` puts it in the record's place,
-        so a record is never kept alive, nor walked by the program's garbage collector,
-        just because the sender is behind)."""
+        live record's key in ``live``, or a finished one frozen (``_retire`` puts it in the
+        key's place; a failed task's record itself). Keys and frozen tuples only, so the
+        program's garbage collector stops tracking this dict, which holds every task that
+        finished since the sender last looked (100,000 of them when the sender is behind):
+        a dict that holds records is walked on every full collection."""
         self.loops: list[LoopState] = []
         self.jobs: dict[int, list[Any]] = {}
         self.dirty_jobs: deque[list[Any]] = deque(maxlen=5000)
@@ -384,7 +392,7 @@ class Recorder:
                     slow_step(record, task, took, end)
                 if not record.dirty:
                     record.dirty = True
-                    dirty[record.seq] = record
+                    dirty[record.seq] = record.task_id
             except Exception:
                 pass
             return None
@@ -517,7 +525,10 @@ class Recorder:
 
         def timed_select(timeout: float | None = None) -> Any:
             events = select(timeout)
-            state.batch_start = clock()
+            try:  # noqa: SIM105 - every loop iteration: no context manager
+                state.batch_start = clock()
+            except Exception:  # the agent never raises into the program
+                pass
             return events
 
         with contextlib.suppress(AttributeError):
@@ -562,7 +573,7 @@ class Recorder:
         )
         self.counters[_CREATED] += 1
         record.dirty = True
-        self.dirty[record.seq] = record
+        self.dirty[record.seq] = key
         return record
 
     def tasks_by_id(self) -> dict[int, Any] | None:
@@ -643,9 +654,14 @@ class Recorder:
             old = finished.popleft()
             if old.__class__ is TaskRecord:
                 old.exc = None
-                self.gone.append(old.seq)
+                old_seq = old.seq
             else:
-                self.gone.append(old[0])  # type: ignore[index]
+                old_seq = old[0]  # type: ignore[index]
+            self.gone.append(old_seq)
+            # Never sent now (``take_dirty`` skips it): out of the queue at once, so the queue
+            # holds at most the kept tasks however far behind the sender is, and the memory
+            # of 100,000 short tasks is reused rather than grown.
+            self.dirty.pop(old_seq, None)
             counters[_EVICTED] += 1
 
     def take_dirty(self, limit: int) -> list[TaskRecord]:
@@ -675,14 +691,20 @@ class Recorder:
                 continue
         else:
             return []
-        taken = []
+        taken: list[TaskRecord | tuple[Any, ...]] = []
+        live = self.live
         for key in keys:
             kept = dirty.pop(key, None)
             if kept is None:
                 continue
+            if kept.__class__ is int:  # a live record, by its key (unless it ended since)
+                record = live.get(kept)
+                if record is None or record.seq != key:
+                    continue
+                kept = record
             if kept.__class__ is TaskRecord:
                 kept.dirty = False
-            taken.append(kept)
+            taken.append(kept)  # type: ignore[arg-type]
         return taken
 
     def evicted(self, record: TaskRecord) -> bool:

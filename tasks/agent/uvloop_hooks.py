@@ -135,7 +135,7 @@ def hook(recorder: Recorder, module: ModuleType) -> None:  # noqa: C901 - hooks 
     original_exception_handler = loop_class.call_exception_handler
     skip = (*_SKIP_DIRS, os.path.dirname(module.__file__ or "") + os.sep)
     live = recorder.live
-    dirty: Any = recorder.dirty  # its values: records (or keys, once the queue holds keys)
+    dirty = recorder.dirty
     clock = recorder.clock
     created = recorder._created
     adopt = recorder._adopt
@@ -146,9 +146,6 @@ def hook(recorder: Recorder, module: ModuleType) -> None:  # noqa: C901 - hooks 
     c_task = asyncio.Task
     slow_s = recorder.slow_step_s
     from loopscope.tasks.agent.recorder import LINE_STEP_S as line_step
-
-    by_record = [True]
-    """Whether the recorder's change queue holds live records (else their keys)."""
 
     def timed(task: Any, callback: Callable[..., Any],  # noqa: C901 - inline on purpose
               loop: Any) -> Callable[..., Any]:
@@ -196,7 +193,7 @@ def hook(recorder: Recorder, module: ModuleType) -> None:  # noqa: C901 - hooks 
                         slow_step(record, task, took, end)
                     if not record.dirty:
                         record.dirty = True
-                        dirty[record.seq] = record if by_record[0] else record.task_id
+                        dirty[record.seq] = record.task_id  # its key: see Recorder.dirty
                 except Exception:
                     pass
 
@@ -224,10 +221,7 @@ def hook(recorder: Recorder, module: ModuleType) -> None:  # noqa: C901 - hooks 
             if loop.is_running():
                 loop.__dict__["_thread_id"] = threading.get_ident()
                 state.thread_name = threading.current_thread().name
-            record = created(task, loop, _program_frame(sys._getframe(1), skip))
-            # What the recorder queues for a changed live record (the record itself, or its
-            # key): read from what it queued for this new one, so a step queues the same.
-            by_record[0] = dirty.get(record.seq) is record
+            created(task, loop, _program_frame(sys._getframe(1), skip))
         except Exception:
             pass
         return task

@@ -65,62 +65,52 @@ def build_trace_config(ctx: TaskContext) -> aiohttp.TraceConfig:
 
 
 async def run_fetch(ctx: TaskContext, record: TaskRecord, plan: FetchPlan) -> str:
+    """One request: wait for a connection slot (pending), then send it and read the body
+    (running). One coroutine does it all: this path runs for every request (README
+    "Benchmarks" (c) compares its CPU per request with a plain aiohttp script)."""
     url = ctx.resolve_url(plan.url)
-    async with ctx.fetch_slot(url):
-        result = await _request(ctx, record, plan, url)
-    return result if plan.verify_tls else f"{result} (TLS not verified)"
-
-
-async def _request(ctx: TaskContext, record: TaskRecord, plan: FetchPlan, url: str) -> str:
-    ctx.mark_running(record)  # a no-op in trace mode, where the trace hooks already did it
-    received = 0
-    try:
-        async with ctx.session.request(
-            plan.method, url, trace_request_ctx=record, **_request_options(plan, url)  # type: ignore[arg-type]
-        ) as response:
-            if not 200 <= response.status < 300:
-                raise HTTPStatusError(
-                    response.status, response.reason or "", plan.method, record.target
-                )
-            total = response.content_length
-            if total is not None and total <= CHUNK:
-                # A small body of known length: one read, as a plain script does. Measured
-                # (bench/run.py (c), /delay/0): ~20 us a request less CPU than the chunk loop.
-                body = await response.read()
-                record.preview = _preview(body)
-                record.bytes_done = record.bytes_total = len(body)  # it ends now: one redraw
-                return f"{response.status} {response.reason or ''}, {human_bytes(len(body))}"
-            if total is not None:
-                record.bytes_total = total
-            async for chunk in response.content.iter_chunked(CHUNK):
-                if not received:
-                    record.preview = _preview(chunk)
-                received += len(chunk)
-                ctx.progress(record, received, total)
-            return f"{response.status} {response.reason or ''}, {human_bytes(received)}"
-    except aiohttp.TooManyRedirects as error:
-        raise RedirectLoop(redirect_story(error)) from None
-    except TimeoutError as error:
-        if isinstance(error, FetchTimeout):
-            raise
-        seconds = plan.timeout_s if plan.timeout_s is not None else ctx.default_fetch_timeout
-        raise FetchTimeout(
-            f"no complete response within {seconds:g} s ({human_bytes(received)} received)"
-        ) from error
-
-
-def _request_options(plan: FetchPlan, url: str) -> dict[str, object]:
-    """The request's options the plan sets (aiohttp's own defaults for the others)."""
-    extra: dict[str, object] = {}
-    if plan.timeout is not None:
-        extra["timeout"] = plan.timeout
-    if plan.headers is not None:
-        extra["headers"] = plan.headers
-    if not plan.verify_tls:
-        extra["ssl"] = False
+    options = plan.options
     if plan.secret_headers:
-        extra["middlewares"] = (keep_secrets_at_origin(url),)
-    return extra
+        options = {**options, "middlewares": (keep_secrets_at_origin(url),)}
+    received = 0
+    async with ctx.fetch_slot(url, record):
+        ctx.mark_running(record)  # a no-op in trace mode, where the trace hooks already did it
+        try:
+            async with ctx.session.request(
+                plan.method, url, trace_request_ctx=record, **options  # type: ignore[arg-type]
+            ) as response:
+                status = response.status
+                if not 200 <= status < 300:
+                    raise HTTPStatusError(
+                        status, response.reason or "", plan.method, record.target
+                    )
+                total = response.content_length
+                if total is not None and total <= CHUNK:
+                    # A small body of known length: one read, as a plain script does. Measured
+                    # (bench/run.py (c), /delay/0): ~20 us a request less CPU than the chunks.
+                    body = await response.read()
+                    received = len(body)
+                    record.preview = _preview(body)
+                    record.bytes_done = record.bytes_total = received  # it ends now: one redraw
+                else:
+                    if total is not None:
+                        record.bytes_total = total
+                    async for chunk in response.content.iter_chunked(CHUNK):
+                        if not received:
+                            record.preview = _preview(chunk)
+                        received += len(chunk)
+                        ctx.progress(record, received, total)
+                result = _SUMMARIES.text(status, response.reason or "", received)
+        except aiohttp.TooManyRedirects as error:
+            raise RedirectLoop(redirect_story(error)) from None
+        except TimeoutError as error:
+            if isinstance(error, FetchTimeout):
+                raise
+            seconds = plan.timeout_s if plan.timeout_s is not None else ctx.default_fetch_timeout
+            raise FetchTimeout(
+                f"no complete response within {seconds:g} s ({human_bytes(received)} received)"
+            ) from error
+    return result if plan.verify_tls else f"{result} (TLS not verified)"
 
 
 SHOWN_HOPS = 4
@@ -170,6 +160,50 @@ KIND = Kind(
 )
 
 
-def _preview(data: bytes) -> str:
-    """The start of a body as text, control characters escaped: a server wrote it."""
-    return printable(data[:PREVIEW_BYTES].decode("utf-8", errors="replace"), keep_lines=True)
+class _LastSummary:
+    """The last result summary made, and from what: the copies of one spec mostly get the same
+    answer, so they share one string (less work per request, and one string, not 100,000,
+    in a long history). Kept in one tuple, replaced whole: safe with loops in two threads."""
+
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        self.last: tuple[int, str, int, str] = (0, "", -1, "")
+
+    def text(self, status: int, reason: str, received: int) -> str:
+        """``200 OK, 32 B``."""
+        last = self.last
+        if status == last[0] and received == last[2] and reason == last[1]:
+            return last[3]
+        size = f"{received} B" if received < 1024 else human_bytes(received)
+        summary = f"{status} {reason}, {size}"
+        self.last = (status, reason, received, summary)
+        return summary
+
+
+class _LastPreview:
+    """The last preview made, and from which bytes (shared like ``_LastSummary``)."""
+
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        self.last: tuple[bytes, str] = (b"", "")
+
+    def text(self, data: bytes) -> str:
+        """The start of a body as text, control characters escaped: a server wrote it.
+
+        Text with nothing to escape (``str.isprintable``, in C) is kept as it is; that is
+        the usual small JSON body, and it saves a regular-expression pass per request."""
+        head = data[:PREVIEW_BYTES]
+        last = self.last
+        if head == last[0]:
+            return last[1]
+        text = head.decode("utf-8", errors="replace")
+        preview = text if text.isprintable() else printable(text, keep_lines=True)
+        self.last = (head, preview)
+        return preview
+
+
+_SUMMARIES = _LastSummary()
+_PREVIEWS = _LastPreview()
+_preview = _PREVIEWS.text

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -36,14 +36,28 @@ class FetchPlan:
     headers: CIMultiDict[str] | None = field(repr=False)
     """Including ``Authorization: Basic …`` for ``auth=``, built once per spec."""
     verify_tls: bool
+    secret_headers: bool = field(init=False, repr=False, compare=False)
+    """True when a header carries credentials (dropped on a cross-origin redirect)."""
+    options: Mapping[str, object] = field(init=False, repr=False, compare=False)
+    """The request's keyword options the plan sets (aiohttp's own defaults for the others),
+    made once per spec rather than once per request."""
+
+    def __post_init__(self) -> None:
+        secret = self.headers is not None and any(
+            is_secret_header(name) for name in self.headers
+        )
+        options: dict[str, object] = {}
+        if self.timeout is not None:
+            options["timeout"] = self.timeout
+        if self.headers is not None:
+            options["headers"] = self.headers
+        if not self.verify_tls:
+            options["ssl"] = False
+        object.__setattr__(self, "secret_headers", secret)
+        object.__setattr__(self, "options", options)  # read only, never changed
 
     def __repr__(self) -> str:
         return f"<FetchPlan {describe(self)} timeout={self.timeout_s}>"
-
-    @property
-    def secret_headers(self) -> bool:
-        """True when a header carries credentials (dropped on a cross-origin redirect)."""
-        return self.headers is not None and any(is_secret_header(name) for name in self.headers)
 
 
 def parse_url(word: str) -> str:

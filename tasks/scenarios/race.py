@@ -19,10 +19,9 @@ checks that the figures now agree with a plain script within 15%, on the dashboa
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 
-from loopscope.tasks.isolated import CleanProcess, Mirror, run_clean
+from loopscope.tasks.isolated import STOPWATCHES, CleanProcess, Mirror, cpu_share, run_clean
 from loopscope.tasks.scenarios.base import Scenario, ScenarioContext
 from loopscope.tasks.scenarios.race_results import (
     STRATEGIES,
@@ -89,7 +88,8 @@ async def race(ctx: ScenarioContext) -> None:
     ctx.say(f"each lane in a clean process of its own, away from the screen; {cores} cores, "
             f"process pool of {workers} (starting them is not timed)")
     walls: dict[Workload, dict[Strategy, float]] = {}
-    cpu_before, wall_before = time.process_time(), time.perf_counter()
+    shares: dict[tuple[Workload, Strategy], float] = {}
+    before_all = STOPWATCHES.totals()
     whats = {Workload.IO: f"GET /delay/{io_ms}", Workload.CPU: f"sum of squares to {cpu_n:,}"}
     counts = {Workload.IO: io_count, Workload.CPU: cpu_count}
     async with DemoServerProcess() as server:
@@ -98,15 +98,19 @@ async def race(ctx: ScenarioContext) -> None:
         for workload in Workload:
             walls[workload] = {}
             for strategy in STRATEGIES:
+                before = STOPWATCHES.totals()
                 wall = await run_lane(ctx, workload, strategy, whats[workload],
                                       arguments[workload], counts[workload])
                 walls[workload][strategy] = wall
+                if (share := cpu_share(before, STOPWATCHES.totals())) is not None:
+                    shares[workload, strategy] = share
                 ctx.say(f"{workload.value:3} {strategy.value:10} {human_seconds(wall)}")
-    watcher_cpu = (time.process_time() - cpu_before) / (time.perf_counter() - wall_before)
+    # what this process (the dashboard, or `loopscope run`) spent while the stopwatches ran
+    watcher_cpu = cpu_share(before_all, STOPWATCHES.totals())
     io, cpu = (WorkloadResult(w, f"{counts[w]} x {whats[w]}", walls[w]) for w in Workload)
     conclusion = compose_conclusion(io, cpu, cores=cores, process_workers=workers,
                                     io_count=io_count, cpu_count=cpu_count)
-    ctx.data["race"] = RaceResults(io, cpu, workers, cores, conclusion, watcher_cpu)
+    ctx.data["race"] = RaceResults(io, cpu, workers, cores, conclusion, watcher_cpu, shares)
     ctx.say(conclusion)
 
 

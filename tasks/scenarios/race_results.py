@@ -10,7 +10,7 @@ named as such instead of a winner crowned by noise.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from loopscope.tasks.units import human_seconds
@@ -93,7 +93,10 @@ class RaceResults:
     conclusion: str
     watcher_cpu: float | None = None
     """CPU the process that watched the race (the dashboard, or ``loopscope run``) used while
-    the lanes ran, as a fraction of one core: what it may have taken from the lanes' cores."""
+    the lanes' stopwatches ran, as a fraction of one core: what it may have taken from the
+    lanes' cores."""
+    watcher_cpu_by_lane: dict[tuple[Workload, Strategy], float] = field(default_factory=dict)
+    """The same, lane by lane (a process-pool lane needs every core: this is what it lost)."""
 
     @property
     def workloads(self) -> tuple[WorkloadResult, WorkloadResult]:
@@ -116,6 +119,11 @@ class RaceResults:
             "cores": self.cores,
             "conclusion": self.conclusion,
             "watcher_cpu": None if self.watcher_cpu is None else round(self.watcher_cpu, 3),
+            "watcher_cpu_by_lane": {
+                w.value: {s.value: round(share, 3) for (lw, s), share in
+                          self.watcher_cpu_by_lane.items() if lw is w}
+                for w in Workload
+            },
         }
 
 

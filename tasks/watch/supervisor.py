@@ -20,8 +20,10 @@ from dataclasses import dataclass
 
 from loopscope.tasks.watch.output import ProgramOutput
 
-GRACE_S = 1.0
-"""How long each of SIGINT and SIGTERM gets before the next, stronger signal."""
+GRACE_S = 2.0
+"""How long each of SIGINT and SIGTERM gets before the next, stronger signal (``watch
+--grace``): long enough for an asyncio program to cancel its tasks and shut down on a busy
+machine, short enough that quitting never feels stuck."""
 
 
 class ProgramState(enum.Enum):

@@ -257,3 +257,32 @@ async def test_the_palette_offers_the_task_list_keys_too() -> None:
         reverse = task_list.sort_reverse
         await palette_choose(pilot, "invert the sort order", "Invert the sort order")
         await until(pilot, lambda: task_list.sort_reverse is not reverse)
+
+
+async def test_palette_keys_at_80_columns_opens_help_instead_of_squeezing_the_screen() -> None:
+    """Trial: at 80x24 the palette's "Keys" docked a panel that squeezed the task list to
+    13 columns. Narrow, it opens the full-width help screen instead."""
+    from textual.widgets import HelpPanel
+
+    from loopscope.tui.screens.help import HelpScreen
+
+    app = new_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await palette_choose(pilot, "keys", "Keys")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        assert not app.query(HelpPanel)
+        await pilot.press("escape")
+        task_list = app.screen.query_one("#task-list")
+        assert task_list.size.width > 40  # the dashboard as it was
+
+
+async def test_palette_keys_when_wide_docks_textuals_panel_and_a_narrow_terminal_closes_it(
+) -> None:
+    from textual.widgets import HelpPanel
+
+    app = new_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await palette_choose(pilot, "keys", "Keys")
+        await until(pilot, lambda: bool(app.screen.query(HelpPanel)))
+        await pilot.resize_terminal(80, 24)
+        await until(pilot, lambda: not app.screen.query(HelpPanel))

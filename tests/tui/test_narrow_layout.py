@@ -63,3 +63,23 @@ async def test_an_active_filter_keeps_the_status_on_its_two_rows() -> None:
         assert counts.startswith("pend")
         assert settings.startswith("limit 100")
         assert all(len(line) <= width for line in (counts, settings))
+
+
+async def test_sample_reads_name_their_file_in_full_at_80_columns() -> None:
+    """Trial: the 64 KiB sample read showed as "…4KiB.txt (sample)" at 80x24 (its target,
+    "sample-64KiB.txt (sample)", was cut from the left), so two sizes looked the same."""
+    from loopscope.widgets.task_list import TaskList
+
+    app = new_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("r")  # one read of each sample file
+        await until(pilot, lambda: app.manager.last_batch is not None
+                    and app.manager.last_batch.done)
+        task_list = app.screen.query_one(TaskList)
+
+        def shown() -> str:
+            return "\n".join(strip.text for strip in
+                             task_list.render_lines(task_list.region.reset_offset))
+
+        names = ("sample-4KiB.txt", "sample-64KiB.txt", "sample-1MiB.txt", "sample-8MiB.txt")
+        await until(pilot, lambda: all(name in shown() for name in names))

@@ -7,6 +7,7 @@ whatever order the times of a record come in.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
 from typing import Any, cast
@@ -18,7 +19,7 @@ from textual.app import App, ComposeResult
 from loopscope.tasks.batch import Batch
 from loopscope.tasks.lag import LagSpike
 from loopscope.tasks.records import TaskRecord, TaskState
-from loopscope.widgets.timeline import Timeline
+from loopscope.widgets.timeline import Timeline, live_axis_length
 from loopscope.widgets.timeline_peaks import peak_counts
 
 
@@ -238,3 +239,56 @@ async def test_while_r_measures_in_a_clean_process_the_timeline_says_so(
         await until(pilot, lambda: f"measuring batch #{batch.id} in a clean process" in shown())
         assert "no batch yet" not in shown()
         await pilot.press("C")
+
+
+def live_batch(spans: list[tuple[float, float, float | None]]) -> Batch:
+    """A batch still running: records (created, started, finished or None while running)."""
+    records = [
+        TaskRecord(id=n + 1, batch_id=1, kind="sleep", target="x", created=c, started=s,
+                   finished=f, state=TaskState.DONE if f is not None else TaskState.RUNNING)
+        for n, (c, s, f) in enumerate(spans)
+    ]
+    batch = Batch(id=1, specs=(), created=0.0, planned=len(records), records=records,
+                  launching=False)
+    batch.counts[TaskState.DONE] = sum(f is not None for _, _, f in spans)
+    batch.counts[TaskState.RUNNING] = sum(f is None for _, _, f in spans)
+    return batch
+
+
+async def test_mid_batch_the_bars_already_drawn_stay_in_their_columns() -> None:
+    """Trial: while a batch ran, bars shifted by a column between redraws (the axis ended at
+    "now", so every redraw rescaled it). Between two redraws a finished bar must not move and
+    a running bar may only grow to the right."""
+    engine = FakeEngine(live_batch([(0.0, 0.2, 0.5), (0.0, 0.3, None), (0.0, 0.6, 0.9)]),
+                        now=1.1)
+    app = TimelineApp(engine)
+    async with app.run_test(size=(100, 12)) as pilot:
+        timeline = app.query_one(Timeline)
+
+        def lanes() -> list[str]:
+            return [timeline.render_line(y).text for y in range(3)]
+
+        frames = []
+        for now in (1.1, 1.15, 1.2, 1.24):
+            engine.now = now
+            engine.version += 1
+            timeline.sync(force=True)
+            await pilot.pause()
+            frames.append(lanes())
+        for before, after in itertools.pairwise(frames):
+            assert before[0] == after[0]  # finished: not a cell moved
+            assert before[2] == after[2]
+            # running: the same first cell, never shorter
+            assert after[1].index("█") == before[1].index("█")
+            assert after[1].rstrip().rindex("█") >= before[1].rstrip().rindex("█")
+        assert frames[-1][1].rstrip().rindex("█") > frames[0][1].rstrip().rindex("█")
+
+
+@given(st.floats(min_value=1.0, max_value=1e5))
+def test_the_live_axis_holds_the_elapsed_time_and_leaves_at_most_a_quarter_empty(
+    elapsed: float,
+) -> None:
+    length = live_axis_length(elapsed)
+    assert length >= elapsed * (1 - 1e-9)
+    assert elapsed / length >= 0.75 - 1e-9  # steps of at most 4/3: bars use most of the width
+    assert live_axis_length(elapsed / 10) >= 1.0  # never shorter than a second

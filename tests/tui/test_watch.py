@@ -37,7 +37,9 @@ WAITER = str(PROGRAMS / "waiter.py")
 
 def wire_session(*args: str) -> WatchSession:
     feed = ListenerFeed()
-    program = ProgramSupervisor([sys.executable, WIRE_AGENT, feed.address, *args], grace_s=2)
+    # a long grace: the tests check SIGINT was enough, which a starved machine may take a
+    # while to act on
+    program = ProgramSupervisor([sys.executable, WIRE_AGENT, feed.address, *args], grace_s=10)
     return WatchSession(label="wire_agent.py", program=program, feed=feed)
 
 

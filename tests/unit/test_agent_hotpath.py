@@ -347,3 +347,63 @@ def test_a_step_that_uninstalls_the_recorder_finishes_safely(accelerated: bool) 
     finally:
         recorder.uninstall()
     assert any("Exception in callback" in message for message in errors)
+
+
+class FailingClock:
+    """A recorder clock that raises ``error`` once, at its first reading after ``arm()``."""
+
+    def __init__(self, error: type[BaseException]) -> None:
+        self.error = error
+        self.armed = False
+        self.now = 0.0
+
+    def arm(self) -> None:
+        self.armed = True
+
+    def __call__(self) -> float:
+        if self.armed:
+            self.armed = False
+            raise self.error("from the clock")
+        self.now += 1.0
+        return self.now
+
+
+def one_step_fails(clock: FailingClock) -> Any:
+    async def armed() -> int:
+        clock.arm()  # the step's end is the clock's next reading
+        await asyncio.sleep(0)
+        return 42
+
+    async def main() -> int:
+        return await asyncio.create_task(armed())
+
+    return main
+
+
+@pytest.mark.parametrize("accelerated", PATHS)
+def test_the_agents_own_failure_never_reaches_the_program(accelerated: bool) -> None:
+    clock = FailingClock(ValueError)
+    with recording(accelerated, clock=clock):
+        assert asyncio.run(one_step_fails(clock)()) == 42  # that step went untimed
+
+
+@pytest.mark.parametrize("accelerated", PATHS)
+def test_a_keyboard_interrupt_during_the_agents_bookkeeping_is_the_programs(
+        accelerated: bool) -> None:
+    # as if Ctrl-C's handler ran while the agent timed a step: not swallowed
+    clock = FailingClock(KeyboardInterrupt)
+    with recording(accelerated, clock=clock), pytest.raises(KeyboardInterrupt):
+        asyncio.run(one_step_fails(clock)())
+
+
+@pytest.mark.parametrize("accelerated", PATHS)
+def test_the_changed_queue_holds_no_more_finished_tasks_than_are_kept(accelerated: bool) -> None:
+    async def main() -> None:
+        await asyncio.gather(*(child(n) for n in range(50)))
+
+    with recording(accelerated, keep_finished=5) as recorder:
+        asyncio.run(main())  # no sender drains the queue meanwhile
+    assert recorder.created == 53  # main, fifty children, asyncio.run's two shutdown tasks
+    assert len(recorder.dirty) == 5
+    assert sorted(recorder.dirty) == sorted(kept[0] for kept in frozen_tuples(recorder))
+    assert len(recorder.gone) == 48

@@ -80,7 +80,8 @@ def test_a_task_swept_before_the_loop_reports_it_destroyed_keeps_its_name(
         assert warning[2] == record.seq
         assert record.name == "forgotten"
         resent = recorder.dirty[record.seq]
-        assert "forgotten" in (resent if isinstance(resent, tuple) else (resent.name,))
+        assert isinstance(resent, tuple)  # frozen again, with its name
+        assert "forgotten" in resent
         task.cancel()
         loop.run_until_complete(asyncio.gather(task, return_exceptions=True))
     finally:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from loopscope.tasks.isolated import CleanProcess, Mirror, run_clean
+from loopscope.tasks.isolated import CleanProcess, Mirror, Stopwatches, cpu_share, run_clean
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.options import EngineOptions
 from loopscope.tasks.records import TaskState
@@ -197,6 +197,44 @@ async def test_a_lane_streams_a_start_and_an_end_per_job() -> None:
     ]
 
 
+def test_stopwatches_count_the_cpu_spent_inside_timed_windows_only() -> None:
+    wall, cpu = [0.0], [0.0]
+    watches = Stopwatches(clock=lambda: wall[0], cpu_clock=lambda: cpu[0])
+    before = watches.totals()
+    wall[0], cpu[0] = 5.0, 3.0  # outside any window: not counted
+    watches.start()
+    watches.start()  # two clean processes timing at once: one window
+    wall[0], cpu[0] = 6.0, 3.1
+    watches.stop()
+    assert watches.timing
+    wall[0], cpu[0] = 7.0, 3.2
+    watches.stop()
+    assert not watches.timing
+    wall[0], cpu[0] = 9.0, 5.0
+    assert watches.totals() == pytest.approx((2.0, 0.2))
+    assert cpu_share(before, watches.totals()) == pytest.approx(0.1)
+    assert cpu_share(watches.totals(), watches.totals()) is None
+    watches.stop()  # one stop too many is harmless
+    assert watches.running == 0
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+async def test_a_lane_is_timed_inside_one_window_that_covers_every_job(
+    strategy: Strategy,
+) -> None:
+    watches = Stopwatches()
+    during: list[tuple[str, bool]] = []
+    job = {"job": "lane", "strategy": strategy.value, "workload": "cpu", "argument": 20_000,
+           "count": 2, "processes": 2}
+    async with CleanProcess(job, stopwatches=watches) as child:
+        result = await child.events(lambda e: during.append((e["e"], watches.timing)))
+    assert result["wall_s"] > 0
+    assert not watches.timing  # closed before the result
+    assert sorted(during) == [("end", True), ("end", True), ("launch", True),
+                              ("start", True), ("start", True)]
+    assert watches.totals()[0] > 0
+
+
 async def test_a_failing_job_is_one_clear_error() -> None:
     from loopscope.tasks.isolated import CleanProcessError
 
@@ -271,6 +309,8 @@ async def test_the_race_runs_every_lane_in_a_clean_process_and_mirrors_its_jobs(
             assert set(result.walls) == set(STRATEGIES)
             assert all(wall > 0 for wall in result.walls.values())
         assert results.conclusion.startswith("I/O-bound: asyncio")
+        # what the watching process spent while each lane was timed, lane by lane
+        assert set(results.watcher_cpu_by_lane) == {(w, s) for w in Workload for s in STRATEGIES}
         assert results.conclusion in [entry.text for entry in run.context.log]
         batches = run.context.batches
         assert len(batches) == 8  # two workloads x four lanes

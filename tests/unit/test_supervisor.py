@@ -89,8 +89,10 @@ async def test_megabytes_of_output_keep_memory_bounded(tmp_path: Path) -> None:
 async def test_sigint_lets_the_program_clean_up(tmp_path: Path) -> None:
     path = script(tmp_path, """
         import time
-        print("ready", flush=True)
         try:
+            # inside the try: a ctrl-c that lands while print returns is still caught (it
+            # was outside, and a busy machine interrupted the program there, uncleaned)
+            print("ready", flush=True)
             while True:
                 time.sleep(0.01)
         except KeyboardInterrupt:
@@ -188,8 +190,8 @@ def test_interpreter_is_this_one() -> None:
 async def test_a_second_stop_waits_for_the_first_instead_of_killing(tmp_path: Path) -> None:
     path = script(tmp_path, """
         import time
-        print("ready", flush=True)
         try:
+            print("ready", flush=True)  # inside the try, as above
             while True:
                 time.sleep(0.01)
         except KeyboardInterrupt:

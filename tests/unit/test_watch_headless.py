@@ -215,7 +215,8 @@ def test_a_program_that_never_exits_is_stopped_by_the_timeout(tmp_path: Path) ->
             await asyncio.create_task(forever(), name="forever")
         asyncio.run(main())
     """)
-    report, run = watch("--timeout", "3", str(path))
+    # --grace 10: on a busy machine the program's own shutdown can take over a second
+    report, run = watch("--timeout", "3", "--grace", "10", str(path))
     assert run.returncode == 124
     assert report["program"]["stopped_by"] == "timeout"
     assert report["program"]["exit_code"] == 130  # SIGINT was enough: KeyboardInterrupt
@@ -344,6 +345,17 @@ def test_a_missing_script_is_one_line() -> None:
     )
     assert run.returncode == 2
     assert run.stderr.strip() == "loopscope: watch: no such file: no/such/script.py"
+
+
+def test_a_grace_that_is_not_positive_is_one_line(tmp_path: Path) -> None:
+    path = program(tmp_path, "print('never run')")
+    run = subprocess.run(
+        [sys.executable, "-m", "loopscope", "watch", "--json", "--grace", "0", str(path)],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )
+    assert run.returncode == 2
+    assert run.stderr.strip() == "loopscope: watch: --grace must be more than 0"
+    assert "never run" not in run.stdout + run.stderr
 
 
 UVLOOP_PROGRAM = """

@@ -1,0 +1,186 @@
+"""What the engine's per-task path must still record after it was made cheaper (README
+"Benchmarks" (c)): every state change, what a task waited for, escaped text, tracked summaries,
+and the collector's threshold raised only while a batch is in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import pytest
+from aiohttp import web
+
+from loopscope.tasks.busy_gc import BUSY_THRESHOLD, BusyCollector
+from loopscope.tasks.manager import TaskManager
+from loopscope.tasks.options import EngineOptions, OptionError
+from loopscope.tasks.records import TaskState
+from loopscope.tasks.safe_text import _CONTROL
+
+QUIET = EngineOptions(demo_server=False, monitors=False)
+
+
+async def until(condition: Callable[[], bool], *, limit_s: float = 60.0) -> None:
+    """Wait for ``condition`` (a condition, not a time window: ``limit_s`` only stops a hang)."""
+    async with asyncio.timeout(limit_s):
+        while not condition():
+            await asyncio.sleep(0.005)
+
+
+@pytest.fixture
+def default_thresholds() -> Iterator[tuple[int, int, int]]:
+    """CPython's default thresholds for the test, whatever was set before (restored after)."""
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    yield gc.get_threshold()
+    gc.set_threshold(*before)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[str]:
+    """A loopback server with a small body, a body that needs escaping, and requests held."""
+    release = asyncio.Event()
+
+    async def hostile(request: web.Request) -> web.Response:
+        return web.Response(text="ok\x1b]0;owned\x07\nline two\n")
+
+    async def plain(request: web.Request) -> web.Response:
+        return web.Response(text='{"ok": true}')
+
+    async def held(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.Response(text="late")
+
+    app = web.Application()
+    app.router.add_get("/hostile", hostile)
+    app.router.add_get("/plain", plain)
+    app.router.add_get("/held", held)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        release.set()
+        await runner.cleanup()
+
+
+def test_text_str_isprintable_accepts_has_nothing_to_escape() -> None:
+    """The ledger keeps text that ``str.isprintable`` accepts as it is (no regex pass): that
+    is only safe if every character ``printable`` escapes is one isprintable refuses."""
+    every = "".join(chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF)
+    escaped = set(_CONTROL.findall(every))
+    assert escaped  # the pattern did match something
+    assert not any(char.isprintable() for char in escaped)
+
+
+async def test_previews_are_kept_or_escaped_as_they_need(server: str) -> None:
+    """A printable body is kept as it is; one with escapes is escaped, its lines kept (a
+    hostile reason phrase: tests/unit/test_terminal_safety.py)."""
+    async with TaskManager(QUIET) as manager:
+        batch = manager.launch(f"fetch {server}/hostile; fetch {server}/plain x2")
+        await batch.wait()
+        hostile, plain, _ = batch.records
+        assert hostile.state is TaskState.DONE
+        assert hostile.result == "200 OK, 22 B"
+        assert hostile.preview == "ok\\x1b]0;owned\\x07\nline two\n"
+        assert plain.result == "200 OK, 12 B"
+        assert plain.preview == '{"ok": true}'
+        assert plain.bytes_done == plain.bytes_total == 12
+
+
+async def test_each_spec_of_a_launch_keeps_its_own_escaped_target() -> None:
+    async with TaskManager(QUIET) as manager:
+        batch = manager.launch("sleep 0 x2; sleep 0.001 x2; fail 'bad\x1b[2J' x2")
+        await batch.wait()
+        targets = [record.target for record in batch.records]
+        assert targets[:4] == ["0 s", "0 s", "0.001 s", "0.001 s"]
+        assert all("\x1b" not in target for target in targets)
+
+
+async def test_every_state_change_of_a_fetch_is_seen(server: str) -> None:
+    """Pending (waiting for a slot), running, done: each change bumps the record's version
+    and shows in ``changes_since``, as the screen reads them."""
+    async with TaskManager(QUIET.replace(connector_limit=1)) as manager:
+        batch = manager.launch(f"fetch {server}/held x2")
+        await until(lambda: len(batch.records) == 2 and batch.counts[TaskState.RUNNING] == 1)
+        first, second = batch.records
+        await until(lambda: second.waiting_for == "a connection slot")
+        assert first.state is TaskState.RUNNING
+        assert first.waiting_for is None
+        assert second.state is TaskState.PENDING
+        version, changed = manager.changes_since(0)
+        assert changed[0] == second.id  # its wait was the latest change
+        assert second.version == version
+        manager.cancel_all()
+        await batch.wait()
+        assert [r.state for r in batch.records] == [TaskState.CANCELLED] * 2
+        _, changed = manager.changes_since(version)
+        assert sorted(changed) == [first.id, second.id]
+
+
+async def test_tracked_tasks_keep_their_summaries() -> None:
+    async with TaskManager(QUIET) as manager:
+        batch = manager.open_batch("tracked")
+
+        async def work(record: object) -> list[int]:
+            return [1, 2, 3]
+
+        counted = manager.tracked(batch, "demo", "x", work, summary=lambda v: f"{len(v)} items")
+        result = await counted
+        manager.close_batch(batch)
+        await batch.wait()
+        assert result == [1, 2, 3]
+        assert batch.records[0].result == "3 items"
+        assert batch.records[0].state is TaskState.DONE
+
+
+async def test_the_collector_threshold_is_raised_only_while_a_batch_runs(
+    default_thresholds: tuple[int, int, int], server: str
+) -> None:
+    async with TaskManager(QUIET) as manager:
+        assert gc.get_threshold() == default_thresholds  # idle: untouched
+        batch = manager.launch(f"fetch {server}/held")
+        assert gc.get_threshold() == (BUSY_THRESHOLD, 10, 10)
+        second = manager.launch("sleep 0")
+        await second.wait()
+        assert gc.get_threshold()[0] == BUSY_THRESHOLD  # the first batch is still in flight
+        manager.cancel_all()
+        await batch.wait()
+        assert gc.get_threshold() == default_thresholds
+    assert gc.get_threshold() == default_thresholds
+
+
+async def test_the_collector_is_left_alone_when_asked(
+    default_thresholds: tuple[int, int, int],
+) -> None:
+    async with TaskManager(QUIET.replace(gc_threshold=None)) as manager:
+        batch = manager.launch("sleep 0.01")
+        assert gc.get_threshold() == default_thresholds
+        await batch.wait()
+    with pytest.raises(OptionError, match="gc threshold"):
+        EngineOptions(gc_threshold=0)
+
+
+def test_a_threshold_someone_else_set_meanwhile_stays(
+    default_thresholds: tuple[int, int, int],
+) -> None:
+    collector = BusyCollector(5_000)
+    collector.busy(True)
+    assert gc.get_threshold() == (5_000, 10, 10)
+    gc.set_threshold(1_234, 10, 10)  # the host program changed its mind meanwhile
+    collector.busy(False)
+    assert gc.get_threshold() == (1_234, 10, 10)
+
+
+def test_a_higher_threshold_is_left_as_it_is(default_thresholds: tuple[int, int, int]) -> None:
+    gc.set_threshold(50_000, 10, 10)  # the dashboard's own tuning, say
+    collector = BusyCollector(20_000)
+    collector.busy(True)
+    assert gc.get_threshold() == (50_000, 10, 10)
+    assert not collector.raised
+    collector.busy(False)
+    assert gc.get_threshold() == (50_000, 10, 10)

@@ -1,0 +1,63 @@
+"""The race comparison's arithmetic (bench/race_compare.py): one statistic per workload for
+every side, and reasons for a disagreement read from the numbers, never made up."""
+
+from __future__ import annotations
+
+from bench.race_compare import Comparison, MachineLoad, SideRun, estimate, near_minimum
+
+STRATEGIES = ("sequential", "asyncio", "threads", "processes")
+
+
+def run(cpu_processes: float, share: float | None = None) -> SideRun:
+    walls = {"io": dict.fromkeys(STRATEGIES, 1.0),
+             "cpu": {"sequential": 0.4, "asyncio": 0.4, "threads": 0.4,
+                     "processes": cpu_processes}}
+    shares = {} if share is None else {"cpu": {"processes": share}}
+    return SideRun(walls, shares)
+
+
+def comparison(plain: list[float], headless: list[float], dashboard: list[float],
+               share: float = 0.05) -> Comparison:
+    return Comparison(
+        {"plain": [run(x) for x in plain], "headless": [run(x, 0.01) for x in headless],
+         "dashboard": [run(x, share) for x in dashboard]},
+        MachineLoad(),
+    )
+
+
+def test_cpu_lanes_take_the_fastest_run_and_io_lanes_the_median() -> None:
+    assert estimate("cpu", [0.5, 0.2, 0.9]) == 0.2
+    assert estimate("io", [0.5, 0.2, 0.9]) == 0.5
+    loaded_rounds = comparison([0.2, 0.4, 0.5], [0.45, 0.21, 0.6], [0.7, 0.6, 0.22])
+    assert loaded_rounds.agrees("cpu", "processes")  # each side had one quiet run
+
+
+def test_a_slower_dashboard_is_blamed_on_its_cpu_only_when_the_numbers_say_so() -> None:
+    slow = comparison([0.2, 0.2, 0.2], [0.2, 0.21, 0.2], [0.3, 0.3, 0.31], share=0.22)
+    assert not slow.agrees("cpu", "processes")
+    assert slow.reasons("cpu", "processes") == [
+        "only the dashboard differs; it used 22% of one core while this lane was timed "
+        "and this lane needs every core",
+        "round by round, the median ratio to the plain script is dashboard 1.50x "
+        "(a steady difference, not only noise)",
+    ]
+
+
+def test_when_loopscopes_two_sides_agree_the_plain_script_is_named() -> None:
+    result = comparison([0.2, 0.2, 0.2], [0.3, 0.3, 0.3], [0.31, 0.3, 0.3])
+    assert result.reasons("cpu", "processes")[0] == (
+        "loopscope's two sides agree with each other (1.00x); only the plain script differs")
+
+
+def test_a_lucky_minimum_and_a_wide_spread_are_said_and_nothing_is_invented() -> None:
+    noisy = comparison([0.2, 0.5, 0.5], [0.5, 0.3, 0.52], [0.5, 0.52, 0.3])
+    reasons = noisy.reasons("cpu", "processes")
+    assert "plain 150%" in reasons[0]
+    assert "within 5% of the minimum on plain, headless, dashboard" in reasons[1]
+    # round by round the sides are alike: the gap is in the plain script's one lucky minimum
+    assert reasons[-1] == (
+        "round by round, the median ratio to the plain script is headless 1.04x, dashboard "
+        "1.04x (within the target: no steady difference, the gap is in the minimum alone)")
+    quiet = comparison([0.2, 0.2, 0.2], [0.2, 0.2, 0.2], [0.2, 0.2, 0.2])
+    assert quiet.reasons("cpu", "processes") == ["no cause shows in these numbers"]
+    assert near_minimum([0.2, 0.205, 0.3]) == 2
