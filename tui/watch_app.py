@@ -10,6 +10,8 @@ import asyncio
 import contextlib
 import os
 import signal
+import threading
+import time
 from collections.abc import Sequence
 from types import FrameType
 
@@ -53,20 +55,34 @@ class WatchApp(App[int]):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(signal.SIGHUP, self._stop_on_signal, signal.SIGHUP)
             return
-        # Not through the loop: after q the loop may be stuck in Textual's shutdown, writing
-        # to the terminal that just went away (its writer thread died on the closed terminal
-        # and the last write waits for it forever). A plain handler still runs then.
+        # Not through the loop: once the terminal is gone the loop may be stuck in a write to
+        # it (Textual's writer thread is replaced on the SIGCONT that comes with the hangup,
+        # and the old one's full queue is never drained). A plain handler still runs then.
         with contextlib.suppress(ValueError):  # not the main thread
             signal.signal(signal.SIGHUP, self._on_hangup)
 
     def _on_hangup(self, signum: int, frame: FrameType | None) -> None:
         """The terminal closed: stop the program as q does, then leave at once (there is no
-        terminal to restore, and Textual's shutdown could wait on it forever)."""
-        self._terminal_gone = True
+        terminal to restore). If the loop is stuck, a watchdog thread stops the program's
+        process group itself once the gentle stop has had its time, and leaves."""
         if self._session_closed:
             os._exit(128 + signal.SIGHUP)
+        if self._terminal_gone:
+            return
+        self._terminal_gone = True
+        threading.Thread(target=self._leave_if_stuck, name="loopscope-hangup",
+                         daemon=True).start()
         with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
             asyncio.get_running_loop().call_soon_threadsafe(self._stop_on_signal, signum)
+
+    def _leave_if_stuck(self) -> None:
+        program = self.session.program
+        grace = program.grace_s if program is not None else 0.0
+        time.sleep(3 * grace + 1.0)  # SIGINT, SIGTERM, SIGKILL a grace apart, then some
+        if program is not None and program.pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(program.pid, signal.SIGKILL)
+        os._exit(128 + signal.SIGHUP)
 
     def _stop_on_signal(self, signum: int) -> None:
         async def stop() -> None:
