@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psutil
 from rich.console import Console
+from textual.widget import Widget
 from textual.widgets import Static
 
 from loopscope.tasks.agent.model import AgentWarning, LagSpike, TaskState, WarningKind
@@ -47,6 +48,11 @@ def shown_text(widget: object) -> str:
     """What a Line-API widget shows right now, one line per row."""
     height = widget.size.height  # type: ignore[attr-defined]
     return "\n".join(str(widget.render_line(y).text) for y in range(height))  # type: ignore[attr-defined]
+
+
+def shown_text_of(panel: Widget) -> str:
+    """What a panel (border included) shows right now, as cut to its size."""
+    return "\n".join(strip.text for strip in panel.render_lines(panel.region.reset_offset))
 
 
 def rendered(renderable: object) -> str:
@@ -383,9 +389,27 @@ async def test_lag_and_warnings_use_one_duration_format_and_name_each_figure() -
         lines = str(events.render()).splitlines()
         assert lines[0].startswith("probe lag ")
         assert lines[0].endswith(" now 0.253 s, max 0.253 s")
-        assert "+0.412 s step held 0.300 s tiny_crawler.py:25 #4 worker-2 · probe lag 0.253 s" in (
+        assert "+0.412 s tiny_crawler.py:25 step held 0.300 s #4 worker-2 · probe lag 0.253 s" in (
             lines)
-        assert "+0.412 s slow-step: a step held the loop for 0.300 s" in lines
+        # the slow-step warning of that same step is the spike again: one line, one count
+        # (trial: every stall was listed twice, "Lag & warnings 6" for 3 stalls)
+        assert not any("slow-step" in line for line in lines)
+        await until(pilot, lambda: events.border_title == "Lag & warnings 1")
+
+
+async def test_at_80_columns_a_spike_shows_the_line_that_held_the_loop() -> None:
+    """Trial: at 80x24 the panel read ``+0.353 s step held 0.300 s blocking.p…``: the line,
+    the point of the blocking example, was cut off."""
+    app = make_watch_app(fake_session(feed=FakeFeed(with_events=False)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        tasks = app.screen.query_one(WatchTaskList)
+        await until(pilot, lambda: tasks.row_count == 8)
+        events = app.screen.query_one(WatchEvents)
+        report = at(25, "worker")
+        app.session.store.apply_message(batch(
+            [], t=100.5, spikes=[LagSpike(100.412, 253.0, 1, 4, "worker-2", report, 0.300)]))
+        await until(pilot, lambda: "step held" in shown_text_of(events))
+        assert "tiny_crawler.py:25" in shown_text_of(events)
 
 
 async def test_after_the_program_ended_the_empty_panels_say_none_not_yet() -> None:
