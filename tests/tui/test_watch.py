@@ -94,6 +94,9 @@ async def test_a_watched_program_its_tasks_output_cancel_and_exit() -> None:
         await until(pilot, lambda: "cancelled task 4 stuck-on-event" in shown_text(output))
         await until(pilot, lambda: "cancelled" in shown_text(tasks))
         assert isinstance(app.screen, WatchScreen)  # the screen stays after the exit
+        await pilot.press("q")
+    # trial: loopscope said 0 whatever the program did; a script can tell now
+    assert app.return_value == 3
 
 
 async def test_quitting_stops_the_program_and_leaves_no_process() -> None:
@@ -110,6 +113,7 @@ async def test_quitting_stops_the_program_and_leaves_no_process() -> None:
         await pilot.press("q")
         await until(pilot, lambda: program.exit_status is not None)
     assert gone(pid)
+    assert app.return_value == 0  # quitting stopped it, as asked
     assert program.exit_status is not None
     assert program.exit_status.stopped_by_us == "SIGINT"
 
@@ -454,3 +458,13 @@ async def test_the_dashboard_sort_keys_work_on_the_watch_screen_too() -> None:
         assert "previous column" in help_text
         assert "invert the sort order" in help_text
         assert "less_than_sign" not in help_text  # the key as typed: <
+
+
+def test_the_exit_code_is_the_programs_when_it_ended_by_itself() -> None:
+    from loopscope.tasks.watch.supervisor import ExitStatus
+    from loopscope.tui.watch_app import exit_code
+
+    assert exit_code(ExitStatus(1)) == 1
+    assert exit_code(ExitStatus(-9)) == 128 + 9  # killed by SIGKILL, as a shell says it
+    assert exit_code(ExitStatus(-2, stopped_by_us="SIGINT")) == 0
+    assert exit_code(None) == 0  # attached: there is no program of ours
