@@ -17,7 +17,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from loopscope.tasks.manager import TaskManager
-from loopscope.tasks.units import human_bytes
+from loopscope.tasks.units import human_bytes, human_seconds
 
 SPARK_SAMPLES = 120
 """Lag samples behind the sparkline (at 50 ms each: the last six seconds)."""
@@ -140,7 +140,7 @@ class SystemPanel(Widget):
         culprit = spike.culprit or "cause unknown"
         return Text.assemble(
             ("spike ", "bold"),
-            f"{spike.lag_ms:,.0f} ms: {culprit}",
+            f"{human_seconds(spike.lag_ms / 1000)}: {culprit}",  # the one duration format
             style=self.get_component_rich_style("system-panel--spike"),
         )
 

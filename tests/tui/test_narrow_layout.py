@@ -42,7 +42,7 @@ async def test_process_panel_keeps_its_bottom_border_with_the_command_bar_open()
         await pilot.pause()
         assert bottom_border_shown(panel)
         shown = "".join(strip.text for strip in panel.render_lines(panel.region.reset_offset))
-        assert "spike 1,234 ms" in shown
+        assert "spike 1.234 s" in shown
         assert shown.rstrip().endswith("╯")
 
 
