@@ -226,12 +226,27 @@ class Timeline(Widget):
             return start, max(end, start + 1e-3)
         return start, start + live_axis_length(now - start)
 
-    def _elapsed(self, start: float, end: float, now: float) -> float:
-        """What the legend shows: the batch's span, or while it runs the time so far."""
-        return end - start if all(b.done for b in self.batches) else max(0.0, now - start)
+    def _elapsed(self, start: float, end: float, now: float) -> str:
+        """What the legend shows: the batch's span, or while it runs the time so far and the
+        axis's length (``0.409 s of 2 s``): the axis is labelled only at 0, so without it a
+        bar's length could not be read as a duration."""
+        if all(b.done for b in self.batches):
+            return human_seconds(end - start)
+        return f"{human_seconds(max(0.0, now - start))} of {end - start:g} s"
 
     def _style(self, name: str) -> Style:
         return self.rich_style + self.get_component_rich_style(f"timeline--{name}")
+
+    def _fit_legend(self, head: str, items: list[str], short: list[str] | None = None) -> str:
+        """The legend with two spaces between its items, or one, or ``short`` items, whichever
+        first fits the bottom border (at 80 columns the time span was cut: ``1.350 s of
+        1.5…``): the time span, last, is what must not be lost."""
+        room = self.size.width - 6
+        for words, gap in ((items, "  "), (items, " "), (short or items, " ")):
+            legend = head + " " + gap.join(words)
+            if len(legend) <= room:
+                return legend
+        return legend
 
     def _set_legend(self, legend: str) -> None:
         if legend != self._legend:
@@ -266,10 +281,12 @@ class Timeline(Widget):
         while len(strips) < height - 1:
             strips.append(Strip.blank(width, self.rich_style))
         strips.append(self._axis(width, start, end))
-        self._set_legend(
-            f"{plural(len(self._records), 'task')}: ░ waiting  █ running, coloured by end"
-            f"  ! loop lag  · {human_seconds(self._elapsed(start, end, now))}"
-        )
+        self._set_legend(self._fit_legend(
+            f"{plural(len(self._records), 'task')}:",
+            ["░ waiting", "█ running, coloured by end", "! loop lag",
+             f"· {self._elapsed(start, end, now)}"],
+            ["░ waiting", "█ running", "! loop lag", f"· {self._elapsed(start, end, now)}"],
+        ))
         return strips
 
     def _paint(
@@ -347,10 +364,11 @@ class Timeline(Widget):
             segments.extend(_runs(cells, styles))
             strips.append(Strip(segments, width))
         strips.append(self._axis(width, start, end))
-        self._set_legend(
-            f"{plural(len(records), 'task')}: █ most running at once  ░ waiting  ! loop lag"
-            f"  · {human_seconds(self._elapsed(start, end, now))}"
-        )
+        self._set_legend(self._fit_legend(
+            f"{plural(len(records), 'task')}:",
+            ["█ most running at once", "░ waiting", "! loop lag",
+             f"· {self._elapsed(start, end, now)}"],
+        ))
         return strips
 
     def _axis(self, width: int, start: float, end: float) -> Strip:

@@ -12,6 +12,7 @@ import math
 from collections import deque
 from typing import Any, cast
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from textual.app import App, ComposeResult
@@ -282,6 +283,18 @@ async def test_mid_batch_the_bars_already_drawn_stay_in_their_columns() -> None:
             assert after[1].index("█") == before[1].index("█")
             assert after[1].rstrip().rindex("█") >= before[1].rstrip().rindex("█")
         assert frames[-1][1].rstrip().rindex("█") > frames[0][1].rstrip().rindex("█")
+
+
+@pytest.mark.parametrize("width", [100, 78])
+async def test_mid_batch_the_legend_says_how_long_the_axis_is(width: int) -> None:
+    """Trial: while a batch ran, the axis was labelled only ``0 s`` and the border showed the
+    time so far, so a bar's length could not be read as a duration. The legend names the
+    axis's length too, whole at 80 columns."""
+    engine = FakeEngine(live_batch([(0.0, 0.2, 0.5), (0.0, 0.3, None)]), now=1.1)
+    timeline = await drawn(engine, size=(width, 12))
+    legend = str(timeline.border_subtitle)
+    assert legend.endswith("· 1.100 s of 1.25 s")
+    assert len(legend) <= width - 6
 
 
 @given(st.floats(min_value=1.0, max_value=1e5))
