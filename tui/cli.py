@@ -337,8 +337,7 @@ def _emit(report: dict[str, Any], text: str, *, as_json: bool) -> int:
     for notice in report.get("notices", []):  # said once, not once per failed task
         print(f"{PROG}: {notice}", file=sys.stderr)
     if as_json:
-        json.dump(report, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")  # one write, not one per token
     else:
         print(text)
     sys.stdout.flush()

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+import threading
+import time
 from collections.abc import Sequence
+from types import FrameType
 
 from textual.app import App
 
@@ -31,6 +35,9 @@ class WatchApp(App[int]):
     def __init__(self, session: WatchSession) -> None:
         super().__init__()
         self.session = session
+        self._session_closed = False
+        """The session is closed: the program loopscope started has been stopped."""
+        self._terminal_gone = False
 
     async def on_mount(self) -> None:
         self._handle_stop_signals()
@@ -42,26 +49,63 @@ class WatchApp(App[int]):
         """SIGTERM (``kill``) and SIGHUP (the terminal closed) quit like ``q``: the program runs
         in its own session, so nothing else would stop it, and it must not be left behind."""
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGHUP):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGTERM, self._stop_on_signal, signal.SIGTERM)
+        if self.is_headless:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(signum, self._stop_on_signal, signum)
+                loop.add_signal_handler(signal.SIGHUP, self._stop_on_signal, signal.SIGHUP)
+            return
+        # Not through the loop: once the terminal is gone the loop may be stuck in a write to
+        # it (Textual's writer thread is replaced on the SIGCONT that comes with the hangup,
+        # and the old one's full queue is never drained). A plain handler still runs then.
+        with contextlib.suppress(ValueError):  # not the main thread
+            signal.signal(signal.SIGHUP, self._on_hangup)
+
+    def _on_hangup(self, signum: int, frame: FrameType | None) -> None:
+        """The terminal closed: stop the program as q does, then leave at once (there is no
+        terminal to restore). If the loop is stuck, a watchdog thread stops the program's
+        process group itself once the gentle stop has had its time, and leaves."""
+        if self._session_closed:
+            os._exit(128 + signal.SIGHUP)
+        if self._terminal_gone:
+            return
+        self._terminal_gone = True
+        threading.Thread(target=self._leave_if_stuck, name="loopscope-hangup",
+                         daemon=True).start()
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            asyncio.get_running_loop().call_soon_threadsafe(self._stop_on_signal, signum)
+
+    def _leave_if_stuck(self) -> None:
+        program = self.session.program
+        grace = program.grace_s if program is not None else 0.0
+        time.sleep(3 * grace + 1.0)  # SIGINT, SIGTERM, SIGKILL a grace apart, then some
+        if program is not None and program.pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(program.pid, signal.SIGKILL)
+        os._exit(128 + signal.SIGHUP)
 
     def _stop_on_signal(self, signum: int) -> None:
         async def stop() -> None:
-            await self.session.aclose()
+            await self._close_session()
+            if self._terminal_gone and not self.is_headless:
+                os._exit(128 + signum)
             self.exit(128 + signum, return_code=128 + signum)
 
         self.call_later(stop)
+
+    async def _close_session(self) -> None:
+        await self.session.aclose()
+        self._session_closed = True
 
     async def action_quit(self) -> None:
         """Stop the program (SIGINT, SIGTERM, SIGKILL), then leave; attached, just leave."""
         if self.session.program is not None and self.session.program.running:
             self.notify("stopping the program…")
-        await self.session.aclose()
+        await self._close_session()
         self.exit(0)
 
     async def on_unmount(self) -> None:
-        await self.session.aclose()
+        await self._close_session()
 
 
 def make_watch_app(session: WatchSession) -> WatchApp:

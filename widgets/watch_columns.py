@@ -58,6 +58,23 @@ def location(task: TaskSnapshot) -> str:
     return task.awaiting or ""
 
 
+_LOCATIONS: dict[int, tuple[TaskSnapshot, str]] = {}
+"""``location`` of the latest snapshot of each task, for sorting: building the text is most of
+the cost of sorting 100,000 rows by this column, and most rows have not changed since the last
+sort. Keyed by task id, checked by identity (a snapshot is replaced when its task changes)."""
+
+
+def location_key(task: TaskSnapshot) -> str:
+    """``location(task)``, remembered per snapshot (the sort key of the last column)."""
+    known = _LOCATIONS.get(task.id)
+    if known is not None and known[0] is task:
+        return known[1]
+    if len(_LOCATIONS) > 250_000:
+        _LOCATIONS.clear()
+    text = _LOCATIONS[task.id] = (task, location(task))
+    return text[1]
+
+
 @dataclass(frozen=True)
 class WatchColumn:
     key: str
@@ -86,7 +103,8 @@ COLUMNS: dict[str, WatchColumn] = {
         WatchColumn("steps", "steps", 6, lambda t: f"{t.steps:,}", attrgetter("steps"), right=True),
         WatchColumn("longest", "longest", 7, lambda t: seconds(t.longest_step_s),
                     attrgetter("longest_step_s"), right=True),
-        WatchColumn("where", "suspended at / outcome", 18, location, location, flexible=True),
+        WatchColumn("where", "suspended at / outcome", 18, location, location_key,
+                    flexible=True),
         WatchColumn("lane", "life", 16, lambda t: "", attrgetter("created_t"), flexible=True),
     )
 }

@@ -353,8 +353,11 @@ class WatchTaskList(ScrollView, can_focus=True):
         if key == self.sort_key:
             self.sort_reverse = not self.sort_reverse
         else:
+            # the order first, quietly, then the key: one re-sort, not two (at 100,000 rows
+            # each costs the screen tens of milliseconds)
+            self.set_reactive(WatchTaskList.sort_reverse,
+                              key not in ("id", "name", "state", "where"))
             self.sort_key = key
-            self.sort_reverse = key not in ("id", "name", "state", "where")
 
     def next_sort(self) -> None:
         """Sort by the next column (``s``, ``>``)."""

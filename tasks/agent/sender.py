@@ -10,6 +10,10 @@ last one was fully written, so a slow viewer gets fewer, larger batches (changes
 task rows are snapshots) and the samples queued meanwhile are bounded (``counts.dropped``).
 Its own cost is bounded too: after each batch it waits at least ``1/duty`` times what the
 batch cost, so it takes at most about ``duty`` of the program's time however busy it gets.
+When the program itself is idle (its other threads used under ``IDLE_SHARE`` of a core since
+the last batch: its loop waits on timers or sockets), a batch costs it nothing, so the sender
+may take ``IDLE_DUTY``: a burst of 100,000 tasks that then wait reaches the screen in seconds,
+not minutes (at 3% it streamed about 600 rows a second).
 """
 
 from __future__ import annotations
@@ -33,6 +37,10 @@ from loopscope.tasks.units import human_seconds
 
 TICK = wire.BATCH_INTERVAL
 HANDSHAKE_TIMEOUT = 5.0
+IDLE_SHARE = 0.25
+"""The program (every thread but the sender's) used less than this share of one core since
+the last batch: it is idle, and the sender may use ``IDLE_DUTY``."""
+IDLE_DUTY = 0.5
 SWEEP_EVERY = 2.0
 """Seconds between looks for tasks collected while pending (a walk over live records)."""
 
@@ -65,6 +73,9 @@ class Sender:
         self._seq = 0
         self._full = False
         self._next_batch = 0.0
+        self._marks = (0.0, 0.0, 0.0)
+        """(wall, process CPU, this thread's CPU) at the last batch: the program's own share
+        of a core since then decides the duty (``duty_for``)."""
         self._refresh: list[int] = []
         """Keys of live records to refresh in turn: keys, not records, so that a task that
         finishes meanwhile leaves no record alive here."""
@@ -206,11 +217,22 @@ class Sender:
             if now < self._next_batch:
                 return
             started = time.thread_time()
+            duty = self._duty_now(now, started)
             message = self._batch(final=False)
             self._outgoing = wire.encode_frame(message)
             self._flush()
             spent = time.thread_time() - started
-            self._next_batch = now + max(TICK, spent / self.duty) - TICK
+            self._next_batch = now + max(TICK, spent / duty) - TICK
+
+    def _duty_now(self, now: float, own_cpu: float) -> float:
+        """The duty for this batch, from the program's share of a core since the last one."""
+        process_cpu = time.process_time()
+        wall0, process0, own0 = self._marks
+        self._marks = (now, process_cpu, own_cpu)
+        if wall0 == 0.0 or now <= wall0:
+            return self.duty
+        program_share = ((process_cpu - process0) - (own_cpu - own0)) / (now - wall0)
+        return duty_for(program_share, self.duty)
 
     def _discard(self) -> None:
         """No viewer: keep nothing queued for one (a new viewer gets a full batch)."""
@@ -504,3 +526,9 @@ def _read_hello(sock: socket.socket) -> dict[str, Any]:
                 raise wire.ProtocolError("expected hello")
             return hello
     raise TimeoutError("no hello")
+
+
+def duty_for(program_share: float, duty: float) -> float:
+    """The sender's share of time: ``duty`` while the program works, ``IDLE_DUTY`` while it
+    is idle (its threads used under ``IDLE_SHARE`` of a core), never less than ``duty``."""
+    return max(duty, IDLE_DUTY) if program_share < IDLE_SHARE else duty

@@ -76,5 +76,8 @@ class HelpScreen(ModalScreen[None]):
             "doing its work · [bold]done[/] · [bold]exception[/] · [bold]cancelled[/]\n"
             "[bold]wall[/] from the launch to the last finish.  [bold]sequential est.[/] the sum "
             "of task run times: an ESTIMATE that lies when tasks contend for the CPU (the GIL).\n"
-            "[bold]meas.[/] after R: the same specs replayed one after another, timed."
+            "[bold]meas.[/] after R: the same specs replayed one after another, timed.\n"
+            "[bold]busy[/] time in its own steps on the loop · [bold]steps[/] how many times the "
+            "loop ran it: both [bold]—[/] (not measured) unless started with --step-timing.  "
+            "[bold]waits at[/] the line a live task is suspended on and what it awaits."
         )
