@@ -36,8 +36,8 @@ from loopscope.widgets.watch_columns import COLUMNS, SORT_ORDER
 
 ROUNDS = 8
 STREAM_TIMEOUT = 240.0
-"""How long the agent may take to stream every task's row to the screen (it paces itself to a
-few per cent of a core, about 700 rows a second here)."""
+"""How long the agent may take to stream every task's row to the screen (about 20 s here: it
+paces itself to 3% of a core while the program works, up to half while the program idles)."""
 TARGET_MS = 100.0
 SIZE = (160, 50)
 

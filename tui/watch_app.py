@@ -20,7 +20,7 @@ from textual.app import App
 from loopscope.tasks.gc_tuning import tune_garbage_collector
 from loopscope.tasks.watch.agent_feed import ConnectFeed, ListenerFeed, agent_command
 from loopscope.tasks.watch.session import WatchSession
-from loopscope.tasks.watch.supervisor import GRACE_S, ProgramSupervisor
+from loopscope.tasks.watch.supervisor import GRACE_S, ExitStatus, ProgramSupervisor
 from loopscope.tui.screens.watch import WatchScreen
 
 
@@ -99,13 +99,24 @@ class WatchApp(App[int]):
 
     async def action_quit(self) -> None:
         """Stop the program (SIGINT, SIGTERM, SIGKILL), then leave; attached, just leave."""
-        if self.session.program is not None and self.session.program.running:
+        program = self.session.program
+        status = program.exit_status if program is not None else None
+        if program is not None and program.running:
             self.notify("stopping the program…")
         await self._close_session()
-        self.exit(0)
+        self.exit(exit_code(status))
 
     async def on_unmount(self) -> None:
         await self._close_session()
+
+
+def exit_code(status: ExitStatus | None) -> int:
+    """loopscope's own status when the user quits: the program's, when it had ended by itself
+    (128+N for signal N, as a shell says it), so a script can tell that it failed; 0 when it
+    was still running (quitting stopped it, as asked) or there was none (attach)."""
+    if status is None or status.stopped_by_us is not None:
+        return 0
+    return status.returncode if status.returncode >= 0 else 128 - status.returncode
 
 
 def make_watch_app(session: WatchSession) -> WatchApp:

@@ -60,6 +60,14 @@ def watch(args: argparse.Namespace) -> int:
     return code
 
 
+async def _say_hello(address: str, token: str | None) -> None:
+    """Connect to the agent, hear its hello and hang up (it takes the next viewer)."""
+    from loopscope.tasks.agent.viewer import connect
+
+    connection = await connect(address, token)
+    await connection.close()
+
+
 def attach(args: argparse.Namespace) -> int:
     from loopscope.tasks.agent.address import AddressError, parse_address
 
@@ -68,14 +76,19 @@ def attach(args: argparse.Namespace) -> int:
         parse_address(args.address)
     except AddressError as error:
         return _fail(f"attach: {error}")
+    from loopscope.tasks.agent.wire import ProtocolError
+
     if not args.json:
         try:
             from loopscope.tui.watch_app import run_attach
         except ImportError:
             return _fail("attach: the dashboard is not built yet; use --json")
+        try:  # a wrong address or token is one line here, not an empty dashboard
+            asyncio.run(_say_hello(args.address, token))
+        except (OSError, ProtocolError, TimeoutError, EOFError) as error:
+            return _fail(f"attach: cannot reach an agent at {args.address}: {error}")
         return run_attach(args.address, token)
     from loopscope.tasks.agent.headless import attach_snapshot
-    from loopscope.tasks.agent.wire import ProtocolError
 
     try:
         report = asyncio.run(attach_snapshot(args.address, token, args.seconds))

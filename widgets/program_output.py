@@ -57,6 +57,7 @@ class ProgramOutputView(ScrollView, can_focus=True):
         background: $surface;
         overflow-x: hidden;
         scrollbar-size-vertical: 1;
+        scrollbar-gutter: stable;  /* lines wrap at one width, scrollbar or not */
         & > .program-output--stderr { color: $text-error; }
         & > .program-output--loopscope { color: $text-accent; text-style: italic; }
     }
@@ -80,8 +81,14 @@ class ProgramOutputView(ScrollView, can_focus=True):
         self._starts: list[int] = [0]
         """The first screen row of each kept line (long lines wrap), then the total."""
 
+    @property
+    def text_width(self) -> int:
+        """The cells a row of text gets: the widget's width less its scrollbar (the
+        scrollbar hid the last cell of every wrapped row)."""
+        return self.scrollable_content_region.width
+
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self.text_width
         lines = self.output.lines
         row = self.scroll_offset.y + y
         starts = self._starts
@@ -97,8 +104,8 @@ class ProgramOutputView(ScrollView, can_focus=True):
 
     def _measure(self) -> None:
         """Where each line starts once long lines wrap at the current width."""
-        width = max(1, self.size.width)
-        self._width = self.size.width
+        width = max(1, self.text_width)
+        self._width = self.text_width
         starts = [0]
         total = 0
         for line in self.output.lines:
@@ -110,11 +117,11 @@ class ProgramOutputView(ScrollView, can_focus=True):
 
     def sync(self) -> None:
         output = self.output
-        if output.version == self._version and self.size.width == self._width:
+        if output.version == self._version and self.text_width == self._width:
             return
         self._version = output.version
         self._measure()
-        self.virtual_size = Size(self.size.width, self._starts[-1])
+        self.virtual_size = Size(self.text_width, self._starts[-1])
         if self.following:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
         self.refresh()

@@ -39,6 +39,7 @@ class ScenarioLog(ScrollView):
         display: none;
         overflow-x: hidden;
         scrollbar-size-vertical: 1;
+        scrollbar-gutter: stable;  /* entries wrap at one width, scrollbar or not */
         &.-active { display: block; }
     }
     """

@@ -146,8 +146,11 @@ def fit(text: str, width: int, *, right: bool = False, middle: bool = False) -> 
 
 
 def cut_middle(text: str, width: int) -> str:
-    """Keep the start and the last path segment: ``/srv/data/…/sample-07.bin``."""
+    """Keep the start and the last path segment: ``/srv/data/…/sample-07.bin``. Text that is
+    no path (``3,000,000 in process``) keeps its start: the number that tells tasks apart."""
     slash = text.rfind("/")
+    if slash < 0:
+        return set_cell_size(text, width - 1) + "…"
     tail = text[slash:] if slash > 0 else ""
     if tail and cell_len(tail) + 2 <= width:
         head = set_cell_size(text[:slash], width - cell_len(tail) - 1)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from loopscope.tasks.agent.model import AgentWarning, LagSample, LagSpike
+from loopscope.tasks.agent.model import AgentWarning, LagSample, LagSpike, WarningKind
 from loopscope.tasks.units import human_seconds
 from loopscope.tasks.watch.places import where
 from loopscope.widgets.watch_panel import WatchPanel
@@ -48,17 +48,18 @@ def offset(at_s: float) -> str:
 
 
 def spike_text(spike: LagSpike, at_s: float) -> Text:
-    """``+0.912 s step held 0.301 s crawler.py:18 #2 worker-0 · probe lag 0.253 s``: the step's
-    own duration and place first, they matter most; the probe's figure last (see the module)."""
+    """``+0.912 s crawler.py:18 step held 0.301 s #2 worker-0 · probe lag 0.253 s``: the line
+    that held the loop first (a narrow panel cuts the end, and the line is what the user
+    looks for), then the step's own duration; the probe's figure last (see the module)."""
     text = Text()
     text.append(offset(at_s), "dim")
+    if spike.line is not None:
+        text.append(f"{where(spike.line)} ", "bold")
     probe = f"probe lag {human_seconds(spike.lag_ms / 1000)}"
     if spike.step_s > 0:
         text.append(f"step held {human_seconds(spike.step_s)}", "bold red")
     else:  # no step to blame (a plain callback): the probe's figure is all there is
         text.append(probe, "bold red")
-    if spike.line is not None:
-        text.append(f" {where(spike.line)}", "bold")
     if spike.task is not None:
         text.append(f" #{spike.task} {spike.task_name or ''}".rstrip())
     if spike.step_s > 0:
@@ -74,6 +75,23 @@ def warning_text(warning: AgentWarning, at_s: float) -> Text:
     return text
 
 
+SAME_STEP_S = 1.0
+"""A slow-step warning this close to a spike blamed on the same task is that spike again."""
+
+
+def shown_warnings(warnings: list[AgentWarning], spikes: list[LagSpike]) -> list[AgentWarning]:
+    """The warnings worth a line: a slow-step warning repeats the lag spike of the same step
+    (same task, same moment), which already says how long the step held the loop and where;
+    it is shown only when no such spike came (the trial counted each stall twice)."""
+    blamed = [(spike.task, spike.at) for spike in spikes if spike.task is not None]
+    return [
+        warning for warning in warnings
+        if warning.kind is not WarningKind.SLOW_STEP
+        or not any(task == warning.task and abs(at - warning.at) <= SAME_STEP_S
+                   for task, at in blamed)
+    ]
+
+
 class WatchEvents(WatchPanel):
     """The newest lag spikes and warnings that fit, oldest at the top."""
 
@@ -85,7 +103,8 @@ class WatchEvents(WatchPanel):
             (s.at, spike_text(s, store.relative(s.at))) for s in list(store.spikes)[-room:]
         ]
         events += [
-            (w.at, warning_text(w, store.relative(w.at))) for w in list(store.warnings)[-room:]
+            (w.at, warning_text(w, store.relative(w.at)))
+            for w in shown_warnings(list(store.warnings)[-room:], list(store.spikes)[-room:])
         ]
         if not events:
             quiet = "no lag spike or warning" + ("" if self.ended else " yet")
@@ -99,6 +118,7 @@ class WatchEvents(WatchPanel):
         key = (store.events_version, len(lag), lag[-1] if lag else None, self.ended)
         if key != self._version:
             self._version = key
-            count = len(store.spikes) + len(store.warnings)
+            count = len(store.spikes) + len(shown_warnings(list(store.warnings),
+                                                           list(store.spikes)))
             self.border_title = f"Lag & warnings {count:,}" if count else "Lag & warnings"
             self.refresh()

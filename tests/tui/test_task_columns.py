@@ -70,3 +70,12 @@ async def test_at_80x24_the_columns_fit_and_the_target_is_readable() -> None:
         header = shown(task_list)[0]
         assert header.split() == ["id", "kind", "target", "state"]
         assert not task_list.border_subtitle  # no busy/steps column, nothing to explain
+
+
+def test_a_target_that_is_no_path_keeps_its_start() -> None:
+    """Trial: CPU targets lost their leading digits (``…0,000 in process``): the number that
+    tells one batch from another was the part cut."""
+    from loopscope.widgets.task_columns import cut_middle
+
+    assert cut_middle("3,000,000 in process", 12) == "3,000,000 i…"
+    assert cut_middle("/srv/data/deep/sample-07.bin", 20) == "/srv/…/sample-07.bin"  # a path

@@ -193,6 +193,38 @@ def test_attach_to_a_program_that_installed_the_agent_on_a_unix_socket(
         process.communicate()
 
 
+def test_attach_to_nothing_is_one_line_not_an_empty_dashboard(tmp_path: Path) -> None:
+    """Trial: ``loopscope attach unix:/tmp/nope.sock`` opened the watch screen with no tasks
+    and the error cut off in its status line; ``--json`` already said it in one line."""
+    for address in (f"unix:{tmp_path}/nope.sock", "127.0.0.1:1"):
+        run = subprocess.run([sys.executable, "-m", "loopscope", "attach", address],
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode == 2
+        assert run.stderr.startswith(f"loopscope: attach: cannot reach an agent at {address}")
+        assert run.stderr.count("\n") == 1
+        assert run.stdout == ""
+
+
+def test_the_agent_takes_a_viewer_after_one_that_only_said_hello(
+    server_program: Path, tmp_path: Path,
+) -> None:
+    """``attach`` checks the address with a hello and hangs up before the screen connects."""
+    from loopscope.tui.watch_cli import _say_hello
+
+    sock = tmp_path / "agent.sock"
+    process = start_listening(server_program, f"unix:{sock}")
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "ready"
+        asyncio.run(_say_hello(f"unix:{sock}", None))
+        run = attach(f"unix:{sock}")
+        assert run.returncode == 0, run.stderr
+        assert any(t["name"] == "sleeper" for t in json.loads(run.stdout)["tasks"])
+    finally:
+        process.kill()
+        process.communicate()
+
+
 def test_a_tcp_agent_needs_its_token(server_program: Path) -> None:
     process = start_listening(server_program, "127.0.0.1:0")
     try:
