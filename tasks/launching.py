@@ -14,14 +14,14 @@ their start by wrapping that callable (tests/staging.py).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from loopscope.tasks.batch import Batch
 from loopscope.tasks.kinds.context import TaskContext
 from loopscope.tasks.ledger import TaskLedger
 from loopscope.tasks.records import TaskRecord, TaskState
-from loopscope.tasks.spec import TaskSpec, bind
+from loopscope.tasks.spec import TaskSpec, bind, parse_specs, prepare_specs
 
 SLOW_LAUNCH_S = 0.02
 """A chunk of task creations longer than this is noted as loopscope's own work."""
@@ -29,6 +29,16 @@ SLOW_LAUNCH_S = 0.02
 Runner = Callable[[TaskContext, TaskRecord], Awaitable[str]]
 """One task of a checked spec: ``bind(spec).run``, its arguments parsed once per launch."""
 StartTask = Callable[[Batch, TaskSpec, Runner, str], "asyncio.Task[Any]"]
+
+
+def checked_specs(specs: str | TaskSpec | Sequence[TaskSpec]) -> tuple[TaskSpec, ...]:
+    """Every spec checked at the door (a hand-built TaskSpec too): SpecError, not a task
+    that fails later where nobody sees it."""
+    if isinstance(specs, str):
+        return tuple(parse_specs(specs))
+    if isinstance(specs, TaskSpec):
+        return prepare_specs((specs,))
+    return prepare_specs(specs)
 
 
 class Launcher:
@@ -48,6 +58,24 @@ class Launcher:
         self._note_own_work = note_own_work
         self._launchers: dict[int, asyncio.Task[None]] = {}
         self._stop_requested: set[int] = set()
+
+    def new_batch(
+        self,
+        specs: tuple[TaskSpec, ...],
+        loop: asyncio.AbstractEventLoop,
+        start_task: StartTask,
+        *,
+        label: str,
+        sequential: bool,
+        replay_of: int | None = None,
+    ) -> Batch:
+        """A batch of ``specs`` in the ledger, its tasks started by ``start_task``."""
+        batch = self._ledger.new_batch(
+            specs, label=label, planned=sum(spec.repeat for spec in specs),
+            sequential=sequential, replay_of=replay_of,
+        )
+        self.launch(loop, batch, start_task)
+        return batch
 
     def launch(
         self, loop: asyncio.AbstractEventLoop, batch: Batch, start_task: StartTask

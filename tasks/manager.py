@@ -30,31 +30,28 @@ import aiohttp.abc
 from loopscope.tasks.batch import Batch
 from loopscope.tasks.blame import LoopBlame, StallEvidence
 from loopscope.tasks.busy_gc import BusyCollector
-from loopscope.tasks.demo_server import DemoServer
-from loopscope.tasks.errors import ManagerClosed, TaskFailure
+from loopscope.tasks.connections import Connections
+from loopscope.tasks.errors import ManagerClosed
 from loopscope.tasks.introspect import Introspector
 from loopscope.tasks.kinds.fetch import build_trace_config
-from loopscope.tasks.lag import LagMonitor, LagSpike
-from loopscope.tasks.launching import Launcher, Runner
+from loopscope.tasks.lag import LagMonitor
+from loopscope.tasks.launching import Launcher, Runner, checked_specs
 from loopscope.tasks.ledger import TaskLedger
 from loopscope.tasks.ledger_reading import LedgerReading
 from loopscope.tasks.live_tasks import LiveTasks
 from loopscope.tasks.loop_errors import LoopErrors
-from loopscope.tasks.options import EngineOptions, OptionError
+from loopscope.tasks.options import EngineOptions
 from loopscope.tasks.process_records import CLOSE_GRACE_S, ProcessRecords
 from loopscope.tasks.process_stats import ProcessMonitor
 from loopscope.tasks.records import TaskRecord, TaskState
 from loopscope.tasks.scratch import ScratchSpace
-from loopscope.tasks.slots import ConnectionSlots
-from loopscope.tasks.spec import TaskSpec, parse_specs, prepare_specs
+from loopscope.tasks.spec import TaskSpec
+from loopscope.tasks.stopping import await_to_the_end
 from loopscope.tasks.thread_workers import ThreadWorkers
 from loopscope.tasks.tracked import TrackedWork, track
+from loopscope.tasks.waiting import WaitReasons
 
 T = TypeVar("T")
-PENDING = TaskState.PENDING
-"""A module constant for the hot paths: on Python 3.11 reading ``TaskState.X`` goes through
-``EnumType.__getattr__``'s slow hook (a method-wrapper per read)."""
-
 __all__ = ["CLOSE_GRACE_S", "TaskManager"]
 
 
@@ -63,7 +60,9 @@ class TaskManager(LedgerReading):
 
     Its parts, each in its own module: the records (``TaskLedger``, read through
     ``LedgerReading``), the live tasks and their done-callback (``LiveTasks``), the launches
-    (``Launcher``), and the process pool's jobs (``ProcessRecords``)."""
+    (``Launcher``), the process pool's jobs (``ProcessRecords``), the session, connection
+    slots and demo server (``Connections``), and what pending tasks wait for
+    (``WaitReasons``)."""
 
     def __init__(
         self,
@@ -79,12 +78,6 @@ class TaskManager(LedgerReading):
         self.collector = BusyCollector(options.gc_threshold)
         """The collector's threshold, raised while a batch is in flight (tasks/busy_gc.py)."""
         self.ledger.on_busy = self.collector.busy
-        self._resolver = resolver
-        """DNS resolver for the connector (tests pass one that never leaves the machine)."""
-        tracing = options.trace_connections
-        self._slots = ConnectionSlots(
-            0 if tracing else options.connector_limit, 0 if tracing else options.limit_per_host
-        )
         self._watched: set[asyncio.Task[Any]] = set()
         self.gil_jobs_running = 0
         """CPU-bound jobs running in threads now: they starve the loop of the GIL."""
@@ -94,19 +87,12 @@ class TaskManager(LedgerReading):
         self.settings_version = 0
         """Bumped when ``set_limits`` changes the settings."""
 
-        self.demo_url = options.demo_url.rstrip("/") if options.demo_url else None
-        want_demo = options.demo_server and options.demo_url is None
-        self._demo = DemoServer(seed=options.demo_seed) if want_demo else None
         self.blame_book = LoopBlame(gil_jobs=lambda: self.gil_jobs_running)
         self.lag = LagMonitor(blame=self.blame_book.explain, clock=clock)
-        self.lag.on_spike = self._on_spike
         self.process = ProcessMonitor()
         self.introspect = Introspector(clock=clock, step_timing=options.step_timing)
         """Busy time, steps and await chains of the engine's own tasks (issue 9 item 7)."""
 
-        self.thread_pool = ThreadWorkers(
-            options.thread_workers, on_submit=self._waiting_for_thread
-        )
         self._processes = ProcessRecords(
             self.ledger,
             options.process_pool_size,
@@ -114,6 +100,15 @@ class TaskManager(LedgerReading):
             on_pool_started=self._process_pool_started,
         )
         self._live = LiveTasks(self.ledger, self.introspect, self._processes)
+        self._waits = WaitReasons(self.ledger, self._live)
+        """What pending tasks wait for, noted on their records (tasks/waiting.py)."""
+        self.lag.on_spike = self._waits.busy_loop
+        self.thread_pool = ThreadWorkers(options.thread_workers, on_submit=self._waits.for_thread)
+        self._connections = Connections(
+            options, resolver=resolver, record_waits=self.ledger.waiting,
+            current_waits=self._waits.for_slot,
+        )
+        """The session, the connection slots and the demo server (tasks/connections.py)."""
         self._launcher = Launcher(
             self.ledger,
             clock=clock,
@@ -121,7 +116,6 @@ class TaskManager(LedgerReading):
             note_own_work=self.note_own_work,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._session: aiohttp.ClientSession | None = None
         self.scratch = ScratchSpace(self.thread_pool)
         self._closed = False
         self._closing: asyncio.Task[None] | None = None
@@ -173,25 +167,13 @@ class TaskManager(LedgerReading):
         fetch in until enough have finished. A pool resize applies to jobs submitted from now
         on; running jobs finish in their workers.
         """
-        changes: dict[str, int] = {
-            name: value
-            for name, value in (
-                ("connector_limit", connector_limit),
-                ("limit_per_host", limit_per_host),
-                ("thread_workers", thread_workers),
-                ("process_workers", process_workers),
-            )
-            if value is not None
-        }
-        new = self.options.replace(**changes)
-        connections_changed = (new.connector_limit, new.limit_per_host) != (
-            self.options.connector_limit, self.options.limit_per_host,
-        )
-        if connections_changed and new.trace_connections:
-            raise OptionError("connection limits cannot change while tracing connections")
+        given = {"connector_limit": connector_limit, "limit_per_host": limit_per_host,
+                 "thread_workers": thread_workers, "process_workers": process_workers}
+        new = self.options.replace(**{name: n for name, n in given.items() if n is not None})
+        connections_changed = self._connections.limits_changed(self.options, new)
         self.options = new
         if connections_changed:
-            self._slots.resize(new.connector_limit, new.limit_per_host)
+            self._connections.slots.resize(new.connector_limit, new.limit_per_host)
         self.thread_pool.resize(new.thread_workers)
         self._processes.jobs.resize(new.process_pool_size)
         self.settings_version += 1
@@ -210,20 +192,7 @@ class TaskManager(LedgerReading):
         # stays after close: an accept retry can fire later still (tasks/loop_errors.py)
         loop.set_exception_handler(LoopErrors(self.notice, loop.get_exception_handler()))
         tracing = self.options.trace_connections
-        connector = aiohttp.TCPConnector(
-            # the slots (tasks/slots.py) enforce the limits, so they can change while running
-            limit=self.options.connector_limit if tracing else 0,
-            limit_per_host=self.options.limit_per_host if tracing else 0,
-            resolver=self._resolver,
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            timeout=aiohttp.ClientTimeout(total=self.options.fetch_timeout),
-            trace_configs=[build_trace_config(self)] if tracing else None,
-        )
-        if self._demo is not None:
-            await self._demo.start()
-            self.demo_url = self._demo.url
+        await self._connections.open(self.options, build_trace_config(self) if tracing else None)
         if self.options.monitors:
             self.lag.start()
             self.process.start()
@@ -257,17 +226,7 @@ class TaskManager(LedgerReading):
             self._closing = asyncio.get_running_loop().create_task(
                 self._close(), name="loopscope-close"
             )
-        # The close runs as its own task and is awaited to the end even if the caller is
-        # cancelled meanwhile (a second Ctrl-C): half a close would leave workers behind.
-        cancelled = False
-        while not self._closing.done():
-            try:
-                await asyncio.shield(self._closing)
-            except asyncio.CancelledError:
-                cancelled = True
-        if cancelled:
-            raise asyncio.CancelledError
-        self._closing.result()
+        await await_to_the_end(self._closing)  # its own task: a second Ctrl-C cannot halve it
 
     async def _close(self) -> None:
         self.cancel_all()
@@ -276,22 +235,9 @@ class TaskManager(LedgerReading):
             await asyncio.wait(pending, timeout=CLOSE_GRACE_S)
         await self.lag.stop()
         await self.process.stop()
-        if self._session is not None:
-            await self._session.close()
-            await asyncio.sleep(0)  # let the transports finish closing
-        if self._demo is not None:
-            await self._demo.stop()
-        self.thread_pool.shutdown(wait=False, cancel_futures=True)
-        # Wait for the worker threads by polling, not in an executor: a worker stuck in a call
-        # that cannot be interrupted (a 2 GB read) must not hold up the close, nor the exit
-        # (the pool's threads are daemons; an executor thread joining them would not be).
-        deadline = time.monotonic() + CLOSE_GRACE_S
-        while self.thread_pool.threads_alive() and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
-        if self._processes.jobs.started:
-            await asyncio.to_thread(self._processes.jobs.stop)
-        await asyncio.sleep(0)  # the process jobs' last callbacks
-        self._processes.finish_all_without_start()  # ended well; their start never came
+        await self._connections.close()
+        await self.thread_pool.close(CLOSE_GRACE_S)  # a stuck worker is left behind
+        await self._processes.close()
         for record in list(self.ledger.records.values()):
             if not record.state.finished:  # a task that ignored its cancellation
                 self.ledger.finish(record, TaskState.CANCELLED)
@@ -315,26 +261,18 @@ class TaskManager(LedgerReading):
         Returns at once; tasks are created in chunks of ``launch_chunk`` so a launch of
         100,000 never stalls the loop. ``await batch.wait()`` waits for all to finish.
         """
-        return self._new_batch(self._as_specs(specs), label=label, sequential=False)
+        specs = checked_specs(specs)
+        return self._launcher.new_batch(
+            specs, self._check_open(), self._start_task, label=label, sequential=False
+        )
 
     def replay_sequential(self, batch: Batch) -> Batch:
         """Run ``batch``'s specs again one after another; when the replay completes, its wall
         time becomes ``batch.measured_sequential_s``: the measured truth behind the estimate."""
-        return self._new_batch(
-            batch.specs,
-            label=f"sequential replay of batch #{batch.id}",
-            sequential=True,
-            replay_of=batch.id,
+        return self._launcher.new_batch(
+            batch.specs, self._check_open(), self._start_task,
+            label=f"sequential replay of batch #{batch.id}", sequential=True, replay_of=batch.id,
         )
-
-    def _as_specs(self, specs: str | TaskSpec | Sequence[TaskSpec]) -> tuple[TaskSpec, ...]:
-        """Every spec checked at the door (a hand-built TaskSpec too): SpecError, not a task
-        that fails later where nobody sees it."""
-        if isinstance(specs, str):
-            return tuple(parse_specs(specs))
-        if isinstance(specs, TaskSpec):
-            return prepare_specs((specs,))
-        return prepare_specs(specs)
 
     def _check_open(self) -> asyncio.AbstractEventLoop:
         if self._closed:
@@ -342,22 +280,6 @@ class TaskManager(LedgerReading):
         if not self._started or self._loop is None:
             raise ManagerClosed("call `await manager.start()` before launching")
         return self._loop
-
-    def _new_batch(
-        self,
-        specs: tuple[TaskSpec, ...],
-        *,
-        label: str,
-        sequential: bool,
-        replay_of: int | None = None,
-    ) -> Batch:
-        loop = self._check_open()
-        batch = self.ledger.new_batch(
-            specs, label=label, planned=sum(spec.repeat for spec in specs),
-            sequential=sequential, replay_of=replay_of,
-        )
-        self._launcher.launch(loop, batch, self._start_task)
-        return batch
 
     def _start_task(
         self, batch: Batch, spec: TaskSpec, runner: Runner, target: str
@@ -460,7 +382,12 @@ class TaskManager(LedgerReading):
     @property
     def embedded_demo(self) -> bool:
         """True when the demo server runs inside this manager (not at a given ``demo_url``)."""
-        return self._demo is not None
+        return self._connections.demo is not None
+
+    @property
+    def demo_url(self) -> str | None:
+        """Where ``/path`` URLs go: the given ``demo_url``, or the embedded demo server's."""
+        return self._connections.demo_url
 
     # --- cancelling -----------------------------------------------------------------------
 
@@ -486,48 +413,21 @@ class TaskManager(LedgerReading):
     def progress(self, record: TaskRecord, done: int, total: int | None = None) -> None:
         self.ledger.progress(record, done, total)
 
-    def _current_record(self) -> TaskRecord | None:
-        """The record of the task running now, if it is one of the manager's."""
-        try:
-            task = asyncio.current_task()
-        except RuntimeError:  # not on the loop (a worker thread)
-            return None
-        return self._live.record_of(task) if task is not None else None
-
-    def _waiting_for_current(self, what: str) -> None:
-        record = self._current_record()
-        if record is not None and record.state is PENDING:
-            self.ledger.waiting(record, what)
-
-    def _waiting_for_thread(self) -> None:
-        self._waiting_for_current("a thread worker")
-
     # --- resources the kinds use ----------------------------------------------------------
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            raise ManagerClosed("call `await manager.start()` first")
-        return self._session
+        return self._connections.session
 
     def resolve_url(self, url: str) -> str:
-        if url.startswith("/"):
-            if self.demo_url is None:
-                raise TaskFailure("no demo server is running: give a full http:// URL")
-            return self.demo_url + url
-        return url
+        return self._connections.resolve_url(url)
 
     def fetch_slot(
         self, url: str, record: TaskRecord | None = None
     ) -> AbstractAsyncContextManager[object]:
         """What a fetch holds while it runs (see tasks/slots.py); waiting is pending time.
         ``record`` is the fetch's own (else the running task's record is looked up)."""
-        if record is None:
-            return self._slots.hold(url, self._current_waits_for_slot)
-        return self._slots.hold(url, self.ledger.waiting, record)
-
-    def _current_waits_for_slot(self, _: object, what: str) -> None:
-        self._waiting_for_current(what)
+        return self._connections.hold(url, record)
 
     def expect_process_start(self, record: TaskRecord) -> None:
         self._processes.expect_start(record)
@@ -537,9 +437,9 @@ class TaskManager(LedgerReading):
         waits for a process worker until one announces the job)."""
         if self._closed:
             raise ManagerClosed("this TaskManager is closed")
-        record = self._current_record()
+        record = self._waits.current_record()
         if record is not None:
-            self._waiting_for_current("a process worker")
+            self._waits.current_waits("a process worker")
         return self._processes.jobs.submit(
             function, *args, job_id=record.id if record is not None else None
         )
@@ -553,7 +453,7 @@ class TaskManager(LedgerReading):
     async def sample_file(self) -> Path:
         """One of the generated sample files, in turn (made on first use, off the loop)."""
         if self.scratch.directory is None:
-            self._waiting_for_current("the sample files being generated")
+            self._waits.current_waits("the sample files being generated")
         return await self.scratch.sample_file()
 
     async def scratch_path(self) -> Path:
@@ -561,21 +461,6 @@ class TaskManager(LedgerReading):
         return await self.scratch.path()
 
     # --- blame ----------------------------------------------------------------------------
-
-    def _on_spike(self, began: float, spike: LagSpike) -> None:
-        """Launched tasks still waiting for their first step through a stall waited for a
-        busy loop: say so on their records (tasks waiting for something named keep it)."""
-        ledger = self.ledger
-        for record_id in self._live.view():
-            record = ledger.records.get(record_id)
-            if record is None:
-                continue
-            if record.created >= began:
-                break  # the rest were created after the stall began
-            if record.state is PENDING and record.waiting_for is None:
-                batch = ledger.batches.get(record.batch_id)
-                if batch is not None and batch.specs:  # launched, not a scenario's own task
-                    ledger.waiting(record, f"a busy event loop ({spike.lag_ms:,.0f} ms stall)")
 
     def note_on_loop(self, start: float, end: float, label: str) -> None:
         """Remember that a task (``label``) held the loop from ``start`` to ``end``."""

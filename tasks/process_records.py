@@ -109,6 +109,14 @@ class ProcessRecords:
         if finished is not None and record is not None and self.end_record is not None:
             self.end_record(record, *finished)
 
+    async def close(self) -> None:
+        """Stop the pool (if it started); then the jobs that ended well but never announced
+        their start end now."""
+        if self.jobs.started:
+            await asyncio.to_thread(self.jobs.stop)
+        await asyncio.sleep(0)  # the process jobs' last callbacks
+        self.finish_all_without_start()  # ended well; their start never came
+
     def finish_all_without_start(self) -> None:
         """On close: the jobs that ended well but never announced their start end now."""
         for job_id in list(self._finish_on_start):

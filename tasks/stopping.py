@@ -36,6 +36,20 @@ class Stopped(LoopscopeError):
         return 128 + self.signum
 
 
+async def await_to_the_end(task: asyncio.Task[T]) -> T:
+    """Await ``task`` to its end even if the caller is cancelled meanwhile (a second Ctrl-C),
+    then pass the cancellation on: half a close would leave workers behind."""
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+    return task.result()
+
+
 def run_until_stopped(main: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run(main)``, stopped cleanly by SIGINT, SIGTERM or SIGHUP (raises Stopped)."""
     return asyncio.run(_guarded(main))

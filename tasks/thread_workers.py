@@ -11,9 +11,11 @@ so a task whose job waits for a free worker says so ("pending: waiting for a thr
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any, ParamSpec, TypeVar
@@ -131,6 +133,17 @@ class ThreadWorkers(Executor):
         if wait:
             for thread in threads:
                 thread.join()
+
+    async def close(self, grace: float) -> None:
+        """Cancel the queued jobs and wait up to ``grace`` seconds for the threads to end.
+
+        By polling from the loop, not in an executor: a worker stuck in a call that cannot be
+        interrupted (a 2 GB read) must not hold up the close, nor the exit (the threads are
+        daemons; an executor thread joining them would not be)."""
+        self.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + grace
+        while self.threads_alive() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
 
     def threads_alive(self) -> int:
         """Worker threads still alive (a stuck one stays until its call returns)."""

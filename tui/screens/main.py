@@ -17,7 +17,7 @@ from textual.geometry import Size
 from textual.screen import Screen
 from textual.widget import Widget
 
-from loopscope.tasks.clean_replay import CleanReplay, replay_in_clean_process
+from loopscope.tasks.clean_replay import CleanReplay
 from loopscope.tasks.errors import LoopscopeError, SpecError
 from loopscope.tasks.isolated import STOPWATCHES
 from loopscope.tasks.manager import TaskManager
@@ -25,7 +25,7 @@ from loopscope.tasks.records import TaskRecord, TaskState
 from loopscope.tasks.scenarios import ScenarioRun
 from loopscope.tasks.scenarios import start as start_scenario
 from loopscope.tasks.scenarios.race_results import RaceResults
-from loopscope.tasks.units import human_seconds, plural
+from loopscope.tasks.units import plural
 from loopscope.tui.bar_commands import (
     Command,
     SetLimits,
@@ -40,6 +40,8 @@ from loopscope.tui.launch_keys import (
     launch_spec,
     next_batch_size,
 )
+from loopscope.tui.panel_titles import gain_title, task_list_title, timeline_title
+from loopscope.tui.replay_key import ReplayKey
 from loopscope.tui.screens.detail import DetailScreen
 from loopscope.tui.screens.help import HelpScreen
 from loopscope.tui.screens.scenarios import RaceScreen, ScenarioPicker
@@ -62,10 +64,6 @@ most this often: a lane that needs both cores must not share them with a 10 Hz r
 OWN_WORK_NOTE_S = 0.01
 """A pull or a draw at least this long is noted as loopscope's own work (for lag blame)."""
 FILTERS: tuple[TaskState | None, ...] = (None, *TaskState)
-
-
-REPLAY_TOAST_S = 3.0
-"""How long ``R``'s "measuring…" toast stays: it covers the timeline, which says the same."""
 
 
 class MainScreen(Screen[None]):
@@ -156,9 +154,8 @@ class MainScreen(Screen[None]):
         self._pull_cost = 0.0
         self.race_results: RaceResults | None = None
         """The last race's results: ``w`` reopens its chart after it was closed."""
-        self.clean_replay: CleanReplay | None = None
-        """The last ``R``: a replay measured in a clean process (tasks/clean_replay.py)."""
-        self._replay_told: CleanReplay | None = None
+        self._replay_key = ReplayKey(manager, self.notify)
+        """``R``: the last batch replayed in a clean process, and what the screen is told."""
         self.pace_clock: Callable[[], float] = time.perf_counter
         """The clock that paces pulls and draws (tests replace it to step time by hand)."""
         self.timed_refresh_s: float | None = TIMED_REFRESH_S
@@ -192,6 +189,11 @@ class MainScreen(Screen[None]):
         yield status
         yield KeyFooter(essential=self.FOOTER_AT_80)
 
+    @property
+    def clean_replay(self) -> CleanReplay | None:
+        """The last ``R``: a replay measured in a clean process (tasks/clean_replay.py)."""
+        return self._replay_key.run
+
     def on_mount(self) -> None:
         self.query_one(TaskList).focus()
         self.sync()
@@ -213,14 +215,12 @@ class MainScreen(Screen[None]):
             self.query_one(SystemPanel).sync()
             self.query_one(StatusLine).sync()
             self._sync_scenario()
-            self._sync_clean_replay()
+            self._replay_key.sync()
             timeline = self.query_one(Timeline)
             timeline.sync(force=force)
-            self._set_title(timeline, self._timeline_title(timeline))
-            batch = self.manager.last_batch
-            gain_title = "Gain" if batch is None else f"Gain: batch #{batch.id}"
-            self._set_title(self.query_one(GainPanel), gain_title)
-            self._set_title(task_list, self._task_list_title(task_list))
+            self._set_title(timeline, timeline_title(timeline))
+            self._set_title(self.query_one(GainPanel), gain_title(self.manager.last_batch))
+            self._set_title(task_list, task_list_title(task_list, len(self.manager.records)))
 
     def _pull(self) -> None:
         """The 10 Hz timer: while nothing runs and nothing changed, one comparison and out.
@@ -303,34 +303,11 @@ class MainScreen(Screen[None]):
             return False
         return True
 
-    def _task_list_title(self, task_list: TaskList) -> str:
-        shown = task_list.row_count
-        total = len(self.manager.records)
-        title = (
-            f"Tasks {total:,}"
-            if task_list.state_filter is None
-            else f"Tasks: {task_list.state_filter.value} {shown:,} of {total:,}"
-        )
-        if task_list.sort_column != "id" or task_list.sort_reverse:
-            title += f" · by {task_list.sort_column} {'▼' if task_list.sort_reverse else '▲'}"
-        if task_list.search_text:
-            title += f" · /{task_list.search_text}"
-        return title
-
     def _set_title(self, widget: Widget, title: str) -> None:
         """Set a border title only when it changed: every assignment repaints the widget."""
         if self._titles.get(widget.id) != title:
             self._titles[widget.id] = title
             widget.border_title = title
-
-    def _timeline_title(self, timeline: Timeline) -> str:
-        batch = timeline.newest
-        if batch is None:
-            return "Timeline"
-        if len(timeline.batches) > 1:
-            return f"Timeline: batches #{timeline.batches[0].id}–#{batch.id}"
-        # the border cuts the title with an ellipsis where the width ends, not before
-        return f"Timeline: batch #{batch.id} {batch.label or batch.text}"
 
     # --- actions -----------------------------------------------------------------------------
 
@@ -409,47 +386,9 @@ class MainScreen(Screen[None]):
             self.notify(cancelled)
 
     def action_replay(self) -> None:
-        batch = self.manager.last_batch
-        if batch is None:
-            self.notify("launch a batch first, then R replays it one by one", severity="warning")
-            return
-        if not batch.done:
-            self.notify(f"batch #{batch.id} is still running: wait, or C to cancel it",
-                        severity="warning")
-            return
-        running = self.clean_replay
-        if running is not None and not running.done:  # two at once would time each other
-            self.notify(f"still measuring batch #{running.original.id}: wait, or C to stop it",
-                        severity="warning")
-            return
-        estimate = batch.timing(self.manager.clock()).sequential_estimate_s
-        self.clean_replay = replay_in_clean_process(self.manager, batch)
-        self.notify(
-            f"measuring batch #{batch.id} in a clean process, away from the screen: the batch "
-            f"again, then one task at a time (about {human_seconds(estimate)}, estimate). "
-            "C cancels it.",
-            timeout=REPLAY_TOAST_S,
-        )
-        self.sync()
-
-    def _sync_clean_replay(self) -> None:
-        """Say once what a replay in a clean process found (or why it failed)."""
-        run = self.clean_replay
-        if run is None or not run.done or run is self._replay_told:
-            return
-        self._replay_told = run
-        if run.error is not None:
-            self.notify(f"replay of batch #{run.original.id}: {run.error}", severity="warning")
-        elif run.speedup is not None and run.clean_wall_s and run.sequential_s is not None:
-            share = run.screen_share or 0.0
-            self.notify(
-                f"batch #{run.original.id} measured in a clean process: "
-                f"{human_seconds(run.clean_wall_s)} concurrently, "
-                f"{human_seconds(run.sequential_s)} one by one: {run.speedup:.1f}× (measured). "
-                f"On the screen it took {human_seconds(run.screen_wall_s)} "
-                f"({share:+.0%} beside the screen).",
-                timeout=12,
-            )
+        """``R``: the last batch measured again in a clean process (tui/replay_key.py)."""
+        if self._replay_key.start():
+            self.sync()
 
     def action_details(self, record: TaskRecord | None = None) -> None:
         record = record or self.query_one(TaskList).selected
