@@ -13,6 +13,8 @@ state, queued_t, started_t, ended_t, error]`` (``wire.decode_job``'s order).
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import itertools
 from collections import deque
 from collections.abc import Callable
@@ -23,6 +25,24 @@ if TYPE_CHECKING:
 
 KEEP_JOBS = 2000
 """Jobs remembered by id (the oldest forgotten first)."""
+
+
+def job_name(func: Any) -> str:
+    """What the job runs, by name: through ``functools.partial`` and the context's ``run``
+    that ``asyncio.to_thread`` wraps every function in (the trial saw ``partial`` for
+    ``asyncio.to_thread(time.sleep, 3)``)."""
+    for _ in range(5):  # a partial of a partial...: a few levels, never a loop
+        if isinstance(func, functools.partial):
+            inner = func.func
+            if getattr(inner, "__name__", None) == "run" and isinstance(
+                    getattr(inner, "__self__", None), contextvars.Context) and func.args:
+                func = func.args[0]  # to_thread: partial(context.run, func, *args)
+            else:
+                func = inner
+        else:
+            break
+    name = getattr(func, "__qualname__", None) or type(func).__qualname__
+    return str(name)
 
 
 class ExecutorJobs:
@@ -43,7 +63,7 @@ class ExecutorJobs:
         """Note a job queued on ``loop``'s ``executor``; return ``func`` wrapped to time it."""
         state = self._loop_state(loop)
         current = state.current
-        name = getattr(func, "__qualname__", None) or type(func).__qualname__
+        name = job_name(func)
         job: list[Any] = [
             next(self._seq), name, current.seq if current else None, state.id,
             "default" if executor is None else type(executor).__name__, "queued",
