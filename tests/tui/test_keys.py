@@ -10,6 +10,7 @@ import pytest
 from textual.pilot import Pilot
 
 from loopscope.tasks.records import TaskState
+from loopscope.tasks.units import human_seconds
 from loopscope.tui.app import LoopscopeApp
 from loopscope.tui.screens.detail import DetailScreen
 from loopscope.tui.screens.help import HelpScreen
@@ -68,7 +69,8 @@ async def test_block_freezes_then_the_spike_names_the_task() -> None:
         await until(pilot, lambda: batch.done and any(name in (s.culprit or "") for s in spikes))
         panel = app.screen.query_one(SystemPanel)
         # the panel shows the newest spike (on a busy machine another may follow the block's)
-        await until(pilot, lambda: f"{spikes[-1].lag_ms:,.0f} ms" in str(panel.render()))
+        await until(pilot, lambda: f"spike {human_seconds(spikes[-1].lag_ms / 1000)}"
+                    in str(panel.render()))
         if spikes[-1].culprit and name in spikes[-1].culprit:
             assert f"task {name}" in str(panel.render())
 
