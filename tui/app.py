@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+import threading
+import time
 from collections.abc import Callable, Sequence
+from types import FrameType
 from typing import Any
 
+import psutil
 from textual import events
 from textual.app import App
 
@@ -20,6 +25,9 @@ from loopscope.tui.commands import LoopscopeCommands
 from loopscope.tui.launch_keys import DEFAULT_BATCH_SIZE
 from loopscope.tui.screens.main import MainScreen
 
+HANGUP_GRACE_S = 5.0
+"""After the terminal closed, how long closing the engine may take before loopscope leaves
+anyway (its process-pool workers killed)."""
 WIDE_COLUMNS = 120
 """Where the wide layout starts (``HORIZONTAL_BREAKPOINTS``): narrower, no room for a panel
 docked beside the dashboard."""
@@ -49,6 +57,8 @@ class LoopscopeApp(App[int]):
         self.batch_size = batch_size
         self.scenario_options = scenario_options
         self._notices_shown = 0
+        self._engine_closed = False
+        self._terminal_gone = False
 
     async def on_mount(self) -> None:
         manager = self.manager
@@ -81,16 +91,51 @@ class LoopscopeApp(App[int]):
         """SIGTERM (``kill``) and SIGHUP (the terminal closed) quit like ``q``: the engine
         closes, its process-pool workers end, its temporary folder goes."""
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGHUP):
+        signums = (signal.SIGTERM, signal.SIGHUP) if self.is_headless else (signal.SIGTERM,)
+        for signum in signums:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(signum, self._stop_on_signal, signum)
+        if not self.is_headless:
+            # Not through the loop: once the terminal is gone the loop may be stuck writing
+            # to it, and Textual's shutdown waits forever on its dead writer thread (a
+            # dashboard was found hours later, idle, its terminal deleted). A plain handler
+            # still runs then (the watch app does the same).
+            with contextlib.suppress(ValueError):  # not the main thread
+                signal.signal(signal.SIGHUP, self._on_hangup)
+
+    def _on_hangup(self, signum: int, frame: FrameType | None) -> None:
+        """The terminal closed: close the engine as q does, then leave at once (there is no
+        terminal to restore); a watchdog thread leaves anyway if the loop is stuck."""
+        if self._engine_closed:
+            os._exit(128 + signal.SIGHUP)
+        if self._terminal_gone:
+            return
+        self._terminal_gone = True
+        threading.Thread(target=self._leave_if_stuck, name="loopscope-hangup",
+                         daemon=True).start()
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            asyncio.get_running_loop().call_soon_threadsafe(self._stop_on_signal, signum)
+
+    def _leave_if_stuck(self) -> None:
+        time.sleep(HANGUP_GRACE_S)
+        with contextlib.suppress(psutil.Error):
+            for child in psutil.Process().children(recursive=True):  # the process pool
+                with contextlib.suppress(psutil.Error):
+                    child.kill()
+        os._exit(128 + signal.SIGHUP)
 
     def _stop_on_signal(self, signum: int) -> None:
         async def stop() -> None:
-            await self.manager.aclose()
+            await self._close_engine()
+            if self._terminal_gone:
+                os._exit(128 + signum)
             self.exit(128 + signum, return_code=128 + signum)
 
         self.call_later(stop)
+
+    async def _close_engine(self) -> None:
+        await self.manager.aclose()
+        self._engine_closed = True
 
     def action_show_help_panel(self) -> None:
         """The palette's "Keys". Textual docks a keys panel on the right; at 80 columns that
@@ -109,11 +154,11 @@ class LoopscopeApp(App[int]):
 
     async def action_quit(self) -> None:
         """Cancel everything, close the engine, then leave."""
-        await self.manager.aclose()
+        await self._close_engine()
         self.exit(0)
 
     async def on_unmount(self) -> None:
-        await self.manager.aclose()  # any other way out (ctrl+q, an error) closes it too
+        await self._close_engine()  # any other way out (ctrl+q, an error) closes it too
 
 
 def make_app(

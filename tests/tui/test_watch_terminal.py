@@ -93,3 +93,36 @@ def test_closing_the_terminal_stops_the_program_and_loopscope_exits(
         if program_pid is not None and not gone(program_pid):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(program_pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("press_q", [True, False], ids=["q-then-close", "close"])
+def test_closing_the_terminal_ends_the_dashboard_too(tmp_path: Path, press_q: bool) -> None:
+    """The same for the dashboard itself: a loopscope left from a terminal that vanished was
+    found hours later, its main thread waiting on Textual's dead writer thread."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    app = subprocess.Popen(
+        [sys.executable, "-m", "loopscope"],
+        stdin=slave, stdout=slave, stderr=slave, start_new_session=True, cwd=tmp_path,
+        env={**os.environ, "TERM": "xterm-256color"},
+        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+    )
+    os.close(slave)
+    marker = tmp_path / "drawn"
+    marker.write_text("x")  # read_until also waits for a file; this one is there already
+    try:
+        read_until(master, b"Tasks", marker)
+        if press_q:
+            os.write(master, b"q")
+        os.close(master)
+        master = -1
+        app.wait(timeout=60)
+        children = [p for p in psutil.process_iter(["ppid"]) if p.info["ppid"] == app.pid]
+        assert children == [], "a process of loopscope's was left behind"
+    finally:
+        if master >= 0:
+            os.close(master)
+        if app.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(app.pid, signal.SIGKILL)
+            app.wait()
