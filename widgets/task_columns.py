@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
 
 from loopscope.tasks.records import TaskRecord, TaskState
 from loopscope.tasks.units import human_bytes, human_seconds
@@ -183,3 +186,27 @@ def layout(width: int, id_width: int) -> list[tuple[Column, int]]:
     order = {key: n for n, key in enumerate(DISPLAY_ORDER)}
     chosen.sort(key=lambda c: order[c.key])
     return [(c, widths[c.key]) for c in chosen]
+
+
+def row_strip(record: TaskRecord, columns: list[tuple[Column, int]], width: int, now: float,
+              styles: tuple[Style, Style, Style]) -> Strip:
+    """One task's row in ``columns`` (``layout``'s), ``styles`` being (base, state, error):
+    the state cell in its state's colour, an error outcome in the error colour."""
+    base, state_style, error_style = styles
+    segments: list[Segment] = []
+    used = 0
+    for column, column_width in columns:
+        text = fit(
+            cell_text(record, column.key, now), column_width,
+            right=column.right, middle=column.middle,
+        )
+        style = base
+        if column.key == "state":
+            style = state_style
+        elif column.key == "outcome" and record.error:
+            style = error_style
+        segments.append(Segment(text + " ", style))
+        used += column_width + 1
+    if used < width:
+        segments.append(Segment(" " * (width - used), base))
+    return Strip(segments, max(width, used)).crop(0, width)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from rich.segment import Segment
 from rich.style import Style
@@ -37,11 +37,11 @@ from loopscope.widgets.task_columns import (
     SORTABLE,
     STEP_COLUMNS,
     Column,
-    cell_text,
     fit,
     layout,
+    row_strip,
 )
-from loopscope.widgets.task_list_order import find_row, sorted_ids
+from loopscope.widgets.task_list_order import find_row, place_changed, sorted_ids
 
 SORT_BUDGET = 20
 """A live re-sort waits this many times its own cost: sorting never takes over the loop."""
@@ -223,25 +223,8 @@ class TaskList(HeaderScrollView, can_focus=True):
         return styles
 
     def _render_row(self, record: TaskRecord, width: int, is_cursor: bool) -> Strip:
-        base, state_style, error_style = self._row_styles(is_cursor, record.state)
-        now = self.clock()
-        segments: list[Segment] = []
-        used = 0
-        for column, column_width in self._layout(width):
-            text = fit(
-                cell_text(record, column.key, now), column_width,
-                right=column.right, middle=column.middle,
-            )
-            style: Style = base
-            if column.key == "state":
-                style = state_style
-            elif column.key == "outcome" and record.error:
-                style = error_style
-            segments.append(Segment(text + " ", style))
-            used += column_width + 1
-        if used < width:
-            segments.append(Segment(" " * (width - used), base))
-        return Strip(segments, max(width, used)).crop(0, width)
+        styles = self._row_styles(is_cursor, record.state)
+        return row_strip(record, self._layout(width), width, self.clock(), styles)
 
     # --- reactives --------------------------------------------------------------------------
 
@@ -386,7 +369,7 @@ class TaskList(HeaderScrollView, can_focus=True):
             self._sample_insight()
         state = self.state_filter
         ids = self._ids
-        new_ids, moved = self._place_changed(changed, state)
+        new_ids, moved = place_changed(ids, changed, self._max_id, state, self.manager.get)
         if new_ids:
             new_ids.sort()  # changes come in the order they last changed, not by id
             self._max_id = new_ids[-1]
@@ -420,34 +403,6 @@ class TaskList(HeaderScrollView, can_focus=True):
         ]
         if live:
             self.manager.sample_insight(live)
-
-    def _place_changed(
-        self, changed: Iterable[int], state: TaskState | None
-    ) -> tuple[list[int], bool]:
-        """Tasks new since the last sync (returned, in the order they changed), and whether a
-        known task entered or left the state filter (``_ids`` updated in place)."""
-        manager = self.manager
-        ids = self._ids
-        new_ids: list[int] = []
-        moved = False
-        for task_id in changed:
-            if task_id > self._max_id:
-                new_ids.append(task_id)
-                continue
-            if state is None:
-                continue
-            record = manager.get(task_id)
-            if record is None:
-                continue
-            index = bisect.bisect_left(ids, task_id)
-            present = index < len(ids) and ids[index] == task_id
-            if record.state is state and not present:
-                ids.insert(index, task_id)
-                moved = True
-            elif record.state is not state and present:
-                del ids[index]
-                moved = True
-        return new_ids, moved
 
     @property
     def _sorted_by_other(self) -> bool:

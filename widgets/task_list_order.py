@@ -1,5 +1,5 @@
-"""The order of the dashboard's task list: sorting by a column, and finding text (``/``,
-``n``, ``N``).
+"""The order of the dashboard's task list: sorting by a column, finding text (``/``, ``n``,
+``N``), and placing changed tasks in or out of a state filter.
 
 Kept apart from the widget (which draws rows and moves the cursor) so the rules read on their
 own. A re-sort of 100,000 rows costs tens of milliseconds: the widget decides when to pay it.
@@ -7,9 +7,10 @@ own. A re-sort of 100,000 rows costs tens of milliseconds: the widget decides wh
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import bisect
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from loopscope.tasks.records import TaskRecord
+from loopscope.tasks.records import TaskRecord, TaskState
 from loopscope.widgets.task_columns import SORTABLE, cell_text, sort_key
 
 
@@ -34,3 +35,31 @@ def find_row(rows: Sequence[int], records: Mapping[int, TaskRecord], text: str, 
         ):
             return index
     return None
+
+
+def place_changed(ids: list[int], changed: Iterable[int], max_id: int,
+                  state: TaskState | None,
+                  get: Callable[[int], TaskRecord | None]) -> tuple[list[int], bool]:
+    """Tasks new since the last sync (returned, in the order they changed: ids above
+    ``max_id``), and whether a known task entered or left the ``state`` filter (``ids``, the
+    sorted filtered ids, is updated in place)."""
+    new_ids: list[int] = []
+    moved = False
+    for task_id in changed:
+        if task_id > max_id:
+            new_ids.append(task_id)
+            continue
+        if state is None:
+            continue
+        record = get(task_id)
+        if record is None:
+            continue
+        index = bisect.bisect_left(ids, task_id)
+        present = index < len(ids) and ids[index] == task_id
+        if record.state is state and not present:
+            ids.insert(index, task_id)
+            moved = True
+        elif record.state is not state and present:
+            del ids[index]
+            moved = True
+    return new_ids, moved

@@ -33,14 +33,11 @@ from loopscope.tasks.agent import stalls, wire
 from loopscope.tasks.agent.address import Address, parse_address
 from loopscope.tasks.agent.recorder import Recorder, TaskRecord
 from loopscope.tasks.agent.rows import RowBuilder
+from loopscope.tasks.agent.sender_pacing import duty_for
+from loopscope.tasks.agent.sender_socket import HANDSHAKE_TIMEOUT, answers, read_hello, socket_for
 from loopscope.tasks.units import human_seconds
 
 TICK = wire.BATCH_INTERVAL
-HANDSHAKE_TIMEOUT = 5.0
-IDLE_SHARE = 0.25
-"""The program (every thread but the sender's) used less than this share of one core since
-the last batch: it is idle, and the sender may use ``IDLE_DUTY``."""
-IDLE_DUTY = 0.5
 SWEEP_EVERY = 2.0
 """Seconds between looks for tasks collected while pending (a walk over live records)."""
 
@@ -97,12 +94,12 @@ class Sender:
         if isinstance(address, str):
             address = parse_address(address)
         try:
-            sock = _socket_for(address)
+            sock = socket_for(address)
             sock.settimeout(HANDSHAKE_TIMEOUT)
             target: Any = address.path if address.kind == "unix" else (address.host, address.port)
             sock.connect(target)
             sock.sendall(wire.PREAMBLE + wire.encode_frame(self._hello()))
-            hello = _read_hello(sock)
+            hello = read_hello(sock)
         except (OSError, wire.ProtocolError, EOFError) as error:
             raise AgentError(f"cannot connect to {address}: {error}") from None
         if hello.get("role") != "viewer":
@@ -114,13 +111,13 @@ class Sender:
         if isinstance(address, str):
             address = parse_address(address)
         try:
-            sock = _socket_for(address)
+            sock = socket_for(address)
             if address.kind == "unix":
                 assert address.path is not None
                 directory = os.path.dirname(os.path.abspath(address.path))
                 os.makedirs(directory, mode=0o700, exist_ok=True)
                 if os.path.exists(address.path):
-                    if _answers(address.path):
+                    if answers(address.path):
                         raise AgentError(f"{address} is in use by another agent")
                     os.unlink(address.path)  # left behind by a program that ended
                 old = os.umask(0o177)
@@ -256,7 +253,7 @@ class Sender:
             return
         try:
             sock.settimeout(HANDSHAKE_TIMEOUT)
-            hello = _read_hello(sock)
+            hello = read_hello(sock)
             if self.listen_address is not None and self.listen_address.kind == "tcp":
                 offered = str(hello.get("token") or "")
                 if not self.token or not hmac.compare_digest(offered, self.token):
@@ -491,44 +488,3 @@ def _innermost_program_frame(chain: list[list[Any]]) -> list[Any] | None:
         if len(frame) == 3:
             return frame
     return chain[-1] if chain else None
-
-
-def _answers(path: str) -> bool:
-    """Whether something listens on the Unix socket at ``path``."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-        probe.settimeout(1.0)
-        try:
-            probe.connect(path)
-        except OSError:
-            return False
-    return True
-
-
-def _socket_for(address: Address) -> socket.socket:
-    if address.kind == "unix":
-        return socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    family = socket.AF_INET6 if address.host and ":" in address.host else socket.AF_INET
-    return socket.socket(family, socket.SOCK_STREAM)
-
-
-def _read_hello(sock: socket.socket) -> dict[str, Any]:
-    """Read the peer's preamble and hello on a blocking socket (with its timeout)."""
-    decoder = wire.FrameDecoder()
-    deadline = time.monotonic() + HANDSHAKE_TIMEOUT
-    while time.monotonic() < deadline:
-        data = sock.recv(65536)
-        if not data:
-            raise EOFError("the peer hung up")
-        messages = decoder.feed(data)
-        if messages:
-            hello = messages[0]
-            if hello.get("kind") != "hello":
-                raise wire.ProtocolError("expected hello")
-            return hello
-    raise TimeoutError("no hello")
-
-
-def duty_for(program_share: float, duty: float) -> float:
-    """The sender's share of time: ``duty`` while the program works, ``IDLE_DUTY`` while it
-    is idle (its threads used under ``IDLE_SHARE`` of a core), never less than ``duty``."""
-    return max(duty, IDLE_DUTY) if program_share < IDLE_SHARE else duty

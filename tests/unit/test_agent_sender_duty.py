@@ -12,7 +12,8 @@ import pytest
 
 from loopscope.tasks.agent import sender as sender_module
 from loopscope.tasks.agent.recorder import Recorder
-from loopscope.tasks.agent.sender import IDLE_DUTY, Sender, duty_for
+from loopscope.tasks.agent.sender import Sender
+from loopscope.tasks.agent.sender_pacing import IDLE_DUTY, duty_for
 
 
 class FakeTime:
