@@ -95,7 +95,7 @@ typedef struct {
     double created_t, ready_t, busy, scheduled, longest, last_end;
     long long steps, finish_no, chain_steps;
     int created_lasti;
-    char dirty, waiting, warned_stuck;
+    char dirty, waiting, warned_stuck, sent;
 } RecordObject;
 
 static PyTypeObject Record_Type;
@@ -352,10 +352,12 @@ retire(RecordObject *record, PyObject *end, int end_counter)
             return -1;
         }
         PyObject *seq;
+        int announce = 1;
         if (Py_IS_TYPE(old, &Record_Type)) {
             Py_CLEAR(RECORD(old)->exc);  /* a failed task's exception (Recorder._retire) */
             RECORD(old)->exc = Py_NewRef(Py_None);
             seq = RECORD(old)->seq;
+            announce = RECORD(old)->sent;
         }
         else if (PyTuple_Check(old) && PyTuple_GET_SIZE(old) > 0) {
             seq = PyTuple_GET_ITEM(old, 0);  /* a task the Python path froze */
@@ -367,7 +369,8 @@ retire(RecordObject *record, PyObject *end, int end_counter)
         }
         Py_INCREF(seq);
         Py_DECREF(old);
-        done = PyObject_CallOneArg(gone_append, seq);
+        /* A viewer is told to forget only what it was sent (Recorder._retire). */
+        done = announce ? PyObject_CallOneArg(gone_append, seq) : Py_NewRef(Py_None);
         /* Never sent now: out of the changed-task queue at once (Recorder._retire). */
         int queued = done == NULL ? -1 : PyDict_Contains(dirty, seq);
         if (queued > 0 && PyDict_DelItem(dirty, seq) < 0) {
@@ -746,11 +749,28 @@ is_library_code_uncached(PyCodeObject *code)
 
 /* A new record: the arguments as records.TaskRecord takes them (borrowed), the rest at
  * records.TaskRecord's defaults. */
+/* Records freed lately, for reuse: a burst of short tasks makes and drops records at the same
+ * rate, and without this their memory went back to the system and was mapped and cleared
+ * again (the kernel's page clearing was a fifth of the agent's cost for 100,000 sleep(0)
+ * tasks). Capped, so a program's memory falls back after a bigger burst. */
+#define FREE_RECORDS_MAX 20000
+static RecordObject *free_records;  /* linked through their seq field */
+static Py_ssize_t n_free_records;
+
 static RecordObject *
 new_record(PyObject *seq, PyObject *key, PyObject *state, PyObject *parent, PyObject *code,
            int lasti, double created_t)
 {
-    RecordObject *record = PyObject_New(RecordObject, &Record_Type);
+    RecordObject *record;
+    if (free_records != NULL) {
+        record = free_records;
+        free_records = (RecordObject *)record->seq;
+        n_free_records--;
+        record = (RecordObject *)PyObject_Init((PyObject *)record, &Record_Type);
+    }
+    else {
+        record = PyObject_New(RecordObject, &Record_Type);
+    }
     if (record == NULL) {
         return NULL;
     }
@@ -774,7 +794,7 @@ new_record(PyObject *seq, PyObject *key, PyObject *state, PyObject *parent, PyOb
     record->steps = record->finish_no = 0;
     record->chain_steps = -1;
     record->created_lasti = lasti;
-    record->dirty = record->waiting = record->warned_stuck = 0;
+    record->dirty = record->waiting = record->warned_stuck = record->sent = 0;
     return record;
 }
 
@@ -796,6 +816,12 @@ record_dealloc(RecordObject *record)
     Py_XDECREF(record->exc);
     Py_XDECREF(record->error);
     Py_XDECREF(record->chain);
+    if (n_free_records < FREE_RECORDS_MAX) {
+        record->seq = (PyObject *)free_records;
+        free_records = record;
+        n_free_records++;
+        return;
+    }
     PyObject_Free(record);
 }
 
@@ -839,7 +865,7 @@ static PyMemberDef record_members[] = {
     NUMBER(scheduled, T_DOUBLE), NUMBER(longest, T_DOUBLE), NUMBER(last_end, T_DOUBLE),
     NUMBER(steps, T_LONGLONG), NUMBER(finish_no, T_LONGLONG), NUMBER(chain_steps, T_LONGLONG),
     NUMBER(created_lasti, T_INT), NUMBER(dirty, T_BOOL), NUMBER(waiting, T_BOOL),
-    NUMBER(warned_stuck, T_BOOL),
+    NUMBER(warned_stuck, T_BOOL), NUMBER(sent, T_BOOL),
     {NULL, 0, 0, 0, NULL},
 };
 #undef OBJECT

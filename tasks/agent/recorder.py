@@ -317,9 +317,12 @@ class Recorder:
             if not isinstance(old, tuple):
                 old.exc = None
                 old_seq = old.seq
+                announce = old.sent
             else:
                 old_seq = old[0]
-            self.gone.append(old_seq)
+                announce = True  # a frozen tuple does not know: announced
+            if announce:  # a viewer is told to forget only what it may have been sent
+                self.gone.append(old_seq)
             # Never sent now (``take_dirty`` skips it): out of the queue at once, so the queue
             # holds at most the kept tasks however far behind the sender is, and the memory
             # of 100,000 short tasks is reused rather than grown.
@@ -368,6 +371,7 @@ class Recorder:
                 kept = record
             if not isinstance(kept, tuple):
                 kept.dirty = False  # type: ignore[union-attr]
+                kept.sent = True  # type: ignore[union-attr]
             taken.append(kept)  # type: ignore[arg-type]
         return taken
 

@@ -53,6 +53,7 @@ class TaskRecord:
         "ready_t",
         "result",
         "scheduled",
+        "sent",
         "seq",
         "steps",
         "task_id",
@@ -82,9 +83,10 @@ class TaskRecord:
         self.longest_line: tuple[CodeType, int] | None = None
         self.blocked: tuple[CodeType, int] | None = None
         """Where the sampler saw a long step (innermost program frame)."""
-        self.waiting = self.dirty = self.warned_stuck = False
+        self.waiting = self.dirty = self.warned_stuck = self.sent = False
         """waiting: its last step ended on an await of a future (suspended), not on a bare
-        yield."""
+        yield. sent: the sender took it at least once (a viewer may show it), so its
+        eviction is announced (``Recorder.gone``)."""
         self.finish_no = 0
         """The how-manieth task to finish it was (0: not finished): the retention keeps the
         last ``keep_finished`` (``Recorder.evicted``)."""
