@@ -6,7 +6,6 @@ message is posted per task event, so 100,000 tasks cost the screen what ~50 visi
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +32,7 @@ from loopscope.tui.bar_commands import (
     set_line,
     without_colon,
 )
+from loopscope.tui.frame_pacing import FramePacer
 from loopscope.tui.keymap import dashboard_sections
 from loopscope.tui.launch_keys import (
     DEFAULT_BATCH_SIZE,
@@ -56,7 +56,6 @@ from loopscope.widgets.task_list import TaskList
 from loopscope.widgets.timeline import Timeline
 
 REFRESH_S = 0.1
-FRAME_BUDGET = 15
 PACED_ABOVE = 500
 TIMED_REFRESH_S = 0.5
 """While a clean process times its work (a race lane, ``R``), the screen pulls and draws at
@@ -149,15 +148,12 @@ class MainScreen(Screen[None]):
         self._race_shown: ScenarioRun | None = None
         self._titles: dict[str | None, str] = {}
         self._quiet_key: tuple[object, ...] | None = None
-        self._next_pull = 0.0
-        self._drawing = False
-        self._pull_cost = 0.0
+        self._pacer = FramePacer()
+        """When the next pull is due (``_pull``), from what the last frame cost."""
         self.race_results: RaceResults | None = None
         """The last race's results: ``w`` reopens its chart after it was closed."""
         self._replay_key = ReplayKey(manager, self.notify)
         """``R``: the last batch replayed in a clean process, and what the screen is told."""
-        self.pace_clock: Callable[[], float] = time.perf_counter
-        """The clock that paces pulls and draws (tests replace it to step time by hand)."""
         self.timed_refresh_s: float | None = TIMED_REFRESH_S
         """How often to pull while a clean process times its work; None pulls as usual
         (bench/truth_bench.py measures what that costs, side by side)."""
@@ -225,25 +221,24 @@ class MainScreen(Screen[None]):
     def _pull(self) -> None:
         """The 10 Hz timer: while nothing runs and nothing changed, one comparison and out.
 
-        A frame of a busy dashboard (many live rows, a big timeline) costs tens of
-        milliseconds to pull and compose; the next pull then waits FRAME_BUDGET times the last
-        frame's cost, so the screen never takes more than about 1/FRAME_BUDGET of the loop.
-        Only while more than PACED_ABOVE tasks are live: a few tasks draw at 10 Hz. While a
+        A frame of a busy dashboard costs tens of milliseconds: the next pull waits as
+        ``FramePacer`` says, so the screen never takes more than about 1/FRAME_BUDGET of the
+        loop. Only while more than PACED_ABOVE tasks are live: a few tasks draw at 10 Hz. While a
         clean process times its work (a race lane, ``R``), at most every TIMED_REFRESH_S:
         a lane that needs every core then loses a few percent of one, not a tenth.
         """
-        start = self.pace_clock()
+        pacer = self._pacer
+        start = pacer.clock()
         keep_quiet = STOPWATCHES.timing and self.timed_refresh_s is not None
-        if start < self._next_pull and (self.manager.live_count > PACED_ABOVE or keep_quiet):
+        if not pacer.due(start) and (self.manager.live_count > PACED_ABOVE or keep_quiet):
             return
         if not self._quiet():
             began = self.manager.clock()
             self.sync()
             self._note_own_work(began, "updating the screen")
-            self._pull_cost = self.pace_clock() - start
-            self._next_pull = start + self._pull_cost * FRAME_BUDGET
+            pacer.pulled(start)
             if keep_quiet and self.timed_refresh_s is not None:
-                self._next_pull = max(self._next_pull, start + self.timed_refresh_s)
+                pacer.hold(start + self.timed_refresh_s)
 
     # Textual's own drawing passes, timed so the pull can pace itself (see _pull).
     def _compositor_refresh(self) -> None:
@@ -253,21 +248,17 @@ class MainScreen(Screen[None]):
         self._timed(lambda: super(MainScreen, self)._refresh_layout(size, scroll))
 
     def _timed(self, draw: Callable[[], None]) -> None:
-        if self._drawing:
-            draw()
-            return
-        self._drawing = True
-        start = self.pace_clock()
         began = self.manager.clock()
-        try:
-            draw()
-        finally:
-            self._drawing = False
-            self._note_own_work(began, "drawing the screen")
-            end = self.pace_clock()
-            cost = end - start + self._pull_cost
-            self._next_pull = max(self._next_pull, end + cost * FRAME_BUDGET)
-            self._pull_cost = 0.0
+        self._pacer.timed_draw(draw, lambda: self._note_own_work(began, "drawing the screen"))
+
+    @property
+    def pace_clock(self) -> Callable[[], float]:
+        """The clock that paces pulls and draws (tests replace it to step time by hand)."""
+        return self._pacer.clock
+
+    @pace_clock.setter
+    def pace_clock(self, clock: Callable[[], float]) -> None:
+        self._pacer.clock = clock
 
     def _note_own_work(self, began: float, label: str) -> None:
         """A pull or a draw long enough to show as lag is loopscope's own work: a spike over it

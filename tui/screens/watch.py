@@ -6,7 +6,9 @@ output, lag spikes blamed on a task and line, warnings, and how the program is d
 exited. The screen stays after the program exits so the user can look at what happened.
 
 Every widget pulls from the session's store on one 10 Hz timer inside ``app.batch_update()``;
-no message is posted per task event.
+no message is posted per task event. While the program streams thousands of changes a frame
+costs tens of milliseconds, and the timer then skips pulls as ``FramePacer`` says: the screen
+takes about a fifteenth of a core, and leaves the rest to the program it watches.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.geometry import Size
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
 from loopscope.tasks.watch.output import ProgramOutput
 from loopscope.tasks.watch.session import WatchSession
 from loopscope.tasks.watch.store import CancelUnavailable
+from loopscope.tui.frame_pacing import FramePacer
 from loopscope.tui.screens.watch_modals import WatchDetailScreen, WatchHelpScreen
 from loopscope.widgets.program_output import ProgramOutputView
 from loopscope.widgets.watch_columns import COLUMNS
@@ -75,6 +79,8 @@ class WatchScreen(Screen[None]):
     def __init__(self, session: WatchSession) -> None:
         super().__init__()
         self.session = session
+        self.pacer = FramePacer()
+        """When the timer's next pull is due, from what the last frame cost."""
 
     def compose(self) -> ComposeResult:
         session = self.session
@@ -107,7 +113,22 @@ class WatchScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one(WatchTaskList).focus()
         self.sync()
-        self.set_interval(REFRESH_S, self.sync)
+        self.set_interval(REFRESH_S, self._pull)
+
+    def _pull(self) -> None:
+        """The timer's pull, when the pacer says a frame is due."""
+        pacer = self.pacer
+        start = pacer.clock()
+        if pacer.due(start):
+            self.sync()
+            pacer.pulled(start)
+
+    # Textual's own drawing passes, timed so the pull can pace itself (see _pull).
+    def _compositor_refresh(self) -> None:
+        self.pacer.timed_draw(super()._compositor_refresh)
+
+    def _refresh_layout(self, size: Size | None = None, scroll: bool = False) -> None:
+        self.pacer.timed_draw(lambda: super(WatchScreen, self)._refresh_layout(size, scroll))
 
     def sync(self) -> None:
         """Pull the store's changes into every widget, as one screen update."""
