@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -45,6 +44,7 @@ from loopscope.tasks.process_records import CLOSE_GRACE_S, ProcessRecords
 from loopscope.tasks.process_stats import ProcessMonitor
 from loopscope.tasks.records import TaskRecord, TaskState
 from loopscope.tasks.scratch import ScratchSpace
+from loopscope.tasks.slots import FetchSlot
 from loopscope.tasks.spec import TaskSpec
 from loopscope.tasks.stopping import await_to_the_end
 from loopscope.tasks.thread_workers import ThreadWorkers
@@ -109,6 +109,14 @@ class TaskManager(LedgerReading):
             current_waits=self._waits.for_slot,
         )
         """The session, the connection slots and the demo server (tasks/connections.py)."""
+        # Called once per task or per request: bound straight to the part that does the work
+        # (one call, not two; README "Benchmarks" (c)).
+        self.mark_running = self.ledger.mark_running
+        """The task got its slot and does its work now (the TaskContext API the kinds call)."""
+        self.fetch_slot: Callable[[str], FetchSlot] = self._connections.slots.slot_for
+        """What a fetch to a URL holds while it runs (tasks/slots.py); waiting is pending."""
+        self.resolve_url = self._connections.resolve_url
+        """A ``/path`` URL on the demo server, others as they are."""
         self._launcher = Launcher(
             self.ledger,
             clock=clock,
@@ -404,9 +412,6 @@ class TaskManager(LedgerReading):
 
     # --- state changes (the TaskContext API the kinds call) ---------------------------------
 
-    def mark_running(self, record: TaskRecord, at: float | None = None) -> None:
-        self.ledger.mark_running(record, at)
-
     def mark_pending(self, record: TaskRecord) -> None:
         self.ledger.mark_pending(record, "a connection")
 
@@ -417,17 +422,9 @@ class TaskManager(LedgerReading):
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        return self._connections.session
+        session = self._connections.opened
+        return session if session is not None else self._connections.session
 
-    def resolve_url(self, url: str) -> str:
-        return self._connections.resolve_url(url)
-
-    def fetch_slot(
-        self, url: str, record: TaskRecord | None = None
-    ) -> AbstractAsyncContextManager[object]:
-        """What a fetch holds while it runs (see tasks/slots.py); waiting is pending time.
-        ``record`` is the fetch's own (else the running task's record is looked up)."""
-        return self._connections.hold(url, record)
 
     def expect_process_start(self, record: TaskRecord) -> None:
         self._processes.expect_start(record)

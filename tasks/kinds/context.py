@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import Executor
-from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
 import aiohttp
 
 from loopscope.tasks.records import TaskRecord
+from loopscope.tasks.slots import FetchSlot
 
 
 class TaskContext(Protocol):
@@ -36,9 +36,7 @@ class TaskContext(Protocol):
 
     def resolve_url(self, url: str) -> str: ...
 
-    def fetch_slot(
-        self, url: str, record: TaskRecord | None = None
-    ) -> AbstractAsyncContextManager[object]: ...
+    def fetch_slot(self, url: str) -> FetchSlot: ...
 
     def expect_process_start(self, record: TaskRecord) -> None: ...
 

@@ -66,50 +66,55 @@ def build_trace_config(ctx: TaskContext) -> aiohttp.TraceConfig:
 
 async def run_fetch(ctx: TaskContext, record: TaskRecord, plan: FetchPlan) -> str:
     """One request: wait for a connection slot (pending), then send it and read the body
-    (running). One coroutine does it all: this path runs for every request (README
-    "Benchmarks" (c) compares its CPU per request with a plain aiohttp script)."""
-    url = ctx.resolve_url(plan.url)
+    (running). One coroutine does it all, and a free slot is taken without a further call
+    into a coroutine: this path runs for every request (README "Benchmarks" (c) compares its
+    CPU per request with a plain aiohttp script)."""
+    url = plan.url
+    if url[0] == "/":
+        url = ctx.resolve_url(url)
     options = plan.options
     if plan.secret_headers:
         options = {**options, "middlewares": (keep_secrets_at_origin(url),)}
     received = 0
-    async with ctx.fetch_slot(url, record):
+    slot = ctx.fetch_slot(url)
+    if not slot.take():
+        await slot.wait(record)  # pending, waiting for a connection slot
+    try:
         ctx.mark_running(record)  # a no-op in trace mode, where the trace hooks already did it
-        try:
-            async with ctx.session.request(
-                plan.method, url, trace_request_ctx=record, **options  # type: ignore[arg-type]
-            ) as response:
-                status = response.status
-                if not 200 <= status < 300:
-                    raise HTTPStatusError(
-                        status, response.reason or "", plan.method, record.target
-                    )
-                total = response.content_length
-                if total is not None and total <= CHUNK:
-                    # A small body of known length: one read, as a plain script does. Measured
-                    # (bench/run.py (c), /delay/0): ~20 us a request less CPU than the chunks.
-                    body = await response.read()
-                    received = len(body)
-                    record.preview = _preview(body)
-                    record.bytes_done = record.bytes_total = received  # it ends now: one redraw
-                else:
-                    if total is not None:
-                        record.bytes_total = total
-                    async for chunk in response.content.iter_chunked(CHUNK):
-                        if not received:
-                            record.preview = _preview(chunk)
-                        received += len(chunk)
-                        ctx.progress(record, received, total)
-                result = _SUMMARIES.text(status, response.reason or "", received)
-        except aiohttp.TooManyRedirects as error:
-            raise RedirectLoop(redirect_story(error)) from None
-        except TimeoutError as error:
-            if isinstance(error, FetchTimeout):
-                raise
-            seconds = plan.timeout_s if plan.timeout_s is not None else ctx.default_fetch_timeout
-            raise FetchTimeout(
-                f"no complete response within {seconds:g} s ({human_bytes(received)} received)"
-            ) from error
+        async with ctx.session.request(
+            plan.method, url, trace_request_ctx=record, **options  # type: ignore[arg-type]
+        ) as response:
+            status = response.status
+            if not 200 <= status < 300:
+                raise HTTPStatusError(status, response.reason or "", plan.method, record.target)
+            total = response.content_length
+            if total is not None and total <= CHUNK:
+                # A small body of known length: one read, as a plain script does. Measured
+                # (bench/run.py (c), /delay/0): ~20 us a request less CPU than the chunks.
+                body = await response.read()
+                received = len(body)
+                record.preview = _preview(body)
+                record.bytes_done = record.bytes_total = received  # it ends now: one redraw
+            else:
+                if total is not None:
+                    record.bytes_total = total
+                async for chunk in response.content.iter_chunked(CHUNK):
+                    if not received:
+                        record.preview = _preview(chunk)
+                    received += len(chunk)
+                    ctx.progress(record, received, total)
+            result = _SUMMARIES.text(status, response.reason or "", received)
+    except aiohttp.TooManyRedirects as error:
+        raise RedirectLoop(redirect_story(error)) from None
+    except TimeoutError as error:
+        if isinstance(error, FetchTimeout):
+            raise
+        seconds = plan.timeout_s if plan.timeout_s is not None else ctx.default_fetch_timeout
+        raise FetchTimeout(
+            f"no complete response within {seconds:g} s ({human_bytes(received)} received)"
+        ) from error
+    finally:
+        slot.release()
     return result if plan.verify_tls else f"{result} (TLS not verified)"
 
 
