@@ -31,6 +31,7 @@ from loopscope.tasks.blame import LoopBlame, StallEvidence
 from loopscope.tasks.busy_gc import BusyCollector
 from loopscope.tasks.connections import Connections
 from loopscope.tasks.errors import ManagerClosed
+from loopscope.tasks.fetch_deadlines import FetchDeadlines
 from loopscope.tasks.introspect import Introspector
 from loopscope.tasks.kinds.fetch import build_trace_config
 from loopscope.tasks.lag import LagMonitor
@@ -117,6 +118,8 @@ class TaskManager(LedgerReading):
         """What a fetch to a URL holds while it runs (tasks/slots.py); waiting is pending."""
         self.resolve_url = self._connections.resolve_url
         """A ``/path`` URL on the demo server, others as they are."""
+        self.fetch_deadlines = FetchDeadlines(options.fetch_timeout)
+        """The time limits of the fetches in flight, one timer for all (fetch_deadlines.py)."""
         self._launcher = Launcher(
             self.ledger,
             clock=clock,
@@ -206,6 +209,7 @@ class TaskManager(LedgerReading):
             self.process.start()
         self.introspect.start()
         self._live.start(loop)
+        self.fetch_deadlines.start(loop)
         if self.introspect.unavailable:
             self.notice(self.introspect.unavailable)
         self._started = True
@@ -253,6 +257,7 @@ class TaskManager(LedgerReading):
         self.collector.restore()
         self.introspect.stop()
         self._live.stop()
+        self.fetch_deadlines.stop()
 
     def notice(self, text: str) -> None:
         """Tell the person once (repeats of the newest notice are dropped)."""

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 import aiohttp
 
+from loopscope.tasks.fetch_deadlines import FetchDeadlines
 from loopscope.tasks.records import TaskRecord
 from loopscope.tasks.slots import FetchSlot
 
@@ -25,6 +26,9 @@ class TaskContext(Protocol):
 
     @property
     def session(self) -> aiohttp.ClientSession: ...
+
+    @property
+    def fetch_deadlines(self) -> FetchDeadlines: ...
 
     def clock(self) -> float: ...
 

@@ -1,0 +1,110 @@
+"""The fetches' time limits: every request in flight gets "no complete response within S
+seconds", kept by one timer for all of them rather than one per request.
+
+Why: aiohttp's own ``ClientTimeout(total=...)`` arms a ``TimerHandle`` for every request
+(``call_at``, a push on the loop's timer heap whose comparisons are Python ``__lt__`` calls,
+a cancel, the cancelled handle's removal): measured with callgrind, about 24k of a request's
+~390k client instructions at ``/delay/0`` (README "Benchmarks" (c)). Here a request costs a
+clock read and two dict operations. The fetches of one timeout value are kept in one dict in
+the order they started, which is also the order of their deadlines, so the earliest deadline
+is the first entry of one of these dicts; the one timer is set for it.
+
+What a fetch sees is the same as with aiohttp's timeout: the limit covers the whole request
+(redirects and body included) from when the fetch got its connection slot, and when it
+passes, the request is cancelled where it waits and the fetch raises ``FetchTimeout``. As in
+``asyncio.timeout``, a cancellation that arrives from elsewhere at the same time wins: the
+task then ends cancelled, not timed out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+
+class FetchDeadlines:
+    """The deadlines of the fetches in flight, by timeout value, and the one timer."""
+
+    def __init__(self, default_s: float):
+        self.default_s = default_s
+        """The limit of a fetch that names none (``EngineOptions.fetch_timeout``)."""
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: dict[float, dict[object, tuple[float, asyncio.Task[Any], int]]] = {}
+        """Timeout value -> fetch -> (deadline, its task, the task's cancelling() at start),
+        oldest first."""
+        self._expired: dict[object, int] = {}
+        """Fetches cancelled because their deadline passed, with their task's cancelling()
+        count from before (``expired`` tells a timeout from another cancellation)."""
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def add(self, fetch: object, seconds: float | None) -> float:
+        """``fetch`` (the running task's request) must be complete within ``seconds`` (None:
+        the default) from now. Returns the limit used; pass it to ``remove``."""
+        loop = self._loop
+        assert loop is not None, "FetchDeadlines.start was not called"
+        if seconds is None:
+            seconds = self.default_s
+        task = asyncio.current_task(loop)
+        assert task is not None
+        at = loop.time() + seconds
+        pending = self._pending.get(seconds)
+        if pending is None:
+            pending = self._pending[seconds] = {}
+        pending[fetch] = (at, task, task.cancelling())
+        if self._timer is None or at < self._timer_at:
+            self._arm(at)
+        return seconds
+
+    def remove(self, fetch: object, seconds: float) -> None:
+        """``fetch`` ended (however): it has no deadline any more."""
+        pending = self._pending.get(seconds)
+        if pending:
+            pending.pop(fetch, None)
+        if self._expired:
+            self._expired.pop(fetch, None)
+
+    def expired(self, fetch: object) -> bool:
+        """Called where ``fetch`` caught a CancelledError: True if its deadline cancelled it
+        (and nothing else did meanwhile); the task's cancellation is then taken back, so the
+        fetch can raise ``FetchTimeout`` instead."""
+        cancelling = self._expired.pop(fetch, None)
+        if cancelling is None:
+            return False
+        task = asyncio.current_task(self._loop)
+        return task is not None and task.uncancel() <= cancelling
+
+    def _arm(self, at: float) -> None:
+        assert self._loop is not None
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._loop.call_at(at, self._expire)
+        self._timer_at = at
+
+    def _expire(self) -> None:
+        """The timer: cancel every fetch whose deadline passed, then wait for the next one."""
+        self._timer = None
+        assert self._loop is not None
+        now = self._loop.time()
+        earliest: float | None = None
+        for pending in self._pending.values():
+            while pending:
+                fetch = next(iter(pending))
+                at, task, cancelling = pending[fetch]
+                if at > now:
+                    earliest = at if earliest is None else min(earliest, at)
+                    break
+                del pending[fetch]
+                if not task.done():
+                    self._expired[fetch] = cancelling
+                    task.cancel()
+        if earliest is not None:
+            self._arm(earliest)
