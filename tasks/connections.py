@@ -35,19 +35,15 @@ class Connections:
         *,
         resolver: aiohttp.abc.AbstractResolver | None,
         record_waits: Callable[[TaskRecord, str], None],
-        current_waits: Callable[[object, str], None],
     ) -> None:
+        """``record_waits(record, what)``: a fetch must wait for a slot (the ledger's)."""
         self._resolver = resolver
         """DNS resolver for the connector (tests pass one that never leaves the machine)."""
-        self._record_waits = record_waits
-        """Called when a fetch with its own record waits for a slot (the ledger's)."""
-        self._current_waits = current_waits
-        """Called when a fetch of the running task waits for a slot."""
         tracing = options.trace_connections
         self.slots = ConnectionSlots(
             0 if tracing else options.connector_limit,
             0 if tracing else options.limit_per_host,
-            self._waits,
+            record_waits,
         )
         self.demo_url = options.demo_url.rstrip("/") if options.demo_url else None
         """Where ``/path`` URLs go: the given ``demo_url``, or the embedded server's once up."""
@@ -105,11 +101,3 @@ class Connections:
                 raise TaskFailure("no demo server is running: give a full http:// URL")
             return self.demo_url + url
         return url
-
-    def _waits(self, who: TaskRecord | None, what: str) -> None:
-        """A fetch must wait for a slot: pending time for ``who`` (its record), or for the
-        running task's record when it gave none."""
-        if who is None:
-            self._current_waits(None, what)
-        else:
-            self._record_waits(who, what)

@@ -197,7 +197,20 @@ class TaskLedger:
         if first is None or started < first:
             batch.first_start = started
         batch.running_start_sum += started
-        self._set_state(record, batch, RUNNING)
+        # _set_state(record, batch, RUNNING), inlined: this runs once per task
+        counts = self.counts
+        counts[PENDING] -= 1
+        counts[RUNNING] += 1
+        counts = batch.counts
+        counts[PENDING] -= 1
+        counts[RUNNING] += 1
+        record.state = RUNNING
+        self.version = version = self.version + 1
+        record.version = version
+        changed = self._changed
+        record_id = record.id
+        changed.pop(record_id, None)
+        changed[record_id] = version
 
     def mark_pending(self, record: TaskRecord, waiting_for: str | None = None) -> None:
         """The task must wait after all (a fetch queued for a connection)."""
@@ -246,7 +259,8 @@ class TaskLedger:
         ``error`` is (type, message, traceback) for the exception state. ``at`` is when it
         ended, if another process stamped it (tasks/isolated.py), on the perf_counter clock.
         """
-        if record.state in FINISHED_STATES:
+        old = record.state
+        if old in FINISHED_STATES:
             return
         now = self.clock()
         if at is not None and self._clock_is_perf_counter:  # stamped elsewhere (isolated.py)
@@ -264,7 +278,7 @@ class TaskLedger:
             record.error_message = printable_or_none(message)
             record.traceback = printable_or_none(traceback, keep_lines=True)
         started = record.started
-        if started is not None and record.state is RUNNING:
+        if old is RUNNING and started is not None:
             batch.running_start_sum -= started
             run = now - started
             batch.finished_run_sum += run
@@ -273,8 +287,20 @@ class TaskLedger:
         last = batch.last_finish
         if last is None or now > last:
             batch.last_finish = now
-        self._set_state(record, batch, state)
+        # _set_state(record, batch, state), inlined: this runs once per task
+        counts = self.counts
+        counts[old] -= 1
+        counts[state] += 1
         counts = batch.counts
+        counts[old] -= 1
+        counts[state] += 1
+        record.state = state
+        self.version = version = self.version + 1
+        record.version = version
+        changed = self._changed
+        record_id = record.id
+        changed.pop(record_id, None)
+        changed[record_id] = version
         if counts[RUNNING] == 0:
             batch.running_start_sum = 0.0  # no float drift across long sessions
         if not batch.launching and (

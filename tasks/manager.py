@@ -106,8 +106,7 @@ class TaskManager(LedgerReading):
         self.lag.on_spike = self._waits.busy_loop
         self.thread_pool = ThreadWorkers(options.thread_workers, on_submit=self._waits.for_thread)
         self._connections = Connections(
-            options, resolver=resolver, record_waits=self.ledger.waiting,
-            current_waits=self._waits.for_slot,
+            options, resolver=resolver, record_waits=self.ledger.waiting
         )
         """The session, the connection slots and the demo server (tasks/connections.py)."""
         # Called once per task or per request: bound straight to the part that does the work

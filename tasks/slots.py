@@ -23,8 +23,8 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 OnWait = Callable[[Any, str], None]
-"""Told who is about to wait (the ``who`` given to ``wait``) and for what (``a connection
-slot``), when a fetch must wait."""
+"""Told who is about to wait (the record given to ``wait``) and for what (``a connection
+slot``), when a fetch must wait (the ledger's ``waiting``)."""
 
 SLOT = "a connection slot"
 
@@ -34,7 +34,7 @@ class FetchSlot(Protocol):
 
     def take(self) -> bool: ...
 
-    async def wait(self, who: object) -> None: ...
+    async def wait(self, who: Any) -> None: ...
 
     def release(self) -> None: ...
 
@@ -50,9 +50,6 @@ class Limiter:
         self._what = what
         """What a fetch that waits here waits for, in words (``a connection slot``)."""
 
-    def free(self) -> bool:
-        return (not self.limit or self.held < self.limit) and not self._waiters
-
     def take(self) -> bool:
         """Take a slot if one is free now (no waiting, no coroutine): True if taken."""
         if (not self.limit or self.held < self.limit) and not self._waiters:
@@ -60,20 +57,11 @@ class Limiter:
             return True
         return False
 
-    async def wait(self, who: object) -> None:
-        """``take`` found no slot: say that ``who`` waits for one, then queue and hold it."""
+    async def wait(self, who: Any) -> None:
+        """``take`` found no slot: say that ``who`` (a fetch's record) waits for one, then
+        queue, and hold the slot once woken."""
         if self._on_wait is not None:
             self._on_wait(who, self._what)
-        await self.wait_for_slot()
-
-    async def acquire(self) -> None:
-        if self.free():
-            self.held += 1
-            return
-        await self.wait_for_slot()
-
-    async def wait_for_slot(self) -> None:
-        """Queue for a slot (``take`` found none free) and hold it once woken."""
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
@@ -123,7 +111,7 @@ class HostSlot:
         self.host.release()  # it had no waiters (take succeeded): nobody is woken
         return False
 
-    async def wait(self, who: object) -> None:
+    async def wait(self, who: Any) -> None:
         host, overall = self.host, self._overall
         if not host.take():
             await host.wait(who)
