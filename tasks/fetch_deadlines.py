@@ -19,6 +19,8 @@ task then ends cancelled, not timed out.
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from typing import Any
 
 
@@ -37,9 +39,15 @@ class FetchDeadlines:
         count from before (``expired`` tells a timeout from another cancellation)."""
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
+        self._now: Callable[[], float] = time.monotonic
+        """The loop's clock (``call_at`` times)."""
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
+        # asyncio's own loop reads time.monotonic() through a Python method: read it directly
+        # (one call less per fetch); another loop (uvloop) keeps its own clock.
+        plain = getattr(type(loop), "time", None) is asyncio.BaseEventLoop.time
+        self._now = time.monotonic if plain else loop.time
 
     def stop(self) -> None:
         if self._timer is not None:
@@ -55,7 +63,7 @@ class FetchDeadlines:
             seconds = self.default_s
         task = asyncio.current_task(loop)
         assert task is not None
-        at = loop.time() + seconds
+        at = self._now() + seconds
         pending = self._pending.get(seconds)
         if pending is None:
             pending = self._pending[seconds] = {}
@@ -93,7 +101,7 @@ class FetchDeadlines:
         """The timer: cancel every fetch whose deadline passed, then wait for the next one."""
         self._timer = None
         assert self._loop is not None
-        now = self._loop.time()
+        now = self._now()
         earliest: float | None = None
         for pending in self._pending.values():
             while pending:

@@ -8,10 +8,11 @@ left unlimited, so it never queues behind these slots. (aiohttp's TraceConfig wo
 connector's own queue, at a measured ~15% of throughput: see tasks/kinds/fetch.py.)
 
 A fetch asks ``ConnectionSlots.slot_for(url)`` for its slot and then ``take()`` (no waiting,
-no coroutine), ``await wait(who)`` only when none is free, and ``release()`` when done. That
-object is shared (the one overall limiter, or one per host): nothing is allocated per fetch.
-This is the engine's per-request path (README "Benchmarks" (c)), which is why it is not an
-``async with`` (two more coroutines a request).
+no coroutine), awaits ``wait(who)`` only when none is free (a bare future in the usual case),
+and calls ``release()`` when done. That object is shared (the one overall limiter, or one per
+host): nothing is allocated per fetch but the future it waits on. This is the engine's
+per-request path (README "Benchmarks" (c)), which is why it is not an ``async with`` (two more
+coroutines a request).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 OnWait = Callable[[Any, str], None]
@@ -30,11 +31,14 @@ SLOT = "a connection slot"
 
 
 class FetchSlot(Protocol):
-    """What a fetch holds while it runs: ``take()`` or ``await wait(who)``, then ``release()``."""
+    """What a fetch holds while it runs: ``take()``, or ``waiting = wait(who)`` then
+    ``await waiting`` (``give_up(waiting)`` if that is cancelled); ``release()`` when done."""
 
     def take(self) -> bool: ...
 
-    async def wait(self, who: Any) -> None: ...
+    def wait(self, who: Any) -> Awaitable[None]: ...
+
+    def give_up(self, waiting: Awaitable[None]) -> None: ...
 
     def release(self) -> None: ...
 
@@ -57,21 +61,36 @@ class Limiter:
             return True
         return False
 
-    async def wait(self, who: Any) -> None:
-        """``take`` found no slot: say that ``who`` (a fetch's record) waits for one, then
-        queue, and hold the slot once woken."""
+    def wait(self, who: Any) -> asyncio.Future[None]:
+        """``take`` found no slot: say that ``who`` (a fetch's record) waits for one, and
+        queue. Await the future returned (no coroutine of its own: it runs for most fetches
+        of a big batch); once it is done the slot is held. If the wait is cancelled, call
+        ``give_up`` with it."""
         if self._on_wait is not None:
             self._on_wait(who, self._what)
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
+        return waiter
+
+    def give_up(self, waiting: Awaitable[None]) -> None:
+        """The wait was cancelled: leave the queue, or pass on the slot if it came."""
+        if not isinstance(waiting, asyncio.Future):
+            return
+        if waiting.done() and not waiting.cancelled():
+            self.release()  # woken (_wake counted us in), then cancelled before running
+        else:
+            with contextlib.suppress(ValueError):  # _wake may have dropped it already
+                self._waiters.remove(waiting)
+
+    async def acquire(self, who: Any) -> None:
+        """``take``, or wait for a slot (a coroutine: for the less frequent per-host path)."""
+        if self.take():
+            return
+        waiting = self.wait(who)
         try:
-            await waiter  # _wake counted us in before setting the result
+            await waiting
         except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                self.release()  # woken, then cancelled before running: pass the slot on
-            else:
-                with contextlib.suppress(ValueError):  # _wake may have dropped it already
-                    self._waiters.remove(waiter)
+            self.give_up(waiting)
             raise
 
     def release(self) -> None:
@@ -112,15 +131,15 @@ class HostSlot:
         return False
 
     async def wait(self, who: Any) -> None:
-        host, overall = self.host, self._overall
-        if not host.take():
-            await host.wait(who)
+        await self.host.acquire(who)
         try:
-            if not overall.take():
-                await overall.wait(who)
+            await self._overall.acquire(who)
         except BaseException:
-            host.release()
+            self.host.release()
             raise
+
+    def give_up(self, waiting: Awaitable[None]) -> None:
+        """Nothing to do: ``wait`` let go of what it held when it was cancelled."""
 
     def release(self) -> None:
         self._overall.release()

@@ -82,8 +82,13 @@ async def run_fetch(ctx: TaskContext, record: TaskRecord, plan: FetchPlan) -> st
     if plan.secret_headers:
         options = {**options, "middlewares": (keep_secrets_at_origin(url),)}
     slot = ctx.fetch_slot(url)
-    if not slot.take():
-        await slot.wait(record)  # pending, waiting for a connection slot
+    if not slot.take():  # pending, waiting for a connection slot
+        waiting = slot.wait(record)
+        try:
+            await waiting
+        except asyncio.CancelledError:
+            slot.give_up(waiting)
+            raise
     deadlines = ctx.fetch_deadlines
     seconds = deadlines.add(record, plan.timeout_s)
     try:
