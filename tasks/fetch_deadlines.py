@@ -23,6 +23,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+Pending = dict[object, tuple[float, "asyncio.Task[Any]", int]]
+"""The fetches of one timeout value, oldest first: fetch -> (deadline, its task, the task's
+``cancelling()`` when it started)."""
+
 
 class FetchDeadlines:
     """The deadlines of the fetches in flight, by timeout value, and the one timer."""
@@ -31,9 +35,12 @@ class FetchDeadlines:
         self.default_s = default_s
         """The limit of a fetch that names none (``EngineOptions.fetch_timeout``)."""
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._pending: dict[float, dict[object, tuple[float, asyncio.Task[Any], int]]] = {}
+        self._pending: dict[float, Pending] = {}
         """Timeout value -> fetch -> (deadline, its task, the task's cancelling() at start),
         oldest first."""
+        self._last_seconds: float | None = None
+        self._last_pending: Pending = {}
+        """The last timeout value asked for, and its fetches (no float hashed per fetch)."""
         self._expired: dict[object, int] = {}
         """Fetches cancelled because their deadline passed, with their task's cancelling()
         count from before (``expired`` tells a timeout from another cancellation)."""
@@ -54,29 +61,25 @@ class FetchDeadlines:
             self._timer.cancel()
             self._timer = None
 
-    def add(self, fetch: object, seconds: float | None) -> float:
-        """``fetch`` (the running task's request) must be complete within ``seconds`` (None:
-        the default) from now. Returns the limit used; pass it to ``remove``."""
-        loop = self._loop
-        assert loop is not None, "FetchDeadlines.start was not called"
-        if seconds is None:
-            seconds = self.default_s
-        task = asyncio.current_task(loop)
-        assert task is not None
+    def add(self, fetch: object, seconds: float) -> Pending:
+        """``fetch`` (the running task's request) must be complete within ``seconds`` from
+        now. Returns what to give ``remove`` when it ends."""
+        if seconds is self._last_seconds:  # the copies of a spec share their limit's float
+            pending = self._last_pending
+        else:
+            pending = self._pending.setdefault(seconds, {})
+            self._last_seconds, self._last_pending = seconds, pending
+        task = asyncio.current_task(self._loop)
+        assert task is not None, "a fetch runs in a task"
         at = self._now() + seconds
-        pending = self._pending.get(seconds)
-        if pending is None:
-            pending = self._pending[seconds] = {}
         pending[fetch] = (at, task, task.cancelling())
         if self._timer is None or at < self._timer_at:
             self._arm(at)
-        return seconds
+        return pending
 
-    def remove(self, fetch: object, seconds: float) -> None:
+    def remove(self, fetch: object, pending: Pending) -> None:
         """``fetch`` ended (however): it has no deadline any more."""
-        pending = self._pending.get(seconds)
-        if pending:
-            pending.pop(fetch, None)
+        pending.pop(fetch, None)
         if self._expired:
             self._expired.pop(fetch, None)
 

@@ -209,7 +209,7 @@ class TaskLedger:
         record.version = version
         changed = self._changed
         record_id = record.id
-        changed.pop(record_id, None)
+        del changed[record_id]  # a live record is always in the log: move it to the end
         changed[record_id] = version
 
     def mark_pending(self, record: TaskRecord, waiting_for: str | None = None) -> None:
@@ -230,8 +230,9 @@ class TaskLedger:
             self.version = version = self.version + 1  # touch(record), inlined: once a task
             record.version = version
             changed = self._changed
-            changed.pop(record.id, None)
-            changed[record.id] = version
+            record_id = record.id
+            del changed[record_id]  # a live record is always in the log: move it to the end
+            changed[record_id] = version
 
     def mark_cancelling(self, record: TaskRecord, reason: str) -> None:
         """The task was cancelled but its work cannot be interrupted: say so until it ends."""
@@ -299,7 +300,7 @@ class TaskLedger:
         record.version = version
         changed = self._changed
         record_id = record.id
-        changed.pop(record_id, None)
+        del changed[record_id]  # a live record is always in the log: move it to the end
         changed[record_id] = version
         if counts[RUNNING] == 0:
             batch.running_start_sum = 0.0  # no float drift across long sessions

@@ -90,7 +90,8 @@ async def run_fetch(ctx: TaskContext, record: TaskRecord, plan: FetchPlan) -> st
             slot.give_up(waiting)
             raise
     deadlines = ctx.fetch_deadlines
-    seconds = deadlines.add(record, plan.timeout_s)
+    seconds = plan.timeout_s or deadlines.default_s
+    pending = deadlines.add(record, seconds)
     try:
         ctx.mark_running(record)  # a no-op in trace mode, where the trace hooks already did it
         response = await ctx.session.request(
@@ -124,7 +125,7 @@ async def run_fetch(ctx: TaskContext, record: TaskRecord, plan: FetchPlan) -> st
             raise
         raise _timed_out(seconds, record.bytes_done) from error
     finally:
-        deadlines.remove(record, seconds)
+        deadlines.remove(record, pending)
         slot.release()
     return result if plan.verify_tls else f"{result} (TLS not verified)"
 

@@ -252,7 +252,7 @@ async def test_a_cancellation_at_the_deadline_stays_a_cancellation() -> None:
     verdicts: list[bool] = []
 
     async def fetch() -> None:
-        seconds = deadlines.add("key", 0.01)
+        pending = deadlines.add("key", 0.01)
         try:
             registered.set()
             await asyncio.Event().wait()
@@ -260,7 +260,7 @@ async def test_a_cancellation_at_the_deadline_stays_a_cancellation() -> None:
             verdicts.append(deadlines.expired("key"))
             raise
         finally:
-            deadlines.remove("key", seconds)
+            deadlines.remove("key", pending)
 
     task = asyncio.create_task(fetch())
     await registered.wait()
@@ -278,7 +278,8 @@ async def test_a_deadline_alone_is_a_timeout_and_takes_its_cancellation_back() -
     deadlines.start(loop)
 
     async def fetch() -> str:
-        seconds = deadlines.add("key", None)  # the default limit
+        seconds = deadlines.default_s
+        pending = deadlines.add("key", seconds)
         try:
             await asyncio.Event().wait()
         except asyncio.CancelledError:
@@ -286,7 +287,7 @@ async def test_a_deadline_alone_is_a_timeout_and_takes_its_cancellation_back() -
                 return f"timed out after {seconds} s"
             raise
         finally:
-            deadlines.remove("key", seconds)
+            deadlines.remove("key", pending)
         return "never"
 
     task = asyncio.create_task(fetch())
