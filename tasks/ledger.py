@@ -42,8 +42,12 @@ class TaskLedger:
         """Bumped on every change to any record or batch."""
         self.history_version = 0
         """Bumped when old batches are dropped to keep memory flat."""
-        self.counts: dict[TaskState, int] = dict.fromkeys(TaskState, 0)
-        """Tasks in each state, over the whole session (dropped history included)."""
+        self._open: dict[int, Batch] = {}
+        """Batches whose counts are not folded into ``_folded_counts`` yet: the incomplete
+        ones (and one that got a record after it completed). ``counts`` adds them up, so a
+        state change updates only its batch's counts (README "Benchmarks" (c))."""
+        self._folded_counts: dict[TaskState, int] = dict.fromkeys(TaskState, 0)
+        """Tasks in each state of the completed batches, dropped history included."""
         self.records: dict[int, TaskRecord] = {}
         self.batches: dict[int, Batch] = {}
         self._record_ids = itertools.count(1)
@@ -91,6 +95,7 @@ class TaskLedger:
             sequential=sequential, replay_of=replay_of, label=label,
         )
         self.batches[batch.id] = batch
+        self._open[batch.id] = batch
         self.in_flight += 1
         if self.in_flight == 1 and self.on_busy is not None:
             self.on_busy(True)
@@ -145,7 +150,8 @@ class TaskLedger:
         if not planned:
             batch.planned += 1
         batch.counts[PENDING] += 1
-        self.counts[PENDING] += 1
+        if batch.id not in self._open:  # a record after its batch completed (rare)
+            self._unfold(batch)
         self.version = version = self.version + 1
         record.version = version
         self._changed[record_id] = version  # a new id: it goes last, no need to pop it first
@@ -163,9 +169,6 @@ class TaskLedger:
         """Move ``record`` to ``state``: both counters, and a touch (inlined: this runs two or
         three times per task, see README "Benchmarks" (c))."""
         old = record.state
-        counts = self.counts
-        counts[old] -= 1
-        counts[state] += 1
         counts = batch.counts
         counts[old] -= 1
         counts[state] += 1
@@ -198,9 +201,6 @@ class TaskLedger:
             batch.first_start = started
         batch.running_start_sum += started
         # _set_state(record, batch, RUNNING), inlined: this runs once per task
-        counts = self.counts
-        counts[PENDING] -= 1
-        counts[RUNNING] += 1
         counts = batch.counts
         counts[PENDING] -= 1
         counts[RUNNING] += 1
@@ -289,9 +289,6 @@ class TaskLedger:
         if last is None or now > last:
             batch.last_finish = now
         # _set_state(record, batch, state), inlined: this runs once per task
-        counts = self.counts
-        counts[old] -= 1
-        counts[state] += 1
         counts = batch.counts
         counts[old] -= 1
         counts[state] += 1
@@ -315,6 +312,7 @@ class TaskLedger:
         if not batch.done or batch.completed:
             return
         batch.complete()
+        self._fold(batch)
         self.in_flight -= 1
         if self.in_flight == 0 and self.on_busy is not None:
             self.on_busy(False)
@@ -326,6 +324,22 @@ class TaskLedger:
         if self._live.pop(batch.id, None) is not None:
             self._add_finished_span(batch.span(self.clock()))
         self._forget_old_history()
+
+    def _fold(self, batch: Batch) -> None:
+        """A completed batch's counts go into the folded ones (they change no more)."""
+        if self._open.pop(batch.id, None) is not None:
+            folded = self._folded_counts
+            for state, n in batch.counts.items():
+                folded[state] += n
+
+    def _unfold(self, batch: Batch) -> None:
+        """A folded batch changes again (a tracked task added after it completed): its
+        counts are added up live again, from now on."""
+        folded = self._folded_counts
+        for state, n in batch.counts.items():
+            folded[state] -= n
+        folded[PENDING] += 1  # the new record: in the batch's counts, never folded
+        self._open[batch.id] = batch
 
     def _add_finished_span(self, span: tuple[float, float]) -> None:
         """Add a finished batch's span to the session's wall.
@@ -376,6 +390,7 @@ class TaskLedger:
             for record in batch.records:
                 self.records.pop(record.id, None)
                 self._changed.pop(record.id, None)
+            self._fold(batch)  # its counts stay in the session's
             dropped.append(batch_id)
         for batch_id in dropped:
             del self.batches[batch_id]
@@ -401,10 +416,12 @@ class TaskLedger:
                 self._changed.pop(record.id, None)
                 dropped += 1
             del self.batches[batch_id]
-        for state in TaskState:
-            self.counts[state] = 0
-        for record in self.records.values():
-            self.counts[record.state] += 1
+            self._open.pop(batch_id, None)
+        folded = self._folded_counts = dict.fromkeys(TaskState, 0)
+        for batch in self.batches.values():
+            if batch.id not in self._open:
+                for state, n in batch.counts.items():
+                    folded[state] += n
         self._spans = []
         self._spans_wall = 0.0
         self._folded_wall = 0.0
@@ -446,8 +463,22 @@ class TaskLedger:
         return next(reversed(self.batches.values()), None)
 
     @property
+    def counts(self) -> dict[TaskState, int]:
+        """Tasks in each state, over the whole session (dropped history included); a new
+        dict each time, added up from the folded counts and the open batches (few)."""
+        counts = dict(self._folded_counts)
+        for batch in self._open.values():
+            for state, n in batch.counts.items():
+                counts[state] += n
+        return counts
+
+    @property
     def live_count(self) -> int:
-        return self.counts[TaskState.PENDING] + self.counts[TaskState.RUNNING]
+        live = 0
+        for batch in self._open.values():
+            counts = batch.counts
+            live += counts[PENDING] + counts[RUNNING]
+        return live
 
     def session_timing(self) -> Timing:
         """Gain over the whole session: concurrent batches only (replays are the yardstick).

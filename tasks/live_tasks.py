@@ -89,9 +89,7 @@ class LiveTasks:
         """The done-callback of every task: drop the references, then record how it ended."""
         record = self._record_of.pop(task)
         record_id = record.id
-        tasks = self._tasks
-        if tasks.get(record_id) is task:
-            del tasks[record_id]
+        self._tasks.pop(record_id, None)
         summaries = self._summaries
         summary = summaries.pop(record_id, None) if summaries else None
         if self.step_timing:

@@ -9,7 +9,7 @@ import asyncio
 import gc
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 from aiohttp import web
@@ -294,3 +294,46 @@ async def test_a_deadline_alone_is_a_timeout_and_takes_its_cancellation_back() -
     assert await task == "timed out after 0.01 s"
     assert task.cancelling() == 0  # the cancellation was taken back
     deadlines.stop()
+
+
+async def test_session_counts_add_up_live_and_completed_batches() -> None:
+    """A state change updates only its batch's counts; the session's are added up from the
+    completed batches (folded once) and the open ones, a task added late included."""
+    async with TaskManager(QUIET) as manager:
+        first = manager.launch("sleep 0 x3; fail boom")
+        await first.wait()
+
+        def held_until(release: asyncio.Event) -> Callable[[object], Awaitable[None]]:
+            async def held(record: object) -> None:
+                await release.wait()
+
+            return held
+
+        late = manager.open_batch("late")
+        release = asyncio.Event()
+        waiting = asyncio.ensure_future(manager.tracked(late, "demo", "x", held_until(release)))
+        await until(lambda: late.counts[TaskState.RUNNING] == 1)
+        assert manager.counts[TaskState.DONE] == 3
+        assert manager.counts[TaskState.EXCEPTION] == 1
+        assert manager.counts[TaskState.RUNNING] == 1
+        assert manager.live_count == 1
+        release.set()
+        await waiting
+        manager.close_batch(late)
+        await late.wait()
+        # a tracked task added after its batch completed still counts, and ends counted
+        again = asyncio.Event()
+        extra = asyncio.ensure_future(manager.tracked(late, "demo", "y", held_until(again)))
+        await until(lambda: late.counts[TaskState.RUNNING] == 1)
+        assert manager.counts[TaskState.RUNNING] == 1
+        assert manager.counts[TaskState.DONE] == 4
+        assert manager.live_count == 1
+        again.set()
+        await extra
+        assert manager.live_count == 0
+        assert manager.counts == {
+            TaskState.PENDING: 0, TaskState.RUNNING: 0, TaskState.DONE: 5,
+            TaskState.EXCEPTION: 1, TaskState.CANCELLED: 0,
+        }
+        assert manager.clear_finished() == 6
+        assert all(n == 0 for n in manager.counts.values())
