@@ -1,8 +1,9 @@
 """The ledger: every task's record, the batches, the counters, and what changed since when.
 
 The TaskManager owns one and changes it only through the methods below (``add_record``,
-``mark_running``, ``finish`` ...); screens and reports read it. Counters per state are kept
-as they change, and the ids that changed are kept in the order they last changed, so
+``mark_running``, ``finish`` ...); screens and reports read it. Each batch counts its tasks
+per state as they change (the session's counts add up the open batches and the folded counts
+of the completed ones), and the ids that changed are kept in the order they last changed, so
 ``changes_since`` costs O(changes), not O(tasks). History is capped: past ``history_limit``
 records, the oldest finished batches are dropped.
 
@@ -166,19 +167,13 @@ class TaskLedger:
         changed[record.id] = version
 
     def _set_state(self, record: TaskRecord, batch: Batch, state: TaskState) -> None:
-        """Move ``record`` to ``state``: both counters, and a touch (inlined: this runs two or
-        three times per task, see README "Benchmarks" (c))."""
-        old = record.state
+        """Move ``record`` to ``state`` (its batch's counts) and touch it. ``mark_running``
+        and ``finish`` do the same inline: they run for every task (README "Benchmarks" (c))."""
         counts = batch.counts
-        counts[old] -= 1
+        counts[record.state] -= 1
         counts[state] += 1
         record.state = state
-        self.version = version = self.version + 1
-        record.version = version
-        changed = self._changed
-        record_id = record.id
-        changed.pop(record_id, None)
-        changed[record_id] = version
+        self.touch(record)
 
     def mark_running(self, record: TaskRecord, at: float | None = None) -> None:
         """The task got its slot and is doing its work now. Ignored unless it is pending.
