@@ -8,14 +8,13 @@ them instead (its queue is what the trace hooks see), and then they cannot chang
 
 Kept out of the manager because these parts live and die together and share the options
 they were made from; the manager hands kinds the session, ``resolve_url`` and
-``fetch_slot`` through them.
+``fetch_slot`` (``ConnectionSlots.slot_for``) through them.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 
 import aiohttp
 import aiohttp.abc
@@ -36,23 +35,22 @@ class Connections:
         *,
         resolver: aiohttp.abc.AbstractResolver | None,
         record_waits: Callable[[TaskRecord, str], None],
-        current_waits: Callable[[object, str], None],
     ) -> None:
+        """``record_waits(record, what)``: a fetch must wait for a slot (the ledger's)."""
         self._resolver = resolver
         """DNS resolver for the connector (tests pass one that never leaves the machine)."""
-        self._record_waits = record_waits
-        """Called when a fetch with its own record waits for a slot (the ledger's)."""
-        self._current_waits = current_waits
-        """Called when a fetch of the running task waits for a slot."""
         tracing = options.trace_connections
         self.slots = ConnectionSlots(
-            0 if tracing else options.connector_limit, 0 if tracing else options.limit_per_host
+            0 if tracing else options.connector_limit,
+            0 if tracing else options.limit_per_host,
+            record_waits,
         )
         self.demo_url = options.demo_url.rstrip("/") if options.demo_url else None
         """Where ``/path`` URLs go: the given ``demo_url``, or the embedded server's once up."""
         want_demo = options.demo_server and options.demo_url is None
         self.demo = DemoServer(seed=options.demo_seed) if want_demo else None
-        self._session: aiohttp.ClientSession | None = None
+        self.opened: aiohttp.ClientSession | None = None
+        """The session once opened (read directly on the per-request path)."""
 
     async def open(
         self, options: EngineOptions, trace_config: aiohttp.TraceConfig | None
@@ -65,7 +63,7 @@ class Connections:
             limit_per_host=options.limit_per_host if tracing else 0,
             resolver=self._resolver,
         )
-        self._session = aiohttp.ClientSession(
+        self.opened = aiohttp.ClientSession(
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=options.fetch_timeout),
             trace_configs=[trace_config] if trace_config is not None else None,
@@ -76,17 +74,17 @@ class Connections:
 
     async def close(self) -> None:
         """Close the session and stop the demo server (if they were opened)."""
-        if self._session is not None:
-            await self._session.close()
+        if self.opened is not None:
+            await self.opened.close()
             await asyncio.sleep(0)  # let the transports finish closing
         if self.demo is not None:
             await self.demo.stop()
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
+        if self.opened is None:
             raise ManagerClosed("call `await manager.start()` first")
-        return self._session
+        return self.opened
 
     def limits_changed(self, old: EngineOptions, new: EngineOptions) -> bool:
         """Whether ``new`` changes the connection limits; OptionError if they cannot change."""
@@ -103,12 +101,3 @@ class Connections:
                 raise TaskFailure("no demo server is running: give a full http:// URL")
             return self.demo_url + url
         return url
-
-    def hold(
-        self, url: str, record: TaskRecord | None = None
-    ) -> AbstractAsyncContextManager[object]:
-        """What a fetch holds while it runs; waiting is pending time for ``record`` (else
-        for the running task's record)."""
-        if record is None:
-            return self.slots.hold(url, self._current_waits)
-        return self.slots.hold(url, self._record_waits, record)

@@ -1,8 +1,9 @@
 """The ledger: every task's record, the batches, the counters, and what changed since when.
 
 The TaskManager owns one and changes it only through the methods below (``add_record``,
-``mark_running``, ``finish`` ...); screens and reports read it. Counters per state are kept
-as they change, and the ids that changed are kept in the order they last changed, so
+``mark_running``, ``finish`` ...); screens and reports read it. Each batch counts its tasks
+per state as they change (the session's counts add up the open batches and the folded counts
+of the completed ones), and the ids that changed are kept in the order they last changed, so
 ``changes_since`` costs O(changes), not O(tasks). History is capped: past ``history_limit``
 records, the oldest finished batches are dropped.
 
@@ -42,8 +43,12 @@ class TaskLedger:
         """Bumped on every change to any record or batch."""
         self.history_version = 0
         """Bumped when old batches are dropped to keep memory flat."""
-        self.counts: dict[TaskState, int] = dict.fromkeys(TaskState, 0)
-        """Tasks in each state, over the whole session (dropped history included)."""
+        self._open: dict[int, Batch] = {}
+        """Batches whose counts are not folded into ``_folded_counts`` yet: the incomplete
+        ones (and one that got a record after it completed). ``counts`` adds them up, so a
+        state change updates only its batch's counts (README "Benchmarks" (c))."""
+        self._folded_counts: dict[TaskState, int] = dict.fromkeys(TaskState, 0)
+        """Tasks in each state of the completed batches, dropped history included."""
         self.records: dict[int, TaskRecord] = {}
         self.batches: dict[int, Batch] = {}
         self._record_ids = itertools.count(1)
@@ -91,6 +96,7 @@ class TaskLedger:
             sequential=sequential, replay_of=replay_of, label=label,
         )
         self.batches[batch.id] = batch
+        self._open[batch.id] = batch
         self.in_flight += 1
         if self.in_flight == 1 and self.on_busy is not None:
             self.on_busy(True)
@@ -145,7 +151,8 @@ class TaskLedger:
         if not planned:
             batch.planned += 1
         batch.counts[PENDING] += 1
-        self.counts[PENDING] += 1
+        if batch.id not in self._open:  # a record after its batch completed (rare)
+            self._unfold(batch)
         self.version = version = self.version + 1
         record.version = version
         self._changed[record_id] = version  # a new id: it goes last, no need to pop it first
@@ -160,22 +167,13 @@ class TaskLedger:
         changed[record.id] = version
 
     def _set_state(self, record: TaskRecord, batch: Batch, state: TaskState) -> None:
-        """Move ``record`` to ``state``: both counters, and a touch (inlined: this runs two or
-        three times per task, see README "Benchmarks" (c))."""
-        old = record.state
-        counts = self.counts
-        counts[old] -= 1
-        counts[state] += 1
+        """Move ``record`` to ``state`` (its batch's counts) and touch it. ``mark_running``
+        and ``finish`` do the same inline: they run for every task (README "Benchmarks" (c))."""
         counts = batch.counts
-        counts[old] -= 1
+        counts[record.state] -= 1
         counts[state] += 1
         record.state = state
-        self.version = version = self.version + 1
-        record.version = version
-        changed = self._changed
-        record_id = record.id
-        changed.pop(record_id, None)
-        changed[record_id] = version
+        self.touch(record)
 
     def mark_running(self, record: TaskRecord, at: float | None = None) -> None:
         """The task got its slot and is doing its work now. Ignored unless it is pending.
@@ -197,7 +195,17 @@ class TaskLedger:
         if first is None or started < first:
             batch.first_start = started
         batch.running_start_sum += started
-        self._set_state(record, batch, RUNNING)
+        # _set_state(record, batch, RUNNING), inlined: this runs once per task
+        counts = batch.counts
+        counts[PENDING] -= 1
+        counts[RUNNING] += 1
+        record.state = RUNNING
+        self.version = version = self.version + 1
+        record.version = version
+        changed = self._changed
+        record_id = record.id
+        del changed[record_id]  # a live record is always in the log: move it to the end
+        changed[record_id] = version
 
     def mark_pending(self, record: TaskRecord, waiting_for: str | None = None) -> None:
         """The task must wait after all (a fetch queued for a connection)."""
@@ -217,8 +225,9 @@ class TaskLedger:
             self.version = version = self.version + 1  # touch(record), inlined: once a task
             record.version = version
             changed = self._changed
-            changed.pop(record.id, None)
-            changed[record.id] = version
+            record_id = record.id
+            del changed[record_id]  # a live record is always in the log: move it to the end
+            changed[record_id] = version
 
     def mark_cancelling(self, record: TaskRecord, reason: str) -> None:
         """The task was cancelled but its work cannot be interrupted: say so until it ends."""
@@ -246,7 +255,8 @@ class TaskLedger:
         ``error`` is (type, message, traceback) for the exception state. ``at`` is when it
         ended, if another process stamped it (tasks/isolated.py), on the perf_counter clock.
         """
-        if record.state in FINISHED_STATES:
+        old = record.state
+        if old in FINISHED_STATES:
             return
         now = self.clock()
         if at is not None and self._clock_is_perf_counter:  # stamped elsewhere (isolated.py)
@@ -264,7 +274,7 @@ class TaskLedger:
             record.error_message = printable_or_none(message)
             record.traceback = printable_or_none(traceback, keep_lines=True)
         started = record.started
-        if started is not None and record.state is RUNNING:
+        if old is RUNNING and started is not None:
             batch.running_start_sum -= started
             run = now - started
             batch.finished_run_sum += run
@@ -273,8 +283,17 @@ class TaskLedger:
         last = batch.last_finish
         if last is None or now > last:
             batch.last_finish = now
-        self._set_state(record, batch, state)
+        # _set_state(record, batch, state), inlined: this runs once per task
         counts = batch.counts
+        counts[old] -= 1
+        counts[state] += 1
+        record.state = state
+        self.version = version = self.version + 1
+        record.version = version
+        changed = self._changed
+        record_id = record.id
+        del changed[record_id]  # a live record is always in the log: move it to the end
+        changed[record_id] = version
         if counts[RUNNING] == 0:
             batch.running_start_sum = 0.0  # no float drift across long sessions
         if not batch.launching and (
@@ -288,6 +307,7 @@ class TaskLedger:
         if not batch.done or batch.completed:
             return
         batch.complete()
+        self._fold(batch)
         self.in_flight -= 1
         if self.in_flight == 0 and self.on_busy is not None:
             self.on_busy(False)
@@ -299,6 +319,22 @@ class TaskLedger:
         if self._live.pop(batch.id, None) is not None:
             self._add_finished_span(batch.span(self.clock()))
         self._forget_old_history()
+
+    def _fold(self, batch: Batch) -> None:
+        """A completed batch's counts go into the folded ones (they change no more)."""
+        if self._open.pop(batch.id, None) is not None:
+            folded = self._folded_counts
+            for state, n in batch.counts.items():
+                folded[state] += n
+
+    def _unfold(self, batch: Batch) -> None:
+        """A folded batch changes again (a tracked task added after it completed): its
+        counts are added up live again, from now on."""
+        folded = self._folded_counts
+        for state, n in batch.counts.items():
+            folded[state] -= n
+        folded[PENDING] += 1  # the new record: in the batch's counts, never folded
+        self._open[batch.id] = batch
 
     def _add_finished_span(self, span: tuple[float, float]) -> None:
         """Add a finished batch's span to the session's wall.
@@ -349,6 +385,7 @@ class TaskLedger:
             for record in batch.records:
                 self.records.pop(record.id, None)
                 self._changed.pop(record.id, None)
+            self._fold(batch)  # its counts stay in the session's
             dropped.append(batch_id)
         for batch_id in dropped:
             del self.batches[batch_id]
@@ -374,10 +411,12 @@ class TaskLedger:
                 self._changed.pop(record.id, None)
                 dropped += 1
             del self.batches[batch_id]
-        for state in TaskState:
-            self.counts[state] = 0
-        for record in self.records.values():
-            self.counts[record.state] += 1
+            self._open.pop(batch_id, None)
+        folded = self._folded_counts = dict.fromkeys(TaskState, 0)
+        for batch in self.batches.values():
+            if batch.id not in self._open:
+                for state, n in batch.counts.items():
+                    folded[state] += n
         self._spans = []
         self._spans_wall = 0.0
         self._folded_wall = 0.0
@@ -419,8 +458,22 @@ class TaskLedger:
         return next(reversed(self.batches.values()), None)
 
     @property
+    def counts(self) -> dict[TaskState, int]:
+        """Tasks in each state, over the whole session (dropped history included); a new
+        dict each time, added up from the folded counts and the open batches (few)."""
+        counts = dict(self._folded_counts)
+        for batch in self._open.values():
+            for state, n in batch.counts.items():
+                counts[state] += n
+        return counts
+
+    @property
     def live_count(self) -> int:
-        return self.counts[TaskState.PENDING] + self.counts[TaskState.RUNNING]
+        live = 0
+        for batch in self._open.values():
+            counts = batch.counts
+            live += counts[PENDING] + counts[RUNNING]
+        return live
 
     def session_timing(self) -> Timing:
         """Gain over the whole session: concurrent batches only (replays are the yardstick).

@@ -49,6 +49,8 @@ class LiveTasks:
         self._summaries: dict[int, Callable[[Any], str]] = {}
         """How a tracked task's result reads, by record id, until it ends (launched tasks
         return their summary text themselves)."""
+        self._awaiting_start = processes.awaiting
+        """Process jobs not yet started (tested for emptiness once per task)."""
         self._done_callback = self._on_task_done
         """One bound method for every task's done-callback, made once."""
         self.step_timing = False
@@ -87,15 +89,14 @@ class LiveTasks:
         """The done-callback of every task: drop the references, then record how it ended."""
         record = self._record_of.pop(task)
         record_id = record.id
-        if self._tasks.get(record_id) is task:
-            del self._tasks[record_id]
+        self._tasks.pop(record_id, None)
         summaries = self._summaries
         summary = summaries.pop(record_id, None) if summaries else None
         if self.step_timing:
             self._last_steps(record)
         if (
             summary is None
-            and not self._processes
+            and not self._awaiting_start
             and not task.cancelled()
             and task.exception() is None
         ):  # the usual end of a launched task: it returned its summary text

@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,6 +31,7 @@ from loopscope.tasks.blame import LoopBlame, StallEvidence
 from loopscope.tasks.busy_gc import BusyCollector
 from loopscope.tasks.connections import Connections
 from loopscope.tasks.errors import ManagerClosed
+from loopscope.tasks.fetch_deadlines import FetchDeadlines
 from loopscope.tasks.introspect import Introspector
 from loopscope.tasks.kinds.fetch import build_trace_config
 from loopscope.tasks.lag import LagMonitor
@@ -45,6 +45,7 @@ from loopscope.tasks.process_records import CLOSE_GRACE_S, ProcessRecords
 from loopscope.tasks.process_stats import ProcessMonitor
 from loopscope.tasks.records import TaskRecord, TaskState
 from loopscope.tasks.scratch import ScratchSpace
+from loopscope.tasks.slots import FetchSlot
 from loopscope.tasks.spec import TaskSpec
 from loopscope.tasks.stopping import await_to_the_end
 from loopscope.tasks.thread_workers import ThreadWorkers
@@ -105,10 +106,19 @@ class TaskManager(LedgerReading):
         self.lag.on_spike = self._waits.busy_loop
         self.thread_pool = ThreadWorkers(options.thread_workers, on_submit=self._waits.for_thread)
         self._connections = Connections(
-            options, resolver=resolver, record_waits=self.ledger.waiting,
-            current_waits=self._waits.for_slot,
+            options, resolver=resolver, record_waits=self.ledger.waiting
         )
         """The session, the connection slots and the demo server (tasks/connections.py)."""
+        # Called once per task or per request: bound straight to the part that does the work
+        # (one call, not two; README "Benchmarks" (c)).
+        self.mark_running = self.ledger.mark_running
+        """The task got its slot and does its work now (the TaskContext API the kinds call)."""
+        self.fetch_slot: Callable[[str], FetchSlot] = self._connections.slots.slot_for
+        """What a fetch to a URL holds while it runs (tasks/slots.py); waiting is pending."""
+        self.resolve_url = self._connections.resolve_url
+        """A ``/path`` URL on the demo server, others as they are."""
+        self.fetch_deadlines = FetchDeadlines(options.fetch_timeout)
+        """The time limits of the fetches in flight, one timer for all (fetch_deadlines.py)."""
         self._launcher = Launcher(
             self.ledger,
             clock=clock,
@@ -198,6 +208,7 @@ class TaskManager(LedgerReading):
             self.process.start()
         self.introspect.start()
         self._live.start(loop)
+        self.fetch_deadlines.start(loop)
         if self.introspect.unavailable:
             self.notice(self.introspect.unavailable)
         self._started = True
@@ -245,6 +256,7 @@ class TaskManager(LedgerReading):
         self.collector.restore()
         self.introspect.stop()
         self._live.stop()
+        self.fetch_deadlines.stop()
 
     def notice(self, text: str) -> None:
         """Tell the person once (repeats of the newest notice are dropped)."""
@@ -404,9 +416,6 @@ class TaskManager(LedgerReading):
 
     # --- state changes (the TaskContext API the kinds call) ---------------------------------
 
-    def mark_running(self, record: TaskRecord, at: float | None = None) -> None:
-        self.ledger.mark_running(record, at)
-
     def mark_pending(self, record: TaskRecord) -> None:
         self.ledger.mark_pending(record, "a connection")
 
@@ -417,17 +426,9 @@ class TaskManager(LedgerReading):
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        return self._connections.session
+        session = self._connections.opened
+        return session if session is not None else self._connections.session
 
-    def resolve_url(self, url: str) -> str:
-        return self._connections.resolve_url(url)
-
-    def fetch_slot(
-        self, url: str, record: TaskRecord | None = None
-    ) -> AbstractAsyncContextManager[object]:
-        """What a fetch holds while it runs (see tasks/slots.py); waiting is pending time.
-        ``record`` is the fetch's own (else the running task's record is looked up)."""
-        return self._connections.hold(url, record)
 
     def expect_process_start(self, record: TaskRecord) -> None:
         self._processes.expect_start(record)

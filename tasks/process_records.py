@@ -47,8 +47,9 @@ class ProcessRecords:
             pool_size, self._started, on_broken=on_broken, on_pool_started=on_pool_started
         )
         """The pool (started on first use)."""
-        self._awaiting: dict[int, TaskRecord] = {}
-        """Records whose job has not announced its start yet, by record id."""
+        self.awaiting: dict[int, TaskRecord] = {}
+        """Records whose job has not announced its start yet, by record id (never replaced:
+        the done-callback holds this dict and tests it for emptiness, the fast way)."""
         self._finish_on_start: dict[int, tuple[Summary, asyncio.Task[Any]]] = {}
         """Jobs that ended before their start announcement arrived."""
         self.end_record: EndRecord | None = None
@@ -57,10 +58,10 @@ class ProcessRecords:
 
     def __bool__(self) -> bool:
         """True while some record waits for its job's start (the done-callback's fast test)."""
-        return bool(self._awaiting)
+        return bool(self.awaiting)
 
     def expect_start(self, record: TaskRecord) -> None:
-        self._awaiting[record.id] = record
+        self.awaiting[record.id] = record
 
     def ended_before_start(
         self, record: TaskRecord, summary: Summary, task: asyncio.Task[Any]
@@ -68,7 +69,7 @@ class ProcessRecords:
         """``task`` ended well before its job's start announcement arrived: hold the record
         until it does (True), so the record has a start. False: end it now."""
         if (
-            record.id in self._awaiting
+            record.id in self.awaiting
             and not task.cancelled()
             and task.exception() is None
             and not self.closed
@@ -78,7 +79,7 @@ class ProcessRecords:
                 CLOSE_GRACE_S, self.finish_without_start, record.id
             )
             return True
-        self._awaiting.pop(record.id, None)
+        self.awaiting.pop(record.id, None)
         return False
 
     def still_cancelling(self, record: TaskRecord) -> bool:
@@ -96,7 +97,7 @@ class ProcessRecords:
         return True
 
     def _started(self, job_id: int, at: float) -> None:
-        record = self._awaiting.pop(job_id, None)
+        record = self.awaiting.pop(job_id, None)
         if record is not None:
             self._ledger.mark_running(record, at)
             finished = self._finish_on_start.pop(job_id, None)
@@ -105,7 +106,7 @@ class ProcessRecords:
 
     def finish_without_start(self, job_id: int) -> None:
         finished = self._finish_on_start.pop(job_id, None)
-        record = self._awaiting.pop(job_id, None)
+        record = self.awaiting.pop(job_id, None)
         if finished is not None and record is not None and self.end_record is not None:
             self.end_record(record, *finished)
 

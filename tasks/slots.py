@@ -6,6 +6,13 @@ The limits can change while fetches wait (``resize``): a bigger limit lets waite
 a smaller one lets no new fetch in until enough have finished. The aiohttp connector itself is
 left unlimited, so it never queues behind these slots. (aiohttp's TraceConfig would show the
 connector's own queue, at a measured ~15% of throughput: see tasks/kinds/fetch.py.)
+
+A fetch asks ``ConnectionSlots.slot_for(url)`` for its slot and then ``take()`` (no waiting,
+no coroutine), awaits ``wait(who)`` only when none is free (a bare future in the usual case),
+and calls ``release()`` when done. That object is shared (the one overall limiter, or one per
+host): nothing is allocated per fetch but the future it waits on. This is the engine's
+per-request path (README "Benchmarks" (c)), which is why it is not an ``async with`` (two more
+coroutines a request).
 """
 
 from __future__ import annotations
@@ -13,25 +20,39 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-from collections.abc import Callable
-from types import TracebackType
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 OnWait = Callable[[Any, str], None]
-"""Told who is about to wait (the ``who`` given to ``hold``) and for what (``a connection
-slot``), when a fetch must wait."""
+"""Told who is about to wait (the record given to ``wait``) and for what (``a connection
+slot``), when a fetch must wait (the ledger's ``waiting``)."""
+
+SLOT = "a connection slot"
+
+
+class FetchSlot(Protocol):
+    """What a fetch holds while it runs: ``take()``, or ``waiting = wait(who)`` then
+    ``await waiting`` (``give_up(waiting)`` if that is cancelled); ``release()`` when done."""
+
+    def take(self) -> bool: ...
+
+    def wait(self, who: Any) -> Awaitable[None]: ...
+
+    def give_up(self, waiting: Awaitable[None]) -> None: ...
+
+    def release(self) -> None: ...
 
 
 class Limiter:
     """A semaphore whose size can change while tasks wait on it. 0 means no limit."""
 
-    def __init__(self, limit: int):
+    def __init__(self, limit: int, on_wait: OnWait | None = None, what: str = SLOT):
         self.limit = limit
         self.held = 0
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
-
-    def free(self) -> bool:
-        return (not self.limit or self.held < self.limit) and not self._waiters
+        self._on_wait = on_wait
+        self._what = what
+        """What a fetch that waits here waits for, in words (``a connection slot``)."""
 
     def take(self) -> bool:
         """Take a slot if one is free now (no waiting, no coroutine): True if taken."""
@@ -40,29 +61,42 @@ class Limiter:
             return True
         return False
 
-    async def acquire(self) -> None:
-        if self.free():
-            self.held += 1
-            return
-        await self.wait_for_slot()
-
-    async def wait_for_slot(self) -> None:
-        """Queue for a slot (``take`` found none free) and hold it once woken."""
+    def wait(self, who: Any) -> asyncio.Future[None]:
+        """``take`` found no slot: say that ``who`` (a fetch's record) waits for one, and
+        queue. Await the future returned (no coroutine of its own: it runs for most fetches
+        of a big batch); once it is done the slot is held. If the wait is cancelled, call
+        ``give_up`` with it."""
+        if self._on_wait is not None:
+            self._on_wait(who, self._what)
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
+        return waiter
+
+    def give_up(self, waiting: Awaitable[None]) -> None:
+        """The wait was cancelled: leave the queue, or pass on the slot if it came."""
+        if not isinstance(waiting, asyncio.Future):
+            return
+        if waiting.done() and not waiting.cancelled():
+            self.release()  # woken (_wake counted us in), then cancelled before running
+        else:
+            with contextlib.suppress(ValueError):  # _wake may have dropped it already
+                self._waiters.remove(waiting)
+
+    async def acquire(self, who: Any) -> None:
+        """``take``, or wait for a slot (a coroutine: for the less frequent per-host path)."""
+        if self.take():
+            return
+        waiting = self.wait(who)
         try:
-            await waiter  # _wake counted us in before setting the result
+            await waiting
         except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                self.release()  # woken, then cancelled before running: pass the slot on
-            else:
-                with contextlib.suppress(ValueError):  # _wake may have dropped it already
-                    self._waiters.remove(waiter)
+            self.give_up(waiting)
             raise
 
     def release(self) -> None:
         self.held -= 1
-        self._wake()
+        if self._waiters:
+            self._wake()
 
     def resize(self, limit: int) -> None:
         self.limit = limit
@@ -78,82 +112,46 @@ class Limiter:
                 waiter.set_result(None)
 
 
-class _HoldOne:
-    """``async with``: one slot of one limiter (no per-host limit: the usual case).
+class HostSlot:
+    """A host's slot and the overall one: the host's first (a full host never holds a slot
+    another host could use), then the overall one; released the other way round."""
 
-    This runs once per fetch, so it is kept lean: a free slot is taken without a further
-    coroutine, as ``asyncio.Semaphore`` does (README "Benchmarks" (c))."""
+    __slots__ = ("_overall", "host")
 
-    __slots__ = ("_held", "_limiter", "_on_wait", "_who")
+    def __init__(self, host: Limiter, overall: Limiter):
+        self.host = host
+        self._overall = overall
 
-    def __init__(self, limiter: Limiter, on_wait: OnWait | None, who: object):
-        self._limiter = limiter
-        self._on_wait = on_wait
-        self._who = who
-        self._held = False
+    def take(self) -> bool:
+        if not self.host.take():
+            return False
+        if self._overall.take():
+            return True
+        self.host.release()  # it had no waiters (take succeeded): nobody is woken
+        return False
 
-    async def __aenter__(self) -> None:
-        limiter = self._limiter
-        if not limiter.take():
-            if self._on_wait is not None:
-                self._on_wait(self._who, "a connection slot")
-            await limiter.wait_for_slot()
-        self._held = True
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if self._held:
-            self._held = False
-            self._limiter.release()
-
-
-class _Hold:
-    """``async with``: the host's slot first (a full host never holds a slot another host
-    could use), then the overall one."""
-
-    __slots__ = ("_limiters", "_on_wait", "_taken", "_who")
-
-    def __init__(
-        self, limiters: tuple[tuple[Limiter, str], ...], on_wait: OnWait | None, who: object
-    ):
-        self._limiters = limiters
-        self._on_wait = on_wait
-        self._who = who
-        self._taken: list[Limiter] = []
-
-    async def __aenter__(self) -> None:
+    async def wait(self, who: Any) -> None:
+        await self.host.acquire(who)
         try:
-            for limiter, what in self._limiters:
-                if not limiter.free() and self._on_wait is not None:
-                    self._on_wait(self._who, what)
-                await limiter.acquire()
-                self._taken.append(limiter)
+            await self._overall.acquire(who)
         except BaseException:
-            self._release()
+            self.host.release()
             raise
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._release()
+    def give_up(self, waiting: Awaitable[None]) -> None:
+        """Nothing to do: ``wait`` let go of what it held when it was cancelled."""
 
-    def _release(self) -> None:
-        while self._taken:
-            self._taken.pop().release()
+    def release(self) -> None:
+        self._overall.release()
+        self.host.release()
 
 
 class ConnectionSlots:
-    def __init__(self, limit: int, per_host: int):
-        self._slots = Limiter(limit)
+    def __init__(self, limit: int, per_host: int, on_wait: OnWait | None = None):
+        self._on_wait = on_wait
+        self._slots = Limiter(limit, on_wait)
         self._per_host = per_host
-        self._host_slots: dict[str, Limiter] = {}
+        self._host_slots: dict[str, HostSlot] = {}
 
     @property
     def limit(self) -> int:
@@ -163,26 +161,20 @@ class ConnectionSlots:
     def per_host(self) -> int:
         return self._per_host
 
-    def hold(
-        self, url: str, on_wait: OnWait | None = None, who: object = None
-    ) -> _Hold | _HoldOne:
-        """What a fetch to ``url`` holds while it runs; ``on_wait(who, what)`` is called before
-        it waits for a slot."""
+    def slot_for(self, url: str) -> FetchSlot:
+        """The slot a fetch to ``url`` holds while it runs (shared: nothing is allocated)."""
         if not self._per_host:
-            return _HoldOne(self._slots, on_wait, who)
+            return self._slots
         host = url.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
-        host_slot = self._host_slots.get(host)
-        if host_slot is None:
-            host_slot = self._host_slots[host] = Limiter(self._per_host)
-        return _Hold(
-            ((host_slot, f"a connection slot for {host}"), (self._slots, "a connection slot")),
-            on_wait,
-            who,
-        )
+        slot = self._host_slots.get(host)
+        if slot is None:
+            limiter = Limiter(self._per_host, self._on_wait, f"a connection slot for {host}")
+            slot = self._host_slots[host] = HostSlot(limiter, self._slots)
+        return slot
 
     def resize(self, limit: int, per_host: int) -> None:
         """New limits, now: waiting fetches get in as soon as the new limits allow."""
         self._slots.resize(limit)
         self._per_host = per_host
         for slot in self._host_slots.values():
-            slot.resize(per_host)
+            slot.host.resize(per_host)

@@ -50,10 +50,6 @@ class WaitReasons:
         """A job was submitted to the thread pool (its ``on_submit``)."""
         self.current_waits("a thread worker")
 
-    def for_slot(self, _: object, what: str) -> None:
-        """A fetch waits for a connection slot (the slots' ``on_wait``)."""
-        self.current_waits(what)
-
     def busy_loop(self, began: float, spike: LagSpike) -> None:
         """Launched tasks still waiting for their first step through a stall waited for a
         busy loop: say so on their records (tasks waiting for something named keep it)."""

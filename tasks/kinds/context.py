@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import Executor
-from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
 import aiohttp
 
+from loopscope.tasks.fetch_deadlines import FetchDeadlines
 from loopscope.tasks.records import TaskRecord
+from loopscope.tasks.slots import FetchSlot
 
 
 class TaskContext(Protocol):
@@ -26,6 +27,9 @@ class TaskContext(Protocol):
     @property
     def session(self) -> aiohttp.ClientSession: ...
 
+    @property
+    def fetch_deadlines(self) -> FetchDeadlines: ...
+
     def clock(self) -> float: ...
 
     def mark_running(self, record: TaskRecord, at: float | None = None) -> None: ...
@@ -36,9 +40,7 @@ class TaskContext(Protocol):
 
     def resolve_url(self, url: str) -> str: ...
 
-    def fetch_slot(
-        self, url: str, record: TaskRecord | None = None
-    ) -> AbstractAsyncContextManager[object]: ...
+    def fetch_slot(self, url: str) -> FetchSlot: ...
 
     def expect_process_start(self, record: TaskRecord) -> None: ...
 

@@ -20,6 +20,8 @@ from yarl import URL
 from loopscope.tasks.errors import SpecError
 from loopscope.tasks.secrets import ENV_PREFIX, is_secret_header, mask_url
 
+NO_TIMEOUT = aiohttp.ClientTimeout(total=None)
+"""aiohttp arms no timer of its own for a fetch: the engine keeps its time limit."""
 HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS")
 FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "host"})
 """Headers aiohttp sets from the request itself; a wrong one breaks the request's framing."""
@@ -31,8 +33,8 @@ class FetchPlan:
 
     method: str
     url: str
-    timeout: aiohttp.ClientTimeout | None
     timeout_s: float | None
+    """The spec's ``timeout=``; None: the engine's default (tasks/fetch_deadlines.py)."""
     headers: CIMultiDict[str] | None = field(repr=False)
     """Including ``Authorization: Basic …`` for ``auth=``, built once per spec."""
     verify_tls: bool
@@ -46,9 +48,10 @@ class FetchPlan:
         secret = self.headers is not None and any(
             is_secret_header(name) for name in self.headers
         )
-        options: dict[str, object] = {}
-        if self.timeout is not None:
-            options["timeout"] = self.timeout
+        # The fetch kind's time limit is kept by tasks/fetch_deadlines.py (one timer for all
+        # fetches, not aiohttp's one per request); the session's own total timeout stays for
+        # its other users (scenarios, user kinds).
+        options: dict[str, object] = {"timeout": NO_TIMEOUT}
         if self.headers is not None:
             options["headers"] = self.headers
         if not self.verify_tls:
@@ -127,7 +130,6 @@ def build_plan(
     return FetchPlan(
         method=method,
         url=url,
-        timeout=aiohttp.ClientTimeout(total=timeout) if timeout is not None else None,
         timeout_s=timeout,
         headers=pairs,
         verify_tls=not insecure,

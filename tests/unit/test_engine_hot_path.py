@@ -1,18 +1,21 @@
 """What the engine's per-task path must still record after it was made cheaper (README
 "Benchmarks" (c)): every state change, what a task waited for, escaped text, tracked summaries,
-and the collector's threshold raised only while a batch is in flight."""
+the collector's threshold raised only while a batch is in flight, and every fetch's time
+limit (kept by one timer for all fetches)."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 from aiohttp import web
 
 from loopscope.tasks.busy_gc import BUSY_THRESHOLD, BusyCollector
+from loopscope.tasks.fetch_deadlines import FetchDeadlines
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.options import EngineOptions, OptionError
 from loopscope.tasks.records import TaskState
@@ -184,3 +187,153 @@ def test_a_higher_threshold_is_left_as_it_is(default_thresholds: tuple[int, int,
     assert not collector.raised
     collector.busy(False)
     assert gc.get_threshold() == (50_000, 10, 10)
+
+
+async def test_a_fetch_past_its_time_limit_times_out_and_frees_its_slot(server: str) -> None:
+    """The time limit is kept by the engine (tasks/fetch_deadlines.py), not by aiohttp: the
+    fetch still ends as FetchTimeout with the limit in its message, and its slot is free."""
+    async with TaskManager(QUIET.replace(connector_limit=1)) as manager:
+        late = manager.launch(f"fetch {server}/held timeout=0.2")
+        await late.wait()
+        (record,) = late.records
+        assert record.state is TaskState.EXCEPTION
+        assert record.error == "FetchTimeout: no complete response within 0.2 s (0 B received)"
+        after = manager.launch(f"fetch {server}/plain")  # the one slot was given back
+        await after.wait()
+        assert after.records[0].result == "200 OK, 12 B"
+
+
+async def test_a_shorter_limit_launched_later_fires_first(server: str) -> None:
+    """Fetches of different limits: the timer follows the earliest deadline, whichever
+    fetch started first."""
+    async with TaskManager(QUIET) as manager:
+        patient = manager.launch(f"fetch {server}/held timeout=600")
+        await until(lambda: patient.counts[TaskState.RUNNING] == 1)
+        hasty = manager.launch(f"fetch {server}/held timeout=0.1")
+        await hasty.wait()
+        assert hasty.records[0].error_type == "FetchTimeout"
+        assert patient.records[0].state is TaskState.RUNNING
+        manager.cancel_all()
+        await patient.wait()
+        assert patient.counts[TaskState.CANCELLED] == 1
+
+
+async def test_fetches_arm_one_timer_not_one_each(server: str) -> None:
+    """aiohttp's own timeout arms a timer per request (a measured ~6% of a request's CPU);
+    the engine keeps one for all its fetches in flight."""
+    loop = asyncio.get_running_loop()
+    armed = 0
+    call_at = loop.call_at
+
+    def counting(*args: object, **kwargs: object) -> asyncio.TimerHandle:
+        nonlocal armed
+        if "web_protocol" not in sys._getframe(1).f_code.co_filename:  # not the test server's
+            armed += 1
+        return call_at(*args, **kwargs)  # type: ignore[arg-type]
+
+    async with TaskManager(QUIET) as manager:
+        loop.call_at = counting  # type: ignore[method-assign]
+        try:
+            batch = manager.launch(f"fetch {server}/plain x200")
+            await batch.wait()
+        finally:
+            loop.call_at = call_at  # type: ignore[method-assign]
+        assert batch.counts[TaskState.DONE] == 200
+    assert armed < 20, armed
+
+
+async def test_a_cancellation_at_the_deadline_stays_a_cancellation() -> None:
+    """As with ``asyncio.timeout``: when someone cancels a fetch as its deadline passes, the
+    fetch ends cancelled (nobody's cancellation is swallowed), not timed out."""
+    loop = asyncio.get_running_loop()
+    deadlines = FetchDeadlines(30.0)
+    deadlines.start(loop)
+    registered = asyncio.Event()
+    verdicts: list[bool] = []
+
+    async def fetch() -> None:
+        pending = deadlines.add("key", 0.01)
+        try:
+            registered.set()
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            verdicts.append(deadlines.expired("key"))
+            raise
+        finally:
+            deadlines.remove("key", pending)
+
+    task = asyncio.create_task(fetch())
+    await registered.wait()
+    loop.call_at(loop.time() + 0.01, task.cancel)
+    time.sleep(0.05)  # noqa: ASYNC251  block the loop: both come due in one iteration
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert verdicts == [False]
+    deadlines.stop()
+
+
+async def test_a_deadline_alone_is_a_timeout_and_takes_its_cancellation_back() -> None:
+    loop = asyncio.get_running_loop()
+    deadlines = FetchDeadlines(0.01)
+    deadlines.start(loop)
+
+    async def fetch() -> str:
+        seconds = deadlines.default_s
+        pending = deadlines.add("key", seconds)
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            if deadlines.expired("key"):
+                return f"timed out after {seconds} s"
+            raise
+        finally:
+            deadlines.remove("key", pending)
+        return "never"
+
+    task = asyncio.create_task(fetch())
+    assert await task == "timed out after 0.01 s"
+    assert task.cancelling() == 0  # the cancellation was taken back
+    deadlines.stop()
+
+
+async def test_session_counts_add_up_live_and_completed_batches() -> None:
+    """A state change updates only its batch's counts; the session's are added up from the
+    completed batches (folded once) and the open ones, a task added late included."""
+    async with TaskManager(QUIET) as manager:
+        first = manager.launch("sleep 0 x3; fail boom")
+        await first.wait()
+
+        def held_until(release: asyncio.Event) -> Callable[[object], Awaitable[None]]:
+            async def held(record: object) -> None:
+                await release.wait()
+
+            return held
+
+        late = manager.open_batch("late")
+        release = asyncio.Event()
+        waiting = asyncio.ensure_future(manager.tracked(late, "demo", "x", held_until(release)))
+        await until(lambda: late.counts[TaskState.RUNNING] == 1)
+        assert manager.counts[TaskState.DONE] == 3
+        assert manager.counts[TaskState.EXCEPTION] == 1
+        assert manager.counts[TaskState.RUNNING] == 1
+        assert manager.live_count == 1
+        release.set()
+        await waiting
+        manager.close_batch(late)
+        await late.wait()
+        # a tracked task added after its batch completed still counts, and ends counted
+        again = asyncio.Event()
+        extra = asyncio.ensure_future(manager.tracked(late, "demo", "y", held_until(again)))
+        await until(lambda: late.counts[TaskState.RUNNING] == 1)
+        assert manager.counts[TaskState.RUNNING] == 1
+        assert manager.counts[TaskState.DONE] == 4
+        assert manager.live_count == 1
+        again.set()
+        await extra
+        assert manager.live_count == 0
+        assert manager.counts == {
+            TaskState.PENDING: 0, TaskState.RUNNING: 0, TaskState.DONE: 5,
+            TaskState.EXCEPTION: 1, TaskState.CANCELLED: 0,
+        }
+        assert manager.clear_finished() == 6
+        assert all(n == 0 for n in manager.counts.values())

@@ -164,7 +164,7 @@ def test_a_zero_timeout_is_refused_not_read_as_none(timeout: str) -> None:
 def test_no_timeout_keeps_the_session_default() -> None:
     spec = parse_spec("fetch /delay/100")
     assert spec.bound is not None
-    assert spec.bound.args.timeout is None  # the 30 s default
+    assert spec.bound.args.timeout_s is None  # the 30 s default
     assert parse_spec("fetch /x timeout=0.25").bound.args.timeout_s == 0.25  # type: ignore[union-attr]
 
 
