@@ -5,7 +5,7 @@ Kept apart from the widget so the list, the headless report and tests agree on o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
@@ -59,9 +59,10 @@ def location(task: TaskSnapshot) -> str:
 
 
 _LOCATIONS: dict[int, tuple[TaskSnapshot, str]] = {}
-"""``location`` of the latest snapshot of each task, for sorting: building the text is most of
-the cost of sorting 100,000 rows by this column, and most rows have not changed since the last
-sort. Keyed by task id, checked by identity (a snapshot is replaced when its task changes)."""
+"""``location`` of the latest snapshot of each task, for sorting and filtering: building the
+text is most of the cost of sorting 100,000 rows by this column, so the list builds it as rows
+arrive (``remember_locations``), not while a key waits. Keyed by task id, checked by identity
+(a snapshot is replaced when its task changes)."""
 
 
 def location_key(task: TaskSnapshot) -> str:
@@ -73,6 +74,17 @@ def location_key(task: TaskSnapshot) -> str:
         _LOCATIONS.clear()
     text = _LOCATIONS[task.id] = (task, location(task))
     return text[1]
+
+
+def remember_locations(tasks: Mapping[int, TaskSnapshot], ids: Iterable[int]) -> None:
+    """Build the location text of the tasks ``ids`` that changed (and forget the ones gone),
+    a few at each screen pull, so a sort or filter by location finds them ready."""
+    for task_id in ids:
+        task = tasks.get(task_id)
+        if task is None:
+            _LOCATIONS.pop(task_id, None)
+        else:
+            location_key(task)
 
 
 @dataclass(frozen=True)
@@ -151,6 +163,6 @@ def matches(task: TaskSnapshot, needle: str) -> bool:
         needle in task.name.lower()
         or needle in task.coro.lower()
         or needle in task.state.value
-        or needle in location(task).lower()
+        or needle in location_key(task).lower()
         or needle == str(task.id)
     )

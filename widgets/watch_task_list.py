@@ -26,11 +26,18 @@ from textual.strip import Strip
 
 from loopscope.tasks.agent.model import TaskSnapshot, TaskState
 from loopscope.tasks.watch.store import WatchStore
-from loopscope.widgets.watch_columns import SORT_ORDER, fit_location, layout
-from loopscope.widgets.watch_rows import flat_rows, next_match, tree_rows
+from loopscope.widgets.watch_columns import (
+    SORT_ORDER,
+    fit_location,
+    layout,
+    remember_locations,
+)
+from loopscope.widgets.watch_order import MOVE_AT_MOST, FlatOrder
+from loopscope.widgets.watch_rows import next_match, tree_rows
 
 BIG = 5_000
-"""Above this many rows a full re-sort or tree walk waits for every tenth sync (~1 s)."""
+"""Above this many rows a tree walk, or a re-sort for a batch of many changes, waits for every
+tenth sync (~1 s)."""
 
 
 def fit(text: str, width: int, right: bool = False) -> str:
@@ -129,7 +136,11 @@ class WatchTaskList(ScrollView, can_focus=True):
         self._structure = -1
         self._stale = True
         self._dirty = False
-        """Rows must be re-sorted or re-walked (held back while there are many)."""
+        """The tree must be walked again (held back while there are many rows)."""
+        self._order = FlatOrder()
+        self._pending: set[int] = set()
+        """Tasks changed since the flat order last took them in (held back while a batch is
+        too large to move row by row)."""
         self._ticks = 0
         self._cursor = 0
         self._selected: int | None = None
@@ -399,48 +410,69 @@ class WatchTaskList(ScrollView, can_focus=True):
             if axis != self._axis:
                 self._axis = axis
                 self.refresh()  # every lane is drawn against the new span
-        if changed and self._needs_rebuild(changed):
+        if changed:
+            remember_locations(store.tasks, changed)
+        if self.tree_view:
+            self._sync_tree(changed)
+        else:
+            self._sync_flat(changed)
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _sync_tree(self, changed: list[int]) -> None:
+        """The tree is walked again when a task came or went (at most once a second beyond
+        ``BIG`` tasks); otherwise the same rows stay where they are and are redrawn."""
+        if changed and self.store.structure_version != self._structure:
             self._dirty = True
         if self._stale or self._dirty:
             if len(self._rows) > BIG and not self._stale and self._ticks % 10:
                 self._refresh_visible(changed)
-                return  # many rows: re-sort once a second, redraw what is seen meanwhile
+                return  # many rows: re-walk once a second, redraw what is seen meanwhile
             self._rebuild()
             self._place_cursor()
             self.refresh()
-        elif changed and self.tree_view:
-            self._refresh_visible(changed)  # same tasks, same places: redraw what is seen
         elif changed:
-            self._append(changed)
+            self._refresh_visible(changed)
 
-    # --- internals --------------------------------------------------------------------------
-
-    def _needs_rebuild(self, changed: list[int]) -> bool:
-        """A flat list sorted by id with no filter only ever grows at the end."""
-        if self.tree_view:
-            return self.store.structure_version != self._structure
-        return self.sort_key != "id" or self.sort_reverse or bool(self.filter_text) or any(
-            task_id not in self.store.tasks for task_id in changed
-        )
-
-    def _append(self, changed: list[int]) -> None:
-        """Flat list by id: new tasks go at the end, the rest are redrawn where they are."""
-        last = self._rows[-1] if self._rows else -1
-        new = sorted(task_id for task_id in changed if task_id > last)
-        if new:
-            self._rows.extend(new)
-            self.virtual_size = Size(self.size.width, len(self._rows) + 1)
-            if self._follow or self._selected is None:
-                self._place_cursor(follow=True)
+    def _sync_flat(self, changed: list[int]) -> None:
+        """Changed rows move to their new places (``FlatOrder``); beyond ``BIG`` rows, a batch
+        of changes too large to move row by row waits for a re-sort once a second."""
+        pending = self._pending
+        pending.update(changed)
+        if self._stale:
+            self._rebuild()
+            self._place_cursor()
             self.refresh()
+            return
+        if not pending:
+            return
+        if len(pending) > MOVE_AT_MOST and len(self._rows) > BIG and self._ticks % 10:
+            self._refresh_visible(changed)
+            return
+        top = self.scroll_offset.y
+        seen = self._rows[top : top + self.size.height]
+        moved = self._order.update(self.store.tasks, pending)
+        pending.clear()
+        if moved:
+            self._rows = self._order.rows
+            self.virtual_size = Size(self.size.width, len(self._rows) + 1)
+            self._place_cursor(follow=True)
+        now = self.scroll_offset.y
+        if moved and (now != top or self._rows[now : now + self.size.height] != seen):
+            self.refresh()  # rows on screen came, went or moved
         else:
             self._refresh_visible(changed)
 
     def _refresh_visible(self, changed: list[int]) -> None:
+        """Redraw the rows on screen whose task changed, and only those lines."""
         top = self.scroll_offset.y
         visible = self._rows[top : top + self.size.height]
-        if visible and not set(changed).isdisjoint(visible):
-            self.refresh()
+        if not visible:
+            return
+        changed_ids = set(changed)
+        for offset, task_id in enumerate(visible):
+            if task_id in changed_ids:
+                self.refresh_line(top + offset + 1)  # the header is line 0
 
     def _rebuild(self) -> None:
         store = self.store
@@ -450,9 +482,13 @@ class WatchTaskList(ScrollView, can_focus=True):
         if self.tree_view:
             rows, self._depth, self._context_rows = tree_rows(store.tasks, store.children, needle)
             self._rows = rows
+            self._order.forget()  # not kept up to date meanwhile
         else:
-            self._rows = flat_rows(store.tasks, self.sort_key, self.sort_reverse, needle)
+            self._order.reset(store.tasks, self.sort_key, self.sort_reverse, needle,
+                              changed=self._pending)
+            self._rows = self._order.rows
             self._context_rows = set()
+        self._pending.clear()
         self.virtual_size = Size(self.size.width, len(self._rows) + 1)
 
     def _place_cursor(self, *, follow: bool = False) -> None:

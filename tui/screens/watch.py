@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Input
 
 from loopscope.tasks.watch.output import ProgramOutput
@@ -75,6 +76,8 @@ class WatchScreen(Screen[None]):
     def __init__(self, session: WatchSession) -> None:
         super().__init__()
         self.session = session
+        self._titles: dict[tuple[str, str], str] = {}
+        """The border titles as last set (by widget id and which border)."""
 
     def compose(self) -> ComposeResult:
         session = self.session
@@ -117,17 +120,15 @@ class WatchScreen(Screen[None]):
             total = len(self.session.store.tasks)
             shown = tasks.row_count
             title = "Task tree" if tasks.tree_view else "Tasks"
-            tasks.border_title = (
-                f"{title} {total:,}" if shown == total else f"{title} {shown:,} of {total:,}"
-            )
+            self._title(tasks, "border_title", f"{title} {total:,}" if shown == total
+                        else f"{title} {shown:,} of {total:,}")
             detail = self.query_one(WatchDetail)
             if detail.task_id != tasks.selected_id:
                 detail.show(tasks.selected_id)
             else:
                 detail.sync()
-            detail.border_title = (
-                "Task" if tasks.selected_id is None else f"Task #{tasks.selected_id}"
-            )
+            self._title(detail, "border_title",
+                        "Task" if tasks.selected_id is None else f"Task #{tasks.selected_id}")
             self.query_one(ProgramOutputView).sync()
             ended = self.session.ended
             events = self.query_one(WatchEvents)
@@ -136,8 +137,16 @@ class WatchScreen(Screen[None]):
             jobs = self.query_one(WatchJobs)
             jobs.ended = ended
             jobs.sync()
-            tasks.border_subtitle = self._view_text(tasks)
+            self._title(tasks, "border_subtitle", self._view_text(tasks))
             self.query_one(WatchStatus).sync()
+
+    def _title(self, widget: Widget, which: str, text: str) -> None:
+        """Set a border title or subtitle only when it changed: every assignment repaints the
+        whole widget (ten times a second the list's 50 rows and the detail, for nothing)."""
+        key = (widget.id or "", which)
+        if self._titles.get(key) != text:
+            self._titles[key] = text
+            setattr(widget, which, text)
 
     def _view_text(self, tasks: WatchTaskList) -> str:
         order = "▼" if tasks.sort_reverse else "▲"
