@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from loopscope.tasks.agent.model import TaskSnapshot
-from loopscope.widgets.watch_columns import COLUMNS, matches
+from loopscope.widgets.watch_columns import COLUMNS, matches, sort_keys
 
 MOVE_AT_MOST = 300
 """Beyond this many changed rows a re-sort of the remembered keys is cheaper than moving each
@@ -47,11 +47,8 @@ class FlatOrder:
         the filter grew longer (its matches are among the rows shown): a re-sort, no more."""
         reuse = self._built and column == self.column and self.needle in needle
         if not reuse:
-            sort = COLUMNS[column].sort
-            if needle:
-                self._keys = {i: sort(t) for i, t in tasks.items() if matches(t, needle)}
-            else:
-                self._keys = {i: sort(t) for i, t in tasks.items()}
+            shown = {i: t for i, t in tasks.items() if matches(t, needle)} if needle else tasks
+            self._keys = dict(zip(shown, sort_keys(column, shown.values()), strict=True))
         else:
             changed = list(changed)
             self._take(tasks, changed)
@@ -64,6 +61,14 @@ class FlatOrder:
         self.column, self.reverse, self.needle = column, reverse, needle
         self._built = True
         self._sort()
+
+    def index(self, task_id: int) -> int | None:
+        """Where the row of ``task_id`` is (a binary search), None when it is not shown."""
+        key = self._keys.get(task_id, _MISSING)
+        if key is _MISSING:
+            return None
+        at = self._position(key, task_id)
+        return at if at < len(self.rows) and self.rows[at] == task_id else None
 
     def forget(self) -> None:
         """Build the order anew at the next ``reset`` (the rows were not kept up to date)."""

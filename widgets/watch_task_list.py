@@ -9,7 +9,6 @@ second when there are many thousands of tasks.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterator
 
 from rich.cells import cell_len, set_cell_size
@@ -222,7 +221,9 @@ class WatchTaskList(ScrollView, can_focus=True):
                 column_width -= cell_len(indent)
             segments.append(Segment(fit(text, column_width, column.right), style))
             segments.append(Segment(" ", base))
-        return Strip(segments).adjust_cell_length(width, base).crop(0, width)
+        # one segment per run of one style: fewer for every later pass (filters, the
+        # compositor, the dimmed copy behind a pop-up) to walk
+        return Strip(segments).adjust_cell_length(width, base).crop(0, width).simplify()
 
     def _axis_text(self, width: int) -> str:
         """``0 s`` at the left, the span at the right, ``!`` where the loop was held."""
@@ -500,16 +501,14 @@ class WatchTaskList(ScrollView, can_focus=True):
         if follow and self._follow:
             self._cursor = len(rows) - 1
         elif self._selected is not None:
-            if not self.tree_view and self.sort_key == "id" and not self.sort_reverse:
-                index = bisect.bisect_left(rows, self._selected)
-                found = index < len(rows) and rows[index] == self._selected
-            else:
+            if self.tree_view:
                 try:
-                    index = rows.index(self._selected)
-                    found = True
+                    index: int | None = rows.index(self._selected)
                 except ValueError:
-                    found = False
-            self._cursor = index if found else min(self._cursor, len(rows) - 1)
+                    index = None
+            else:  # a binary search in the order, not a walk through 100,000 rows
+                index = self._order.index(self._selected)
+            self._cursor = index if index is not None else min(self._cursor, len(rows) - 1)
         else:
             self._cursor = 0
         self._selected = rows[self._cursor]

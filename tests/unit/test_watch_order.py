@@ -10,7 +10,7 @@ import pytest
 
 from loopscope.tasks.agent.model import TaskSnapshot, TaskState
 from loopscope.widgets import watch_order
-from loopscope.widgets.watch_columns import COLUMNS, SORT_ORDER
+from loopscope.widgets.watch_columns import COLUMNS, SORT_ORDER, sort_keys
 from loopscope.widgets.watch_order import FlatOrder
 from loopscope.widgets.watch_rows import flat_rows
 from tests.watch_fake import at, task
@@ -157,3 +157,21 @@ def test_an_order_forgotten_is_built_anew() -> None:
                                              state=TaskState.RUNNING)
     order.reset(tasks, "steps", True, "")
     assert order.rows == flat_rows(tasks, "steps", True, "")
+
+
+@pytest.mark.parametrize("column", SORT_ORDER)
+def test_keys_built_in_bulk_are_the_columns_own(column: str) -> None:
+    rng = random.Random(column)
+    tasks = [random_task(rng, i) for i in range(1, 100)]
+    assert list(sort_keys(column, tasks)) == [COLUMNS[column].sort(t) for t in tasks]
+
+
+def test_index_finds_a_row_by_binary_search() -> None:
+    rng = random.Random(13)
+    tasks = {i: random_task(rng, i) for i in range(1, 120)}
+    order = FlatOrder()
+    order.reset(tasks, "where", True, "worker")
+    for at, task_id in enumerate(order.rows):
+        assert order.index(task_id) == at
+    hidden = next(i for i in tasks if i not in order.rows)
+    assert order.index(hidden) is None
