@@ -171,7 +171,7 @@ def test_index_finds_a_row_by_binary_search() -> None:
     tasks = {i: random_task(rng, i) for i in range(1, 120)}
     order = FlatOrder()
     order.reset(tasks, "where", True, "worker")
-    for at, task_id in enumerate(order.rows):
-        assert order.index(task_id) == at
+    for place, task_id in enumerate(order.rows):
+        assert order.index(task_id) == place
     hidden = next(i for i in tasks if i not in order.rows)
     assert order.index(hidden) is None

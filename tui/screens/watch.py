@@ -31,6 +31,7 @@ from loopscope.widgets.watch_status import WatchStatus
 from loopscope.widgets.watch_task_list import WatchTaskList
 
 REFRESH_S = 0.1
+HELP_SCREEN = "watch-help"
 
 
 class WatchScreen(Screen[None]):
@@ -243,9 +244,14 @@ class WatchScreen(Screen[None]):
         self.query_one(ProgramOutputView).focus()
 
     def action_help(self) -> None:
-        # the list's own keys with an id (n/N) go right after the filter they belong to
-        own = [b for b in WatchTaskList.BINDINGS if isinstance(b, Binding) and b.id]
-        self.app.push_screen(WatchHelpScreen([self.BINDINGS[0], *own, *self.BINDINGS[1:]]))
+        # Installed once and kept: opened again, it is shown as it was laid out and drawn,
+        # not built anew (composing and measuring it cost most of the wait for ``?``).
+        if not self.app.is_screen_installed(HELP_SCREEN):
+            # the list's own keys with an id (n/N) go right after the filter they belong to
+            own = [b for b in WatchTaskList.BINDINGS if isinstance(b, Binding) and b.id]
+            help_screen = WatchHelpScreen([self.BINDINGS[0], *own, *self.BINDINGS[1:]])
+            self.app.install_screen(help_screen, HELP_SCREEN)
+        self.app.push_screen(HELP_SCREEN)
 
 
 def _no_output() -> ProgramOutput:
