@@ -27,6 +27,7 @@ from loopscope.tasks.agent.model import TaskSnapshot, TaskState
 from loopscope.tasks.watch.store import WatchStore
 from loopscope.widgets.watch_columns import (
     SORT_ORDER,
+    WatchColumn,
     fit_location,
     layout,
     remember_locations,
@@ -145,6 +146,8 @@ class WatchTaskList(ScrollView, can_focus=True):
         self._selected: int | None = None
         self._follow = False
         self._cache: LRUCache[int, tuple[TaskSnapshot, tuple[object, ...], Strip]] = LRUCache(2048)
+        self._styles: dict[tuple[bool, bool, bool, TaskState], tuple[Style, Style, Style]] = {}
+        self._layouts: dict[tuple[int, bool], list[tuple[WatchColumn, int]]] = {}
         self._axis: tuple[float, float] = (0.0, 1.0)
         """The time the lanes span: the agent's clock at the first batch and at the latest."""
 
@@ -192,19 +195,37 @@ class WatchTaskList(ScrollView, can_focus=True):
             segments.append(Segment(" ", style))
         return Strip(segments).adjust_cell_length(width, style).crop(0, width)
 
+    def _row_styles(self, is_cursor: bool, context: bool,
+                    state: TaskState) -> tuple[Style, Style, Style]:
+        """A row's base, tree and state styles, looked up once per kind of row (each lookup
+        walks the CSS; a re-sorted screen draws 50 rows). Forgotten on a style update."""
+        key = (self.has_focus, is_cursor, context, state)
+        styles = self._styles.get(key)
+        if styles is None:
+            base = self.rich_style
+            if is_cursor:
+                base = base + self.get_component_rich_style("watch-list--cursor")
+            tree_style = base + self.get_component_rich_style("watch-list--tree")
+            if context:  # an ancestor of a match, not a match: muted throughout
+                base = tree_style
+            state_style = base + self.get_component_rich_style(f"watch-list--{state.value}")
+            if context:
+                state_style = tree_style
+            styles = self._styles[key] = (base, tree_style, state_style)
+        return styles
+
+    def _layout(self, width: int) -> list[tuple[WatchColumn, int]]:
+        key = (width, self.lanes)
+        columns = self._layouts.get(key)
+        if columns is None:
+            columns = self._layouts[key] = layout(width, lanes=self.lanes)
+        return columns
+
     def _render_row(self, task: TaskSnapshot, width: int, is_cursor: bool, depth: int) -> Strip:
         context = task.id in self._context_rows
-        base = self.rich_style
-        if is_cursor:
-            base = base + self.get_component_rich_style("watch-list--cursor")
-        tree_style = base + self.get_component_rich_style("watch-list--tree")
-        if context:  # an ancestor of a match, not a match: muted throughout
-            base = tree_style
-        state_style = base + self.get_component_rich_style(f"watch-list--{task.state.value}")
-        if context:
-            state_style = tree_style
+        base, tree_style, state_style = self._row_styles(is_cursor, context, task.state)
         segments: list[Segment] = []
-        for column, column_width in layout(width, lanes=self.lanes):
+        for column, column_width in self._layout(width):
             if column.key == "lane":
                 segments.extend(self._lane(task, column_width, base, state_style))
                 segments.append(Segment(" ", base))
@@ -257,6 +278,7 @@ class WatchTaskList(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._cache.clear()
+        self._styles.clear()
 
     # --- reactives --------------------------------------------------------------------------
 
