@@ -10,7 +10,13 @@ import pytest
 
 from loopscope.tasks.agent.model import TaskSnapshot, TaskState
 from loopscope.widgets import watch_order
-from loopscope.widgets.watch_columns import COLUMNS, SORT_ORDER, sort_keys
+from loopscope.widgets.watch_columns import (
+    COLUMNS,
+    SORT_ORDER,
+    location,
+    remember_locations,
+    sort_keys,
+)
 from loopscope.widgets.watch_order import FlatOrder
 from loopscope.widgets.watch_rows import flat_rows
 from tests.watch_fake import at, task
@@ -163,7 +169,20 @@ def test_an_order_forgotten_is_built_anew() -> None:
 def test_keys_built_in_bulk_are_the_columns_own(column: str) -> None:
     rng = random.Random(column)
     tasks = [random_task(rng, i) for i in range(1, 100)]
-    assert list(sort_keys(column, tasks)) == [COLUMNS[column].sort(t) for t in tasks]
+    expected = [COLUMNS[column].sort(t) for t in tasks]
+    assert list(sort_keys(column, tasks)) == expected
+    assert list(sort_keys(column, tasks)) == expected  # the location texts remembered now
+
+
+def test_remembered_locations_follow_each_new_snapshot() -> None:
+    rng = random.Random(17)
+    tasks = {i: random_task(rng, i) for i in range(1, 30)}
+    remember_locations(tasks, list(tasks))
+    tasks[4] = dataclasses.replace(tasks[4], state=TaskState.DONE, result="'new'")
+    del tasks[5]
+    remember_locations(tasks, [4, 5])
+    assert list(sort_keys("where", tasks.values())) == [location(t) for t in tasks.values()]
+    assert "→ 'new'" in list(sort_keys("where", [tasks[4]]))
 
 
 def test_index_finds_a_row_by_binary_search() -> None:
