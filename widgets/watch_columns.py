@@ -5,6 +5,7 @@ Kept apart from the widget so the list, the headless report and tests agree on o
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from operator import attrgetter, itemgetter
@@ -84,13 +85,19 @@ def location_key(task: TaskSnapshot) -> str:
 
 
 def location_keys(tasks: Iterable[TaskSnapshot]) -> Iterator[str]:
-    """``location_key`` of each of ``tasks``: dictionary lookups alone when every text is
-    remembered already (the list remembers them as rows arrive)."""
+    """``location_key`` of each of ``tasks``: dictionary lookups by C-level maps for the texts
+    remembered already (the list remembers them as rows arrive), built for the few others
+    (the tasks that changed since the list last took changes in)."""
     tasks = list(tasks)
-    try:
-        return iter(list(map(_TEXT, map(_BY_SNAPSHOT.__getitem__, map(id, tasks)))))
-    except KeyError:
-        return map(location_key, tasks)
+    entries: list[Any] = list(map(_BY_SNAPSHOT.get, map(id, tasks)))
+    at = 0
+    with contextlib.suppress(ValueError):  # no None left
+        while True:
+            at = entries.index(None, at)
+            task = tasks[at]
+            entries[at] = (task, location_key(task))
+            at += 1
+    return map(_TEXT, entries)
 
 
 def remember_locations(tasks: Mapping[int, TaskSnapshot], ids: Iterable[int]) -> None:

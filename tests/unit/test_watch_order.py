@@ -194,3 +194,15 @@ def test_index_finds_a_row_by_binary_search() -> None:
         assert order.index(task_id) == place
     hidden = next(i for i in tasks if i not in order.rows)
     assert order.index(hidden) is None
+
+
+def test_locations_of_snapshots_not_yet_remembered_are_built_in_place() -> None:
+    """A key can come between a batch and the next pull: the few changed tasks' texts are
+    built then, and every row still gets its own."""
+    rng = random.Random(19)
+    tasks = {i: random_task(rng, i) for i in range(1, 40)}
+    remember_locations(tasks, list(tasks))
+    for task_id in (3, 17, 39):
+        tasks[task_id] = dataclasses.replace(tasks[task_id], state=TaskState.DONE,
+                                             result=f"'{task_id}'")
+    assert list(sort_keys("where", tasks.values())) == [location(t) for t in tasks.values()]

@@ -118,18 +118,10 @@ class WatchScreen(Screen[None]):
         with self.app.batch_update():
             tasks = self.query_one(WatchTaskList)
             tasks.sync()
-            total = len(self.session.store.tasks)
-            shown = tasks.row_count
-            title = "Task tree" if tasks.tree_view else "Tasks"
-            self._title(tasks, "border_title", f"{title} {total:,}" if shown == total
-                        else f"{title} {shown:,} of {total:,}")
             detail = self.query_one(WatchDetail)
-            if detail.task_id != tasks.selected_id:
-                detail.show(tasks.selected_id)
-            else:
+            if detail.task_id == tasks.selected_id:
                 detail.sync()
-            self._title(detail, "border_title",
-                        "Task" if tasks.selected_id is None else f"Task #{tasks.selected_id}")
+            self._show_view(tasks)
             self.query_one(ProgramOutputView).sync()
             ended = self.session.ended
             events = self.query_one(WatchEvents)
@@ -138,8 +130,25 @@ class WatchScreen(Screen[None]):
             jobs = self.query_one(WatchJobs)
             jobs.ended = ended
             jobs.sync()
-            self._title(tasks, "border_subtitle", self._view_text(tasks))
             self.query_one(WatchStatus).sync()
+
+    def _show_view(self, tasks: WatchTaskList | None = None) -> None:
+        """The list's titles and the detail of its selected task, after the list changed (a
+        sort or filter key: the rest of the screen waits for its next pull, a tenth of a
+        second at most, so the key's answer is drawn at once)."""
+        if tasks is None:
+            tasks = self.query_one(WatchTaskList)
+        total = len(self.session.store.tasks)
+        shown = tasks.row_count
+        title = "Task tree" if tasks.tree_view else "Tasks"
+        self._title(tasks, "border_title", f"{title} {total:,}" if shown == total
+                    else f"{title} {shown:,} of {total:,}")
+        self._title(tasks, "border_subtitle", self._view_text(tasks))
+        detail = self.query_one(WatchDetail)
+        if detail.task_id != tasks.selected_id:
+            detail.show(tasks.selected_id)
+        self._title(detail, "border_title",
+                    "Task" if tasks.selected_id is None else f"Task #{tasks.selected_id}")
 
     def _title(self, widget: Widget, which: str, text: str) -> None:
         """Set a border title or subtitle only when it changed: every assignment repaints the
@@ -170,7 +179,7 @@ class WatchScreen(Screen[None]):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "watch-filter":
             self.query_one(WatchTaskList).filter_text = event.value
-            self.sync()
+            self._show_view()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "watch-filter":
@@ -188,25 +197,25 @@ class WatchScreen(Screen[None]):
             box.value = ""
             tasks.filter_text = ""
             self._close_filter()
-            self.sync()
+            self._show_view()
 
     def action_sort(self) -> None:
         self.query_one(WatchTaskList).next_sort()
-        self.sync()
+        self._show_view()
 
     def action_sort_step(self, step: int) -> None:
         self.query_one(WatchTaskList).step_sort(step)
-        self.sync()
+        self._show_view()
 
     def action_reverse(self) -> None:
         tasks = self.query_one(WatchTaskList)
         tasks.sort_reverse = not tasks.sort_reverse
-        self.sync()
+        self._show_view()
 
     def action_tree(self) -> None:
         tasks = self.query_one(WatchTaskList)
         tasks.tree_view = not tasks.tree_view
-        self.sync()
+        self._show_view()
 
     def action_details(self) -> None:
         task_id = self.query_one(WatchTaskList).selected_id
@@ -234,7 +243,7 @@ class WatchScreen(Screen[None]):
     def action_lanes(self) -> None:
         tasks = self.query_one(WatchTaskList)
         tasks.lanes = not tasks.lanes
-        self.sync()
+        self.sync()  # the lanes' time axis too
 
     def action_jobs(self) -> None:
         self.query_one(WatchEvents).toggle_class("-hidden")
