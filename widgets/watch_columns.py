@@ -8,7 +8,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from operator import attrgetter, itemgetter
+from itertools import repeat
+from operator import attrgetter, is_, itemgetter
 from typing import Any
 
 from loopscope.tasks.agent.model import TaskSnapshot, TaskState
@@ -64,37 +65,35 @@ _LOCATIONS: dict[int, tuple[TaskSnapshot, str]] = {}
 text is most of the cost of sorting 100,000 rows by this column, so the list builds it as rows
 arrive (``remember_locations``), not while a key waits. Keyed by task id, checked by identity
 (a snapshot is replaced when its task changes)."""
-_BY_SNAPSHOT: dict[int, tuple[TaskSnapshot, str]] = {}
-"""The same entries keyed by ``id(snapshot)``, for C-level lookups of 100,000 rows at once.
-An entry holds its snapshot, so while it is here no other object can have that ``id``."""
+_UNKNOWN: tuple[TaskSnapshot | None, str] = (None, "")
+_SNAPSHOT = itemgetter(0)
 _TEXT = itemgetter(1)
 
 
 def location_key(task: TaskSnapshot) -> str:
     """``location(task)``, remembered per snapshot (the sort key of the last column)."""
     known = _LOCATIONS.get(task.id)
-    if known is not None:
-        if known[0] is task:
-            return known[1]
-        _BY_SNAPSHOT.pop(id(known[0]), None)
-    elif len(_LOCATIONS) > 250_000:
+    if known is not None and known[0] is task:
+        return known[1]
+    if known is None and len(_LOCATIONS) > 250_000:
         _LOCATIONS.clear()
-        _BY_SNAPSHOT.clear()
-    entry = _LOCATIONS[task.id] = _BY_SNAPSHOT[id(task)] = (task, location(task))
+    entry = _LOCATIONS[task.id] = (task, location(task))
     return entry[1]
 
 
-def location_keys(tasks: Iterable[TaskSnapshot]) -> Iterator[str]:
-    """``location_key`` of each of ``tasks``: dictionary lookups by C-level maps for the texts
-    remembered already (the list remembers them as rows arrive), built for the few others
-    (the tasks that changed since the list last took changes in)."""
-    tasks = list(tasks)
-    entries: list[Any] = list(map(_BY_SNAPSHOT.get, map(id, tasks)))
+def location_keys(tasks: Mapping[int, TaskSnapshot]) -> Iterator[str]:
+    """``location_key`` of each of ``tasks`` (by id), in order. C-level maps look the texts
+    up by task id and check each is its task's current snapshot, without reading the
+    snapshots (100,000 of them, scattered in memory); the few not remembered yet (changed
+    since the list last took changes in) are built."""
+    entries: list[Any] = list(map(_LOCATIONS.get, tasks, repeat(_UNKNOWN)))
+    snapshots = list(tasks.values())
+    current = list(map(is_, map(_SNAPSHOT, entries), snapshots))
     at = 0
-    with contextlib.suppress(ValueError):  # no None left
+    with contextlib.suppress(ValueError):  # none left to build
         while True:
-            at = entries.index(None, at)
-            task = tasks[at]
+            at = current.index(False, at)
+            task = snapshots[at]
             entries[at] = (task, location_key(task))
             at += 1
     return map(_TEXT, entries)
@@ -106,24 +105,23 @@ def remember_locations(tasks: Mapping[int, TaskSnapshot], ids: Iterable[int]) ->
     for task_id in ids:
         task = tasks.get(task_id)
         if task is None:
-            known = _LOCATIONS.pop(task_id, None)
-            if known is not None:
-                _BY_SNAPSHOT.pop(id(known[0]), None)
+            _LOCATIONS.pop(task_id, None)
         else:
             location_key(task)
 
 
-def sort_keys(key: str, tasks: Iterable[TaskSnapshot]) -> Iterator[Any]:
-    """The sort key of column ``key`` for each of ``tasks``: what ``COLUMNS[key].sort`` gives,
-    built by C-level maps where a column allows (100,000 keys while a key press waits)."""
+def sort_keys(key: str, tasks: Mapping[int, TaskSnapshot]) -> Iterator[Any]:
+    """The sort key of column ``key`` for each of ``tasks``, in order: what
+    ``COLUMNS[key].sort`` gives, built by C-level maps where a column allows (100,000 keys
+    while a key press waits)."""
     column = COLUMNS[key]
     if column.sort is _NAME_KEY:
-        return map(str.lower, map(_NAME, tasks))
+        return map(str.lower, map(_NAME, tasks.values()))
     if column.sort is _STATE_KEY:
-        return map(STATE_ORDER.__getitem__, map(_STATE, tasks))
+        return map(STATE_ORDER.__getitem__, map(_STATE, tasks.values()))
     if column.sort is location_key:
         return location_keys(tasks)
-    return map(column.sort, tasks)
+    return map(column.sort, tasks.values())
 
 
 def _name_key(task: TaskSnapshot) -> str:

@@ -48,7 +48,7 @@ class FlatOrder:
         reuse = self._built and column == self.column and self.needle in needle
         if not reuse:
             shown = {i: t for i, t in tasks.items() if matches(t, needle)} if needle else tasks
-            self._keys = dict(zip(shown, sort_keys(column, shown.values()), strict=True))
+            self._keys = dict(zip(shown, sort_keys(column, shown), strict=True))
         else:
             changed = list(changed)
             self._take(tasks, changed)

@@ -168,8 +168,8 @@ def test_an_order_forgotten_is_built_anew() -> None:
 @pytest.mark.parametrize("column", SORT_ORDER)
 def test_keys_built_in_bulk_are_the_columns_own(column: str) -> None:
     rng = random.Random(column)
-    tasks = [random_task(rng, i) for i in range(1, 100)]
-    expected = [COLUMNS[column].sort(t) for t in tasks]
+    tasks = {i: random_task(rng, i) for i in range(1, 100)}
+    expected = [COLUMNS[column].sort(t) for t in tasks.values()]
     assert list(sort_keys(column, tasks)) == expected
     assert list(sort_keys(column, tasks)) == expected  # the location texts remembered now
 
@@ -181,8 +181,8 @@ def test_remembered_locations_follow_each_new_snapshot() -> None:
     tasks[4] = dataclasses.replace(tasks[4], state=TaskState.DONE, result="'new'")
     del tasks[5]
     remember_locations(tasks, [4, 5])
-    assert list(sort_keys("where", tasks.values())) == [location(t) for t in tasks.values()]
-    assert "→ 'new'" in list(sort_keys("where", [tasks[4]]))
+    assert list(sort_keys("where", tasks)) == [location(t) for t in tasks.values()]
+    assert "→ 'new'" in list(sort_keys("where", {4: tasks[4]}))
 
 
 def test_index_finds_a_row_by_binary_search() -> None:
@@ -205,4 +205,4 @@ def test_locations_of_snapshots_not_yet_remembered_are_built_in_place() -> None:
     for task_id in (3, 17, 39):
         tasks[task_id] = dataclasses.replace(tasks[task_id], state=TaskState.DONE,
                                              result=f"'{task_id}'")
-    assert list(sort_keys("where", tasks.values())) == [location(t) for t in tasks.values()]
+    assert list(sort_keys("where", tasks)) == [location(t) for t in tasks.values()]
