@@ -17,7 +17,7 @@ from types import FrameType
 
 from textual.app import App
 
-from loopscope.tasks.gc_tuning import tune_garbage_collector
+from loopscope.tasks.gc_tuning import FreezeAsItGrows, tune_garbage_collector
 from loopscope.tasks.watch.agent_feed import ConnectFeed, ListenerFeed, agent_command
 from loopscope.tasks.watch.session import WatchSession
 from loopscope.tasks.watch.supervisor import GRACE_S, ExitStatus, ProgramSupervisor
@@ -38,12 +38,18 @@ class WatchApp(App[int]):
         self._session_closed = False
         """The session is closed: the program loopscope started has been stopped."""
         self._terminal_gone = False
+        self._freezer = FreezeAsItGrows()
+        """Keeps the collector off the snapshots of a program with 100,000 tasks."""
 
     async def on_mount(self) -> None:
         self._handle_stop_signals()
         await self.session.start()
         await self.push_screen(WatchScreen(self.session))
         tune_garbage_collector()  # 100,000 snapshots must not mean 250 ms collections
+        self.set_interval(1.0, self._freeze_snapshots)
+
+    def _freeze_snapshots(self) -> None:
+        self._freezer.grown_to(len(self.session.store.tasks))
 
     def _handle_stop_signals(self) -> None:
         """SIGTERM (``kill``) and SIGHUP (the terminal closed) quit like ``q``: the program runs

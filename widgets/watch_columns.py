@@ -5,9 +5,11 @@ Kept apart from the widget so the list, the headless report and tests agree on o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from operator import attrgetter
+from itertools import repeat
+from operator import attrgetter, is_, itemgetter
 from typing import Any
 
 from loopscope.tasks.agent.model import TaskSnapshot, TaskState
@@ -59,9 +61,13 @@ def location(task: TaskSnapshot) -> str:
 
 
 _LOCATIONS: dict[int, tuple[TaskSnapshot, str]] = {}
-"""``location`` of the latest snapshot of each task, for sorting: building the text is most of
-the cost of sorting 100,000 rows by this column, and most rows have not changed since the last
-sort. Keyed by task id, checked by identity (a snapshot is replaced when its task changes)."""
+"""``location`` of the latest snapshot of each task, for sorting and filtering: building the
+text is most of the cost of sorting 100,000 rows by this column, so the list builds it as rows
+arrive (``remember_locations``), not while a key waits. Keyed by task id, checked by identity
+(a snapshot is replaced when its task changes)."""
+_UNKNOWN: tuple[TaskSnapshot | None, str] = (None, "")
+_SNAPSHOT = itemgetter(0)
+_TEXT = itemgetter(1)
 
 
 def location_key(task: TaskSnapshot) -> str:
@@ -69,10 +75,65 @@ def location_key(task: TaskSnapshot) -> str:
     known = _LOCATIONS.get(task.id)
     if known is not None and known[0] is task:
         return known[1]
-    if len(_LOCATIONS) > 250_000:
+    if known is None and len(_LOCATIONS) > 250_000:
         _LOCATIONS.clear()
-    text = _LOCATIONS[task.id] = (task, location(task))
-    return text[1]
+    entry = _LOCATIONS[task.id] = (task, location(task))
+    return entry[1]
+
+
+def location_keys(tasks: Mapping[int, TaskSnapshot]) -> Iterator[str]:
+    """``location_key`` of each of ``tasks`` (by id), in order. C-level maps look the texts
+    up by task id and check each is its task's current snapshot, without reading the
+    snapshots (100,000 of them, scattered in memory); the few not remembered yet (changed
+    since the list last took changes in) are built."""
+    entries: list[Any] = list(map(_LOCATIONS.get, tasks, repeat(_UNKNOWN)))
+    snapshots = list(tasks.values())
+    current = list(map(is_, map(_SNAPSHOT, entries), snapshots))
+    at = 0
+    with contextlib.suppress(ValueError):  # none left to build
+        while True:
+            at = current.index(False, at)
+            task = snapshots[at]
+            entries[at] = (task, location_key(task))
+            at += 1
+    return map(_TEXT, entries)
+
+
+def remember_locations(tasks: Mapping[int, TaskSnapshot], ids: Iterable[int]) -> None:
+    """Build the location text of the tasks ``ids`` that changed (and forget the ones gone),
+    a few at each screen pull, so a sort or filter by location finds them ready."""
+    for task_id in ids:
+        task = tasks.get(task_id)
+        if task is None:
+            _LOCATIONS.pop(task_id, None)
+        else:
+            location_key(task)
+
+
+def sort_keys(key: str, tasks: Mapping[int, TaskSnapshot]) -> Iterator[Any]:
+    """The sort key of column ``key`` for each of ``tasks``, in order: what
+    ``COLUMNS[key].sort`` gives, built by C-level maps where a column allows (100,000 keys
+    while a key press waits)."""
+    column = COLUMNS[key]
+    if column.sort is _NAME_KEY:
+        return map(str.lower, map(_NAME, tasks.values()))
+    if column.sort is _STATE_KEY:
+        return map(STATE_ORDER.__getitem__, map(_STATE, tasks.values()))
+    if column.sort is location_key:
+        return location_keys(tasks)
+    return map(column.sort, tasks.values())
+
+
+def _name_key(task: TaskSnapshot) -> str:
+    return task.name.lower()
+
+
+def _state_key(task: TaskSnapshot) -> int:
+    return STATE_ORDER[task.state]
+
+
+_NAME_KEY, _NAME = _name_key, attrgetter("name")
+_STATE_KEY, _STATE = _state_key, attrgetter("state")
 
 
 @dataclass(frozen=True)
@@ -91,9 +152,8 @@ COLUMNS: dict[str, WatchColumn] = {
     c.key: c
     for c in (
         WatchColumn("id", "id", 6, lambda t: str(t.id), attrgetter("id"), right=True),
-        WatchColumn("name", "name", 14, lambda t: t.name, lambda t: t.name.lower(),
-                    flexible=True),
-        WatchColumn("state", "state", 9, lambda t: t.state.value, lambda t: STATE_ORDER[t.state]),
+        WatchColumn("name", "name", 14, lambda t: t.name, _NAME_KEY, flexible=True),
+        WatchColumn("state", "state", 9, lambda t: t.state.value, _STATE_KEY),
         WatchColumn("busy", "busy", 7, lambda t: seconds(t.busy_s), attrgetter("busy_s"),
                     right=True),
         WatchColumn("scheduled", "sched", 7, lambda t: seconds(t.scheduled_s),
@@ -151,6 +211,6 @@ def matches(task: TaskSnapshot, needle: str) -> bool:
         needle in task.name.lower()
         or needle in task.coro.lower()
         or needle in task.state.value
-        or needle in location(task).lower()
+        or needle in location_key(task).lower()
         or needle == str(task.id)
     )

@@ -9,7 +9,6 @@ second when there are many thousands of tasks.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterator
 
 from rich.cells import cell_len, set_cell_size
@@ -26,11 +25,19 @@ from textual.strip import Strip
 
 from loopscope.tasks.agent.model import TaskSnapshot, TaskState
 from loopscope.tasks.watch.store import WatchStore
-from loopscope.widgets.watch_columns import SORT_ORDER, fit_location, layout
-from loopscope.widgets.watch_rows import flat_rows, next_match, tree_rows
+from loopscope.widgets.watch_columns import (
+    SORT_ORDER,
+    WatchColumn,
+    fit_location,
+    layout,
+    remember_locations,
+)
+from loopscope.widgets.watch_order import MOVE_AT_MOST, FlatOrder
+from loopscope.widgets.watch_rows import next_match, tree_rows
 
 BIG = 5_000
-"""Above this many rows a full re-sort or tree walk waits for every tenth sync (~1 s)."""
+"""Above this many rows a tree walk, or a re-sort for a batch of many changes, waits for every
+tenth sync (~1 s)."""
 
 
 def fit(text: str, width: int, right: bool = False) -> str:
@@ -129,12 +136,18 @@ class WatchTaskList(ScrollView, can_focus=True):
         self._structure = -1
         self._stale = True
         self._dirty = False
-        """Rows must be re-sorted or re-walked (held back while there are many)."""
+        """The tree must be walked again (held back while there are many rows)."""
+        self._order = FlatOrder()
+        self._pending: set[int] = set()
+        """Tasks changed since the flat order last took them in (held back while a batch is
+        too large to move row by row)."""
         self._ticks = 0
         self._cursor = 0
         self._selected: int | None = None
         self._follow = False
         self._cache: LRUCache[int, tuple[TaskSnapshot, tuple[object, ...], Strip]] = LRUCache(2048)
+        self._styles: dict[tuple[bool, bool, bool, TaskState], tuple[Style, Style, Style]] = {}
+        self._layouts: dict[tuple[int, bool], list[tuple[WatchColumn, int]]] = {}
         self._axis: tuple[float, float] = (0.0, 1.0)
         """The time the lanes span: the agent's clock at the first batch and at the latest."""
 
@@ -182,19 +195,37 @@ class WatchTaskList(ScrollView, can_focus=True):
             segments.append(Segment(" ", style))
         return Strip(segments).adjust_cell_length(width, style).crop(0, width)
 
+    def _row_styles(self, is_cursor: bool, context: bool,
+                    state: TaskState) -> tuple[Style, Style, Style]:
+        """A row's base, tree and state styles, looked up once per kind of row (each lookup
+        walks the CSS; a re-sorted screen draws 50 rows). Forgotten on a style update."""
+        key = (self.has_focus, is_cursor, context, state)
+        styles = self._styles.get(key)
+        if styles is None:
+            base = self.rich_style
+            if is_cursor:
+                base = base + self.get_component_rich_style("watch-list--cursor")
+            tree_style = base + self.get_component_rich_style("watch-list--tree")
+            if context:  # an ancestor of a match, not a match: muted throughout
+                base = tree_style
+            state_style = base + self.get_component_rich_style(f"watch-list--{state.value}")
+            if context:
+                state_style = tree_style
+            styles = self._styles[key] = (base, tree_style, state_style)
+        return styles
+
+    def _layout(self, width: int) -> list[tuple[WatchColumn, int]]:
+        key = (width, self.lanes)
+        columns = self._layouts.get(key)
+        if columns is None:
+            columns = self._layouts[key] = layout(width, lanes=self.lanes)
+        return columns
+
     def _render_row(self, task: TaskSnapshot, width: int, is_cursor: bool, depth: int) -> Strip:
         context = task.id in self._context_rows
-        base = self.rich_style
-        if is_cursor:
-            base = base + self.get_component_rich_style("watch-list--cursor")
-        tree_style = base + self.get_component_rich_style("watch-list--tree")
-        if context:  # an ancestor of a match, not a match: muted throughout
-            base = tree_style
-        state_style = base + self.get_component_rich_style(f"watch-list--{task.state.value}")
-        if context:
-            state_style = tree_style
+        base, tree_style, state_style = self._row_styles(is_cursor, context, task.state)
         segments: list[Segment] = []
-        for column, column_width in layout(width, lanes=self.lanes):
+        for column, column_width in self._layout(width):
             if column.key == "lane":
                 segments.extend(self._lane(task, column_width, base, state_style))
                 segments.append(Segment(" ", base))
@@ -211,7 +242,9 @@ class WatchTaskList(ScrollView, can_focus=True):
                 column_width -= cell_len(indent)
             segments.append(Segment(fit(text, column_width, column.right), style))
             segments.append(Segment(" ", base))
-        return Strip(segments).adjust_cell_length(width, base).crop(0, width)
+        # one segment per run of one style: fewer for every later pass (filters, the
+        # compositor, the dimmed copy behind a pop-up) to walk
+        return Strip(segments).adjust_cell_length(width, base).crop(0, width).simplify()
 
     def _axis_text(self, width: int) -> str:
         """``0 s`` at the left, the span at the right, ``!`` where the loop was held."""
@@ -245,6 +278,7 @@ class WatchTaskList(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._cache.clear()
+        self._styles.clear()
 
     # --- reactives --------------------------------------------------------------------------
 
@@ -399,48 +433,69 @@ class WatchTaskList(ScrollView, can_focus=True):
             if axis != self._axis:
                 self._axis = axis
                 self.refresh()  # every lane is drawn against the new span
-        if changed and self._needs_rebuild(changed):
+        if changed:
+            remember_locations(store.tasks, changed)
+        if self.tree_view:
+            self._sync_tree(changed)
+        else:
+            self._sync_flat(changed)
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _sync_tree(self, changed: list[int]) -> None:
+        """The tree is walked again when a task came or went (at most once a second beyond
+        ``BIG`` tasks); otherwise the same rows stay where they are and are redrawn."""
+        if changed and self.store.structure_version != self._structure:
             self._dirty = True
         if self._stale or self._dirty:
             if len(self._rows) > BIG and not self._stale and self._ticks % 10:
                 self._refresh_visible(changed)
-                return  # many rows: re-sort once a second, redraw what is seen meanwhile
+                return  # many rows: re-walk once a second, redraw what is seen meanwhile
             self._rebuild()
             self._place_cursor()
             self.refresh()
-        elif changed and self.tree_view:
-            self._refresh_visible(changed)  # same tasks, same places: redraw what is seen
         elif changed:
-            self._append(changed)
+            self._refresh_visible(changed)
 
-    # --- internals --------------------------------------------------------------------------
-
-    def _needs_rebuild(self, changed: list[int]) -> bool:
-        """A flat list sorted by id with no filter only ever grows at the end."""
-        if self.tree_view:
-            return self.store.structure_version != self._structure
-        return self.sort_key != "id" or self.sort_reverse or bool(self.filter_text) or any(
-            task_id not in self.store.tasks for task_id in changed
-        )
-
-    def _append(self, changed: list[int]) -> None:
-        """Flat list by id: new tasks go at the end, the rest are redrawn where they are."""
-        last = self._rows[-1] if self._rows else -1
-        new = sorted(task_id for task_id in changed if task_id > last)
-        if new:
-            self._rows.extend(new)
-            self.virtual_size = Size(self.size.width, len(self._rows) + 1)
-            if self._follow or self._selected is None:
-                self._place_cursor(follow=True)
+    def _sync_flat(self, changed: list[int]) -> None:
+        """Changed rows move to their new places (``FlatOrder``); beyond ``BIG`` rows, a batch
+        of changes too large to move row by row waits for a re-sort once a second."""
+        pending = self._pending
+        pending.update(changed)
+        if self._stale:
+            self._rebuild()
+            self._place_cursor()
             self.refresh()
+            return
+        if not pending:
+            return
+        if len(pending) > MOVE_AT_MOST and len(self._rows) > BIG and self._ticks % 10:
+            self._refresh_visible(changed)
+            return
+        top = self.scroll_offset.y
+        seen = self._rows[top : top + self.size.height]
+        moved = self._order.update(self.store.tasks, pending)
+        pending.clear()
+        if moved:
+            self._rows = self._order.rows
+            self.virtual_size = Size(self.size.width, len(self._rows) + 1)
+            self._place_cursor(follow=True)
+        now = self.scroll_offset.y
+        if moved and (now != top or self._rows[now : now + self.size.height] != seen):
+            self.refresh()  # rows on screen came, went or moved
         else:
             self._refresh_visible(changed)
 
     def _refresh_visible(self, changed: list[int]) -> None:
+        """Redraw the rows on screen whose task changed, and only those lines."""
         top = self.scroll_offset.y
         visible = self._rows[top : top + self.size.height]
-        if visible and not set(changed).isdisjoint(visible):
-            self.refresh()
+        if not visible:
+            return
+        changed_ids = set(changed)
+        for offset, task_id in enumerate(visible):
+            if task_id in changed_ids:
+                self.refresh_line(top + offset + 1)  # the header is line 0
 
     def _rebuild(self) -> None:
         store = self.store
@@ -450,9 +505,13 @@ class WatchTaskList(ScrollView, can_focus=True):
         if self.tree_view:
             rows, self._depth, self._context_rows = tree_rows(store.tasks, store.children, needle)
             self._rows = rows
+            self._order.forget()  # not kept up to date meanwhile
         else:
-            self._rows = flat_rows(store.tasks, self.sort_key, self.sort_reverse, needle)
+            self._order.reset(store.tasks, self.sort_key, self.sort_reverse, needle,
+                              changed=self._pending)
+            self._rows = self._order.rows
             self._context_rows = set()
+        self._pending.clear()
         self.virtual_size = Size(self.size.width, len(self._rows) + 1)
 
     def _place_cursor(self, *, follow: bool = False) -> None:
@@ -464,16 +523,14 @@ class WatchTaskList(ScrollView, can_focus=True):
         if follow and self._follow:
             self._cursor = len(rows) - 1
         elif self._selected is not None:
-            if not self.tree_view and self.sort_key == "id" and not self.sort_reverse:
-                index = bisect.bisect_left(rows, self._selected)
-                found = index < len(rows) and rows[index] == self._selected
-            else:
+            if self.tree_view:
                 try:
-                    index = rows.index(self._selected)
-                    found = True
+                    index: int | None = rows.index(self._selected)
                 except ValueError:
-                    found = False
-            self._cursor = index if found else min(self._cursor, len(rows) - 1)
+                    index = None
+            else:  # a binary search in the order, not a walk through 100,000 rows
+                index = self._order.index(self._selected)
+            self._cursor = index if index is not None else min(self._cursor, len(rows) - 1)
         else:
             self._cursor = 0
         self._selected = rows[self._cursor]

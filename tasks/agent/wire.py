@@ -194,10 +194,39 @@ def frame_row(frame: Frame | None) -> FrameRow:
     return row
 
 
+FRAMES_KEPT = 50_000
+"""How many distinct frames (and await chains) the decoder shares before it starts afresh."""
+_FRAMES: dict[tuple[Any, ...], Frame] = {}
+_CHAINS: dict[tuple[Frame, ...], tuple[Frame, ...]] = {}
+"""Frames and await chains decoded so far, shared between snapshots (they are immutable).
+100,000 tasks parked on a few lines then hold a few frames, not 300,000 copies: the viewer's
+memory, and the objects its garbage collector walks while the screen waits, are the tasks'."""
+
+
 def decode_frame(row: Sequence[Any] | None) -> Frame | None:
     if row is None:
         return None
-    return Frame(str(row[0]), str(row[1]), int(row[2]), len(row) > 3 and bool(row[3]))
+    key = tuple(row)
+    try:
+        frame = _FRAMES.get(key)
+    except TypeError:  # not a frame row the agent writes: decoded, not shared
+        frame = None
+        key = ()
+    if frame is None:
+        frame = Frame(str(row[0]), str(row[1]), int(row[2]), len(row) > 3 and bool(row[3]))
+        if key:
+            if len(_FRAMES) >= FRAMES_KEPT:
+                _FRAMES.clear()
+            _FRAMES[key] = frame
+    return frame
+
+
+def _shared_chain(chain: tuple[Frame, ...]) -> tuple[Frame, ...]:
+    if not chain:
+        return ()
+    if len(_CHAINS) >= FRAMES_KEPT:
+        _CHAINS.clear()
+    return _CHAINS.setdefault(chain, chain)
 
 
 def task_row(task: TaskSnapshot) -> list[Any]:
@@ -225,7 +254,8 @@ def decode_task(row: Sequence[Any]) -> TaskSnapshot:
         ended_t=ended_t, busy_s=busy_s, scheduled_s=scheduled_s, idle_s=idle_s, steps=steps,
         longest_step_s=longest_step_s, longest_step_line=decode_frame(longest_step_line),
         blocked_at=decode_frame(blocked_at),
-        await_chain=tuple(f for f in map(decode_frame, await_chain) if f is not None),
+        await_chain=_shared_chain(
+            tuple(f for f in map(decode_frame, await_chain) if f is not None)),
         awaiting=awaiting, awaiting_task=awaiting_task, suspended_t=suspended_t, result=result,
         error=None if error is None else TaskError(*error),
     )

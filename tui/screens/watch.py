@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.geometry import Size
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Input
 
 from loopscope.tasks.watch.output import ProgramOutput
@@ -34,6 +35,7 @@ from loopscope.widgets.watch_status import WatchStatus
 from loopscope.widgets.watch_task_list import WatchTaskList
 
 REFRESH_S = 0.1
+HELP_SCREEN = "watch-help"
 
 
 class WatchScreen(Screen[None]):
@@ -81,6 +83,8 @@ class WatchScreen(Screen[None]):
         self.session = session
         self.pacer = FramePacer()
         """When the timer's next pull is due, from what the last frame cost."""
+        self._titles: dict[tuple[str, str], str] = {}
+        """The border titles as last set (by widget id and which border)."""
 
     def compose(self) -> ComposeResult:
         session = self.session
@@ -135,20 +139,10 @@ class WatchScreen(Screen[None]):
         with self.app.batch_update():
             tasks = self.query_one(WatchTaskList)
             tasks.sync()
-            total = len(self.session.store.tasks)
-            shown = tasks.row_count
-            title = "Task tree" if tasks.tree_view else "Tasks"
-            tasks.border_title = (
-                f"{title} {total:,}" if shown == total else f"{title} {shown:,} of {total:,}"
-            )
             detail = self.query_one(WatchDetail)
-            if detail.task_id != tasks.selected_id:
-                detail.show(tasks.selected_id)
-            else:
+            if detail.task_id == tasks.selected_id:
                 detail.sync()
-            detail.border_title = (
-                "Task" if tasks.selected_id is None else f"Task #{tasks.selected_id}"
-            )
+            self._show_view(tasks)
             self.query_one(ProgramOutputView).sync()
             ended = self.session.ended
             events = self.query_one(WatchEvents)
@@ -157,8 +151,33 @@ class WatchScreen(Screen[None]):
             jobs = self.query_one(WatchJobs)
             jobs.ended = ended
             jobs.sync()
-            tasks.border_subtitle = self._view_text(tasks)
             self.query_one(WatchStatus).sync()
+
+    def _show_view(self, tasks: WatchTaskList | None = None) -> None:
+        """The list's titles and the detail of its selected task, after the list changed (a
+        sort or filter key: the rest of the screen waits for its next pull, a tenth of a
+        second while the program is quiet, so the key's answer is drawn at once)."""
+        if tasks is None:
+            tasks = self.query_one(WatchTaskList)
+        total = len(self.session.store.tasks)
+        shown = tasks.row_count
+        title = "Task tree" if tasks.tree_view else "Tasks"
+        self._title(tasks, "border_title", f"{title} {total:,}" if shown == total
+                    else f"{title} {shown:,} of {total:,}")
+        self._title(tasks, "border_subtitle", self._view_text(tasks))
+        detail = self.query_one(WatchDetail)
+        if detail.task_id != tasks.selected_id:
+            detail.show(tasks.selected_id)
+        self._title(detail, "border_title",
+                    "Task" if tasks.selected_id is None else f"Task #{tasks.selected_id}")
+
+    def _title(self, widget: Widget, which: str, text: str) -> None:
+        """Set a border title or subtitle only when it changed: every assignment repaints the
+        whole widget (ten times a second the list's 50 rows and the detail, for nothing)."""
+        key = (widget.id or "", which)
+        if self._titles.get(key) != text:
+            self._titles[key] = text
+            setattr(widget, which, text)
 
     def _view_text(self, tasks: WatchTaskList) -> str:
         order = "▼" if tasks.sort_reverse else "▲"
@@ -181,7 +200,7 @@ class WatchScreen(Screen[None]):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "watch-filter":
             self.query_one(WatchTaskList).filter_text = event.value
-            self.sync()
+            self._show_view()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "watch-filter":
@@ -199,25 +218,25 @@ class WatchScreen(Screen[None]):
             box.value = ""
             tasks.filter_text = ""
             self._close_filter()
-            self.sync()
+            self._show_view()
 
     def action_sort(self) -> None:
         self.query_one(WatchTaskList).next_sort()
-        self.sync()
+        self._show_view()
 
     def action_sort_step(self, step: int) -> None:
         self.query_one(WatchTaskList).step_sort(step)
-        self.sync()
+        self._show_view()
 
     def action_reverse(self) -> None:
         tasks = self.query_one(WatchTaskList)
         tasks.sort_reverse = not tasks.sort_reverse
-        self.sync()
+        self._show_view()
 
     def action_tree(self) -> None:
         tasks = self.query_one(WatchTaskList)
         tasks.tree_view = not tasks.tree_view
-        self.sync()
+        self._show_view()
 
     def action_details(self) -> None:
         task_id = self.query_one(WatchTaskList).selected_id
@@ -245,7 +264,7 @@ class WatchScreen(Screen[None]):
     def action_lanes(self) -> None:
         tasks = self.query_one(WatchTaskList)
         tasks.lanes = not tasks.lanes
-        self.sync()
+        self.sync()  # the lanes' time axis too
 
     def action_jobs(self) -> None:
         self.query_one(WatchEvents).toggle_class("-hidden")
@@ -255,9 +274,14 @@ class WatchScreen(Screen[None]):
         self.query_one(ProgramOutputView).focus()
 
     def action_help(self) -> None:
-        # the list's own keys with an id (n/N) go right after the filter they belong to
-        own = [b for b in WatchTaskList.BINDINGS if isinstance(b, Binding) and b.id]
-        self.app.push_screen(WatchHelpScreen([self.BINDINGS[0], *own, *self.BINDINGS[1:]]))
+        # Installed once and kept: opened again, it is shown as it was laid out and drawn,
+        # not built anew (composing and measuring it cost most of the wait for ``?``).
+        if not self.app.is_screen_installed(HELP_SCREEN):
+            # the list's own keys with an id (n/N) go right after the filter they belong to
+            own = [b for b in WatchTaskList.BINDINGS if isinstance(b, Binding) and b.id]
+            help_screen = WatchHelpScreen([self.BINDINGS[0], *own, *self.BINDINGS[1:]])
+            self.app.install_screen(help_screen, HELP_SCREEN)
+        self.app.push_screen(HELP_SCREEN)
 
 
 def _no_output() -> ProgramOutput:

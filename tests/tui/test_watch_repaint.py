@@ -1,0 +1,90 @@
+"""The watch screen repaints only what changed, and ``?`` reopens the help it already built:
+with 100,000 tasks every repaint is time a pressed key waits for."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from textual.strip import Strip
+
+from loopscope.tui.screens.watch import WatchScreen
+from loopscope.tui.screens.watch_modals import WatchHelpScreen
+from loopscope.tui.watch_app import make_watch_app
+from loopscope.widgets.watch_detail import WatchDetail
+from loopscope.widgets.watch_task_list import WatchTaskList
+from tests.staging import until
+from tests.watch_fake import FakeFeed, batch, fake_session, many_tasks
+
+
+async def test_a_quiet_screen_repaints_neither_the_list_nor_the_detail(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The border titles were set on every 10 Hz pull, and each assignment repaints the
+    whole widget: the list's 50 rows and the detail, ten times a second, for nothing."""
+    app = make_watch_app(fake_session(feed=FakeFeed(tasks=many_tasks(500), with_events=False)))
+    async with app.run_test(size=(160, 50)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, WatchScreen)
+        tasks = screen.query_one(WatchTaskList)
+        detail = screen.query_one(WatchDetail)
+        await until(pilot, lambda: tasks.row_count == 500)
+        repaints: list[str] = []
+        for widget in (tasks, detail):
+            original = widget.refresh
+
+            def counting(*args: object, _name: str = type(widget).__name__,
+                         _original: object = original, **kwargs: object) -> object:
+                repaints.append(_name)
+                return _original(*args, **kwargs)  # type: ignore[operator]
+
+            monkeypatch.setattr(widget, "refresh", counting)
+        store = app.session.store
+        for _ in range(5):  # changes below the screen: five pulls with something to take in
+            offscreen = [dataclasses.replace(store.tasks[i], steps=7) for i in range(300, 310)]
+            store.apply_message(batch(offscreen))
+            await until(pilot, lambda: tasks.synced_version == store.version)
+        assert repaints == []
+        assert tasks.border_title == "Tasks 500"
+
+
+async def test_a_changed_row_redraws_its_own_line_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = make_watch_app(fake_session(feed=FakeFeed(tasks=many_tasks(500), with_events=False)))
+    async with app.run_test(size=(160, 50)) as pilot:
+        tasks = app.screen.query_one(WatchTaskList)
+        await until(pilot, lambda: tasks.row_count == 500)
+        await pilot.pause(0.2)
+        lines: list[int] = []
+        original = tasks.render_line
+
+        def counting(y: int) -> Strip:
+            lines.append(y)
+            return original(y)
+
+        monkeypatch.setattr(tasks, "render_line", counting)
+        store = app.session.store
+        store.apply_message(batch([dataclasses.replace(store.tasks[5], steps=42)]))
+        row_line = tasks.rows.index(5) + 1 - tasks.scroll_offset.y  # under the header
+        await until(pilot, lambda: row_line in lines)
+        await pilot.pause(0.2)
+        assert set(lines) == {row_line}
+
+
+async def test_help_opened_again_is_the_one_built_the_first_time() -> None:
+    app = make_watch_app(fake_session())
+    async with app.run_test(size=(160, 50)) as pilot:
+        tasks = app.screen.query_one(WatchTaskList)
+        await until(pilot, lambda: tasks.row_count == 8)
+        await pilot.press("question_mark")
+        first = app.screen
+        assert isinstance(first, WatchHelpScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, WatchScreen)
+        await pilot.press("s")  # the watch screen's keys are its own again
+        assert tasks.sort_key == "name"
+        await pilot.press("question_mark")
+        again: object = app.screen
+        assert again is first
+        assert first.query_one("#watch-help-body").border_title == "loopscope watch: keys"
+        await pilot.press("question_mark")  # ? closes it too
+        assert isinstance(app.screen, WatchScreen)

@@ -1,0 +1,208 @@
+"""The flat list's order kept up to date change by change: always the order a full sort gives
+(``flat_rows``), whatever arrives, changes, goes, or however the user sorts and filters."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import pytest
+
+from loopscope.tasks.agent.model import TaskSnapshot, TaskState
+from loopscope.widgets import watch_order
+from loopscope.widgets.watch_columns import (
+    COLUMNS,
+    SORT_ORDER,
+    location,
+    remember_locations,
+    sort_keys,
+)
+from loopscope.widgets.watch_order import FlatOrder
+from loopscope.widgets.watch_rows import flat_rows
+from tests.watch_fake import at, task
+
+STATES = ["pending", "ready", "running", "suspended", "done", "exception", "cancelled"]
+LINES = [(19, "fetch"), (25, "worker"), (27, "worker"), (41, "main")]
+
+
+def random_task(rng: random.Random, task_id: int) -> TaskSnapshot:
+    """Few distinct values per column, so equal keys (ordered by id) are common."""
+    state = rng.choice(STATES)
+    line, function = rng.choice(LINES)
+    return task(
+        task_id, f"{rng.choice(['Worker', 'fetch', 'main'])}-{rng.randrange(5)}",
+        rng.choice(["worker", "fetch"]), state, None, at(37, "main"),
+        busy=rng.choice([0.0, 0.001, 0.25, 3.0]), scheduled=rng.choice([0.0, 0.5]),
+        idle=rng.choice([0.0, 1.0, 2.5]), steps=rng.randrange(4),
+        longest=rng.choice([0.0, 0.1]), chain=(at(line, function),),
+        awaiting=rng.choice([None, "sleep(1)", "Queue.get()"]),
+        result="'ok'" if state == "done" and rng.random() < 0.5 else None,
+    )
+
+
+def churn(rng: random.Random, tasks: dict[int, TaskSnapshot], next_id: int,
+          size: int) -> tuple[list[int], int]:
+    """``size`` random events: a new task, a changed one, or one forgotten."""
+    changed = []
+    for _ in range(size):
+        roll = rng.random()
+        if roll < 0.3 or not tasks:
+            tasks[next_id] = random_task(rng, next_id)
+            changed.append(next_id)
+            next_id += 1
+        elif roll < 0.85:
+            task_id = rng.choice(list(tasks))
+            tasks[task_id] = dataclasses.replace(
+                random_task(rng, task_id), name=tasks[task_id].name
+                if rng.random() < 0.5 else f"renamed-{rng.randrange(3)}")
+            changed.append(task_id)
+        else:
+            task_id = rng.choice(list(tasks))
+            del tasks[task_id]
+            changed.append(task_id)
+    return changed, next_id
+
+
+@pytest.mark.parametrize("column", SORT_ORDER)
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("needle", ["", "work", "worker.py:25"])
+def test_changes_moved_row_by_row_give_the_order_of_a_full_sort(
+    column: str, reverse: bool, needle: str,
+) -> None:
+    rng = random.Random(f"{column}{reverse}{needle}")
+    tasks = {i: random_task(rng, i) for i in range(1, 200)}
+    order = FlatOrder()
+    order.reset(tasks, column, reverse, needle)
+    assert order.rows == flat_rows(tasks, column, reverse, needle)
+    next_id = 200
+    for _ in range(60):
+        changed, next_id = churn(rng, tasks, next_id, rng.randrange(1, 12))
+        order.update(tasks, changed)
+        assert order.rows == flat_rows(tasks, column, reverse, needle)
+
+
+def test_a_large_batch_is_re_sorted_with_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(watch_order, "MOVE_AT_MOST", 5)
+    rng = random.Random(7)
+    tasks = {i: random_task(rng, i) for i in range(1, 300)}
+    order = FlatOrder()
+    order.reset(tasks, "busy", True, "")
+    next_id = 300
+    for _ in range(20):
+        changed, next_id = churn(rng, tasks, next_id, 40)
+        order.update(tasks, changed)
+        assert order.rows == flat_rows(tasks, "busy", True, "")
+
+
+def test_update_says_whether_the_rows_changed() -> None:
+    rng = random.Random(3)
+    tasks = {i: random_task(rng, i) for i in range(1, 50)}
+    order = FlatOrder()
+    order.reset(tasks, "idle", True, "")
+    top = order.rows[0]
+    tasks[top] = dataclasses.replace(tasks[top], name="the same place")
+    assert not order.update(tasks, [top])  # a new snapshot, the same key: nothing moves
+    last = order.rows[-1]
+    tasks[last] = dataclasses.replace(tasks[last], idle_s=99.0)
+    assert order.update(tasks, [last])
+    assert order.rows[0] == last
+
+
+def test_reversing_narrowing_and_widening_the_filter_and_another_column() -> None:
+    """Each way the user changes the view gives a full sort's order, also when changes were
+    taken in between (some handed to ``reset`` itself, as the list does with held-back ones)."""
+    rng = random.Random(11)
+    tasks = {i: random_task(rng, i) for i in range(1, 400)}
+    order = FlatOrder()
+    next_id = 400
+    views = [("busy", True, ""), ("busy", False, ""), ("busy", False, "w"),
+             ("busy", False, "wor"), ("busy", True, "worker"), ("busy", True, "wo"),
+             ("where", False, "wo"), ("where", False, ""), ("name", False, "fetch"),
+             ("id", True, ""), ("id", False, "")]
+    for column, reverse, needle in views:
+        changed, next_id = churn(rng, tasks, next_id, 15)
+        order.reset(tasks, column, reverse, needle, changed=changed)
+        assert order.rows == flat_rows(tasks, column, reverse, needle), (column, reverse, needle)
+        changed, next_id = churn(rng, tasks, next_id, 15)
+        order.update(tasks, changed)
+        assert order.rows == flat_rows(tasks, column, reverse, needle), (column, reverse, needle)
+
+
+def test_a_narrower_filter_reuses_the_keys_it_has() -> None:
+    """Typing on in the filter box sorts the rows it shows, no key is built again."""
+    rng = random.Random(5)
+    tasks = {i: random_task(rng, i) for i in range(1, 100)}
+    order = FlatOrder()
+    order.reset(tasks, "where", False, "w")
+    built: list[int] = []
+    column = COLUMNS["where"]
+
+    def spy(snapshot: TaskSnapshot) -> object:
+        built.append(snapshot.id)
+        return column.sort(snapshot)
+
+    COLUMNS["where"] = dataclasses.replace(column, sort=spy)
+    try:
+        order.reset(tasks, "where", False, "wor")
+        order.reset(tasks, "where", True, "wor")
+    finally:
+        COLUMNS["where"] = column
+    assert built == []
+    assert order.rows == flat_rows(tasks, "where", True, "wor")
+
+
+def test_an_order_forgotten_is_built_anew() -> None:
+    """The list forgets the order while it shows the tree (changes are not taken in then)."""
+    rng = random.Random(9)
+    tasks = {i: random_task(rng, i) for i in range(1, 60)}
+    order = FlatOrder()
+    order.reset(tasks, "steps", True, "")
+    order.forget()
+    for task_id in list(tasks)[:30]:
+        tasks[task_id] = dataclasses.replace(tasks[task_id], steps=100 + task_id,
+                                             state=TaskState.RUNNING)
+    order.reset(tasks, "steps", True, "")
+    assert order.rows == flat_rows(tasks, "steps", True, "")
+
+
+@pytest.mark.parametrize("column", SORT_ORDER)
+def test_keys_built_in_bulk_are_the_columns_own(column: str) -> None:
+    rng = random.Random(column)
+    tasks = {i: random_task(rng, i) for i in range(1, 100)}
+    expected = [COLUMNS[column].sort(t) for t in tasks.values()]
+    assert list(sort_keys(column, tasks)) == expected
+    assert list(sort_keys(column, tasks)) == expected  # the location texts remembered now
+
+
+def test_remembered_locations_follow_each_new_snapshot() -> None:
+    rng = random.Random(17)
+    tasks = {i: random_task(rng, i) for i in range(1, 30)}
+    remember_locations(tasks, list(tasks))
+    tasks[4] = dataclasses.replace(tasks[4], state=TaskState.DONE, result="'new'")
+    del tasks[5]
+    remember_locations(tasks, [4, 5])
+    assert list(sort_keys("where", tasks)) == [location(t) for t in tasks.values()]
+    assert "→ 'new'" in list(sort_keys("where", {4: tasks[4]}))
+
+
+def test_index_finds_a_row_by_binary_search() -> None:
+    rng = random.Random(13)
+    tasks = {i: random_task(rng, i) for i in range(1, 120)}
+    order = FlatOrder()
+    order.reset(tasks, "where", True, "worker")
+    for place, task_id in enumerate(order.rows):
+        assert order.index(task_id) == place
+    hidden = next(i for i in tasks if i not in order.rows)
+    assert order.index(hidden) is None
+
+
+def test_locations_of_snapshots_not_yet_remembered_are_built_in_place() -> None:
+    """A key can come between a batch and the next pull: the few changed tasks' texts are
+    built then, and every row still gets its own."""
+    rng = random.Random(19)
+    tasks = {i: random_task(rng, i) for i in range(1, 40)}
+    remember_locations(tasks, list(tasks))
+    for task_id in (3, 17, 39):
+        tasks[task_id] = dataclasses.replace(tasks[task_id], state=TaskState.DONE,
+                                             result=f"'{task_id}'")
+    assert list(sort_keys("where", tasks)) == [location(t) for t in tasks.values()]
