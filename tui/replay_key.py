@@ -10,8 +10,10 @@ only wires it to its key and its pull.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
+from loopscope.tasks.batch import Batch
 from loopscope.tasks.clean_replay import CleanReplay, replay_in_clean_process
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.units import human_seconds
@@ -24,6 +26,20 @@ FOUND_TOAST_S = 12
 
 Notify = Callable[..., None]
 """A screen's ``notify``: a toast (``severity=``, ``timeout=``)."""
+
+_RANDOM_DELAY = re.compile(r"/delay/\d+-\d+")
+
+
+def random_delay_note(batch: Batch) -> str:
+    """What a replay of ``batch`` cannot repeat: the demo server's random delays
+    (``/delay/MIN-MAX``) are drawn anew for every request, so the concurrent run and the
+    one-by-one run wait different times; "" when no fetch of the batch has one."""
+    ranges = sorted({match.group(0) for spec in batch.specs if spec.kind == "fetch"
+                     for arg in spec.args for match in _RANDOM_DELAY.finditer(arg)})
+    if not ranges:
+        return ""
+    return (f" Random delays ({', '.join(ranges)}) are drawn anew for every request of each "
+            "run: the gain holds on average, not request by request.")
 
 
 class ReplayKey:
@@ -57,7 +73,7 @@ class ReplayKey:
         self._notify(
             f"measuring batch #{batch.id} in a clean process, away from the screen: the batch "
             f"again, then one task at a time (about {human_seconds(estimate)}, estimate). "
-            "C cancels it.",
+            f"C cancels it.{random_delay_note(batch)}",
             timeout=REPLAY_TOAST_S,
         )
         return True
@@ -77,6 +93,6 @@ class ReplayKey:
                 f"{human_seconds(run.clean_wall_s)} concurrently, "
                 f"{human_seconds(run.sequential_s)} one by one: {run.speedup:.1f}× (measured). "
                 f"On the screen it took {human_seconds(run.screen_wall_s)} "
-                f"({share:+.0%} beside the screen).",
+                f"({share:+.0%} beside the screen).{random_delay_note(run.original)}",
                 timeout=FOUND_TOAST_S,
             )

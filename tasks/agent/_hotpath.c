@@ -3,9 +3,10 @@
  *
  * Why C: on Python 3.11 the pure-Python hooks cost about 5 us per short task (the creating
  * frame walk, two timed steps, the finish), as much as asyncio's own work for a task that
- * only awaits sleep(0). This module does the same bookkeeping, field for field, on the
- * recorder's own Python objects (TaskRecord and LoopState slots, its dicts and deques), so
- * the sender and the rows read the same records whichever path wrote them. Anything rare
+ * only awaits sleep(0). This module does the same bookkeeping, field for field, in its own
+ * record type (TaskRecord below: records.TaskRecord's attributes) and on the recorder's
+ * Python objects (LoopState slots, its dicts and deques), so the sender and the rows read
+ * the same attributes whichever path wrote them. Anything rare
  * (a task seen for the first time without create_task, a failed task, a long step, a loop
  * not seen before) is handed back to the recorder's Python methods.
  *
@@ -48,7 +49,7 @@ static unsigned long generation = 0;  /* changes with every configure and clear:
 
 static PyObject *recorder;          /* the Recorder (for counters) */
 static PyObject *live;              /* dict id(task) -> TaskRecord */
-static PyObject *dirty;             /* dict seq -> record or frozen tuple */
+static PyObject *dirty;             /* dict seq -> task key, or a finished record */
 static PyObject *finished;          /* deque of kept finished tasks */
 static PyObject *gone;              /* deque of evicted seqs */
 static PyObject *finished_append, *finished_popleft, *gone_append;  /* bound methods */
@@ -60,9 +61,7 @@ static PyObject *library_ids;       /* set of id(code) */
 static PyObject *program_ids;       /* set of id(code) */
 static PyObject *seq_counter;       /* itertools.count */
 static PyObject *c_task;            /* asyncio.Task */
-static PyTypeObject *record_type;   /* TaskRecord */
 static PyTypeObject *state_type;    /* LoopState */
-static PyObject *template;          /* a TaskRecord holding every default */
 static PyObject *clock_fn;             /* NULL: CLOCK_MONOTONIC (time.perf_counter's clock) */
 static PyObject *py_is_task_type, *py_adopt, *py_finish, *py_longest_line, *py_slow_step,
     *py_report, *py_created, *py_destroyed, *py_classify, *py_short_repr, *original_run,
@@ -70,17 +69,37 @@ static PyObject *py_is_task_type, *py_adopt, *py_finish, *py_longest_line, *py_s
 static double line_step_s, slow_s;
 static Py_ssize_t keep_finished;
 
-/* Slot offsets, read from the classes' member descriptors at configure time. */
+/* Slot offsets of Handle and LoopState, read from their member descriptors at configure. */
 static Py_ssize_t h_callback, h_args, h_context, h_loop;
 static Py_ssize_t s_current, s_step_t, s_batch_start, s_id;
-static Py_ssize_t r_seq, r_task_id, r_loop, r_parent, r_created_code, r_created_lasti,
-    r_created_t, r_ready_t, r_busy, r_scheduled, r_longest, r_last_end, r_steps, r_waiting,
-    r_dirty, r_end, r_ended_t, r_name, r_qualname, r_result, r_finish_no;
-#define MAX_SLOTS 64
-static Py_ssize_t record_slots[MAX_SLOTS];   /* every TaskRecord slot, to copy the template */
-static Py_ssize_t n_record_slots;
-static Py_ssize_t frozen_slots[MAX_SLOTS];   /* TaskRecord.frozen()'s fields, in order */
-static Py_ssize_t n_frozen_slots;
+
+/* -- the record of one task ---------------------------------------------------------------
+ *
+ * The C path's TaskRecord: the same attributes as records.TaskRecord (the sender and the rows
+ * read either alike), with its times and counts as C numbers. Why a type of its own rather
+ * than the Python class's slots: 100,000 short tasks made a record, seven float objects and
+ * a frozen tuple each (nine allocations, 640 bytes), and the program's run time paid more for
+ * that memory than for the instructions. This is one allocation of about 200 bytes, out of
+ * the collector's sight (no GC flag: nothing of the program's refers to a record, and the
+ * values it refers to are plain), kept as it is once its task finishes: nothing to freeze. */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *seq;            /* int: the how-manieth task created (the key of ``dirty``) */
+    PyObject *task_id;        /* int: id(task) (the key of ``live``) */
+    PyObject *loop;           /* LoopState */
+    PyObject *parent;         /* int or None */
+    PyObject *created_code;   /* code or None */
+    PyObject *ended_t;        /* float or None */
+    PyObject *longest_line, *blocked, *end, *name, *qualname, *result, *exc, *error, *chain;
+    double created_t, ready_t, busy, scheduled, longest, last_end;
+    long long steps, finish_no, chain_steps;
+    int created_lasti;
+    char dirty, waiting, warned_stuck, sent;
+} RecordObject;
+
+static PyTypeObject Record_Type;
+#define RECORD(obj) ((RecordObject *)(obj))
 
 /* Interned names. */
 static PyObject *str_done, *str_fut_waiter, *str_self, *str_loopscope_state, *str_get_name,
@@ -107,6 +126,11 @@ set_slot(PyObject *obj, Py_ssize_t offset, PyObject *value)  /* steals value */
 static inline int
 set_float(PyObject *obj, Py_ssize_t offset, double value)
 {
+    PyObject *old = SLOT(obj, offset);
+    if (old != NULL && PyFloat_CheckExact(old) && Py_REFCNT(old) == 1) {
+        ((PyFloatObject *)old)->ob_fval = value;
+        return 0;
+    }
     PyObject *f = PyFloat_FromDouble(value);
     if (f == NULL) {
         return -1;
@@ -301,55 +325,19 @@ is_task(PyObject *obj)
 
 /* -- finishing a task ------------------------------------------------------------------ */
 
-static PyObject *
-frozen(PyObject *record)
-{
-    PyObject *tuple = PyTuple_New(n_frozen_slots);
-    if (tuple == NULL) {
-        return NULL;
-    }
-    for (Py_ssize_t i = 0; i < n_frozen_slots; i++) {
-        PyObject *value = SLOT(record, frozen_slots[i]);
-        if (frozen_slots[i] == r_loop) {  /* the loop's number, not the LoopState */
-            value = (value != NULL && Py_TYPE(value) == state_type) ? SLOT(value, s_id) : NULL;
-        }
-        if (value == NULL) {
-            Py_DECREF(tuple);
-            PyErr_SetString(PyExc_AttributeError, "record slot not set");
-            return NULL;
-        }
-        Py_INCREF(value);
-        PyTuple_SET_ITEM(tuple, i, value);
-    }
-    /* Plain values only, and nothing can refer back to a tuple made just now: the collector
-     * need never walk it (it would stop tracking it at its next collection anyway). */
-    PyObject_GC_UnTrack(tuple);
-    return tuple;
-}
-
 /* Recorder._retire for a task that ended "done" or "cancelled" (end is interned). */
 static int
-retire(PyObject *record, PyObject *end, int end_counter)
+retire(RecordObject *record, PyObject *end, int end_counter)
 {
-    set_obj(record, r_end, end);
-    PyObject *number = PyLong_FromLongLong(counters[C_RETIRED] + 1);
-    if (number == NULL) {
-        return -1;
-    }
+    Py_SETREF(record->end, Py_NewRef(end));
     counters[end_counter]++;
     counters[C_RETIRED]++;
-    set_slot(record, r_finish_no, number);
-    PyObject *kept = frozen(record);
-    if (kept == NULL) {
+    record->finish_no = counters[C_RETIRED];
+    record->dirty = 1;
+    if (PyDict_SetItem(dirty, record->seq, (PyObject *)record) < 0) {
         return -1;
     }
-    set_obj(record, r_dirty, Py_True);
-    if (PyDict_SetItem(dirty, SLOT(record, r_seq), kept) < 0) {
-        Py_DECREF(kept);
-        return -1;
-    }
-    PyObject *done = PyObject_CallOneArg(finished_append, kept);
-    Py_DECREF(kept);
+    PyObject *done = PyObject_CallOneArg(finished_append, (PyObject *)record);
     if (done == NULL) {
         return -1;
     }
@@ -364,28 +352,25 @@ retire(PyObject *record, PyObject *end, int end_counter)
             return -1;
         }
         PyObject *seq;
-        if (Py_TYPE(old) == record_type) {
-            /* a failed task's record: drop its exception (Recorder._retire does) */
-            if (PyObject_SetAttrString(old, "exc", Py_None) < 0) {
-                Py_DECREF(old);
-                return -1;
-            }
-            seq = SLOT(old, r_seq);
+        int announce = 1;
+        if (Py_IS_TYPE(old, &Record_Type)) {
+            Py_CLEAR(RECORD(old)->exc);  /* a failed task's exception (Recorder._retire) */
+            RECORD(old)->exc = Py_NewRef(Py_None);
+            seq = RECORD(old)->seq;
+            announce = RECORD(old)->sent;
         }
         else if (PyTuple_Check(old) && PyTuple_GET_SIZE(old) > 0) {
-            seq = PyTuple_GET_ITEM(old, 0);
+            seq = PyTuple_GET_ITEM(old, 0);  /* a task the Python path froze */
         }
         else {
-            seq = NULL;
-        }
-        if (seq == NULL) {
             Py_DECREF(old);
             PyErr_SetString(PyExc_TypeError, "unexpected finished entry");
             return -1;
         }
         Py_INCREF(seq);
         Py_DECREF(old);
-        done = PyObject_CallOneArg(gone_append, seq);
+        /* A viewer is told to forget only what it was sent (Recorder._retire). */
+        done = announce ? PyObject_CallOneArg(gone_append, seq) : Py_NewRef(Py_None);
         /* Never sent now: out of the changed-task queue at once (Recorder._retire). */
         int queued = done == NULL ? -1 : PyDict_Contains(dirty, seq);
         if (queued > 0 && PyDict_DelItem(dirty, seq) < 0) {
@@ -407,7 +392,7 @@ retire(PyObject *record, PyObject *end, int end_counter)
 /* Recorder._finish: the C path takes "done" and "cancelled"; a failed task (its exception
  * kept for the sender) goes to the Python method. */
 static int
-finish(PyObject *record, PyObject *task, double end_t)
+finish(RecordObject *record, PyObject *task, double end_t)
 {
     PyObject *cancelled = PyObject_CallMethodNoArgs(task, str_cancelled);
     if (cancelled == NULL) {
@@ -418,19 +403,19 @@ finish(PyObject *record, PyObject *task, double end_t)
     if (is_cancelled < 0) {
         return -1;
     }
-    PyObject *exc = NULL;
     if (!is_cancelled) {
-        exc = PyObject_GetAttr(task, str_exception);
+        PyObject *exc = PyObject_GetAttr(task, str_exception);
         if (exc == NULL) {
             return -1;
         }
+        Py_DECREF(exc);
         if (exc != Py_None) {
-            Py_DECREF(exc);
             PyObject *end = PyFloat_FromDouble(end_t);
             if (end == NULL) {
                 return -1;
             }
-            PyObject *done = PyObject_CallFunctionObjArgs(py_finish, record, task, end, NULL);
+            PyObject *done = PyObject_CallFunctionObjArgs(
+                py_finish, (PyObject *)record, task, end, NULL);
             Py_DECREF(end);
             if (done == NULL) {
                 return -1;
@@ -438,16 +423,18 @@ finish(PyObject *record, PyObject *task, double end_t)
             Py_DECREF(done);
             return 0;
         }
-        Py_DECREF(exc);
     }
-    if (set_float(record, r_ended_t, end_t) < 0) {
+    PyObject *ended = PyFloat_FromDouble(end_t);
+    if (ended == NULL) {
         return -1;
     }
+    Py_SETREF(record->ended_t, ended);
+    record->waiting = 0;  /* as a frozen record reads: a finished task waits on nothing */
     PyObject *name = PyObject_CallMethodNoArgs(task, str_get_name);
     if (name == NULL) {
         return -1;
     }
-    set_slot(record, r_name, name);
+    Py_SETREF(record->name, name);
     PyObject *coro = PyObject_CallMethodNoArgs(task, str_get_coro);
     if (coro == NULL) {
         return -1;
@@ -462,7 +449,7 @@ finish(PyObject *record, PyObject *task, double end_t)
     if (found < 0) {
         return -1;
     }
-    set_slot(record, r_qualname, qualname != NULL ? qualname : Py_NewRef(Py_None));
+    Py_SETREF(record->qualname, qualname != NULL ? qualname : Py_NewRef(Py_None));
     if (!is_cancelled) {
         PyObject *result = PyObject_GetAttr(task, str_result);
         if (result == NULL) {
@@ -474,17 +461,13 @@ finish(PyObject *record, PyObject *task, double end_t)
             if (text == NULL) {
                 return -1;
             }
-            set_slot(record, r_result, text);
+            Py_SETREF(record->result, text);
         }
         else {
             Py_DECREF(result);
         }
     }
-    PyObject *key = SLOT(record, r_task_id);
-    if (key == NULL) {
-        return -1;
-    }
-    Py_INCREF(key);
+    PyObject *key = Py_NewRef(record->task_id);
     int present = PyDict_Contains(live, key);
     if (present > 0 && PyDict_DelItem(live, key) < 0) {
         present = -1;
@@ -501,7 +484,7 @@ finish(PyObject *record, PyObject *task, double end_t)
 
 /* After a timed step: what Recorder's Python step does after the callback. */
 static int
-after_step(PyObject *record, PyObject *state, PyObject *task, double start)
+after_step(RecordObject *record, PyObject *state, PyObject *task, double start)
 {
     double end;
     if (now(&end) < 0) {
@@ -509,37 +492,15 @@ after_step(PyObject *record, PyObject *state, PyObject *task, double start)
     }
     set_obj(state, s_current, Py_None);
     double took = end - start;
-    double busy = get_float(record, r_busy);
-    if (busy == -1.0 && PyErr_Occurred()) {
-        return -1;
-    }
-    if (set_float(record, r_busy, busy + took) < 0) {
-        return -1;
-    }
-    PyObject *steps = SLOT(record, r_steps);
-    long long n = steps != NULL ? PyLong_AsLongLong(steps) : -1;
-    if (n == -1 && PyErr_Occurred()) {
-        return -1;
-    }
-    PyObject *next = PyLong_FromLongLong(n + 1);
-    if (next == NULL) {
-        return -1;
-    }
-    set_slot(record, r_steps, next);
-    if (set_float(record, r_last_end, end) < 0) {
-        return -1;
-    }
+    record->busy += took;
+    record->steps++;
+    record->last_end = end;
     /* The longest step before finishing, so a finished task's record has its last step. */
-    double longest = get_float(record, r_longest);
-    if (longest == -1.0 && PyErr_Occurred()) {
-        return -1;
-    }
-    if (took > longest) {
-        if (set_float(record, r_longest, took) < 0) {
-            return -1;
-        }
+    if (took > record->longest) {
+        record->longest = took;
         if (took >= line_step_s) {
-            PyObject *done = PyObject_CallFunctionObjArgs(py_longest_line, record, task, NULL);
+            PyObject *done = PyObject_CallFunctionObjArgs(
+                py_longest_line, (PyObject *)record, task, NULL);
             if (done == NULL) {
                 return -1;
             }
@@ -571,17 +532,16 @@ after_step(PyObject *record, PyObject *state, PyObject *task, double start)
         }
     }
     else {
-        if (set_float(record, r_ready_t, suspended ? 0.0 : end) < 0) {
-            return -1;
-        }
-        set_obj(record, r_waiting, suspended ? Py_True : Py_False);
+        record->ready_t = suspended ? 0.0 : end;
+        record->waiting = (char)suspended;
     }
     if (took >= slow_s) {
         PyObject *took_f = PyFloat_FromDouble(took);
         PyObject *end_f = PyFloat_FromDouble(end);
         PyObject *done = NULL;
         if (took_f != NULL && end_f != NULL) {
-            done = PyObject_CallFunctionObjArgs(py_slow_step, record, task, took_f, end_f, NULL);
+            done = PyObject_CallFunctionObjArgs(
+                py_slow_step, (PyObject *)record, task, took_f, end_f, NULL);
         }
         Py_XDECREF(took_f);
         Py_XDECREF(end_f);
@@ -590,10 +550,10 @@ after_step(PyObject *record, PyObject *state, PyObject *task, double start)
         }
         Py_DECREF(done);
     }
-    if (SLOT(record, r_dirty) != Py_True) {
-        set_obj(record, r_dirty, Py_True);
+    if (!record->dirty) {
+        record->dirty = 1;
         /* its key, not the record: see Recorder.dirty */
-        if (PyDict_SetItem(dirty, SLOT(record, r_seq), SLOT(record, r_task_id)) < 0) {
+        if (PyDict_SetItem(dirty, record->seq, record->task_id) < 0) {
             return -1;
         }
     }
@@ -603,64 +563,56 @@ after_step(PyObject *record, PyObject *state, PyObject *task, double start)
 /* Before a timed step: the record (new reference) and its loop state (borrowed through the
  * record), the step's start; -1 on error (nothing changed that matters). */
 static int
-before_step(PyObject *handle, PyObject *task, PyObject **record_out, PyObject **state_out,
+before_step(PyObject *handle, PyObject *task, RecordObject **record_out, PyObject **state_out,
             double *start_out)
 {
     PyObject *key = PyLong_FromVoidPtr(task);
     if (key == NULL) {
         return -1;
     }
-    PyObject *record = PyDict_GetItemWithError(live, key);
+    PyObject *found = PyDict_GetItemWithError(live, key);
     Py_DECREF(key);
-    if (record != NULL) {
-        Py_INCREF(record);
+    if (found != NULL) {
+        Py_INCREF(found);
     }
     else {
         if (PyErr_Occurred()) {
             return -1;
         }
         PyObject *loop = SLOT(handle, h_loop);
-        record = PyObject_CallFunctionObjArgs(py_adopt, task, loop ? loop : Py_None, NULL);
-        if (record == NULL) {
+        found = PyObject_CallFunctionObjArgs(py_adopt, task, loop ? loop : Py_None, NULL);
+        if (found == NULL) {
             return -1;
         }
     }
-    PyObject *state = Py_TYPE(record) == record_type ? SLOT(record, r_loop) : NULL;
-    if (state == NULL || Py_TYPE(state) != state_type) {
-        Py_DECREF(record);
+    if (!Py_IS_TYPE(found, &Record_Type) || !Py_IS_TYPE(RECORD(found)->loop, state_type)) {
+        Py_DECREF(found);
         PyErr_SetString(PyExc_TypeError, "not a task record");
         return -1;
     }
+    RecordObject *record = RECORD(found);
+    PyObject *state = record->loop;
     double start;
     if (now(&start) < 0) {
-        Py_DECREF(record);
+        Py_DECREF(found);
         return -1;
     }
-    double ready = get_float(record, r_ready_t);
-    if (ready == -1.0 && PyErr_Occurred()) {
-        Py_DECREF(record);
-        return -1;
-    }
+    double ready = record->ready_t;
     if (ready == 0.0) {
         ready = get_float(state, s_batch_start);
         if (ready == -1.0 && PyErr_Occurred()) {
-            Py_DECREF(record);
+            Py_DECREF(found);
             return -1;
         }
     }
     if (ready != 0.0 && start > ready) {
-        double scheduled = get_float(record, r_scheduled);
-        if ((scheduled == -1.0 && PyErr_Occurred())
-                || set_float(record, r_scheduled, scheduled + start - ready) < 0) {
-            Py_DECREF(record);
-            return -1;
-        }
+        record->scheduled += start - ready;
     }
     if (set_float(state, s_step_t, start) < 0) {
-        Py_DECREF(record);
+        Py_DECREF(found);
         return -1;
     }
-    set_obj(state, s_current, record);
+    set_obj(state, s_current, found);
     *record_out = record;
     *state_out = state;
     *start_out = start;
@@ -700,7 +652,8 @@ hot_run(PyObject *handle, PyObject *Py_UNUSED(ignored))
             }
         }
     }
-    PyObject *record = NULL, *state = NULL;
+    RecordObject *record = NULL;
+    PyObject *state = NULL;
     double start = 0.0;
     if (task != NULL && before_step(handle, task, &record, &state, &start) < 0) {
         if (swallow() < 0) {
@@ -794,46 +747,148 @@ is_library_code_uncached(PyCodeObject *code)
     return truth;
 }
 
-static PyObject *
+/* A new record: the arguments as records.TaskRecord takes them (borrowed), the rest at
+ * records.TaskRecord's defaults. */
+/* Records freed lately, for reuse: a burst of short tasks makes and drops records at the same
+ * rate, and without this their memory went back to the system and was mapped and cleared
+ * again (the kernel's page clearing was a fifth of the agent's cost for 100,000 sleep(0)
+ * tasks). Capped, so a program's memory falls back after a bigger burst. */
+#define FREE_RECORDS_MAX 20000
+static RecordObject *free_records;  /* linked through their seq field */
+static Py_ssize_t n_free_records;
+
+static RecordObject *
 new_record(PyObject *seq, PyObject *key, PyObject *state, PyObject *parent, PyObject *code,
            int lasti, double created_t)
 {
-    PyObject *record = record_type->tp_alloc(record_type, 0);
+    RecordObject *record;
+    if (free_records != NULL) {
+        record = free_records;
+        free_records = (RecordObject *)record->seq;
+        n_free_records--;
+        record = (RecordObject *)PyObject_Init((PyObject *)record, &Record_Type);
+    }
+    else {
+        record = PyObject_New(RecordObject, &Record_Type);
+    }
     if (record == NULL) {
         return NULL;
     }
-    for (Py_ssize_t i = 0; i < n_record_slots; i++) {
-        PyObject *value = SLOT(template, record_slots[i]);
-        Py_XINCREF(value);
-        SLOT(record, record_slots[i]) = value;
-    }
-    PyObject *lasti_o = PyLong_FromLong(lasti);
-    PyObject *t = PyFloat_FromDouble(created_t);
-    if (lasti_o == NULL || t == NULL) {
-        Py_XDECREF(lasti_o);
-        Py_XDECREF(t);
-        Py_DECREF(record);
-        return NULL;
-    }
-    set_obj(record, r_seq, seq);
-    set_obj(record, r_task_id, key);
-    set_obj(record, r_loop, state);
-    set_obj(record, r_parent, parent);
-    set_obj(record, r_created_code, code);
-    set_slot(record, r_created_lasti, lasti_o);
-    set_obj(record, r_ready_t, t);
-    set_slot(record, r_created_t, t);
-    {
-        /* The program's collector walks every tracked object on each full collection, and
-         * a record lives as long as its task: out of its sight, the records of 10,000
-         * pending tasks cost it nothing. A record refers to plain values, its LoopState and
-         * (failed tasks) an exception; nothing of the program's refers to a record, so it
-         * is in no cycle the collector would have to break (a LoopState it refers to stays
-         * alive through the recorder anyway). */
-        PyObject_GC_UnTrack(record);
-    }
+    record->seq = Py_NewRef(seq);
+    record->task_id = Py_NewRef(key);
+    record->loop = Py_NewRef(state);
+    record->parent = Py_NewRef(parent);
+    record->created_code = Py_NewRef(code);
+    record->ended_t = Py_NewRef(Py_None);
+    record->longest_line = Py_NewRef(Py_None);
+    record->blocked = Py_NewRef(Py_None);
+    record->end = Py_NewRef(Py_None);
+    record->name = Py_NewRef(Py_None);
+    record->qualname = Py_NewRef(Py_None);
+    record->result = Py_NewRef(Py_None);
+    record->exc = Py_NewRef(Py_None);
+    record->error = Py_NewRef(Py_None);
+    record->chain = Py_NewRef(Py_None);
+    record->created_t = record->ready_t = created_t;
+    record->busy = record->scheduled = record->longest = record->last_end = 0.0;
+    record->steps = record->finish_no = 0;
+    record->chain_steps = -1;
+    record->created_lasti = lasti;
+    record->dirty = record->waiting = record->warned_stuck = record->sent = 0;
     return record;
 }
+
+static void
+record_dealloc(RecordObject *record)
+{
+    Py_XDECREF(record->seq);
+    Py_XDECREF(record->task_id);
+    Py_XDECREF(record->loop);
+    Py_XDECREF(record->parent);
+    Py_XDECREF(record->created_code);
+    Py_XDECREF(record->ended_t);
+    Py_XDECREF(record->longest_line);
+    Py_XDECREF(record->blocked);
+    Py_XDECREF(record->end);
+    Py_XDECREF(record->name);
+    Py_XDECREF(record->qualname);
+    Py_XDECREF(record->result);
+    Py_XDECREF(record->exc);
+    Py_XDECREF(record->error);
+    Py_XDECREF(record->chain);
+    if (n_free_records < FREE_RECORDS_MAX) {
+        record->seq = (PyObject *)free_records;
+        free_records = record;
+        n_free_records++;
+        return;
+    }
+    PyObject_Free(record);
+}
+
+/* TaskRecord(seq, task_id, loop, parent, code, lasti, now), as records.TaskRecord. */
+static PyObject *
+record_new(PyTypeObject *Py_UNUSED(type), PyObject *args, PyObject *kwargs)
+{
+    PyObject *seq, *key, *state, *parent, *code;
+    int lasti;
+    double created_t;
+    static char *names[] = {"seq", "task_id", "loop", "parent", "code", "lasti", "now", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOOid", names, &seq, &key, &state,
+                                     &parent, &code, &lasti, &created_t)) {
+        return NULL;
+    }
+    return (PyObject *)new_record(seq, key, state, parent, code, lasti, created_t);
+}
+
+static PyObject *
+record_repr(RecordObject *record)
+{
+    return PyUnicode_FromFormat("<TaskRecord #%S %S steps=%lld end=%S>", record->seq,
+                                record->qualname, record->steps, record->end);
+}
+
+/* What the recorder keeps of a finished task: the record itself (records.TaskRecord keeps
+ * a frozen tuple; this one is out of the collector's sight already). */
+static PyObject *
+record_kept(PyObject *record, PyObject *Py_UNUSED(ignored))
+{
+    return Py_NewRef(record);
+}
+
+#define OBJECT(name) {#name, T_OBJECT, offsetof(RecordObject, name), 0, NULL}
+#define NUMBER(name, kind) {#name, kind, offsetof(RecordObject, name), 0, NULL}
+static PyMemberDef record_members[] = {
+    OBJECT(seq), OBJECT(task_id), OBJECT(loop), OBJECT(parent), OBJECT(created_code),
+    OBJECT(ended_t), OBJECT(longest_line), OBJECT(blocked), OBJECT(end), OBJECT(name),
+    OBJECT(qualname), OBJECT(result), OBJECT(exc), OBJECT(error), OBJECT(chain),
+    NUMBER(created_t, T_DOUBLE), NUMBER(ready_t, T_DOUBLE), NUMBER(busy, T_DOUBLE),
+    NUMBER(scheduled, T_DOUBLE), NUMBER(longest, T_DOUBLE), NUMBER(last_end, T_DOUBLE),
+    NUMBER(steps, T_LONGLONG), NUMBER(finish_no, T_LONGLONG), NUMBER(chain_steps, T_LONGLONG),
+    NUMBER(created_lasti, T_INT), NUMBER(dirty, T_BOOL), NUMBER(waiting, T_BOOL),
+    NUMBER(warned_stuck, T_BOOL), NUMBER(sent, T_BOOL),
+    {NULL, 0, 0, 0, NULL},
+};
+#undef OBJECT
+#undef NUMBER
+
+static PyMethodDef record_methods[] = {
+    {"kept", record_kept, METH_NOARGS,
+     "What the recorder keeps once the task finished: this record."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject Record_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "loopscope.tasks.agent._hotpath.TaskRecord",
+    .tp_doc = "What the agent knows about one task (the C path's records.TaskRecord).",
+    .tp_basicsize = sizeof(RecordObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = record_new,
+    .tp_dealloc = (destructor)record_dealloc,
+    .tp_repr = (reprfunc)record_repr,
+    .tp_members = record_members,
+    .tp_methods = record_methods,
+};
 
 /* Recorder._created for a loop already known; -1 on error. */
 static int
@@ -898,11 +953,12 @@ created(PyObject *task, PyObject *loop)
     Py_XDECREF(frame);
 #endif
     PyObject *current = SLOT(state, s_current);
-    PyObject *parent = (current != NULL && current != Py_None && Py_TYPE(current) == record_type)
-        ? SLOT(current, r_seq) : Py_None;
+    PyObject *parent = (current != NULL && Py_IS_TYPE(current, &Record_Type))
+        ? RECORD(current)->seq : Py_None;
     PyObject *key = PyLong_FromVoidPtr(task);
     int rc = -1;
-    PyObject *seq = NULL, *record = NULL;
+    PyObject *seq = NULL;
+    RecordObject *record = NULL;
     if (key == NULL) {
         goto out;
     }
@@ -910,7 +966,7 @@ created(PyObject *task, PyObject *loop)
     if (old == NULL && PyErr_Occurred()) {
         goto out;
     }
-    if (old != NULL && Py_TYPE(old) == record_type && SLOT(old, r_end) == Py_None) {
+    if (old != NULL && Py_IS_TYPE(old, &Record_Type) && RECORD(old)->end == Py_None) {
         /* its task was collected and the id is in use again */
         PyObject *done = PyObject_CallOneArg(py_destroyed, old);
         if (done == NULL) {
@@ -928,11 +984,11 @@ created(PyObject *task, PyObject *loop)
     }
     record = new_record(seq, key, state, parent ? parent : Py_None,
                         code != NULL ? (PyObject *)code : Py_None, lasti, t);
-    if (record == NULL || PyDict_SetItem(live, key, record) < 0) {
+    if (record == NULL || PyDict_SetItem(live, key, (PyObject *)record) < 0) {
         goto out;
     }
     counters[C_CREATED]++;
-    set_obj(record, r_dirty, Py_True);
+    record->dirty = 1;
     rc = PyDict_SetItem(dirty, seq, key);
 out:
     Py_XDECREF(record);
@@ -1006,9 +1062,7 @@ clear_config(void)
     Py_CLEAR(program_ids);
     Py_CLEAR(seq_counter);
     Py_CLEAR(c_task);
-    Py_CLEAR(record_type);
     Py_CLEAR(state_type);
-    Py_CLEAR(template);
     Py_CLEAR(clock_fn);
     Py_CLEAR(py_is_task_type);
     Py_CLEAR(py_adopt);
@@ -1050,31 +1104,6 @@ slot_offset(PyObject *cls, const char *name, Py_ssize_t *out)
     return 0;
 }
 
-static int
-slot_offsets(PyObject *cls, PyObject *names, Py_ssize_t *out, Py_ssize_t *count)
-{
-    PyObject *seq = PySequence_Fast(names, "slot names must be a sequence");
-    if (seq == NULL) {
-        return -1;
-    }
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
-    if (n > MAX_SLOTS) {
-        Py_DECREF(seq);
-        PyErr_SetString(PyExc_ValueError, "too many slots");
-        return -1;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        const char *name = PyUnicode_AsUTF8(PySequence_Fast_GET_ITEM(seq, i));
-        if (name == NULL || slot_offset(cls, name, &out[i]) < 0) {
-            Py_DECREF(seq);
-            return -1;
-        }
-    }
-    *count = n;
-    Py_DECREF(seq);
-    return 0;
-}
-
 #define TAKE(name) do { \
         PyObject *v = PyDict_GetItemString(config, #name); \
         if (v == NULL) { PyErr_Format(PyExc_KeyError, "configure: missing %s", #name); \
@@ -1093,12 +1122,11 @@ configure(PyObject *Py_UNUSED(module), PyObject *config)
         return NULL;
     }
     PyObject *handle_cls = PyDict_GetItemString(config, "handle_type");
-    PyObject *record_cls = PyDict_GetItemString(config, "record_type");
     PyObject *state_cls = PyDict_GetItemString(config, "state_type");
     PyObject *clock_obj = PyDict_GetItemString(config, "clock");
     PyObject *numbers = PyDict_GetItemString(config, "numbers");
-    if (handle_cls == NULL || record_cls == NULL || state_cls == NULL || clock_obj == NULL
-            || numbers == NULL || !PyType_Check(record_cls) || !PyType_Check(state_cls)) {
+    if (handle_cls == NULL || state_cls == NULL || clock_obj == NULL || numbers == NULL
+            || !PyType_Check(state_cls)) {
         PyErr_SetString(PyExc_KeyError, "configure: missing types, clock or numbers");
         return NULL;
     }
@@ -1112,7 +1140,6 @@ configure(PyObject *Py_UNUSED(module), PyObject *config)
     TAKE(program_ids);
     TAKE(seq_counter);
     TAKE(c_task);
-    TAKE(template);
     TAKE(py_is_task_type);
     TAKE(py_adopt);
     TAKE(py_finish);
@@ -1140,8 +1167,8 @@ configure(PyObject *Py_UNUSED(module), PyObject *config)
         goto fail;
     }
     counters = (long long *)counters_view.buf;
-    /* Kept finished tasks: frozen tuples the collector need not walk, and failed tasks'
-     * records, alive as long as they are kept; the deque is in no cycle. */
+    /* Kept finished tasks: records the collector need not walk (nor frozen tuples, which
+     * the Python path kept before an uninstall); the deque is in no cycle. */
     PyObject_GC_UnTrack(finished);
     if (counters_view.format == NULL || strcmp(counters_view.format, "q") != 0
             || counters_view.len != (Py_ssize_t)(N_COUNTERS * sizeof(long long))) {
@@ -1153,24 +1180,9 @@ configure(PyObject *Py_UNUSED(module), PyObject *config)
         PyErr_SetString(PyExc_TypeError, "configure: wrong container types");
         goto fail;
     }
-    record_type = (PyTypeObject *)Py_NewRef(record_cls);
     state_type = (PyTypeObject *)Py_NewRef(state_cls);
-    if (Py_TYPE(template) != record_type) {
-        PyErr_SetString(PyExc_TypeError, "configure: template is not a record");
-        goto fail;
-    }
     clock_fn = clock_obj == Py_None ? NULL : Py_NewRef(clock_obj);
     if (!PyArg_ParseTuple(numbers, "ddn", &line_step_s, &slow_s, &keep_finished)) {
-        goto fail;
-    }
-    PyObject *record_slot_names = PyDict_GetItemString(config, "record_slots");
-    PyObject *frozen_names = PyDict_GetItemString(config, "frozen_slots");
-    if (record_slot_names == NULL || frozen_names == NULL
-            || slot_offsets(record_cls, record_slot_names, record_slots, &n_record_slots) < 0
-            || slot_offsets(record_cls, frozen_names, frozen_slots, &n_frozen_slots) < 0) {
-        if (!PyErr_Occurred()) {
-            PyErr_SetString(PyExc_KeyError, "configure: missing slot names");
-        }
         goto fail;
     }
     if (slot_offset(handle_cls, "_callback", &h_callback) < 0
@@ -1180,35 +1192,8 @@ configure(PyObject *Py_UNUSED(module), PyObject *config)
             || slot_offset(state_cls, "current", &s_current) < 0
             || slot_offset(state_cls, "step_t", &s_step_t) < 0
             || slot_offset(state_cls, "batch_start", &s_batch_start) < 0
-            || slot_offset(state_cls, "id", &s_id) < 0
-            || slot_offset(record_cls, "seq", &r_seq) < 0
-            || slot_offset(record_cls, "task_id", &r_task_id) < 0
-            || slot_offset(record_cls, "loop", &r_loop) < 0
-            || slot_offset(record_cls, "parent", &r_parent) < 0
-            || slot_offset(record_cls, "created_code", &r_created_code) < 0
-            || slot_offset(record_cls, "created_lasti", &r_created_lasti) < 0
-            || slot_offset(record_cls, "created_t", &r_created_t) < 0
-            || slot_offset(record_cls, "ready_t", &r_ready_t) < 0
-            || slot_offset(record_cls, "busy", &r_busy) < 0
-            || slot_offset(record_cls, "scheduled", &r_scheduled) < 0
-            || slot_offset(record_cls, "longest", &r_longest) < 0
-            || slot_offset(record_cls, "last_end", &r_last_end) < 0
-            || slot_offset(record_cls, "steps", &r_steps) < 0
-            || slot_offset(record_cls, "waiting", &r_waiting) < 0
-            || slot_offset(record_cls, "dirty", &r_dirty) < 0
-            || slot_offset(record_cls, "end", &r_end) < 0
-            || slot_offset(record_cls, "ended_t", &r_ended_t) < 0
-            || slot_offset(record_cls, "name", &r_name) < 0
-            || slot_offset(record_cls, "qualname", &r_qualname) < 0
-            || slot_offset(record_cls, "result", &r_result) < 0
-            || slot_offset(record_cls, "finish_no", &r_finish_no) < 0) {
+            || slot_offset(state_cls, "id", &s_id) < 0) {
         goto fail;
-    }
-    for (Py_ssize_t i = 0; i < n_record_slots; i++) {
-        if (SLOT(template, record_slots[i]) == NULL) {
-            PyErr_SetString(PyExc_ValueError, "configure: the template lacks a slot");
-            goto fail;
-        }
     }
     configured = 1;
     Py_RETURN_NONE;
@@ -1278,5 +1263,16 @@ PyInit__hotpath(void)
     INTERN(str_append, "append");
     INTERN(str_str_done, "done");
     INTERN(str_str_cancelled, "cancelled");
-    return PyModule_Create(&module_def);
+    if (PyType_Ready(&Record_Type) < 0) {
+        return NULL;
+    }
+    PyObject *module = PyModule_Create(&module_def);
+    if (module == NULL) {
+        return NULL;
+    }
+    if (PyModule_AddObjectRef(module, "TaskRecord", (PyObject *)&Record_Type) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
 }

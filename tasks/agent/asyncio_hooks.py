@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from loopscope.tasks.agent.places import short_repr
-from loopscope.tasks.agent.records import LoopState, TaskRecord
+from loopscope.tasks.agent.records import LoopState
 
 if TYPE_CHECKING:
     from loopscope.tasks.agent.recorder import Recorder
@@ -202,11 +202,8 @@ def _accelerate(recorder: Recorder) -> tuple[Any, Any]:
     """Hand the C hot path this recorder's objects; ``Handle._run`` and ``create_task``
     as it provides them. It does what the Python hooks in ``install`` do, field for
     field, and calls back into the methods named here for anything rare."""
-    template = TaskRecord(0, 0, None, None, None, -1, 0.0)  # type: ignore[arg-type]
     _hotpath.configure({
-        "handle_type": events.Handle, "record_type": TaskRecord, "state_type": LoopState,
-        "record_slots": TaskRecord.__slots__, "frozen_slots": TaskRecord.FROZEN_FIELDS,
-        "template": template,
+        "handle_type": events.Handle, "state_type": LoopState,
         "clock": None if recorder.clock is time.perf_counter else recorder.clock,
         "numbers": (LINE_STEP_S, recorder.slow_step_s, recorder.keep_finished),
         "recorder": recorder, "live": recorder.live, "dirty": recorder.dirty,

@@ -95,7 +95,7 @@ class LoopReports:
                 if record.end is None:
                     self._destroyed(record)
                 else:  # the sweep was first: send it again, with its name
-                    self._dirty[record.seq] = record.frozen()
+                    self._dirty[record.seq] = record.kept()
         else:
             kind = "loop-error"
             exc = context.get("exception")

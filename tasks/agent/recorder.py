@@ -25,11 +25,12 @@ beyond that (names, await chains, tracebacks, source lines) is read later by the
 thread (``rows``). Every hook is guarded: the agent never raises into the program. Memory is
 bounded: finished tasks are kept up to ``keep_finished``, samples in bounded deques.
 
-The program's garbage collector is the other half of the cost: the agent holds no reference
-to a task (not even a weak one), keeps one record per live task, and turns a finished one
-into a tuple of plain values that the collector stops tracking (``TaskRecord.frozen``); the
-queue of changed tasks holds keys and such tuples only, so the collector stops tracking it
-too, and the C path untracks its records and the kept-finished deque.
+The program's garbage collector and its memory are the other half of the cost: the agent
+holds no reference to a task (not even a weak one) and keeps one record per live task. The
+Python path turns a finished record into a tuple of plain values that the collector stops
+tracking (``TaskRecord.frozen``); the C path's records are never tracked (one allocation
+each, numbers stored as C numbers) and are kept as they are. The queue of changed tasks
+holds keys and such kept forms only, so the collector stops tracking it too.
 
 Where each part lives: the hooks that patch asyncio, and the hot path (``asyncio_hooks``;
 uvloop's in ``uvloop_hooks``); the record types (``records``); executor jobs
@@ -89,13 +90,20 @@ class Recorder:
         self.accelerated = _hotpath is not None and accelerated is not False
         """Whether ``install`` puts in the C hot path (``_hotpath.c``; the default when it was
         built) or the Python hooks (``accelerated=False``, or no C module)."""
+        self.record_class: type[TaskRecord] = (
+            _hotpath.TaskRecord if self.accelerated else TaskRecord
+        )
+        """The C path's records are its own type (``_hotpath.TaskRecord``: the same
+        attributes, its numbers as C numbers, kept as they are once finished); the Python
+        hooks' are ``records.TaskRecord``."""
         self.keep_finished = keep_finished
         self.slow_step_s = slow_step_s
         self.stuck_s = stuck_s
         self.live: dict[int, TaskRecord] = {}
         """id(task) -> record, for tasks not finished (removed when the task is collected)."""
         self.finished: deque[TaskRecord | tuple[Any, ...]] = deque()
-        """The last ``keep_finished`` finished tasks: ``TaskRecord.frozen`` tuples, or the
+        """The last ``keep_finished`` finished tasks, as ``record.kept()`` gives them: the
+        Python path's ``TaskRecord.frozen`` tuples, the C path's records themselves; and the
         record itself for a task that failed (its exception waits for the sender)."""
         self.counters = array("q", bytes(8 * len(COUNTERS)))
         """Tasks created, finished (``retired``; ``TaskRecord.finish_no`` counts them), by
@@ -105,11 +113,12 @@ class Recorder:
         """Ids of finished records dropped by retention, for the sender to announce."""
         self.dirty: dict[int, int | TaskRecord | tuple[Any, ...]] = {}
         """Changed since the sender last looked, by seq, oldest first (``take_dirty``): a
-        live record's key in ``live``, or a finished one frozen (``_retire`` puts it in the
-        key's place; a failed task's record itself). Keys and frozen tuples only, so the
-        program's garbage collector stops tracking this dict, which holds every task that
-        finished since the sender last looked (100,000 of them when the sender is behind):
-        a dict that holds records is walked on every full collection."""
+        live record's key in ``live``, or a finished one as kept (``_retire`` puts it in the
+        key's place: a frozen tuple, a C record, a failed task's record). Keys, frozen tuples
+        and C records only (none of them tracked), so the program's garbage collector stops
+        tracking this dict, which holds every task that finished since the sender last looked
+        (100,000 of them when the sender is behind): a dict that holds Python records is
+        walked on every full collection."""
         self.loops: list[LoopState] = []
         self.lag: deque[list[Any]] = deque(maxlen=2000)
         self.spikes: deque[list[Any]] = deque(maxlen=500)
@@ -234,7 +243,7 @@ class Recorder:
         old = live.get(key)
         if old is not None and old.end is None:
             self._destroyed(old)  # its task was collected and the id is in use again
-        record = live[key] = TaskRecord(
+        record = live[key] = self.record_class(
             next(self._seq), key, state,
             current.seq if current is not None else None,
             frame.f_code if frame is not None else None,
@@ -272,6 +281,7 @@ class Recorder:
 
     def _finish(self, record: TaskRecord, task: Any, now: float) -> None:
         record.ended_t = now
+        record.waiting = False
         record.name = task.get_name()
         record.qualname = getattr(task.get_coro(), "__qualname__", None)
         if task.cancelled():
@@ -297,19 +307,22 @@ class Recorder:
             self.reports.failed(record)  # named when the loop reports "never retrieved"
         counters[_RETIRED] += 1
         record.finish_no = counters[_RETIRED]
-        kept = record if end == "exception" else record.frozen()
+        kept = record if end == "exception" else record.kept()
         record.dirty = True
         self.dirty[record.seq] = kept
         finished = self.finished
         finished.append(kept)
         if len(finished) > self.keep_finished:
             old = finished.popleft()
-            if old.__class__ is TaskRecord:
+            if not isinstance(old, tuple):
                 old.exc = None
                 old_seq = old.seq
+                announce = old.sent
             else:
-                old_seq = old[0]  # type: ignore[index]
-            self.gone.append(old_seq)
+                old_seq = old[0]
+                announce = True  # a frozen tuple does not know: announced
+            if announce:  # a viewer is told to forget only what it may have been sent
+                self.gone.append(old_seq)
             # Never sent now (``take_dirty`` skips it): out of the queue at once, so the queue
             # holds at most the kept tasks however far behind the sender is, and the memory
             # of 100,000 short tasks is reused rather than grown.
@@ -320,13 +333,15 @@ class Recorder:
         """The oldest ``limit`` changed tasks, as records, no longer marked changed (the
         sender's thread; the loop's thread may add meanwhile)."""
         loops = self.loops
-        oldest_kept = self.retired - self.keep_finished  # frozen ones up to it are evicted:
-        return [  # not thawed only to be skipped (most of 100,000 short tasks, at exit)
-            kept if kept.__class__ is TaskRecord
-            else TaskRecord.thawed(kept, loops)  # type: ignore[arg-type]
-            for kept in self._take_dirty(limit)
-            if kept.__class__ is TaskRecord or kept[-1] > oldest_kept  # type: ignore[index]
-        ]
+        oldest_kept = self.retired - self.keep_finished  # finished up to it: evicted
+        taken: list[TaskRecord] = []
+        for kept in self._take_dirty(limit):
+            if isinstance(kept, tuple):  # frozen (the Python path): not thawed to be skipped
+                if kept[-1] > oldest_kept:
+                    taken.append(TaskRecord.thawed(kept, loops))
+            elif not 0 < kept.finish_no <= oldest_kept:
+                taken.append(kept)
+        return taken
 
     def discard_dirty(self) -> None:
         """Forget what changed (no viewer to tell)."""
@@ -354,8 +369,9 @@ class Recorder:
                 if record is None or record.seq != key:
                     continue
                 kept = record
-            if kept.__class__ is TaskRecord:
-                kept.dirty = False
+            if not isinstance(kept, tuple):
+                kept.dirty = False  # type: ignore[union-attr]
+                kept.sent = True  # type: ignore[union-attr]
             taken.append(kept)  # type: ignore[arg-type]
         return taken
 

@@ -1,14 +1,15 @@
 """The agent's records: one ``TaskRecord`` per task, one ``LoopState`` per event loop.
 
-Kept apart from the recorder that fills them because three parties share them: the
+Kept apart from the recorder that fills them because several parties share them: the
 recorder's hooks write them on the loop's thread, the sender's thread reads them (``rows``,
-``stalls``), and the C hot path (``_hotpath.c``) writes their slots directly, at offsets it
-reads from these classes' member descriptors when it is configured. So the ``__slots__``
-below are an interface: renaming or removing one breaks the C module's configuration.
+``stalls``). The C hot path (``_hotpath.c``) has a record type of its own with the same
+attributes (``_hotpath.TaskRecord``: its times and counts as C numbers, one allocation), and
+writes ``LoopState``'s slots directly, at offsets it reads from the member descriptors when
+it is configured: those slots are an interface.
 
-The program's garbage collector is why they look as they do: slots rather than a
-``__dict__`` (one object per record to walk, not two), and a finished record turned into a
-tuple of plain values that the collector stops tracking (``TaskRecord.frozen``).
+The program's garbage collector is why this ``TaskRecord`` looks as it does: slots rather
+than a ``__dict__`` (one object per record to walk, not two), and a finished record turned
+into a tuple of plain values that the collector stops tracking (``TaskRecord.frozen``).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class TaskRecord:
         "ready_t",
         "result",
         "scheduled",
+        "sent",
         "seq",
         "steps",
         "task_id",
@@ -81,9 +83,10 @@ class TaskRecord:
         self.longest_line: tuple[CodeType, int] | None = None
         self.blocked: tuple[CodeType, int] | None = None
         """Where the sampler saw a long step (innermost program frame)."""
-        self.waiting = self.dirty = self.warned_stuck = False
+        self.waiting = self.dirty = self.warned_stuck = self.sent = False
         """waiting: its last step ended on an await of a future (suspended), not on a bare
-        yield."""
+        yield. sent: the sender took it at least once (a viewer may show it), so its
+        eviction is announced (``Recorder.gone``)."""
         self.finish_no = 0
         """The how-manieth task to finish it was (0: not finished): the retention keeps the
         last ``keep_finished`` (``Recorder.evicted``)."""
@@ -121,6 +124,11 @@ class TaskRecord:
             self.longest, self.steps, self.longest_line, self.blocked, self.end, self.ended_t,
             self.name, self.qualname, self.result, self.error, self.chain, self.finish_no,
         )
+
+    def kept(self) -> tuple[Any, ...]:
+        """What the recorder keeps once the task finished (the C path's record keeps
+        itself: it is out of the collector's sight already)."""
+        return self.frozen()
 
     @classmethod
     def thawed(cls, frozen: tuple[Any, ...], loops: list[LoopState]) -> TaskRecord:

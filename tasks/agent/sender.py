@@ -31,7 +31,7 @@ from typing import Any
 
 from loopscope.tasks.agent import stalls, wire
 from loopscope.tasks.agent.address import Address, parse_address
-from loopscope.tasks.agent.recorder import Recorder, TaskRecord
+from loopscope.tasks.agent.recorder import Recorder
 from loopscope.tasks.agent.rows import RowBuilder
 from loopscope.tasks.agent.sender_pacing import duty_for
 from loopscope.tasks.agent.sender_socket import HANDSHAKE_TIMEOUT, answers, read_hello, socket_for
@@ -339,7 +339,7 @@ class Sender:
             recorder.gone.clear()
             recorder.discard_dirty()
             for kept in [*recorder.live.values(), *recorder.finished]:
-                if isinstance(kept, TaskRecord):
+                if not isinstance(kept, tuple):
                     kept.dirty = True
                     # a live record by its key; a failed one (kept as a record) itself
                     recorder.dirty[kept.seq] = kept if kept.end is not None else kept.task_id

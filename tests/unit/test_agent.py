@@ -453,3 +453,17 @@ def test_a_private_socket_leaves_no_directory_behind(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith(f"unix:{scratch}")  # it did use a private directory there
     assert list(scratch.iterdir()) == []
+
+
+def test_the_agent_leaves_the_programs_heap_lean() -> None:
+    # Every module the agent imports is objects the watched program's garbage collector walks
+    # on each full collection: loopscope's version lookup (importlib.metadata, which pulls in
+    # email, zipfile and csv) waits until someone asks for the version.
+    check = ("import sys, loopscope.tasks.agent.runner, loopscope.tasks.agent.sender\n"
+             "print(sorted(m for m in ('importlib.metadata', 'email', 'zipfile', 'csv',"
+             " 'textual', 'aiohttp') if m in sys.modules))\n"
+             "import loopscope\n"
+             "print(loopscope.__version__ != '')\n")
+    run = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert run.stdout.split("\n")[:2] == ["[]", "True"]

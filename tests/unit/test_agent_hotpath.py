@@ -65,16 +65,20 @@ async def every_kind_of_task() -> None:
     await asyncio.sleep(0.002)  # a step that ends a longer wait: scheduled time from the timer
 
 
-def frozen_tuples(recorder: Recorder) -> list[tuple[Any, ...]]:
-    """The finished tasks kept frozen (a failed one is kept as its record)."""
-    return [kept for kept in recorder.finished if isinstance(kept, tuple)]
+def as_record(kept: Any, recorder: Recorder) -> Any:
+    """A kept finished task as a record: the C path keeps its records, the Python path a
+    frozen tuple (and a failed task's record)."""
+    return TaskRecord.thawed(kept, recorder.loops) if isinstance(kept, tuple) else kept
+
+
+def kept_records(recorder: Recorder) -> list[Any]:
+    return [as_record(kept, recorder) for kept in recorder.finished]
 
 
 def fields(recorder: Recorder) -> list[tuple[Any, ...]]:
     """Every kept record's fields that depend neither on timing nor on addresses."""
     rows = []
-    for kept in [*recorder.finished, *recorder.live.values()]:
-        record = kept if isinstance(kept, TaskRecord) else TaskRecord.thawed(kept, recorder.loops)
+    for record in [*kept_records(recorder), *recorder.live.values()]:
         created = (
             (record.created_code.co_name, line_at(record.created_code, record.created_lasti))
             if record.created_code is not None else None
@@ -92,8 +96,7 @@ def fields(recorder: Recorder) -> list[tuple[Any, ...]]:
 def test_the_recorded_times_add_up(accelerated: bool) -> None:
     with recording(accelerated) as recorder:
         asyncio.run(every_kind_of_task())
-    for kept in recorder.finished:
-        record = kept if isinstance(kept, TaskRecord) else TaskRecord.thawed(kept, recorder.loops)
+    for record in kept_records(recorder):
         assert record.ended_t is not None
         assert record.created_t <= record.last_end <= record.ended_t
         assert 0 < record.busy <= record.ended_t - record.created_t
@@ -118,21 +121,24 @@ def test_both_paths_record_the_same_fields() -> None:
 
 
 @needs_c
-def test_both_paths_freeze_a_finished_task_alike() -> None:
+def test_both_paths_keep_a_finished_task_alike() -> None:
     async def main() -> None:
         await asyncio.create_task(child(5), name="child")
 
-    frozen = {}
+    kept = {}
     for accelerated in (False, True):
         recorder = recorded(accelerated, main)
-        (frozen[accelerated],) = [kept for kept in frozen_tuples(recorder) if kept[16] == "child"]
-    python, c = frozen[False], frozen[True]
-    assert len(c) == len(python) == len(TaskRecord.FROZEN_FIELDS)
-    assert [type(value) for value in c] == [type(value) for value in python]
-    untimed = [i for i, name in enumerate(TaskRecord.FROZEN_FIELDS)
-               if name not in {"seq", "task_id", "created_t", "last_end", "busy", "scheduled",
-                               "longest", "ended_t", "finish_no"}]
-    assert [c[i] for i in untimed] == [python[i] for i in untimed]
+        (kept[accelerated],) = [record for record in kept_records(recorder)
+                                if record.name == "child"]
+    python, c = kept[False], kept[True]
+    assert type(c) is not TaskRecord  # the C path's own record type, kept as it is
+    for name in TaskRecord.__slots__:
+        assert type(getattr(c, name)) is type(getattr(python, name)), name
+        if name not in {"seq", "task_id", "loop", "dirty", "created_t", "ready_t", "last_end",
+                        "busy", "scheduled", "longest", "ended_t", "finish_no"}:
+            assert getattr(c, name) == getattr(python, name), name
+    assert c.result == python.result == "5"
+    assert c.steps == python.steps == 2
 
 
 @pytest.mark.parametrize("accelerated", PATHS)
@@ -145,8 +151,8 @@ def test_the_longest_step_of_a_task_includes_its_last(accelerated: bool) -> None
 
     with recording(accelerated, clock=lambda: now[0]) as recorder:
         asyncio.run(slow_last_step())
-    (kept,) = [kept for kept in frozen_tuples(recorder) if kept[17].endswith("slow_last_step")]
-    record = TaskRecord.thawed(kept, recorder.loops)
+    (record,) = [record for record in kept_records(recorder)
+                 if record.qualname.endswith("slow_last_step")]
     assert record.longest == record.busy == 5.0  # the longest was the first step's (0 s)
 
 
@@ -405,5 +411,31 @@ def test_the_changed_queue_holds_no_more_finished_tasks_than_are_kept(accelerate
         asyncio.run(main())  # no sender drains the queue meanwhile
     assert recorder.created == 53  # main, fifty children, asyncio.run's two shutdown tasks
     assert len(recorder.dirty) == 5
-    assert sorted(recorder.dirty) == sorted(kept[0] for kept in frozen_tuples(recorder))
-    assert len(recorder.gone) == 48
+    assert sorted(recorder.dirty) == sorted(record.seq for record in kept_records(recorder))
+    # No viewer was sent any of the 48 evicted: none is announced gone (the Python path's
+    # frozen tuples do not know whether they were sent, so it announces them all)
+    assert len(recorder.gone) == (0 if accelerated else 48)
+
+
+@pytest.mark.parametrize("accelerated", PATHS)
+def test_an_evicted_task_is_announced_gone_only_if_it_was_sent(accelerated: bool) -> None:
+    async def main() -> None:
+        await asyncio.gather(*(child(n) for n in range(3)))
+        for record in recorder.take_dirty(100):  # what a sender takes, a viewer is shown
+            sent.add(record.seq)
+        await asyncio.gather(*(child(n) for n in range(10)))
+
+    sent: set[int] = set()
+    with recording(accelerated, keep_finished=2) as recorder:
+        asyncio.run(main())
+    evicted = set(range(1, recorder.created + 1)) - {record.seq for record in
+                                                    kept_records(recorder)}
+    evicted -= {record.seq for record in recorder.live.values()}
+    assert len(evicted) == recorder.created - 2
+    if accelerated:
+        assert set(recorder.gone) == evicted & sent
+        # main and the two children still kept when the sender looked (the first child was
+        # evicted before it: never shown); the later ten never reached a viewer
+        assert sorted(recorder.gone) == [1, 3, 4]
+    else:
+        assert set(recorder.gone) == evicted
