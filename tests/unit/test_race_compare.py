@@ -10,7 +10,8 @@ import sys
 import pytest
 
 from bench.race_compare import HERE, Comparison, MachineLoad, SideRun, estimate, near_minimum
-from bench.race_processes import LaneRounds, report
+from bench.race_cpu_lanes import LaneRounds, report
+from loopscope.tasks.scenarios.race_results import Strategy
 
 STRATEGIES = ("sequential", "asyncio", "threads", "processes")
 
@@ -72,16 +73,20 @@ def test_a_lucky_minimum_and_a_wide_spread_are_said_and_nothing_is_invented() ->
 
 def test_the_close_look_pairs_each_round_with_the_plain_run_beside_it() -> None:
     """A busy moment slows all three sides of one round alike: paired, it cancels out."""
-    rounds = LaneRounds({"plain": [0.2, 0.6, 0.2], "headless": [0.21, 0.62, 0.3],
-                         "dashboard": [0.2, 0.4, 0.3]})
+    rounds = LaneRounds(Strategy.PROCESSES, {"plain": [0.2, 0.6, 0.2],
+                                             "headless": [0.21, 0.62, 0.3],
+                                             "dashboard": [0.2, 0.4, 0.3]})
     assert rounds.paired_ratio("headless") == pytest.approx(1.05)
     assert rounds.agrees("headless")
-    assert not LaneRounds({"plain": [0.2, 0.2], "headless": [0.2, 0.2],
-                           "dashboard": [0.25, 0.25]}).agrees("dashboard")
+    slow = LaneRounds(Strategy.SEQUENTIAL, {"plain": [0.4, 0.4], "headless": [0.4, 0.4],
+                                            "dashboard": [0.5, 0.5]})
+    assert not slow.agrees("dashboard")
     lines: list[str] = []
-    assert report(rounds, lines.append) == 0
-    assert lines[1].startswith("  headless  1.05x the plain script round by round "
-                               "[agree within 15%]   minimum 0.210 s against 0.200 s (1.05x)")
+    assert report([rounds, slow], lines.append) == 1
+    assert lines[1] == (
+        "  cpu processes  headless 1.05x [agree within 15%]   dashboard 1.00x [agree within 15%]"
+        "   fastest plain/headless/dashboard 0.200/0.210/0.200 s (1.05x/1.00x)")
+    assert "dashboard 1.25x [DISAGREE (> 15%)]" in lines[2]
 
 
 def test_the_plain_script_runs_one_lane_alone() -> None:
