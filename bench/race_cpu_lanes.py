@@ -3,8 +3,8 @@
 Used by bench/truth_bench.py after the full race. Why a close look: a CPU lane lasts 0.2-0.4 s,
 and in the full race the three sides' runs of it lie seconds apart (each side runs eight
 lanes in between). On this shared machine other work comes and goes faster than that, and the
-machine's own speed drifts too (the same sum in one process took 0.09 s, and 0.18 s twenty
-minutes later at a load below 1), so one side's run can meet a fast moment the others never
+machine's own speed drifts too (the same sum in one process took 0.09 s, and 0.18 s half an
+hour later at a load below 1), so one side's run can meet a fast moment the others never
 met. Here, lane by lane, the three sides take turns about a second each, in rotating order:
 
 * ``plain``: ``bench/race_plain.py --only cpu/LANE`` (the for loop, ``gather``,

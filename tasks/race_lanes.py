@@ -10,7 +10,7 @@ is up) is not, just as a plain script would start its pool before the stopwatch.
 
 The pool's workers import this module as they start (``lane_pool``), before their first job,
 as a plain script's workers import the script itself. Imported later, by the first job, the
-same sums took 5-13% more CPU in every job (measured; the same code, and with
+same sums took 3-14% more CPU in every job (measured; the same code, and with
 ``PYTHONMALLOC=malloc`` both ways ran alike: it is where the worker's objects lie in memory,
 not extra work), and the processes lane read 1.2x the plain script's.
 

@@ -238,7 +238,7 @@ async def test_a_lane_is_timed_inside_one_window_that_covers_every_job(
 
 def test_the_processes_lane_workers_load_the_jobs_code_as_they_start() -> None:
     """As a plain script's workers import the script before their first job. Loaded by the
-    first job instead, every sum after it took 5-13% more CPU and the processes lane read
+    first job instead, every sum after it took 3-14% more CPU and the processes lane read
     1.2x a plain ProcessPoolExecutor.map (bench/truth_bench.py measures that part)."""
     with lane_pool(2) as pool:
         start_every_worker(pool, 2)
