@@ -10,8 +10,8 @@ met. Here, lane by lane, the three sides take turns about a second each, in rota
 * ``plain``: ``bench/race_plain.py --only cpu/LANE`` (the for loop, ``gather``,
   ``ThreadPoolExecutor.map`` or ``ProcessPoolExecutor.map``, warmed as in the full race);
 * ``headless``: the race's own code for that lane (``tasks/scenarios/race.py``'s ``run_lane``:
-  a clean process, its events mirrored) on a bare engine in a process of its own, as
-  ``loopscope run --scenario race`` does;
+  a clean process, its events mirrored) on a bare engine (no screen; no demo server, which
+  the CPU lanes do not use) in a process of its own, as ``loopscope run --scenario race`` does;
 * ``dashboard``: the same call on the engine of a live dashboard (``run_test``) in this
   process, so the screen mirrors and draws the lane's jobs while it is timed.
 
@@ -97,7 +97,7 @@ async def compare_lanes(
     rounds: int, say: Callable[[str], None], lock: Path | None = None
 ) -> list[LaneRounds]:
     """Per round, lane by lane, each side in rotating order; one untimed round first. The
-    lock is held one round at a time (about 10 s)."""
+    lock is held one round at a time (about 15 s)."""
     results = [LaneRounds(strategy) for strategy in STRATEGIES]
     app = make_app()
     async with app.run_test(size=(160, 50)) as pilot:
