@@ -1,9 +1,11 @@
 """The race as anyone would write it, with no loopscope at all: the yardstick for its figures.
 
     python bench/race_plain.py URL [--io-count 10] [--io-ms 200] [--cpu-count 4] [--cpu-n N]
+    python bench/race_plain.py --only cpu/processes
 
 URL is a server with a ``/delay/MS`` route (``loopscope demo-server --port 0``). Prints one
-line of JSON: the wall seconds of each lane, ``{"io": {...}, "cpu": {...}}``. Each lane is a
+line of JSON: the wall seconds of each lane, ``{"io": {...}, "cpu": {...}}``; ``--only``
+runs one lane alone (a CPU lane needs no URL). Each lane is a
 for loop, ``asyncio.gather``, ``ThreadPoolExecutor.map`` or ``ProcessPoolExecutor.map``; the
 process pool is started before the stopwatch, the aiohttp session is made before it.
 """
@@ -71,17 +73,23 @@ def lanes(
     count: int,
     workers: int,
     gathered: Callable[[Argument, int], Coroutine[Any, Any, float]],
+    only: str | None = None,
 ) -> dict[str, float]:
     walls = {}
-    start = time.perf_counter()
-    for _ in range(count):
-        function(argument)
-    walls["sequential"] = time.perf_counter() - start
-    walls["asyncio"] = asyncio.run(gathered(argument, count))
-    with ThreadPoolExecutor(count) as threads:
+    if only in (None, "sequential"):
         start = time.perf_counter()
-        list(threads.map(function, [argument] * count))
-        walls["threads"] = time.perf_counter() - start
+        for _ in range(count):
+            function(argument)
+        walls["sequential"] = time.perf_counter() - start
+    if only in (None, "asyncio"):
+        walls["asyncio"] = asyncio.run(gathered(argument, count))
+    if only in (None, "threads"):
+        with ThreadPoolExecutor(count) as threads:
+            start = time.perf_counter()
+            list(threads.map(function, [argument] * count))
+            walls["threads"] = time.perf_counter() - start
+    if only not in (None, "processes"):
+        return walls
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         seen: set[int] = set()
         while len(seen) < workers:  # every worker has run a job: none is still starting
@@ -94,18 +102,22 @@ def lanes(
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("url")
+    parser.add_argument("url", nargs="?", default="")
     parser.add_argument("--io-count", type=int, default=10)
     parser.add_argument("--io-ms", type=int, default=200)
     parser.add_argument("--cpu-count", type=int, default=4)
     parser.add_argument("--cpu-n", type=int, default=3_000_000)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--only", metavar="WORKLOAD/STRATEGY", help="one lane alone")
     args = parser.parse_args()
+    workload, _, only = (args.only or "/").partition("/")
     url = f"{args.url}/delay/{args.io_ms}"
-    result = {
-        "io": lanes(get, url, args.io_count, args.workers, gather_get),
-        "cpu": lanes(squares, args.cpu_n, args.cpu_count, args.workers, gather_squares),
-    }
+    result = {}
+    if workload in ("", "io"):
+        result["io"] = lanes(get, url, args.io_count, args.workers, gather_get, only or None)
+    if workload in ("", "cpu"):
+        result["cpu"] = lanes(squares, args.cpu_n, args.cpu_count, args.workers, gather_squares,
+                              only or None)
     print(json.dumps(result))
 
 

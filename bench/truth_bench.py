@@ -8,7 +8,8 @@ beside the same measurements taken headless, and the race beside a plain script.
 2. The strategy race: each lane's wall from a plain script (bench/race_plain.py: a for loop,
    gather, ThreadPoolExecutor.map, ProcessPoolExecutor.map, no loopscope), from
    ``loopscope run --scenario race`` and from the dashboard. Target: within 15% of the plain
-   script, each lane.
+   script, each lane. Then the CPU lanes alone, lane by lane, the three sides a second apart
+   (bench/race_cpu_lanes.py says why).
 
     python -m bench.truth_bench [--replay-only | --race-only]
 """
@@ -27,11 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.race_compare import AGREE, SIDES, SideRun, compare, held, spread, wait_for
+from bench.race_cpu_lanes import compare_lanes, report
 from loopscope.tasks.scenarios.race_results import STRATEGIES, Workload
 from loopscope.tui.app import make_app
 from loopscope.tui.screens.main import TIMED_REFRESH_S, MainScreen
 
 SPECS = ("cpu 3000000 x4 in=thread", "sleep 0.5 x10", "fetch /delay/200 x20")
+LANE_ROUNDS = 10
+"""Rounds of the CPU lanes alone (about 15 s each)."""
 
 
 def agree(value: float, reference: float) -> bool:
@@ -155,7 +159,11 @@ async def race_part(repeats: int, lock: Path | None = None, save: Path | None = 
                                        f"{os.cpu_count()} cores meanwhile")
     print(f"  load average (1 min) {min(loads):.1f}-{max(loads):.1f} during the race part"
           f"{busy}", flush=True)
-    return missed
+    print("\nthe CPU lanes alone, lane by lane: the plain script, the race's lane on a bare "
+          "engine and on a live dashboard, the sides a second apart", flush=True)
+    lanes = await compare_lanes(max(LANE_ROUNDS, repeats), lambda line: print(line, flush=True),
+                                lock)
+    return missed + report(lanes, lambda line: print(line, flush=True))
 
 
 async def main(

@@ -3,7 +3,15 @@ every side, and reasons for a disagreement read from the numbers, never made up.
 
 from __future__ import annotations
 
-from bench.race_compare import Comparison, MachineLoad, SideRun, estimate, near_minimum
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bench.race_compare import HERE, Comparison, MachineLoad, SideRun, estimate, near_minimum
+from bench.race_cpu_lanes import LaneRounds, report
+from loopscope.tasks.scenarios.race_results import Strategy
 
 STRATEGIES = ("sequential", "asyncio", "threads", "processes")
 
@@ -61,3 +69,32 @@ def test_a_lucky_minimum_and_a_wide_spread_are_said_and_nothing_is_invented() ->
     quiet = comparison([0.2, 0.2, 0.2], [0.2, 0.2, 0.2], [0.2, 0.2, 0.2])
     assert quiet.reasons("cpu", "processes") == ["no cause shows in these numbers"]
     assert near_minimum([0.2, 0.205, 0.3]) == 2
+
+
+def test_the_close_look_pairs_each_round_with_the_plain_run_beside_it() -> None:
+    """A busy moment slows all three sides of one round alike: paired, it cancels out."""
+    rounds = LaneRounds(Strategy.PROCESSES, {"plain": [0.2, 0.6, 0.2],
+                                             "headless": [0.21, 0.62, 0.3],
+                                             "dashboard": [0.2, 0.4, 0.3]})
+    assert rounds.paired_ratio("headless") == pytest.approx(1.05)
+    assert rounds.agrees("headless")
+    slow = LaneRounds(Strategy.SEQUENTIAL, {"plain": [0.4, 0.4], "headless": [0.4, 0.4],
+                                            "dashboard": [0.5, 0.5]})
+    assert not slow.agrees("dashboard")
+    lines: list[str] = []
+    assert report([rounds, slow], lines.append) == 1
+    assert lines[1] == (
+        "  cpu processes  headless 1.05x [agree within 15%]   dashboard 1.00x [agree within 15%]"
+        "   fastest plain/headless/dashboard 0.200/0.210/0.200 s (1.05x/1.00x)")
+    assert "dashboard 1.25x [DISAGREE (> 15%)]" in lines[2]
+
+
+def test_the_plain_script_runs_one_lane_alone() -> None:
+    out = subprocess.run(
+        [sys.executable, str(HERE / "race_plain.py"), "--only", "cpu/sequential",
+         "--cpu-n", "1000", "--cpu-count", "2"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    walls = json.loads(out)
+    assert list(walls) == ["cpu"]
+    assert list(walls["cpu"]) == ["sequential"]
