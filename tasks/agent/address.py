@@ -86,4 +86,6 @@ def private_socket_path(name: str = "agent.sock") -> str:
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(18)
+    """A token for a TCP agent: hex, so it never starts with "-" (``--token -x9…`` reads as a
+    missing value on a command line; a url-safe token did, one time in 32)."""
+    return secrets.token_hex(18)

@@ -126,3 +126,13 @@ def test_addresses(text: str, expected: str) -> None:
 def test_remote_or_malformed_addresses_are_refused(text: str) -> None:
     with pytest.raises(AddressError):
         parse_address(text)
+
+
+def test_a_made_up_token_can_follow_token_on_a_command_line() -> None:
+    # a url-safe token began with "-" one time in 32, and `attach --token -x…` then failed
+    from loopscope.tasks.agent.address import new_token
+
+    tokens = {new_token() for _ in range(2000)}
+    assert len(tokens) == 2000
+    assert not any(token.startswith("-") for token in tokens)
+    assert all(len(token) >= 32 for token in tokens)
