@@ -26,8 +26,11 @@ class FramePacer:
     """When the next pull is due, from what the last pull and draw cost."""
 
     def __init__(self, budget: float = FRAME_BUDGET,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+                 clock: Callable[[], float] = time.perf_counter,
+                 max_wait: float | None = None) -> None:
         self.budget = budget
+        self.max_wait = max_wait
+        """The longest a pull may wait after a frame, however costly (None: no limit)."""
         self.clock = clock
         """Tests replace it to step time by hand."""
         self.next_pull = 0.0
@@ -41,7 +44,7 @@ class FramePacer:
     def pulled(self, start: float) -> None:
         """A pull that began at ``start`` just ended."""
         self.pull_cost = self.clock() - start
-        self.next_pull = start + self.pull_cost * self.budget
+        self.next_pull = start + self._wait(self.pull_cost)
 
     def hold(self, until: float) -> None:
         """No pull before ``until`` whatever the frames cost (a stopwatch is running)."""
@@ -65,5 +68,9 @@ class FramePacer:
                 done()
             end = self.clock()
             cost = end - start + self.pull_cost
-            self.next_pull = max(self.next_pull, end + cost * self.budget)
+            self.next_pull = max(self.next_pull, end + self._wait(cost))
             self.pull_cost = 0.0
+
+    def _wait(self, cost: float) -> float:
+        wait = cost * self.budget
+        return wait if self.max_wait is None else min(wait, self.max_wait)

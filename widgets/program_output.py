@@ -123,7 +123,9 @@ class ProgramOutputView(ScrollView, can_focus=True):
         self._measure()
         self.virtual_size = Size(self.text_width, self._starts[-1])
         if self.following:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            # after the refresh: the new virtual size is laid out by then (scrolled at once,
+            # the end was the old one, and with no more output the view stayed there)
+            self.scroll_end(animate=False, immediate=False, x_axis=False)
         self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:

@@ -65,3 +65,11 @@ def test_hold_keeps_pulls_away_while_a_stopwatch_runs(clock: list[float]) -> Non
     pacer.hold(clock[0] + 0.5)
     assert not pacer.due(clock[0] + 0.4)
     assert pacer.due(clock[0] + 0.5)
+
+
+def test_a_limit_keeps_a_slow_screen_at_least_once_a_second(clock: list[float]) -> None:
+    pacer = FramePacer(clock=lambda: clock[0], max_wait=1.0)
+    start = clock[0]
+    clock[0] += 0.3  # a 300 ms frame on a starved machine: 4.5 s of waiting unlimited
+    pacer.pulled(start)
+    assert pacer.next_pull == pytest.approx(start + 1.0)

@@ -35,6 +35,8 @@ from loopscope.widgets.watch_status import WatchStatus
 from loopscope.widgets.watch_task_list import WatchTaskList
 
 REFRESH_S = 0.1
+WATCH_MAX_WAIT_S = 1.0
+"""However costly its frames, the watch screen shows what changed at least once a second."""
 HELP_SCREEN = "watch-help"
 
 
@@ -81,7 +83,7 @@ class WatchScreen(Screen[None]):
     def __init__(self, session: WatchSession) -> None:
         super().__init__()
         self.session = session
-        self.pacer = FramePacer()
+        self.pacer = FramePacer(max_wait=WATCH_MAX_WAIT_S)
         """When the timer's next pull is due, from what the last frame cost."""
         self._titles: dict[tuple[str, str], str] = {}
         """The border titles as last set (by widget id and which border)."""
