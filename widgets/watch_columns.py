@@ -6,6 +6,7 @@ Kept apart from the widget so the list, the headless report and tests agree on o
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import repeat
@@ -180,7 +181,8 @@ CAPS = {"name": 18, "where": 30}
 """How wide a flexible column grows before the next one gets the rest."""
 
 
-def layout(width: int, *, lanes: bool = False) -> list[tuple[WatchColumn, int]]:
+@functools.cache  # a few widths a session: every row drawn asks
+def layout(width: int, *, lanes: bool = False) -> tuple[tuple[WatchColumn, int], ...]:
     """The columns that fit in ``width`` with their widths, in display order."""
     chosen: list[WatchColumn] = []
     used = 0
@@ -200,7 +202,7 @@ def layout(width: int, *, lanes: bool = False) -> list[tuple[WatchColumn, int]]:
         widths[column.key] += share
         spare -= share
     chosen.sort(key=lambda c: DISPLAY_ORDER.index(c.key))
-    return [(c, widths[c.key]) for c in chosen]
+    return tuple((c, widths[c.key]) for c in chosen)
 
 
 def matches(task: TaskSnapshot, needle: str) -> bool:

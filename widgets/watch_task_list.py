@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -27,23 +27,18 @@ from loopscope.tasks.agent.model import TaskSnapshot, TaskState
 from loopscope.tasks.watch.store import WatchStore
 from loopscope.widgets.watch_columns import (
     SORT_ORDER,
-    WatchColumn,
     fit_location,
     layout,
     remember_locations,
 )
+from loopscope.widgets.watch_lanes import axis_text, fit, lane
 from loopscope.widgets.watch_order import MOVE_AT_MOST, FlatOrder
+from loopscope.widgets.watch_row_styles import RowKind, RowStyles, row_styles
 from loopscope.widgets.watch_rows import next_match, tree_rows
 
 BIG = 5_000
 """Above this many rows a tree walk, or a re-sort for a batch of many changes, waits for every
 tenth sync (~1 s)."""
-
-
-def fit(text: str, width: int, right: bool = False) -> str:
-    if cell_len(text) > width:
-        return set_cell_size(text, width - 1) + "…" if width > 1 else text[:width]
-    return text.rjust(width) if right else set_cell_size(text, width)
 
 
 class WatchTaskList(ScrollView, can_focus=True):
@@ -146,8 +141,7 @@ class WatchTaskList(ScrollView, can_focus=True):
         self._selected: int | None = None
         self._follow = False
         self._cache: LRUCache[int, tuple[TaskSnapshot, tuple[object, ...], Strip]] = LRUCache(2048)
-        self._styles: dict[tuple[bool, bool, bool, TaskState], tuple[Style, Style, Style]] = {}
-        self._layouts: dict[tuple[int, bool], list[tuple[WatchColumn, int]]] = {}
+        self._styles: dict[RowKind, RowStyles] = {}
         self._axis: tuple[float, float] = (0.0, 1.0)
         """The time the lanes span: the agent's clock at the first batch and at the latest."""
 
@@ -184,7 +178,8 @@ class WatchTaskList(ScrollView, can_focus=True):
         segments = []
         for column, column_width in layout(width, lanes=self.lanes):
             if column.key == "lane":
-                segments.append(Segment(self._axis_text(column_width), style))
+                segments.append(Segment(axis_text(self._axis, self.store.spikes, column_width),
+                                            style))
                 segments.append(Segment(" ", style))
                 continue
             title = column.title
@@ -195,39 +190,14 @@ class WatchTaskList(ScrollView, can_focus=True):
             segments.append(Segment(" ", style))
         return Strip(segments).adjust_cell_length(width, style).crop(0, width)
 
-    def _row_styles(self, is_cursor: bool, context: bool,
-                    state: TaskState) -> tuple[Style, Style, Style]:
-        """A row's base, tree and state styles, looked up once per kind of row (each lookup
-        walks the CSS; a re-sorted screen draws 50 rows). Forgotten on a style update."""
-        key = (self.has_focus, is_cursor, context, state)
-        styles = self._styles.get(key)
-        if styles is None:
-            base = self.rich_style
-            if is_cursor:
-                base = base + self.get_component_rich_style("watch-list--cursor")
-            tree_style = base + self.get_component_rich_style("watch-list--tree")
-            if context:  # an ancestor of a match, not a match: muted throughout
-                base = tree_style
-            state_style = base + self.get_component_rich_style(f"watch-list--{state.value}")
-            if context:
-                state_style = tree_style
-            styles = self._styles[key] = (base, tree_style, state_style)
-        return styles
-
-    def _layout(self, width: int) -> list[tuple[WatchColumn, int]]:
-        key = (width, self.lanes)
-        columns = self._layouts.get(key)
-        if columns is None:
-            columns = self._layouts[key] = layout(width, lanes=self.lanes)
-        return columns
-
     def _render_row(self, task: TaskSnapshot, width: int, is_cursor: bool, depth: int) -> Strip:
         context = task.id in self._context_rows
-        base, tree_style, state_style = self._row_styles(is_cursor, context, task.state)
+        base, tree_style, state_style = row_styles(self, self._styles, is_cursor, context,
+                                                  task.state)
         segments: list[Segment] = []
-        for column, column_width in self._layout(width):
+        for column, column_width in layout(width, lanes=self.lanes):
             if column.key == "lane":
-                segments.extend(self._lane(task, column_width, base, state_style))
+                segments.extend(lane(task, self._axis, column_width, base, state_style))
                 segments.append(Segment(" ", base))
                 continue
             style: Style = base
@@ -245,35 +215,6 @@ class WatchTaskList(ScrollView, can_focus=True):
         # one segment per run of one style: fewer for every later pass (filters, the
         # compositor, the dimmed copy behind a pop-up) to walk
         return Strip(segments).adjust_cell_length(width, base).crop(0, width).simplify()
-
-    def _axis_text(self, width: int) -> str:
-        """``0 s`` at the left, the span at the right, ``!`` where the loop was held."""
-        start, end = self._axis
-        cells = [" "] * width
-        span = max(end - start, 1e-9)
-        for spike in self.store.spikes:
-            x = int((spike.at - start) / span * width)
-            if 0 <= x < width:
-                cells[x] = "!"
-        right = f"{end - start:.1f} s"
-        text = "".join(cells)
-        if width > len(right) + 4:
-            text = "0 s" + text[3 : width - len(right)] + right
-        return text
-
-    def _lane(self, task: TaskSnapshot, width: int, base: Style, bar: Style) -> list[Segment]:
-        """The task's life as a bar: from its creation to its end (or to now)."""
-        start, end = self._axis
-        span = max(end - start, 1e-9)
-        born = max(0.0, (task.created_t - start) / span)
-        died = (task.ended_t if task.ended_t is not None else end) - start
-        first = min(width - 1, int(born * width))
-        last = max(first + 1, min(width, round(died / span * width)))
-        return [
-            Segment(" " * first, base),
-            Segment("█" * (last - first), bar),
-            Segment(" " * (width - last), base),
-        ]
 
     def notify_style_update(self) -> None:
         super().notify_style_update()

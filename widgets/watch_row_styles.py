@@ -1,0 +1,34 @@
+"""The styles of one kind of row of the watch list (its base, its tree guides, its state),
+looked up once per kind: each lookup walks the CSS, and a re-sorted screen draws 50 rows."""
+
+from __future__ import annotations
+
+from rich.style import Style
+from textual.widget import Widget
+
+from loopscope.tasks.agent.model import TaskState
+
+RowStyles = tuple[Style, Style, Style]
+"""A row's base, tree and state styles."""
+RowKind = tuple[bool, bool, bool, TaskState]
+"""(the list has focus, the row is the cursor's, the row is only context, its state)."""
+
+
+def row_styles(widget: Widget, cache: dict[RowKind, RowStyles], is_cursor: bool,
+               context: bool, state: TaskState) -> RowStyles:
+    """The styles of a row of ``widget`` (the watch list), from ``cache`` or looked up once
+    into it; the widget forgets its cache on a style update."""
+    key = (widget.has_focus, is_cursor, context, state)
+    styles = cache.get(key)
+    if styles is None:
+        base = widget.rich_style
+        if is_cursor:
+            base = base + widget.get_component_rich_style("watch-list--cursor")
+        tree_style = base + widget.get_component_rich_style("watch-list--tree")
+        if context:  # an ancestor of a match, not a match: muted throughout
+            base = tree_style
+        state_style = base + widget.get_component_rich_style(f"watch-list--{state.value}")
+        if context:
+            state_style = tree_style
+        styles = cache[key] = (base, tree_style, state_style)
+    return styles
