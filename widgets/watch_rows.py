@@ -7,7 +7,7 @@ the cursor) so the rules can be read and tested on their own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Reversible, Sequence
 from operator import attrgetter
 
 from loopscope.tasks.agent.model import TaskSnapshot
@@ -32,7 +32,7 @@ def flat_rows(tasks: Mapping[int, TaskSnapshot], sort_key: str, reverse: bool,
 _BY_ID = attrgetter("id")
 
 
-def tree_rows(tasks: Mapping[int, TaskSnapshot], children: Mapping[int | None, Sequence[int]],
+def tree_rows(tasks: Mapping[int, TaskSnapshot], children: Mapping[int | None, Reversible[int]],
               needle: str) -> tuple[list[int], dict[int, int], set[int]]:
     """Depth-first from the root tasks (a task whose parent was forgotten is a root): the
     rows, each row's depth, and the context rows. With a filter the tree keeps its shape: a

@@ -10,7 +10,6 @@ task: a batch of 100,000 changes is one ``apply_message``.
 
 from __future__ import annotations
 
-import contextlib
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -35,8 +34,11 @@ class WatchStore:
 
     def __init__(self, *, cancel: CancelRequest | None = None) -> None:
         self.state = WatchState()
-        self.children: dict[int | None, list[int]] = {}
-        """Task ids by parent id (None: created outside any task), in the order they came."""
+        self.children: dict[int | None, dict[int, None]] = {}
+        """Task ids by parent id (None: created outside any task), in the order they came: an
+        ordered set (a dict's keys), so that forgetting one of 100,000 children of a parent
+        is one step, not a search (the retention's "gone" lists stalled the screen 0.3-0.5 s
+        when a program with many tasks exited)."""
         self.counts: Counter[TaskState] = Counter()
         self.version = 0
         self.structure_version = 0
@@ -78,7 +80,7 @@ class WatchStore:
             if task is None:  # created and let go of within one batch ("gone" as well)
                 continue
             if old is None:
-                self.children.setdefault(task.parent, []).append(task_id)
+                self.children.setdefault(task.parent, {})[task_id] = None
                 self.structure_version = version
             else:
                 counts[old.state] -= 1
@@ -99,8 +101,7 @@ class WatchStore:
             self.counts[old.state] -= 1
             siblings = self.children.get(old.parent)
             if siblings is not None:
-                with contextlib.suppress(ValueError):
-                    siblings.remove(old.id)
+                siblings.pop(old.id, None)
             self._changed.pop(old.id, None)
             self._forgotten.append((version, old.id))
             self.structure_version = version

@@ -54,3 +54,16 @@ def test_duplicate_rows_in_one_batch_count_once() -> None:
     store.apply_message(batch([tasks[0], tasks[0], tasks[1]], full=True))
     assert consistent(store)
     assert len(store.tasks) == 2
+
+
+def test_children_keep_their_order_as_siblings_are_let_go_of() -> None:
+    # the index is an ordered set: letting go of one of many siblings is one step (a list's
+    # remove searched, and 100,000 "gone" at a program's exit stalled the screen)
+    store = WatchStore()
+    parent = crawler_tasks()[0]
+    kids = [dataclasses.replace(crawler_tasks()[1], id=n, parent=parent.id, name=f"k{n}")
+            for n in range(100, 130)]
+    store.apply_message(batch([parent, *kids], full=True))
+    store.apply_message(batch([], gone=list(range(100, 130, 3))))
+    assert list(store.children[parent.id]) == [n for n in range(100, 130) if n % 3 != 1]
+    assert consistent(store)
