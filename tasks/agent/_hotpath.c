@@ -443,7 +443,14 @@ finish(RecordObject *record, PyObject *task, double end_t)
 #if PY_VERSION_HEX >= 0x030D0000
     int found = PyObject_GetOptionalAttr(coro, str_qualname, &qualname);
 #else
-    int found = _PyObject_LookupAttr(coro, str_qualname, &qualname);
+    int found;
+    if (PyCoro_CheckExact(coro)) {  /* the common case: read, not looked up by name */
+        qualname = Py_XNewRef(((PyCoroObject *)coro)->cr_qualname);
+        found = qualname != NULL;
+    }
+    else {
+        found = _PyObject_LookupAttr(coro, str_qualname, &qualname);
+    }
 #endif
     Py_DECREF(coro);
     if (found < 0) {
@@ -468,13 +475,13 @@ finish(RecordObject *record, PyObject *task, double end_t)
         }
     }
     PyObject *key = Py_NewRef(record->task_id);
-    int present = PyDict_Contains(live, key);
-    if (present > 0 && PyDict_DelItem(live, key) < 0) {
-        present = -1;
-    }
+    int gone = PyDict_DelItem(live, key);  /* one lookup; absent is fine (swept already) */
     Py_DECREF(key);
-    if (present < 0) {
-        return -1;
+    if (gone < 0) {
+        if (!PyErr_ExceptionMatches(PyExc_KeyError)) {
+            return -1;
+        }
+        PyErr_Clear();
     }
     return is_cancelled ? retire(record, str_str_cancelled, C_CANCELLED)
                         : retire(record, str_str_done, C_DONE);
