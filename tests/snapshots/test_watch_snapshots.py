@@ -10,13 +10,22 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
+from loopscope.tui.screens.watch import WatchScreen
+from loopscope.widgets.watch_detail import WatchDetail
 from tests.watch_fake import staged_watch_app
 
 SIZES = pytest.mark.parametrize("size", [(160, 50), (80, 24)], ids=["160x50", "80x24"])
 
 
 async def _settle(pilot: Pilot[object]) -> None:
-    await pilot.pause(0.3)
+    # the screen's own pull, now: its timer is paced by what frames cost, and on a busy
+    # machine a fixed pause could end before the next pull
+    for screen in pilot.app.screen_stack:
+        if isinstance(screen, WatchScreen):
+            screen.sync()
+        for detail in screen.query(WatchDetail):  # a pop-up's detail pulls on its own timer
+            detail.sync()
+    await pilot.pause()
     await pilot.wait_for_scheduled_animations()
 
 

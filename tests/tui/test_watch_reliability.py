@@ -191,10 +191,10 @@ async def test_a_uvloop_program_has_task_rows_on_the_watch_screen(tmp_path: Path
         assert parent is not None
         await until(pilot, lambda: store.tasks[parent].state is TaskState.SUSPENDED)
         assert any(frame.function == "main" for frame in store.tasks[parent].await_chain)
-        await pilot.pause(0.15)
-        shown = "\n".join(
-            str(line.text) for line in (
-                app.screen.query_one(WatchTaskList).render_line(y)
-                for y in range(app.screen.query_one(WatchTaskList).size.height)))
-        assert "fetch-1" in shown
-        assert "holder" in shown
+        def shown() -> str:
+            task_list = app.screen.query_one(WatchTaskList)
+            return "\n".join(str(task_list.render_line(y).text)
+                             for y in range(task_list.size.height))
+
+        await until(pilot, lambda: "fetch-1" in shown())  # at the screen's next pull
+        assert "holder" in shown()
