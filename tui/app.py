@@ -7,10 +7,8 @@ import asyncio
 import contextlib
 import os
 import signal
-import threading
 import time
 from collections.abc import Callable, Sequence
-from types import FrameType
 from typing import Any
 
 import psutil
@@ -22,6 +20,7 @@ from loopscope.tasks.kinds import Kind, register
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.options import EngineOptions
 from loopscope.tui.commands import LoopscopeCommands
+from loopscope.tui.hangup import HangupExit
 from loopscope.tui.launch_keys import DEFAULT_BATCH_SIZE
 from loopscope.tui.screens.main import MainScreen
 
@@ -58,7 +57,8 @@ class LoopscopeApp(App[int]):
         self.scenario_options = scenario_options
         self._notices_shown = 0
         self._engine_closed = False
-        self._terminal_gone = False
+        self._hangup = HangupExit(closed=lambda: self._engine_closed, stop=self._stop_on_signal,
+                                  leave_if_stuck=self._leave_if_stuck)
 
     async def on_mount(self) -> None:
         manager = self.manager
@@ -95,28 +95,11 @@ class LoopscopeApp(App[int]):
         for signum in signums:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(signum, self._stop_on_signal, signum)
-        if not self.is_headless:
-            # Not through the loop: once the terminal is gone the loop may be stuck writing
-            # to it, and Textual's shutdown waits forever on its dead writer thread (a
-            # dashboard was found hours later, idle, its terminal deleted). A plain handler
-            # still runs then (the watch app does the same).
-            with contextlib.suppress(ValueError):  # not the main thread
-                signal.signal(signal.SIGHUP, self._on_hangup)
-
-    def _on_hangup(self, signum: int, frame: FrameType | None) -> None:
-        """The terminal closed: close the engine as q does, then leave at once (there is no
-        terminal to restore); a watchdog thread leaves anyway if the loop is stuck."""
-        if self._engine_closed:
-            os._exit(128 + signal.SIGHUP)
-        if self._terminal_gone:
-            return
-        self._terminal_gone = True
-        threading.Thread(target=self._leave_if_stuck, name="loopscope-hangup",
-                         daemon=True).start()
-        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-            asyncio.get_running_loop().call_soon_threadsafe(self._stop_on_signal, signum)
+        if not self.is_headless:  # closing the terminal (tui/hangup.py)
+            self._hangup.install()
 
     def _leave_if_stuck(self) -> None:
+        """After the hangup: the process pool's workers killed, and out."""
         time.sleep(HANGUP_GRACE_S)
         with contextlib.suppress(psutil.Error):
             for child in psutil.Process().children(recursive=True):  # the process pool
@@ -127,7 +110,7 @@ class LoopscopeApp(App[int]):
     def _stop_on_signal(self, signum: int) -> None:
         async def stop() -> None:
             await self._close_engine()
-            if self._terminal_gone:
+            if self._hangup.terminal_gone:
                 os._exit(128 + signum)
             self.exit(128 + signum, return_code=128 + signum)
 

@@ -10,10 +10,8 @@ import asyncio
 import contextlib
 import os
 import signal
-import threading
 import time
 from collections.abc import Sequence
-from types import FrameType
 
 from textual.app import App
 
@@ -21,6 +19,7 @@ from loopscope.tasks.gc_tuning import FreezeAsItGrows, tune_garbage_collector
 from loopscope.tasks.watch.agent_feed import ConnectFeed, ListenerFeed, agent_command
 from loopscope.tasks.watch.session import WatchSession
 from loopscope.tasks.watch.supervisor import GRACE_S, ExitStatus, ProgramSupervisor
+from loopscope.tui.hangup import HangupExit
 from loopscope.tui.screens.watch import WatchScreen
 
 
@@ -37,7 +36,8 @@ class WatchApp(App[int]):
         self.session = session
         self._session_closed = False
         """The session is closed: the program loopscope started has been stopped."""
-        self._terminal_gone = False
+        self._hangup = HangupExit(closed=lambda: self._session_closed,
+                                  stop=self._stop_on_signal, leave_if_stuck=self._leave_if_stuck)
         self._freezer = FreezeAsItGrows()
         """Keeps the collector off the snapshots of a program with 100,000 tasks."""
 
@@ -61,27 +61,11 @@ class WatchApp(App[int]):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(signal.SIGHUP, self._stop_on_signal, signal.SIGHUP)
             return
-        # Not through the loop: once the terminal is gone the loop may be stuck in a write to
-        # it (Textual's writer thread is replaced on the SIGCONT that comes with the hangup,
-        # and the old one's full queue is never drained). A plain handler still runs then.
-        with contextlib.suppress(ValueError):  # not the main thread
-            signal.signal(signal.SIGHUP, self._on_hangup)
-
-    def _on_hangup(self, signum: int, frame: FrameType | None) -> None:
-        """The terminal closed: stop the program as q does, then leave at once (there is no
-        terminal to restore). If the loop is stuck, a watchdog thread stops the program's
-        process group itself once the gentle stop has had its time, and leaves."""
-        if self._session_closed:
-            os._exit(128 + signal.SIGHUP)
-        if self._terminal_gone:
-            return
-        self._terminal_gone = True
-        threading.Thread(target=self._leave_if_stuck, name="loopscope-hangup",
-                         daemon=True).start()
-        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-            asyncio.get_running_loop().call_soon_threadsafe(self._stop_on_signal, signum)
+        self._hangup.install()  # closing the terminal (tui/hangup.py)
 
     def _leave_if_stuck(self) -> None:
+        """After the hangup, if the loop is stuck: the program's process group stopped once
+        the gentle stop has had its time, and out."""
         program = self.session.program
         grace = program.grace_s if program is not None else 0.0
         time.sleep(3 * grace + 1.0)  # SIGINT, SIGTERM, SIGKILL a grace apart, then some
@@ -93,7 +77,7 @@ class WatchApp(App[int]):
     def _stop_on_signal(self, signum: int) -> None:
         async def stop() -> None:
             await self._close_session()
-            if self._terminal_gone and not self.is_headless:
+            if self._hangup.terminal_gone and not self.is_headless:
                 os._exit(128 + signum)
             self.exit(128 + signum, return_code=128 + signum)
 

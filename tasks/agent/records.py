@@ -105,13 +105,6 @@ class TaskRecord:
     def __repr__(self) -> str:
         return f"<TaskRecord #{self.seq} {self.qualname or '?'} steps={self.steps} end={self.end}>"
 
-    FROZEN_FIELDS = (
-        "seq", "task_id", "loop", "parent", "created_code", "created_lasti", "created_t",
-        "last_end", "busy", "scheduled", "longest", "steps", "longest_line", "blocked", "end",
-        "ended_t", "name", "qualname", "result", "error", "chain", "finish_no",
-    )
-    """``frozen``'s order (``loop`` as its number), for the C hot path that freezes too."""
-
     def frozen(self) -> tuple[Any, ...]:
         """A finished record as a tuple of plain values, which the garbage collector stops
         tracking at its next collection: kept finished tasks cost it nothing. Keeping the
