@@ -22,6 +22,7 @@ from loopscope.tasks.options import EngineOptions
 from loopscope.tui.commands import LoopscopeCommands
 from loopscope.tui.hangup import HangupExit
 from loopscope.tui.launch_keys import DEFAULT_BATCH_SIZE
+from loopscope.tui.notices import NoticeApp
 from loopscope.tui.screens.main import MainScreen
 
 HANGUP_GRACE_S = 5.0
@@ -32,7 +33,7 @@ WIDE_COLUMNS = 120
 docked beside the dashboard."""
 
 
-class LoopscopeApp(App[int]):
+class LoopscopeApp(NoticeApp):
     """loopscope: make Python concurrency visible."""
 
     CSS_PATH = "loopscope.tcss"

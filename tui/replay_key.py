@@ -18,14 +18,14 @@ from loopscope.tasks.clean_replay import CleanReplay, replay_in_clean_process
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.units import human_seconds
 
-REPLAY_TOAST_S = 3.0
-"""How long ``R``'s "measuring…" toast stays: it covers the timeline, which says the same."""
-FOUND_TOAST_S = 12
-"""How long the measured figures stay on screen."""
+REPLAY_NOTE_S = 4.0
+"""How long ``R``'s "measuring…" message stays: the timeline says the same meanwhile."""
+FOUND_NOTE_S = 12
+"""How long the measured figures stay on the message row (the gain panel keeps them)."""
 
 
 Notify = Callable[..., None]
-"""A screen's ``notify``: a toast (``severity=``, ``timeout=``)."""
+"""A screen's ``notify``: a message (``severity=``, ``timeout=``)."""
 
 _RANDOM_DELAY = re.compile(r"/delay/\d+-\d+")
 
@@ -38,8 +38,8 @@ def random_delay_note(batch: Batch) -> str:
                      for arg in spec.args for match in _RANDOM_DELAY.finditer(arg)})
     if not ranges:
         return ""
-    return (f" Random delays ({', '.join(ranges)}) are drawn anew for every request of each "
-            "run: the gain holds on average, not request by request.")
+    return (f" Random delays ({', '.join(ranges)}) differ from run to run: the gain holds on "
+            "average.")
 
 
 class ReplayKey:
@@ -71,10 +71,9 @@ class ReplayKey:
         estimate = batch.timing(self._manager.clock()).sequential_estimate_s
         self.run = replay_in_clean_process(self._manager, batch)
         self._notify(
-            f"measuring batch #{batch.id} in a clean process, away from the screen: the batch "
-            f"again, then one task at a time (about {human_seconds(estimate)}, estimate). "
-            f"C cancels it.{random_delay_note(batch)}",
-            timeout=REPLAY_TOAST_S,
+            f"measuring batch #{batch.id} in a clean process (about {human_seconds(estimate)}, "
+            "estimate) · C cancels",
+            timeout=REPLAY_NOTE_S,
         )
         return True
 
@@ -89,10 +88,10 @@ class ReplayKey:
         elif run.speedup is not None and run.clean_wall_s and run.sequential_s is not None:
             share = run.screen_share or 0.0
             self._notify(
-                f"batch #{run.original.id} measured in a clean process: "
+                f"batch #{run.original.id} in a clean process: "
                 f"{human_seconds(run.clean_wall_s)} concurrently, "
-                f"{human_seconds(run.sequential_s)} one by one: {run.speedup:.1f}× (measured). "
-                f"On the screen it took {human_seconds(run.screen_wall_s)} "
-                f"({share:+.0%} beside the screen).{random_delay_note(run.original)}",
-                timeout=FOUND_TOAST_S,
+                f"{human_seconds(run.sequential_s)} one by one: {run.speedup:.1f}× measured; "
+                f"beside the screen it took {human_seconds(run.screen_wall_s)} ({share:+.0%})."
+                f"{random_delay_note(run.original)}",
+                timeout=FOUND_NOTE_S,
             )

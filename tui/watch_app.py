@@ -13,17 +13,16 @@ import signal
 import time
 from collections.abc import Sequence
 
-from textual.app import App
-
 from loopscope.tasks.gc_tuning import FreezeAsItGrows, tune_garbage_collector
 from loopscope.tasks.watch.agent_feed import ConnectFeed, ListenerFeed, agent_command
 from loopscope.tasks.watch.session import WatchSession
 from loopscope.tasks.watch.supervisor import GRACE_S, ExitStatus, ProgramSupervisor
 from loopscope.tui.hangup import HangupExit
+from loopscope.tui.notices import NoticeApp
 from loopscope.tui.screens.watch import WatchScreen
 
 
-class WatchApp(App[int]):
+class WatchApp(NoticeApp):
     """loopscope watching a program."""
 
     CSS_PATH = "watch.tcss"

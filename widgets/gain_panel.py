@@ -113,6 +113,9 @@ class GainPanel(Widget):
             note.append(f"session {batches:,} batch{plural}: ")
             note.append(_speedup(session.speedup), estimate)
             note.append(" est.")
+            if note.cell_len > width:  # no room for the count: the estimate stays labelled
+                row("session", "est.", [_speedup(session.speedup)], estimate)
+                return Text("\n").join(lines)
         lines.append(note)
         return Text("\n").join(lines)
 

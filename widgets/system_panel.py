@@ -102,13 +102,21 @@ class SystemPanel(Widget):
             lag.append(" " + sparkline(self._spark, spark_width))
         spike = self._spike_line()
         room = self._room()
-        if room is not None:
+        if room is None:
+            spike_lines = [spike]
+        else:
             # a panel given a fixed share of the column (80x24) cuts figures, never its
-            # border: the spike on one line, then the last figure lines go first
-            spike.truncate(width, overflow="ellipsis")
-            lines = lines[: max(0, room - 2)]
+            # border nor the spike's cause: the spike wraps onto up to all but two lines (the
+            # lag line and one of figures), and the last figure lines give way to it
+            spike_lines = list(spike.wrap(self.app.console, width, overflow="fold"))
+            most = max(1, room - 2)
+            if len(spike_lines) > most:
+                spike_lines = spike_lines[:most]
+                spike_lines[-1].truncate(width - 1)
+                spike_lines[-1].append("…")
+            lines = lines[: max(0, room - 1 - len(spike_lines))]
         lines.append(lag)
-        lines.append(spike)
+        lines.extend(spike_lines)
         return Text("\n").join(lines[-room:] if room else lines)
 
     def _room(self) -> int | None:

@@ -31,26 +31,32 @@ class Column:
     key: str
     title: str
     width: int
-    """Fixed width, or the minimum width of a flexible column."""
+    """The width it gets when there is room (a flexible column: before the spare is shared)."""
     flexible: bool = False
     right: bool = False
     middle: bool = False
     """Cut in the middle (paths), not at the end."""
+    least: int = 0
+    """The narrowest it may be squeezed to, so a more useful column fits (0: ``width``)."""
+
+    @property
+    def narrowest(self) -> int:
+        return self.least or self.width
 
 
 NOT_MEASURED = "—"
 """What ``busy`` and ``steps`` show when step timing is off."""
 
-# In the order they are dropped from the right when the list is narrow: last goes first.
-# At 80 columns the list keeps id, state, kind and a target wide enough for a URL path; at
-# 160 every column fits.
+# In the order of their use to someone watching: a narrow list keeps the first that fit (at
+# their ``least`` width), then widens them. At 80 columns the list keeps id, state, kind, a
+# target wide enough for "/delay/100-1200" and the run time; at 160 every column fits.
 COLUMNS = (
     Column("id", "id", 4, right=True),
     Column("state", "state", 10),
-    Column("kind", "kind", 8),
+    Column("kind", "kind", 8, least=6),
     Column("target", "target", 12, flexible=True, middle=True),
-    Column("outcome", "waits at / outcome", 18, flexible=True),
     Column("run", "run", 7, right=True),
+    Column("outcome", "waits at / outcome", 18, flexible=True),
     Column("busy", "busy", 7, right=True),
     Column("steps", "steps", 6, right=True),
     Column("wait", "wait", 7, right=True),
@@ -65,6 +71,9 @@ STEP_COLUMNS = frozenset({"busy", "steps"})
 INSIGHT_COLUMNS = STEP_COLUMNS | {"outcome"}
 """Columns that need the tasks' insight sampled (``TaskManager.sample_insight``)."""
 STATE_ORDER = {state: n for n, state in enumerate(TaskState)}
+TARGET_READABLE = 16
+"""The target's share of the spare comes first, up to this many cells ("sample-64KiB.txt"):
+before the other columns widen from their ``least``."""
 TARGET_CAP = 18
 """The target column grows up to this many cells; the last column takes the rest."""
 
@@ -163,26 +172,42 @@ def cut_middle(text: str, width: int) -> str:
 
 
 def layout(width: int, id_width: int) -> list[tuple[Column, int]]:
-    """Columns that fit in ``width``, with their widths, in display order."""
+    """Columns that fit in ``width``, with their widths, in display order.
+
+    The most useful columns are chosen first, each at its narrowest (``id_width``: the id
+    column need not be wider than the biggest id and a space); a column that does not fit is
+    left out whole, never cut. The room left over widens them: the target up to
+    TARGET_READABLE, the squeezed columns back to their width, the target up to TARGET_CAP,
+    and the last flexible column takes the rest.
+    """
     chosen: list[Column] = []
     widths: dict[str, int] = {}
     used = 0
     for column in COLUMNS:
-        column_width = max(column.width, id_width) if column.key == "id" else column.width
-        need = column_width + 1
-        if used + need > width:
+        narrowest = max(3, id_width) if column.key == "id" else column.narrowest
+        if used + narrowest + 1 > width:
             break
         chosen.append(column)
-        widths[column.key] = column_width
-        used += need
+        widths[column.key] = narrowest
+        used += narrowest + 1
     spare = max(0, width - used)
+
+    def widen(key: str, to: int) -> None:
+        nonlocal spare
+        if key in widths and to > widths[key]:
+            share = min(spare, to - widths[key])
+            widths[key] += share
+            spare -= share
+
+    widen("target", TARGET_READABLE)
+    for column in chosen:
+        widen(column.key, max(column.width, id_width) if column.key == "id" else column.width)
+    widen("target", TARGET_CAP)
     flexible = [c for c in chosen if c.flexible]
-    # give the target up to TARGET_CAP cells, the last column the rest
-    for column in flexible:
-        share = spare if column is flexible[-1] else min(spare, TARGET_CAP - column.width)
-        share = max(0, share)
-        widths[column.key] += share
-        spare -= share
+    if flexible and flexible[-1].key != "target":
+        widen(flexible[-1].key, widths[flexible[-1].key] + spare)
+    elif flexible:
+        widen("target", widths["target"] + spare)
     order = {key: n for n, key in enumerate(DISPLAY_ORDER)}
     chosen.sort(key=lambda c: order[c.key])
     return [(c, widths[c.key]) for c in chosen]

@@ -14,8 +14,8 @@ from tests.tui.typing import keys_for
 
 
 def _notices(app: LoopscopeApp) -> list[str]:
-    """The notifications shown (textual keeps its list private: no public way to read it)."""
-    return [str(notification.message) for notification in app._notifications]  # noqa: SLF001
+    """The messages shown (on the message row or in a toast)."""
+    return app.said
 
 
 async def test_C_says_the_scenario_stopped() -> None:

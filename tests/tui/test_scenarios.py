@@ -10,6 +10,7 @@ from textual.app import App
 from loopscope.tasks.options import EngineOptions
 from loopscope.tasks.scenarios import LogKind
 from loopscope.tui.app import make_app
+from loopscope.tui.notices import NoticeApp
 from loopscope.tui.screens.main import MainScreen
 from loopscope.tui.screens.scenarios import RaceScreen, ScenarioPicker
 from loopscope.widgets.race_chart import RaceChart
@@ -78,9 +79,9 @@ async def test_the_race_from_the_picker_ends_with_its_chart() -> None:
 
 
 def notices(app: App[AppResult]) -> list[str]:
-    """Every notification the app has shown (the toasts the user read; textual keeps its
-    list private: no public way to read it)."""
-    return [str(notification.message) for notification in app._notifications]  # noqa: SLF001
+    """Every message the app has shown (on the message row or in a toast)."""
+    assert isinstance(app, NoticeApp)
+    return app.said
 
 
 async def test_w_before_any_race_says_how_to_run_one() -> None:

@@ -58,18 +58,39 @@ async def test_with_step_timing_busy_and_steps_are_measured() -> None:
         assert not task_list.border_subtitle
 
 
-async def test_at_80x24_the_columns_fit_and_the_target_is_readable() -> None:
+async def test_at_80x24_state_and_run_time_fit_beside_a_readable_target() -> None:
+    """Trial: at 80 columns the list showed only id, kind, target and state: how long a task
+    had run was one ``enter`` away. The run time now fits, and the target stays readable."""
     app = new_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("colon", *"sleep 3600 x2", "enter", "escape")
         task_list = app.screen.query_one(TaskList)
         await until(pilot, lambda: task_list.row_count == 2)
         columns = {c.key: w for c, w in layout(task_list.size.width, 2)}
-        assert list(columns) == ["id", "kind", "target", "state"]
-        assert columns["target"] >= 15  # "/delay/100-1200" whole
+        assert list(columns) == ["id", "kind", "target", "state", "run"]
+        assert columns["target"] >= 16  # "sample-64KiB.txt", "/delay/100-1200" whole
         header = shown(task_list)[0]
-        assert header.split() == ["id", "kind", "target", "state"]
+        assert header.split() == ["id", "kind", "target", "state", "run"]
+        await until(pilot, lambda: cells(task_list, 1)["run"].endswith(" s"))
+        assert cells(task_list, 1)["state"] == "running"
         assert not task_list.border_subtitle  # no busy/steps column, nothing to explain
+
+
+def test_a_narrow_list_leaves_columns_out_whole() -> None:
+    """However narrow, every column shown is at least as wide as its narrowest, the widths add
+    up to the list's width, and the run time goes before the kind is squeezed out."""
+    from loopscope.widgets.task_columns import COLUMNS
+
+    narrowest = {c.key: c.narrowest for c in COLUMNS}
+    for width in range(20, 161):
+        for id_width in (2, 3, 4, 6):
+            columns = layout(width, id_width)
+            assert sum(w + 1 for _, w in columns) <= width
+            for column, w in columns:
+                least = max(3, id_width) if column.key == "id" else narrowest[column.key]
+                assert w >= least, (width, id_width, column.key)
+    keys_at_47 = [c.key for c, _ in layout(47, 4)]  # ids up to 999 at 80 columns
+    assert keys_at_47 == ["id", "kind", "target", "state", "run"]
 
 
 def test_a_target_that_is_no_path_keeps_its_start() -> None:

@@ -186,8 +186,7 @@ async def test_cancel_without_an_agent_says_it_is_not_available() -> None:
         app.session.store.set_link("closed")
         await pilot.press("c")
         await until(pilot, lambda: any(
-            "cannot cancel: the agent is closed" in str(n.message)
-            for n in app._notifications))  # noqa: SLF001 - textual keeps them private
+            "cannot cancel: the agent is closed" in said for said in app.said))
 
 
 async def test_the_real_agent_shows_where_a_task_waits_and_c_cancels_it() -> None:

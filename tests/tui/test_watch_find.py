@@ -71,8 +71,7 @@ async def test_a_filter_with_no_match_says_so_on_n() -> None:
         await pilot.press("slash", *"nothing-like-this", "enter", "n")
         assert tasks.row_count == 0
         await pilot.pause(0.1)
-        assert any("no task matches 'nothing-like-this'" in str(n.message)
-                   for n in app._notifications)  # noqa: SLF001 - what the toast says
+        assert any("no task matches 'nothing-like-this'" in said for said in app.said)
 
 
 async def test_help_lists_n_and_N() -> None:

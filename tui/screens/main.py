@@ -49,6 +49,7 @@ from loopscope.tui.screens.search import SearchScreen
 from loopscope.widgets.command_bar import CommandBar
 from loopscope.widgets.gain_panel import GainPanel
 from loopscope.widgets.key_footer import KeyFooter
+from loopscope.widgets.notice_line import NoticeLine
 from loopscope.widgets.scenario_log import ScenarioLog
 from loopscope.widgets.status_line import StatusLine
 from loopscope.widgets.system_panel import SystemPanel
@@ -186,6 +187,7 @@ class MainScreen(Screen[None]):
         status.batch_size = self.batch_size
         yield status
         yield KeyFooter(essential=self.FOOTER_AT_80)
+        yield NoticeLine(id="notice")  # messages, in the footer's place (tui/notices.py)
 
     @property
     def clean_replay(self) -> CleanReplay | None:

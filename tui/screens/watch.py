@@ -26,6 +26,7 @@ from loopscope.tasks.watch.session import WatchSession
 from loopscope.tasks.watch.store import CancelUnavailable
 from loopscope.tui.frame_pacing import FramePacer
 from loopscope.tui.screens.watch_modals import WatchDetailScreen, WatchHelpScreen
+from loopscope.widgets.notice_line import NoticeLine
 from loopscope.widgets.program_output import ProgramOutputView
 from loopscope.widgets.watch_columns import COLUMNS
 from loopscope.widgets.watch_detail import WatchDetail
@@ -115,6 +116,7 @@ class WatchScreen(Screen[None]):
                     "enter keeps it, escape clears", id="watch-filter")
         yield WatchStatus(store, session.program, label=session.label, id="watch-status")
         yield Footer(compact=True, show_command_palette=False)
+        yield NoticeLine(id="notice")  # messages, in the footer's place (tui/notices.py)
 
     def on_mount(self) -> None:
         self.query_one(WatchTaskList).focus()
