@@ -1,6 +1,10 @@
 """One watched task in full: where it waits (its await chain, and the source around the line
 it is suspended on), what it cost (busy, scheduled, idle, steps, longest step), and how it
-ended (result, or exception and traceback).
+ended (what it returned, or the exception it raised and its traceback).
+
+A finished task shows how it ended first, then where it was last suspended, each under a
+heading that says which it is ("Raised …", "Last suspended at …, before it raised"): a
+failed task's last await and its exception, side by side, read as one thing otherwise.
 
 The source comes from ``linecache``, the same lines a traceback would show. The view redraws
 only when the agent sends a new snapshot of the task it shows.
@@ -70,6 +74,29 @@ def await_chain_text(task: TaskSnapshot, store: WatchStore) -> Text:
     return chain
 
 
+ENDED = {
+    TaskState.DONE: "before it returned",
+    TaskState.EXCEPTION: "before it raised",
+    TaskState.CANCELLED: "when it was cancelled",
+}
+"""How a finished task left its last suspension, in the words of its detail view."""
+
+
+def outcome_parts(task: TaskSnapshot) -> list[RenderableType]:
+    """A finished task's ending: what it returned, or the exception it raised and where."""
+    parts: list[RenderableType] = []
+    if task.result is not None and task.state is TaskState.DONE:
+        parts += [Text(""), Text.assemble(("Returned ", "bold"), task.result)]
+    error = task.error
+    if error is not None:
+        parts += [Text(""), Text.assemble(("Raised ", "bold"), (f"{error.type}: {error.message}",
+                                                                 "bold red"))]
+        if error.traceback:
+            parts += [Syntax(error.traceback.rstrip(), "pytb", theme="ansi_dark",
+                             word_wrap=True)]
+    return parts
+
+
 def describe_task(task: TaskSnapshot, store: WatchStore) -> RenderableType:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
@@ -98,27 +125,23 @@ def describe_task(task: TaskSnapshot, store: WatchStore) -> RenderableType:
     parts: list[RenderableType] = [table]
     if task.blocked_at is not None:
         table.add_row("blocked", f"a step held the loop at {where(task.blocked_at)}")
+    live = not task.state.finished
+    if not live:  # how it ended first; where it was last suspended after
+        parts += outcome_parts(task)
     here = task.where
     if here is not None:
-        live = not task.state.finished
-        title = "Await chain (innermost last)" if live else "Last seen waiting (innermost last)"
+        title = "Await chain (innermost last)" if live else "Last await chain (innermost last)"
         parts += [Text(""), Text(title, style="bold underline"),
                   await_chain_text(task, store)]
         source = source_around(here)
         if source is not None:
-            heading = f"Suspended at {where(here)}" if live else f"Was waiting at {where(here)}"
+            heading = f"Suspended at {where(here)}" if live else f"Last suspended at {where(here)}"
             waited = store.state.agent_time - task.suspended_t if task.suspended_t else None
             if live and waited is not None and waited >= 0:
                 heading += f" for {human_seconds(waited)}"
+            elif not live:
+                heading += f", {ENDED.get(task.state, 'before it ended')}"
             parts += [Text(""), Text(heading, style="bold underline"), source]
-    if task.result is not None and task.state is TaskState.DONE:
-        parts += [Text(""), Text(f"result: {task.result}")]
-    error = task.error
-    if error is not None:
-        parts += [Text(""), Text(f"{error.type}: {error.message}", style="bold red")]
-        if error.traceback:
-            parts += [Text(""), Syntax(error.traceback.rstrip(), "pytb", theme="ansi_dark",
-                                       word_wrap=True)]
     return Group(*parts)
 
 
