@@ -32,9 +32,9 @@ def shown(state: str, **ending: object) -> str:
     store.apply_message(batch([snapshot]))
     kept = store.get(6)
     assert kept is not None
-    console = Console(file=io.StringIO(), width=100, color_system=None)
-    console.print(describe_task(kept, store))
-    return console.file.getvalue()  # type: ignore[attr-defined]
+    out = io.StringIO()
+    Console(file=out, width=100, color_system=None).print(describe_task(kept, store))
+    return out.getvalue()
 
 
 def test_a_failed_task_says_what_it_raised_then_where_it_last_waited() -> None:
