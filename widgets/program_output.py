@@ -2,8 +2,8 @@
 
 A Line-API view over the supervisor's bounded ``ProgramOutput``: only the rows on screen are
 drawn, so a program printing megabytes costs the screen what a dozen lines do. Long lines wrap
-(a traceback must be readable in a narrow panel); where each line starts is measured once per
-change of the output or of the width. It follows the
+(a traceback must be readable in a narrow panel), between words where a line is ASCII; where
+each line starts is measured once per change of the output or of the width. It follows the
 newest line until the user scrolls up, and follows again at the bottom (``end``).
 """
 
@@ -36,6 +36,19 @@ def cut_cells(text: str, start: int, width: int) -> str:
             out.append(char)
         cells += size
     return "".join(out)
+
+
+def word_breaks(text: str, width: int) -> list[int]:
+    """Where each wrapped row of an ASCII ``text`` starts: after the last space that fits, so
+    words stay whole ("connection rese" / "t" read as two words); a word longer than a row
+    is folded."""
+    starts = [0]
+    start = 0
+    while len(text) - start > width:
+        space = text.rfind(" ", start + 1, start + width + 1)
+        start = space + 1 if space > start else start + width
+        starts.append(start)
+    return starts
 
 
 class ProgramOutputView(ScrollView, can_focus=True):
@@ -80,6 +93,8 @@ class ProgramOutputView(ScrollView, can_focus=True):
         self._width = 0
         self._starts: list[int] = [0]
         """The first screen row of each kept line (long lines wrap), then the total."""
+        self._breaks: dict[int, list[int]] = {}
+        """Where each row of a long ASCII line starts (``word_breaks``), by line index."""
 
     @property
     def text_width(self) -> int:
@@ -99,7 +114,14 @@ class ProgramOutputView(ScrollView, can_focus=True):
         style = self.rich_style
         if line.stream != "stdout":
             style = style + self.get_component_rich_style(f"program-output--{line.stream}")
-        piece = cut_cells(line.text.expandtabs(4), (row - starts[index]) * width, width)
+        text = line.text.expandtabs(4)
+        part = row - starts[index]
+        breaks = self._breaks.get(index)
+        if breaks is None:
+            piece = cut_cells(text, part * width, width)
+        else:
+            end = breaks[part + 1] if part + 1 < len(breaks) else len(text)
+            piece = text[breaks[part] : end]
         return Strip([Segment(set_cell_size(piece, width), style)], width)
 
     def _measure(self) -> None:
@@ -108,12 +130,20 @@ class ProgramOutputView(ScrollView, can_focus=True):
         self._width = self.text_width
         starts = [0]
         total = 0
-        for line in self.output.lines:
+        breaks: dict[int, list[int]] = {}
+        for index, line in enumerate(self.output.lines):
             text = line.text.expandtabs(4) if "\t" in line.text else line.text
-            cells = len(text) if text.isascii() else cell_len(text)
-            total += max(1, -(-cells // width))
+            if text.isascii():
+                if len(text) <= width:
+                    total += 1
+                else:
+                    rows = breaks[index] = word_breaks(text, width)
+                    total += len(rows)
+            else:
+                total += max(1, -(-cell_len(text) // width))
             starts.append(total)
         self._starts = starts
+        self._breaks = breaks
 
     def sync(self) -> None:
         output = self.output

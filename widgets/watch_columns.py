@@ -36,13 +36,28 @@ def cut_middle(text: str, width: int) -> str:
 
 def fit_location(task: TaskSnapshot, width: int) -> str:
     """The location column in ``width`` cells: what it awaits is cut before file:line is."""
+    if task.state.finished:
+        return fit_outcome(task, width)
     text = location(task)
-    if len(text) <= width or task.state.finished or task.where is None:
+    if len(text) <= width or task.where is None:
         return text
     here = where(task.where)
     if len(here) + 2 <= width:
         return text[: width - 1] + "…"
     return cut_middle(here, width)
+
+
+def fit_outcome(task: TaskSnapshot, width: int) -> str:
+    """A finished task's outcome in ``width`` cells. A cancelled task keeps the line it was
+    cancelled at (``at crawler.py:62``: the state column says cancelled) rather than losing
+    it to "cancelled at craw…"; a result or an exception is cut at its end."""
+    text = location(task)
+    if len(text) <= width:
+        return text
+    if task.state is TaskState.CANCELLED and task.where is not None:
+        here = where(task.where)
+        return f"at {here}" if len(here) + 3 <= width else cut_middle(here, width)
+    return text[: width - 1] + "…" if width > 1 else text[:width]
 
 
 def location(task: TaskSnapshot) -> str:
@@ -164,7 +179,7 @@ COLUMNS: dict[str, WatchColumn] = {
         WatchColumn("steps", "steps", 6, lambda t: f"{t.steps:,}", attrgetter("steps"), right=True),
         WatchColumn("longest", "longest", 7, lambda t: seconds(t.longest_step_s),
                     attrgetter("longest_step_s"), right=True),
-        WatchColumn("where", "suspended at / outcome", 18, location, location_key,
+        WatchColumn("where", "waits at / outcome", 18, location, location_key,
                     flexible=True),
         WatchColumn("lane", "life", 16, lambda t: "", attrgetter("created_t"), flexible=True),
     )
@@ -177,8 +192,10 @@ FIT_ORDER = ("id", "state", "name", "where", "busy", "steps", "longest", "schedu
 FIT_ORDER_LANES = ("id", "state", "name", "lane", "where", "busy", "steps")
 """With lanes on: each task's lifetime drawn on the program's time axis, in place of the
 scheduled, idle and longest columns."""
-CAPS = {"name": 18, "where": 30}
-"""How wide a flexible column grows before the next one gets the rest."""
+CAPS = {"where": 30, "name": 18}
+"""How wide a flexible column grows, in this order, before the lanes (or where a task waits)
+get the rest: where a task waits first (cut, it loses its line number), the name after (most
+names are short)."""
 
 
 @functools.cache  # a few widths a session: every row drawn asks
@@ -194,13 +211,15 @@ def layout(width: int, *, lanes: bool = False) -> tuple[tuple[WatchColumn, int],
         used += column.width + 1
     spare = max(0, width - used)
     widths = {c.key: c.width for c in chosen}
-    flexible = sorted((c for c in chosen if c.flexible), key=lambda c: c.key == "lane")
-    for n, column in enumerate(flexible):
-        cap = CAPS.get(column.key, width)
-        share = spare if n == len(flexible) - 1 else min(spare, cap - column.width)
-        share = max(0, share)
-        widths[column.key] += share
-        spare -= share
+    for key, cap in CAPS.items():
+        if key in widths:
+            share = max(0, min(spare, cap - widths[key]))
+            widths[key] += share
+            spare -= share
+    for key in ("lane", "where", "name"):  # the rest: to the lanes, or where tasks wait
+        if key in widths:
+            widths[key] += spare
+            break
     chosen.sort(key=lambda c: DISPLAY_ORDER.index(c.key))
     return tuple((c, widths[c.key]) for c in chosen)
 

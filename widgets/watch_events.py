@@ -13,6 +13,7 @@ duration here uses ``human_seconds``, the format of the rest of the screen.
 
 from __future__ import annotations
 
+from rich.console import Console
 from rich.text import Text
 
 from loopscope.tasks.agent.model import AgentWarning, LagSample, LagSpike, WarningKind
@@ -49,8 +50,8 @@ def offset(at_s: float) -> str:
 
 def spike_text(spike: LagSpike, at_s: float) -> Text:
     """``+0.912 s crawler.py:18 step held 0.301 s #2 worker-0 · probe lag 0.253 s``: the line
-    that held the loop first (a narrow panel cuts the end, and the line is what the user
-    looks for), then the step's own duration; the probe's figure last (see the module)."""
+    that held the loop first (the line is what the user looks for), then the step's own
+    duration; the probe's figure last (see the module). A narrow panel wraps it."""
     text = Text()
     text.append(offset(at_s), "dim")
     if spike.line is not None:
@@ -92,12 +93,34 @@ def shown_warnings(warnings: list[AgentWarning], spikes: list[LagSpike]) -> list
     ]
 
 
+def hanging(text: Text, width: int, console: Console) -> list[Text]:
+    """``text`` wrapped to ``width``, its continuation lines indented two cells, so each event
+    reads as one item and none loses its end (the task, the probe's figure) at the edge."""
+    first, *more = text.wrap(console, width, overflow="fold")
+    if not more:
+        return [first]
+    cut = len(first.plain.rstrip())
+    while cut < len(text.plain) and text.plain[cut] == " ":  # the break's spaces go
+        cut += 1
+    rest = text.divide([cut])[-1]
+    rest.rstrip()
+    lines = [first]
+    for line in rest.wrap(console, max(1, width - INDENT), overflow="fold"):
+        lines.append(Text(" " * INDENT) + line)
+    return lines
+
+
+INDENT = 2
+"""Cells an event's continuation lines are indented by."""
+
+
 class WatchEvents(WatchPanel):
-    """The newest lag spikes and warnings that fit, oldest at the top."""
+    """The newest lag spikes and warnings that fit, oldest at the top, each wrapped."""
 
     def render(self) -> Text:
         store = self.store
-        lag = lag_line(list(store.state.lag)[-self.size.width:], self.size.width)
+        width = self.content_size.width or self.size.width
+        lag = lag_line(list(store.state.lag)[-width:], width)
         room = max(1, self.size.height - 1)
         events: list[tuple[float, Text]] = [
             (s.at, spike_text(s, store.relative(s.at))) for s in list(store.spikes)[-room:]
@@ -110,7 +133,19 @@ class WatchEvents(WatchPanel):
             quiet = "no lag spike or warning" + ("" if self.ended else " yet")
             return Text("\n").join([lag, Text(quiet, style="dim")])
         events.sort(key=lambda pair: pair[0])
-        return Text("\n").join([lag, *(text for _, text in events[-room:])])
+        lines: list[Text] = []
+        for _, text in reversed(events):  # the newest whole, an older one in what is left
+            left = room - len(lines)
+            if left <= 0:
+                break
+            wrapped = hanging(text, width, self.app.console)
+            if len(wrapped) > left:  # its start, marked cut (the line that held the loop)
+                wrapped = wrapped[:left]
+                wrapped[-1].truncate(max(0, width - 1))
+                wrapped[-1].rstrip()
+                wrapped[-1].append("…")
+            lines[:0] = wrapped
+        return Text("\n").join([lag, *lines])
 
     def sync(self) -> None:
         store = self.store

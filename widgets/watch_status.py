@@ -26,6 +26,9 @@ SHORT_NAMES = {
     "exception": "exc", "cancelled": "canc",
 }
 """State names when the full line does not fit (the help screen spells them out)."""
+SEPARATOR = " · "
+"""Between the line's parts: where it breaks onto a second line when even short names do not
+fit (a long script name at 80 columns), never in the middle of a part."""
 
 
 class WatchStatus(Widget):
@@ -33,11 +36,10 @@ class WatchStatus(Widget):
 
     DEFAULT_CSS = """
     WatchStatus {
-        height: 1;
+        height: auto;
+        max-height: 2;
         background: $panel;
         padding: 0 1;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
     }
     """
 
@@ -89,9 +91,21 @@ class WatchStatus(Widget):
         return text
 
     def render(self) -> Text:
+        width = self.content_size.width
         text = self._line(short=False)
-        if text.cell_len > self.content_size.width:
+        if text.cell_len > width:
             text = self._line(short=True)  # 80 columns: every count still fits
+        if text.cell_len > width:  # still too long: a second line, between two of its parts
+            parts = text.plain.split(SEPARATOR)
+            head = len(parts[0])
+            for part in parts[1:-1]:
+                if head + len(SEPARATOR) + len(part) > width:
+                    break
+                head += len(SEPARATOR) + len(part)
+            if head < len(text.plain):
+                first, rest = text.divide([head])
+                rest = rest.divide([len(SEPARATOR)])[-1]
+                text = Text("\n").join([first, rest])
         return text
 
     def _line(self, *, short: bool) -> Text:

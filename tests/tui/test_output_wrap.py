@@ -47,9 +47,21 @@ async def test_wrapped_lines_keep_every_character_beside_the_scrollbar() -> None
 
         shown = rows()
         assert all(len(row) == 29 for row in shown)
-        # the top six rows hold the first three lines, wrapped at 29 cells: read on, row
-        # after row, each line is whole (nothing under the scrollbar)
-        joined = "".join(shown)
-        for line in TRACEBACK[:3]:
-            assert line.strip() in joined
-        assert shown[0] + shown[1].rstrip() == TRACEBACK[0]
+        # the top rows hold the first lines, wrapped at 29 cells between words: read on, row
+        # after row, each line is whole (nothing under the scrollbar, no word split)
+        joined = "".join("".join(row.split()) for row in shown)
+        for line in TRACEBACK[:2]:
+            assert "".join(line.split()) in joined  # every character, in order
+        assert shown[0].rstrip() == "Traceback (most recent call"
+        assert shown[1].rstrip() == "last):"
+
+
+def test_long_lines_break_between_words_and_fold_a_longer_word() -> None:
+    """Trial: "connection reset" wrapped as "connection rese" / "t" at 80x24."""
+    from loopscope.widgets.program_output import word_breaks
+
+    text = "worker-0: /broken: connection reset"
+    starts = word_breaks(text, 34)
+    rows = [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
+    assert rows == ["worker-0: /broken: connection ", "reset"]
+    assert word_breaks("x" * 70, 30) == [0, 30, 60]  # no space: folded

@@ -55,3 +55,15 @@ def test_a_task_that_returned_says_so() -> None:
     text = shown("done", result="'/about: 200 OK'")
     assert text.index("Returned '/about: 200 OK'") < text.index(
         "Last suspended at tiny_crawler.py:19, before it returned")
+
+
+def test_a_cancelled_row_keeps_the_line_it_was_cancelled_at() -> None:
+    """Trial: at 80 columns the row read "cancelled at task…" (the file and line were cut);
+    the state column already says cancelled."""
+    from loopscope.widgets.watch_columns import fit_location
+
+    snapshot = task(4, "upload", "upload", "cancelled", 1, at(35, "main"),
+                    chain=(at(26, "upload"),), life=(100.0, 100.1))
+    assert fit_location(snapshot, 40) == "cancelled at tiny_crawler.py:26"
+    assert fit_location(snapshot, 22) == "at tiny_crawler.py:26"
+    assert fit_location(snapshot, 18) == "tiny_crawler.py:26"

@@ -33,8 +33,8 @@ COLUMN_HELP = Text.from_markup(
     "[bold]busy[/] time in its own steps on the loop · [bold]sched[/] ready but waiting for the "
     "loop · [bold]idle[/] suspended · [bold]steps[/] how many times the loop ran it · "
     "[bold]longest[/] its longest step (the detail names the line)\n"
-    "[bold]suspended at / outcome[/] the innermost file:line it waits on and what it awaits; "
-    "a finished task's result or exception"
+    "[bold]waits at / outcome[/] the innermost file:line it waits on and what it awaits; "
+    "a finished task's result or exception, or the line it was cancelled at"
 )
 
 

@@ -1,0 +1,48 @@
+"""The watch screen at 80x24 cuts no text a user reads: the status line and the lag &
+warnings panel wrap rather than end in "…".
+
+Trial: ``loopscope watch examples/taskgroup_fail.py`` at 80x24 ended its status line in
+"agent fin…", and the crawler's events read "step held…" and "broken-page…".
+"""
+
+from __future__ import annotations
+
+from loopscope.tui.watch_app import make_watch_app
+from loopscope.widgets.watch_events import WatchEvents
+from loopscope.widgets.watch_status import WatchStatus
+from tests.tui.conftest import until
+from tests.watch_fake import exited_program, fake_session
+
+
+def lines_of(widget: WatchStatus | WatchEvents) -> list[str]:
+    """The lines the widget draws inside its border and padding."""
+    return [line.rstrip() for line in widget.render().plain.splitlines()]
+
+
+async def test_a_long_status_line_breaks_between_its_parts() -> None:
+    session = fake_session(program=exited_program(), label="examples/taskgroup_fail.py")
+    app = make_watch_app(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        status = app.screen.query_one(WatchStatus)
+        await until(pilot, lambda: "8 tasks" in " ".join(lines_of(status)))
+        session.store.set_link("finished")
+        status.sync()
+        await until(pilot, lambda: status.region.height == 2)
+        first, second = lines_of(status)
+        assert first.strip() == "examples/taskgroup_fail.py exited 0"  # broken at a " · "
+        assert second.strip().startswith("8 tasks 1 pend")
+        assert second.strip().endswith("1 canc · agent finished")
+        assert "…" not in first + second
+        assert max(len(first), len(second)) <= status.content_size.width
+
+
+async def test_events_wrap_at_80_columns_and_the_newest_is_whole() -> None:
+    app = make_watch_app(fake_session(program=exited_program()))
+    async with app.run_test(size=(80, 24)) as pilot:
+        events = app.screen.query_one(WatchEvents)
+        await until(pilot, lambda: "never-retrieved" in " ".join(lines_of(events)))
+        shown = lines_of(events)
+        text = " ".join(line.strip() for line in shown)
+        assert "tiny_crawler.py:18 step held" in text  # the older spike, its line first
+        assert text.endswith("ConnectionError: /broken: connection reset")  # the newest, whole
+        assert all(len(line) <= events.content_size.width for line in shown)
