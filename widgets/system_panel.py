@@ -100,15 +100,14 @@ class SystemPanel(Widget):
         spark_width = width - lag.cell_len - 1
         if spark_width >= 4:
             lag.append(" " + sparkline(self._spark, spark_width))
-        spike = self._spike_line()
+        # wrapped here, not by Textual: the panel's height follows the lines counted here
+        # (``_layout_changed``), and a cause wrapped later was drawn under the border
+        spike_lines = list(self._spike_line().wrap(self.app.console, width, overflow="fold"))
         room = self._room()
-        if room is None:
-            spike_lines = [spike]
-        else:
+        if room is not None:
             # a panel given a fixed share of the column (80x24) cuts figures, never its
             # border nor the spike's cause: the spike wraps onto up to all but two lines (the
             # lag line and one of figures), and the last figure lines give way to it
-            spike_lines = list(spike.wrap(self.app.console, width, overflow="fold"))
             most = max(1, room - 2)
             if len(spike_lines) > most:
                 spike_lines = spike_lines[:most]
