@@ -168,7 +168,11 @@ class SystemPanel(Widget):
             self.refresh(layout=self._layout_changed())
 
     def _layout_changed(self) -> bool:
-        """Only a change in the number of lines needs a new layout (cheap: a few lines)."""
+        """Only a change in the number of lines needs a new layout (cheap: a few lines).
+        Before the panel has a width its lines cannot be counted (they wrap): lay it out."""
+        if self.content_size.width <= 0:
+            self._lines = -1
+            return True
         lines = len(self.render().plain.splitlines())
         changed = lines != self._lines
         self._lines = lines
