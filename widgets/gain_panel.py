@@ -107,8 +107,10 @@ class GainPanel(Widget):
         plural = "es" if batches != 1 else ""
         if wide:
             note.append(f"session: {batches:,} batch{plural}")
-            if replayed:
-                note.append(f", meas. over the {replayed:,} replayed")
+            if replayed:  # the measured speedup covers only the replayed batches
+                said = f"; meas. over {replayed:,} replayed"
+                fits = note.cell_len + len(said) <= width
+                note.append(said if fits else f", {replayed:,} replayed")
         else:
             note.append(f"session {batches:,} batch{plural}: ")
             note.append(_speedup(session.speedup), estimate)
