@@ -1,7 +1,7 @@
 """The gain panel's session line says what it covers in words that fit its width.
 
 Trial: after ``R`` at 160x50 it read "session: 1 batch, meas. over the 1" (the word
-"replayed" was past the edge); at 80x24, with two batches, "session 2 batches: 5.8×" lost the
+"replayed" was past the edge); at 80x24, with two batches, "session 2 batches: 5.8x" lost the
 "est." that labels the figure an estimate.
 """
 
