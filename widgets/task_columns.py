@@ -159,16 +159,37 @@ def fit(text: str, width: int, *, right: bool = False, middle: bool = False) -> 
 
 def cut_middle(text: str, width: int) -> str:
     """Keep the start and the last path segment: ``/srv/data/…/sample-07.bin``. Text that is
-    no path (``3,000,000 in process``) keeps its start: the number that tells tasks apart."""
+    no path (``3,000,000 in process``) keeps its start: the number that tells tasks apart.
+    A closing note in brackets is what tells rows apart when it is there (the race's
+    ``sum of squares to 3,000,000 (threads)``): it is kept, and the rest cut before it."""
+    return set_cell_size(_cut(text, width), width)
+
+
+def _cut(text: str, width: int) -> str:
+    """``cut_middle`` without the padding: at most ``width`` cells."""
+    if cell_len(text) <= width:
+        return text
+    note_at = text.rfind(" (") if text.endswith(")") else -1
+    if note_at > 0:
+        note = text[note_at:]
+        room = width - cell_len(note)
+        if room >= MIN_HEAD:
+            return _cut(text[:note_at], room) + note
     slash = text.rfind("/")
     if slash < 0:
         return set_cell_size(text, width - 1) + "…"
     tail = text[slash:] if slash > 0 else ""
     if tail and cell_len(tail) + 2 <= width:
-        head = set_cell_size(text[:slash], width - cell_len(tail) - 1)
-        return head + "…" + tail
+        head_width = width - cell_len(tail) - 1
+        if head_width < MIN_HEAD:  # "G…/200": a head too short to read, left out
+            return "…" + tail
+        return set_cell_size(text[:slash], head_width) + "…" + tail
     keep = width - 1
     return "…" + text[-keep:] if keep > 0 else "…"
+
+
+MIN_HEAD = 4
+"""A cut text keeps at least this much of its start, or none of it."""
 
 
 def layout(width: int, id_width: int) -> list[tuple[Column, int]]:

@@ -100,3 +100,18 @@ def test_a_target_that_is_no_path_keeps_its_start() -> None:
 
     assert cut_middle("3,000,000 in process", 12) == "3,000,000 i…"
     assert cut_middle("/srv/data/deep/sample-07.bin", 20) == "/srv/…/sample-07.bin"  # a path
+
+
+def test_race_rows_keep_their_lane_when_cut() -> None:
+    """Trial: in the race every CPU row read "sum of squares to…" (the lane, the only part
+    that differs, was cut off), and the I/O rows "GET…/200 (asyncio)", "G…/200 (processes)"."""
+    from loopscope.widgets.task_columns import cut_middle
+
+    lanes = ("sequential", "asyncio", "threads", "processes")
+    cpu = {cut_middle(f"sum of squares to 3,000,000 ({lane})", 18).rstrip() for lane in lanes}
+    assert cpu == {"sum … (sequential)", "sum of … (asyncio)", "sum of … (threads)",
+                   "sum o… (processes)"}
+    io = [cut_middle(f"GET /delay/200 ({lane})", 18).rstrip() for lane in lanes]
+    assert io == ["…/200 (sequential)", "…/200 (asyncio)", "…/200 (threads)",
+                  "…/200 (processes)"]
+    assert all(len(cut_middle(f"GET /delay/200 ({lane})", 18)) == 18 for lane in lanes)
