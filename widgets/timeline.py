@@ -238,15 +238,23 @@ class Timeline(Widget):
         return self.rich_style + self.get_component_rich_style(f"timeline--{name}")
 
     def _fit_legend(self, head: str, items: list[str], short: list[str] | None = None) -> str:
-        """The legend with two spaces between its items, or one, or ``short`` items, whichever
-        first fits the bottom border (at 80 columns the time span was cut: ``1.350 s of
-        1.5…``): the time span, last, is what must not be lost."""
+        """The legend with two spaces between its items, or one, or ``short`` items, or fewer
+        of them, whichever first fits the bottom border (at 80 columns the time span was cut:
+        ``1.350 s of 1.5…``): the time span, last, is what must not be lost."""
         room = self.size.width - 6
-        for words, gap in ((items, "  "), (items, " "), (short or items, " ")):
-            legend = head + " " + gap.join(words)
+        short = short or items
+        # narrower still (the timeline beside the scenario log at 80x24): the items before
+        # the time span give way, the last first, then the task count; never the span
+        fewer = [short[:keep] + short[-1:] for keep in range(len(short) - 2, 0, -1)]
+        candidates = [(head, items, "  "), (head, items, " "), (head, short, " ")]
+        candidates += [(head, words, " ") for words in fewer]
+        candidates += [("", words, " ") for words in fewer]
+        candidates += [(head, short[-1:], " ")]
+        for lead, words, gap in candidates:
+            legend = " ".join(part for part in (lead, gap.join(words)) if part)
             if len(legend) <= room:
                 return legend
-        return legend
+        return short[-1]
 
     def _set_legend(self, legend: str) -> None:
         if legend != self._legend:
@@ -368,6 +376,7 @@ class Timeline(Widget):
             f"{plural(len(records), 'task')}:",
             ["█ most running at once", "░ waiting", "! loop lag",
              f"· {self._elapsed(start, end, now)}"],
+            ["█ most at once", "░ waiting", "! lag", f"· {self._elapsed(start, end, now)}"],
         ))
         return strips
 

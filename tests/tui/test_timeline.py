@@ -285,11 +285,12 @@ async def test_mid_batch_the_bars_already_drawn_stay_in_their_columns() -> None:
         assert frames[-1][1].rstrip().rindex("█") > frames[0][1].rstrip().rindex("█")
 
 
-@pytest.mark.parametrize("width", [100, 78])
+@pytest.mark.parametrize("width", [100, 78, 44, 36])
 async def test_mid_batch_the_legend_says_how_long_the_axis_is(width: int) -> None:
     """Trial: while a batch ran, the axis was labelled only ``0 s`` and the border showed the
     time so far, so a bar's length could not be read as a duration. The legend names the
-    axis's length too, whole at 80 columns."""
+    axis's length too, whole at 80 columns, and beside the scenario log at 80x24 (44 cells:
+    it read "10 tasks: █ most running at once ░ wai…")."""
     engine = FakeEngine(live_batch([(0.0, 0.2, 0.5), (0.0, 0.3, None)]), now=1.1)
     timeline = await drawn(engine, size=(width, 12))
     legend = str(timeline.border_subtitle)
