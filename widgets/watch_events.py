@@ -13,7 +13,8 @@ duration here uses ``human_seconds``, the format of the rest of the screen.
 
 from __future__ import annotations
 
-from rich.console import Console
+import re
+
 from rich.text import Text
 
 from loopscope.tasks.agent.model import AgentWarning, LagSample, LagSpike, WarningKind
@@ -93,25 +94,42 @@ def shown_warnings(warnings: list[AgentWarning], spikes: list[LagSpike]) -> list
     ]
 
 
-def hanging(text: Text, width: int, console: Console) -> list[Text]:
-    """``text`` wrapped to ``width``, its continuation lines indented two cells, so each event
-    reads as one item and none loses its end (the task, the probe's figure) at the edge."""
-    first, *more = text.wrap(console, width, overflow="fold")
-    if not more:
-        return [first]
-    cut = len(first.plain.rstrip())
-    while cut < len(text.plain) and text.plain[cut] == " ":  # the break's spaces go
-        cut += 1
-    rest = text.divide([cut])[-1]
+WORD = re.compile(r"\S+(?: (?:s|ms)(?=\s|$))?\s*")
+"""A word and the spaces after it; a number keeps its unit (``0.250 s`` never breaks)."""
+
+
+def break_points(plain: str, width: int) -> list[int]:
+    """Where each row of ``plain`` wrapped to ``width`` starts (after the first): between
+    words, a word longer than a row folded."""
+    starts: list[int] = []
+    row_start = 0
+    for match in WORD.finditer(plain):
+        start = match.start()
+        word_end = start + len(match.group().rstrip())
+        if word_end - row_start > width and start > row_start:  # the word starts a row
+            row_start = start
+            starts.append(start)
+        while word_end - row_start > width:  # a word longer than a row: folded
+            row_start += width
+            starts.append(row_start)
+    return starts
+
+
+def hanging(text: Text, width: int, indent: int = 2) -> list[Text]:
+    """``text`` wrapped to ``width``, its continuation lines indented ``indent`` cells, so each
+    event reads as one item and none loses its end (the task, the probe's figure) at the
+    edge."""
+    first_cut = break_points(text.plain, width)[:1]
+    if not first_cut:
+        return [text]
+    first, rest = text.divide(first_cut)
+    first.rstrip()
     rest.rstrip()
     lines = [first]
-    for line in rest.wrap(console, max(1, width - INDENT), overflow="fold"):
-        lines.append(Text(" " * INDENT) + line)
+    for row in rest.divide(break_points(rest.plain, max(1, width - indent))):
+        row.rstrip()
+        lines.append(Text(" " * indent) + row)
     return lines
-
-
-INDENT = 2
-"""Cells an event's continuation lines are indented by."""
 
 
 class WatchEvents(WatchPanel):
@@ -138,7 +156,7 @@ class WatchEvents(WatchPanel):
             left = room - len(lines)
             if left <= 0:
                 break
-            wrapped = hanging(text, width, self.app.console)
+            wrapped = hanging(text, width)
             if len(wrapped) > left:  # its start, marked cut (the line that held the loop)
                 wrapped = wrapped[:left]
                 wrapped[-1].truncate(max(0, width - 1))

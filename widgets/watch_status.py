@@ -120,8 +120,9 @@ class WatchStatus(Widget):
             if count:
                 name = SHORT_NAMES[state.value] if short else state.value
                 text.append(f" {count:,} {name}", STATE_STYLES[state.value])
-        if store.link != "connected":
-            text.append(f" · agent {store.link}", "dim" if self.program is None else "yellow")
+        if store.link != "connected":  # "agent finished"; "waiting for the agent" as it is
+            link = store.link if "agent" in store.link else f"agent {store.link}"
+            text.append(f" · {link}", "dim" if self.program is None else "yellow")
         if dropped := store.dropped:
             text.append(f" · {dropped:,} dropped" if short else f" · {dropped:,} samples dropped",
                         "yellow")

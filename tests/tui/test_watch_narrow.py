@@ -46,3 +46,19 @@ async def test_events_wrap_at_80_columns_and_the_newest_is_whole() -> None:
         assert "tiny_crawler.py:18 step held" in text  # the older spike, its line first
         assert text.endswith("ConnectionError: /broken: connection reset")  # the newest, whole
         assert all(len(line) <= events.content_size.width for line in shown)
+
+
+def test_a_duration_never_breaks_from_its_unit() -> None:
+    """Trial: "probe lag 0.250" at the end of a row, "s" alone on the next."""
+    from rich.text import Text
+
+    from loopscope.widgets.watch_events import hanging
+
+    event = Text("+0.352 s blocking.py:29 step held 0.300 s #3 report · probe lag 0.250 s")
+    for width in range(12, 80):
+        rows = [row.plain for row in hanging(event, width)]
+        assert all(len(row) <= width for row in rows)
+        assert "".join(rows).replace(" ", "") == event.plain.replace(" ", "")  # all of it
+        assert not any(row.strip() in ("s", "ms") for row in rows)
+        if width >= 16:  # room for its longest word: no word is split
+            assert " ".join(row.strip() for row in rows) == event.plain
