@@ -62,3 +62,15 @@ def test_a_duration_never_breaks_from_its_unit() -> None:
         assert not any(row.strip() in ("s", "ms") for row in rows)
         if width >= 16:  # room for its longest word: no word is split
             assert " ".join(row.strip() for row in rows) == event.plain
+
+
+def test_the_status_line_says_waiting_for_the_agent_once() -> None:
+    """Trial: before the agent connected the status line read "agent waiting for the agent"."""
+    from loopscope.tasks.watch.store import WatchStore
+
+    store = WatchStore()
+    status = WatchStatus(store, None, label="examples/blocking.py")
+    line = status._line(short=False).plain  # noqa: SLF001 - the line before it is fitted
+    assert line.endswith("· waiting for the agent")
+    store.set_link("finished")
+    assert status._line(short=False).plain.endswith("· agent finished")  # noqa: SLF001
