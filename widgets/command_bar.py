@@ -35,6 +35,7 @@ class CommandBar(Vertical):
         & > Input { border: none; height: 1; padding: 0 1; background: $panel; }
         & > Input:focus { border: none; }
         & > #command-message { height: auto; padding: 0 1; color: $text-muted; }
+        & > #command-message.-empty { display: none; }
         & > #command-message.-error { color: $error; }
     }
     """
@@ -51,7 +52,8 @@ class CommandBar(Vertical):
             placeholder="spec, e.g. fetch /delay/300 x20 timeout=1; sleep 1 x5  ·  set limit=5",
             id="command-input",
         )
-        yield Static("", id="command-message")
+        # hidden until it has something to say: no blank row under the line being typed
+        yield Static("", id="command-message", classes="-empty")
 
     def __init__(
         self,
@@ -95,6 +97,7 @@ class CommandBar(Vertical):
             self.input.value = ""
         self.remove_class("-open")
         self.message.update("")
+        self.message.add_class("-empty")
         self.screen.focus_next()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -124,9 +127,10 @@ class CommandBar(Vertical):
             pointer.append(value[position + len(word) :], style="dim")
             text.append(pointer)
         self.message.add_class("-error")
+        self.message.remove_class("-empty")
         self.message.update(text)
         self.input.restore(value, cursor)
 
     def show_result(self, message: str) -> None:
-        self.message.remove_class("-error")
+        self.message.remove_class("-error", "-empty")
         self.message.update(f"✓ {message}")

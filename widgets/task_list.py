@@ -158,6 +158,8 @@ class TaskList(HeaderScrollView, can_focus=True):
             return self._header(width)
         index = self.scroll_offset.y + y - 1
         if index >= len(self._rows):
+            if y == 2 and not self._rows and self.state_filter is not None:
+                return self._filtered_out(width)
             return Strip.blank(width, self.rich_style)
         record = self.manager.get(self._rows[index])
         if record is None:
@@ -174,6 +176,13 @@ class TaskList(HeaderScrollView, can_focus=True):
         strip = self._render_row(record, width, is_cursor)
         self._cache[record.id] = (key, strip)
         return strip
+
+    def _filtered_out(self, width: int) -> Strip:
+        """What an empty filtered list says, so it is not mistaken for a broken one."""
+        state = self.state_filter.value if self.state_filter is not None else ""
+        text = fit(f"  no {state} task · F shows the next state", width)
+        return Strip([Segment(text, self.rich_style + self.get_component_rich_style(
+            "task-list--pending"))], width)
 
     def notify_style_update(self) -> None:
         """A theme change: cached rows carry the old colours (textual's Log does the same)."""

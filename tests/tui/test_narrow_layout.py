@@ -83,3 +83,27 @@ async def test_sample_reads_name_their_file_in_full_at_80_columns() -> None:
 
         names = ("sample-4KiB.txt", "sample-64KiB.txt", "sample-1MiB.txt", "sample-8MiB.txt")
         await until(pilot, lambda: all(name in shown() for name in names))
+
+
+async def test_an_empty_filtered_list_says_why_and_the_bar_has_no_blank_row() -> None:
+    """Trial: ``F`` on a list with no pending task showed an empty panel (was it broken?), and
+    the command bar opened with a blank row under the line being typed."""
+    from loopscope.widgets.command_bar import CommandBar
+    from loopscope.widgets.task_list import TaskList
+
+    app = new_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("x")  # ten failing tasks
+        await until(pilot, lambda: app.manager.last_batch is not None
+                    and app.manager.last_batch.done)
+        await pilot.press("F")  # pending: none
+        task_list = app.screen.query_one(TaskList)
+        await until(pilot, lambda: "no pending task" in task_list.render_line(2).text)
+        assert "F shows the next state" in task_list.render_line(2).text
+        await pilot.press("colon")
+        bar = app.screen.query_one(CommandBar)
+        await pilot.pause()
+        assert bar.region.height == 1
+        await pilot.press(*"sleep 0.01", "enter")
+        await until(pilot, lambda: bar.region.height == 2)  # now it has something to say
+        assert "launched 1 task" in str(bar.message.render())
