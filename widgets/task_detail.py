@@ -50,8 +50,8 @@ def describe_record(record: TaskRecord, now: float, origin: float) -> Renderable
     if record.result:
         table.add_row("result", record.result)
     parts: list[RenderableType] = [table, Text(""), describe_insight(record)]
-    if record.error:
-        parts += [Text(""), Text(record.error, style="bold red")]
+    if record.error:  # worded as on the watch screen's detail (widgets/watch_detail.py)
+        parts += [Text(""), Text.assemble(("Raised ", "bold"), (record.error, "bold red"))]
     if record.traceback:
         parts += [
             Text(""),
@@ -78,7 +78,7 @@ def describe_insight(record: TaskRecord) -> RenderableType:
         )
     where = record.suspended_at
     if where is not None:
-        label = "waits at" if not record.state.finished else "last waited at"
+        label = "waits at" if not record.state.finished else "last suspended at"
         for index, frame in enumerate(reversed(where.frames)):  # innermost first
             table.add_row(
                 label if index == 0 else "",

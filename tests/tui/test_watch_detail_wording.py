@@ -67,3 +67,16 @@ def test_a_cancelled_row_keeps_the_line_it_was_cancelled_at() -> None:
     assert fit_location(snapshot, 40) == "cancelled at tiny_crawler.py:26"
     assert fit_location(snapshot, 22) == "at tiny_crawler.py:26"
     assert fit_location(snapshot, 18) == "tiny_crawler.py:26"
+
+
+def test_the_dashboard_detail_says_raised_as_the_watch_detail_does() -> None:
+    """One wording for one thing on both screens: "Raised …" and "last suspended at"."""
+    from loopscope.tasks.records import TaskRecord, TaskState
+    from loopscope.widgets.task_detail import describe_record
+
+    record = TaskRecord(id=3, batch_id=1, kind="fail", target="disk full", created=0.0,
+                        started=0.0, finished=0.1, state=TaskState.EXCEPTION)
+    record.error_type, record.error_message = "InjectedFailure", "disk full"
+    out = io.StringIO()
+    Console(file=out, width=100, color_system=None).print(describe_record(record, 0.1, 0.0))
+    assert "Raised InjectedFailure: disk full" in out.getvalue()

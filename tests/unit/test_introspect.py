@@ -131,4 +131,4 @@ async def test_a_done_tasks_detail_shows_no_await_chain_target() -> None:
         assert await waiter == "through"
         assert record.state.finished
         assert "Future pending" not in shown(record)
-        assert "last waited at" in shown(record)  # where it was last seen stays, labelled
+        assert "last suspended at" in shown(record)  # where it was last seen stays, labelled
