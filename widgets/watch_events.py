@@ -13,13 +13,12 @@ duration here uses ``human_seconds``, the format of the rest of the screen.
 
 from __future__ import annotations
 
-import re
-
 from rich.text import Text
 
 from loopscope.tasks.agent.model import AgentWarning, LagSample, LagSpike, WarningKind
 from loopscope.tasks.units import human_seconds
 from loopscope.tasks.watch.places import where
+from loopscope.widgets.text_wrap import newest_that_fit
 from loopscope.widgets.watch_panel import WatchPanel
 
 BARS = "▁▂▃▄▅▆▇█"
@@ -94,44 +93,6 @@ def shown_warnings(warnings: list[AgentWarning], spikes: list[LagSpike]) -> list
     ]
 
 
-WORD = re.compile(r"\S+(?: (?:s|ms)(?=\s|$))?\s*")
-"""A word and the spaces after it; a number keeps its unit (``0.250 s`` never breaks)."""
-
-
-def break_points(plain: str, width: int) -> list[int]:
-    """Where each row of ``plain`` wrapped to ``width`` starts (after the first): between
-    words, a word longer than a row folded."""
-    starts: list[int] = []
-    row_start = 0
-    for match in WORD.finditer(plain):
-        start = match.start()
-        word_end = start + len(match.group().rstrip())
-        if word_end - row_start > width and start > row_start:  # the word starts a row
-            row_start = start
-            starts.append(start)
-        while word_end - row_start > width:  # a word longer than a row: folded
-            row_start += width
-            starts.append(row_start)
-    return starts
-
-
-def hanging(text: Text, width: int, indent: int = 2) -> list[Text]:
-    """``text`` wrapped to ``width``, its continuation lines indented ``indent`` cells, so each
-    event reads as one item and none loses its end (the task, the probe's figure) at the
-    edge."""
-    first_cut = break_points(text.plain, width)[:1]
-    if not first_cut:
-        return [text]
-    first, rest = text.divide(first_cut)
-    first.rstrip()
-    rest.rstrip()
-    lines = [first]
-    for row in rest.divide(break_points(rest.plain, max(1, width - indent))):
-        row.rstrip()
-        lines.append(Text(" " * indent) + row)
-    return lines
-
-
 class WatchEvents(WatchPanel):
     """The newest lag spikes and warnings that fit, oldest at the top, each wrapped."""
 
@@ -151,19 +112,8 @@ class WatchEvents(WatchPanel):
             quiet = "no lag spike or warning" + ("" if self.ended else " yet")
             return Text("\n").join([lag, Text(quiet, style="dim")])
         events.sort(key=lambda pair: pair[0])
-        lines: list[Text] = []
-        for _, text in reversed(events):  # the newest whole, an older one in what is left
-            left = room - len(lines)
-            if left <= 0:
-                break
-            wrapped = hanging(text, width)
-            if len(wrapped) > left:  # its start, marked cut (the line that held the loop)
-                wrapped = wrapped[:left]
-                wrapped[-1].truncate(max(0, width - 1))
-                wrapped[-1].rstrip()
-                wrapped[-1].append("…")
-            lines[:0] = wrapped
-        return Text("\n").join([lag, *lines])
+        return Text("\n").join([lag, *newest_that_fit([text for _, text in events], width,
+                                                      room)])
 
     def sync(self) -> None:
         store = self.store

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from loopscope.tasks.agent.model import ExecutorJob, JobState
 from loopscope.tasks.units import human_seconds
+from loopscope.widgets.text_wrap import hanging, newest_that_fit
 from loopscope.widgets.watch_panel import WatchPanel
 
 JOB_STYLES = {
@@ -43,16 +44,19 @@ def job_text(job: ExecutorJob, now: float) -> Text:
 
 
 class WatchJobs(WatchPanel):
-    """The newest executor jobs that fit, oldest at the top."""
+    """The newest executor jobs that fit, oldest at the top, each wrapped."""
 
     def render(self) -> Text:
         state = self.store.state
+        width = self.content_size.width or self.size.width
+        room = max(1, self.size.height)
         if not state.jobs:
             quiet = "no executor job" + ("" if self.ended else " yet")
-            return Text(f"{quiet} (loop.run_in_executor, asyncio.to_thread)", style="dim")
-        room = max(1, self.size.height)
+            return Text("\n").join(hanging(
+                Text(f"{quiet} (loop.run_in_executor, asyncio.to_thread)", style="dim"), width))
         jobs = list(state.jobs.values())[-room:]
-        return Text("\n").join(job_text(job, state.agent_time) for job in jobs)
+        return Text("\n").join(newest_that_fit(
+            [job_text(job, state.agent_time) for job in jobs], width, room))
 
     def sync(self) -> None:
         state = self.store.state

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from loopscope.tui.watch_app import make_watch_app
 from loopscope.widgets.watch_events import WatchEvents
+from loopscope.widgets.watch_jobs import WatchJobs
 from loopscope.widgets.watch_status import WatchStatus
 from tests.tui.conftest import until
 from tests.watch_fake import exited_program, fake_session
 
 
-def lines_of(widget: WatchStatus | WatchEvents) -> list[str]:
+def lines_of(widget: WatchStatus | WatchEvents | WatchJobs) -> list[str]:
     """The lines the widget draws inside its border and padding."""
     return [line.rstrip() for line in widget.render().plain.splitlines()]
 
@@ -52,7 +53,7 @@ def test_a_duration_never_breaks_from_its_unit() -> None:
     """Trial: "probe lag 0.250" at the end of a row, "s" alone on the next."""
     from rich.text import Text
 
-    from loopscope.widgets.watch_events import hanging
+    from loopscope.widgets.text_wrap import hanging
 
     event = Text("+0.352 s blocking.py:29 step held 0.300 s #3 report · probe lag 0.250 s")
     for width in range(12, 80):
@@ -74,3 +75,28 @@ def test_the_status_line_says_waiting_for_the_agent_once() -> None:
     assert line.endswith("· waiting for the agent")
     store.set_link("finished")
     assert status._line(short=False).plain.endswith("· agent finished")  # noqa: SLF001
+
+
+def test_wrapping_into_no_width_ends() -> None:
+    """A panel asked to draw before it has a width (0 cells) must not wrap forever."""
+    from rich.text import Text
+
+    from loopscope.widgets.text_wrap import break_points, hanging, newest_that_fit
+
+    starts = break_points("no executor job yet", 0)  # one cell a row, spaces skipped
+    assert len(starts) == len("noexecutorjobyet") - 1
+    assert [row.plain for row in hanging(Text("no executor job"), 0)] == ["no executor job"]
+    assert len(newest_that_fit([Text("a b"), Text("c")], 0, 2)) == 2
+
+
+async def test_the_jobs_panel_wraps_at_80_columns() -> None:
+    """Trial: ``J`` at 80x24 read "no executor job (loop.run_in_executor…"."""
+    app = make_watch_app(fake_session(program=exited_program()))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("J")
+        jobs = app.screen.query_one(WatchJobs)
+        await until(pilot, lambda: jobs.region.width > 0 and "executor" in jobs.render().plain)
+        shown = lines_of(jobs)
+        assert " ".join(line.strip() for line in shown).endswith(
+            "(loop.run_in_executor, asyncio.to_thread)")
+        assert all(len(line) <= jobs.content_size.width for line in shown)
