@@ -40,7 +40,8 @@ from loopscope.tasks.agent.sender_socket import HANDSHAKE_TIMEOUT, answers, read
 
 TICK = wire.BATCH_INTERVAL
 SWEEP_EVERY = 2.0
-"""Seconds between looks for tasks collected while pending (a walk over live records)."""
+"""Seconds between looks for tasks collected while pending (a walk over live records), or
+more: a look that cost ``c`` seconds waits at least ``c / duty``."""
 
 
 class AgentError(Exception):
@@ -75,7 +76,7 @@ class Sender:
         self._marks = (0.0, 0.0, 0.0)
         """(wall, process CPU, this thread's CPU) at the last batch: the program's own share
         of a core since then decides the duty (``duty_for``)."""
-        self._swept = 0.0
+        self._next_sweep = 0.0
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -140,7 +141,7 @@ class Sender:
         # The first sweep comes a period after the start, not at the first tick: a program
         # that starts a burst of tasks at once paid for a walk over all of them (and held
         # each alive meanwhile) 50 ms in, about 5% of a one-second run.
-        self._swept = time.perf_counter()
+        self._next_sweep = time.perf_counter() + SWEEP_EVERY
         self._thread = threading.Thread(target=self._run, name="loopscope-agent", daemon=True)
         self._thread.start()
         atexit.register(self.close)
@@ -194,10 +195,13 @@ class Sender:
         for state in list(recorder.loops):
             stalls.post_probe(recorder, state)
         now = time.perf_counter()
-        if now - self._swept > SWEEP_EVERY:
-            self._swept = now
+        if now >= self._next_sweep:
+            started = time.thread_time()
             recorder.sweep()
             stalls.prune_loops(recorder)
+            # a walk over 100,000 live tasks costs tens of milliseconds: paced like batches
+            spent = time.thread_time() - started
+            self._next_sweep = now + max(SWEEP_EVERY, spent / self.duty)
         if self.listener is not None:
             self._accept()
         with self._lock:
