@@ -20,6 +20,8 @@ KEY_NAMES = {
     "less_than_sign": "<", "greater_than_sign": ">",
 }
 
+KEYS_WIDTH = 14
+"""The widest the help's key column grows (``click a header``)."""
 EXTRA_HELP = (
     ("↑ ↓ PgUp PgDn Home End", "move in the list (End follows the newest task)"),
     ("click a header", "sort by that column; again to reverse"),
@@ -70,7 +72,9 @@ class WatchHelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold", no_wrap=True)
+        # keys wrap past KEYS_WIDTH ("↑ ↓ PgUp PgDn" / "Home End"): one long name squeezed
+        # every description at 80 columns
+        table.add_column(style="bold", max_width=KEYS_WIDTH)
         table.add_column()
         for binding in self.bindings:
             keys = " ".join(KEY_NAMES.get(k, k) for k in binding.key.split(","))
