@@ -2,9 +2,11 @@
 
 Both apps (the dashboard and ``watch``) are ``NoticeApp``s. A screen that shows data (the
 dashboard, the watch screen) has a ``NoticeLine`` in place of its key footer, so a message never
-covers a panel (widgets/notice_line.py says why). A modal screen on top (help, details, the
-scenario picker) has none, and gets Textual's toast, which covers only that modal for a few
-seconds. Every message, either way, is kept in ``said`` for tests and for reading back.
+covers a panel (widgets/notice_line.py says why). The pop-ups (help, details, the scenario
+picker, the race chart) have one too, on the bottom row below their box: a scenario started
+with ``r`` in the picker says so there, not over the source it is marking. A screen without
+one (the search box, the command palette) gets Textual's toast. Every message, either way, is
+kept in ``said`` for tests and for reading back.
 """
 
 from __future__ import annotations
@@ -43,6 +45,13 @@ class NoticeApp(App[int]):
                            markup=markup)
         else:
             line.show(f"{title}: {message}" if title else message, severity, timeout)
+
+    def clear_notifications(self) -> None:
+        """Every message taken away: the toasts and each screen's message row."""
+        super().clear_notifications()
+        for screen in self.screen_stack:
+            for line in screen.query(NoticeLine):
+                line.dismiss()
 
     def _notice_line(self) -> NoticeLine | None:
         """The current screen's message row; None on a screen without one, or when called

@@ -75,3 +75,21 @@ def test_warnings_stay_long_enough_to_read() -> None:
     assert shown_for("cancelled 3 tasks", "information", 3.0) == pytest.approx(4.0)
     long = "x" * 300  # 300 characters take longer to read than any fixed timeout
     assert shown_for(long, "information", 4.0) > 15
+
+
+@pytest.mark.parametrize("size", [(160, 50), (80, 24)], ids=["160x50", "80x24"])
+async def test_a_scenario_started_in_the_picker_says_so_below_it(size: tuple[int, int]) -> None:
+    """Trial: ``r`` in the picker put a toast over the source it was marking."""
+    from loopscope.tui.screens.scenarios import ScenarioPicker
+
+    app = new_app()
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("n", "down", "down", "down", "down", "r")  # futures
+        picker = app.screen
+        assert isinstance(picker, ScenarioPicker)
+        notice = picker.query_one(NoticeLine)
+        await until(pilot, lambda: notice.message is not None)
+        assert "scenario futures" in str(notice.message)
+        await pilot.pause()
+        assert not picker.query(Toast)
+        assert not notice.region.overlaps(picker.query_one("#picker-body").region)

@@ -8,6 +8,7 @@ from textual.screen import ModalScreen
 
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.records import TaskRecord
+from loopscope.widgets.notice_line import NoticeLine
 from loopscope.widgets.task_detail import TaskDetail
 
 
@@ -28,6 +29,7 @@ class DetailScreen(ModalScreen[None]):
         detail.border_title = f"task #{self.record.id}: {self.record.kind} {self.record.target}"
         detail.border_subtitle = "escape to close"
         yield detail
+        yield NoticeLine()  # a message while this is open: below it, not over it
 
     def on_mount(self) -> None:
         self.sample()

@@ -20,6 +20,7 @@ from textual.widgets import Static
 
 from loopscope.tasks.kinds.registry import all_kinds
 from loopscope.tui.keymap import KeySection
+from loopscope.widgets.notice_line import NoticeLine
 
 
 class HelpScreen(ModalScreen[None]):
@@ -40,6 +41,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(self._keys())
             yield Static(self._specs())
             yield Static(self._figures())
+        yield NoticeLine()  # a message while this is open: below it, not over it
 
     def _keys(self) -> Table:
         table = Table.grid(padding=(0, 2))

@@ -23,6 +23,7 @@ from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.scenarios import SCENARIOS, ScenarioRun
 from loopscope.tasks.scenarios.race_results import RaceResults
 from loopscope.tasks.source_blocks import source_blocks
+from loopscope.widgets.notice_line import NoticeLine
 from loopscope.widgets.race_chart import RaceChart
 from loopscope.widgets.scenario_source import PAUSED, ScenarioSource
 
@@ -75,6 +76,8 @@ class ScenarioPicker(ModalScreen[str | None]):
             with ScrollableContainer(id="scenario-code") as code:
                 code.border_title = "source"
                 yield ScenarioSource(id="scenario-source")
+        # "r" starts a scenario here: its message below the picker, not over its source
+        yield NoticeLine(id="picker-notice")
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
@@ -171,3 +174,4 @@ class RaceScreen(ModalScreen[None]):
             body.border_title = "The strategy race: measured wall times"
             body.border_subtitle = "escape to close"
             yield RaceChart(self.results)
+        yield NoticeLine()  # a message while this is open: below it, not over it

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from loopscope.tasks.watch.store import WatchStore
+from loopscope.widgets.notice_line import NoticeLine
 from loopscope.widgets.watch_detail import WatchDetail
 
 KEY_NAMES = {
@@ -55,6 +56,7 @@ class WatchDetailScreen(ModalScreen[None]):
         detail.border_title = f"Task #{self.task_id}"
         detail.border_subtitle = "escape to close"
         yield detail
+        yield NoticeLine()  # a message while this is open: below it, not over it
 
     def on_mount(self) -> None:
         self.query_one(WatchDetail).show(self.task_id)
@@ -86,3 +88,4 @@ class WatchHelpScreen(ModalScreen[None]):
             body.border_subtitle = "escape to close"
             yield Static(table)
             yield Static(COLUMN_HELP)
+        yield NoticeLine()  # a message while this is open: below it, not over it
