@@ -4,8 +4,9 @@ Textual's toasts sit in the bottom-right corner over whatever is drawn there; on
 that was the timeline's lanes (and at 80x24 half the timeline), for up to twelve seconds after
 ``R``. A message here takes the key footer's row instead: the screen hides the footer while a
 message is up (its ``-notice`` class) and the keys come back when the message goes, so no
-figure the user is watching is covered. A message longer than the row wraps onto a second or
-third line, which the panels above make room for while it is shown.
+figure the user is watching is covered. A message longer than the row wraps (up to four
+lines: ``R``'s findings with a note take three at 80 columns), and the panels above make room
+while it is shown.
 
 How long a message stays depends on how long it takes to read, and a warning or an error
 stays at least ``WARNING_S``. Click it to dismiss it. Every message is kept in ``said``
@@ -50,7 +51,7 @@ class NoticeLine(Static):
     NoticeLine {
         dock: bottom;
         height: auto;
-        max-height: 3;
+        max-height: 4;
         padding: 0 1;
         display: none;
         background: $panel;
