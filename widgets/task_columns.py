@@ -50,10 +50,11 @@ NOT_MEASURED = "—"
 # In the order of their use to someone watching: a narrow list keeps the first that fit (at
 # their ``least`` width), then widens them. At 80 columns the list keeps id, state, kind, a
 # target wide enough for "/delay/100-1200" and the run time; at 160 every column fits.
+KIND = Column("kind", "kind", 8, least=6)
 COLUMNS = (
     Column("id", "id", 4, right=True),
     Column("state", "state", 10),
-    Column("kind", "kind", 8, least=6),
+    KIND,
     Column("target", "target", 12, flexible=True, middle=True),
     Column("run", "run", 7, right=True),
     Column("outcome", "waits at / outcome", 18, flexible=True),
@@ -71,6 +72,8 @@ STEP_COLUMNS = frozenset({"busy", "steps"})
 INSIGHT_COLUMNS = STEP_COLUMNS | {"outcome"}
 """Columns that need the tasks' insight sampled (``TaskManager.sample_insight``)."""
 STATE_ORDER = {state: n for n, state in enumerate(TaskState)}
+ESSENTIAL = frozenset({"id", "state", "kind", "target", "run"})
+"""The columns a narrow list keeps first, each at its narrowest (80 columns: all of them)."""
 TARGET_READABLE = 16
 """The target's share of the spare comes first, up to this many cells ("sample-64KiB.txt"):
 before the other columns widen from their ``least``."""
@@ -206,7 +209,13 @@ def layout(width: int, id_width: int) -> list[tuple[Column, int]]:
     used = 0
     for column in COLUMNS:
         narrowest = max(3, id_width) if column.key == "id" else column.narrowest
-        if used + narrowest + 1 > width:
+        # past the essentials and the outcome, a column comes in only if the target can still
+        # be readable and the kind whole (at 120 columns "busy", all "—" without step timing,
+        # had squeezed the target to "/del…/100-1200")
+        reserve = 0
+        if column.key not in ESSENTIAL and column.key != "outcome" and "target" in widths:
+            reserve = max(0, TARGET_READABLE - widths["target"]) + KIND.width - widths["kind"]
+        if used + narrowest + 1 + reserve > width:
             break
         chosen.append(column)
         widths[column.key] = narrowest

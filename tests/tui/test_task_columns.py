@@ -91,6 +91,12 @@ def test_a_narrow_list_leaves_columns_out_whole() -> None:
                 assert w >= least, (width, id_width, column.key)
     keys_at_47 = [c.key for c, _ in layout(47, 4)]  # ids up to 999 at 80 columns
     assert keys_at_47 == ["id", "kind", "target", "state", "run"]
+    # trial: at 120 columns "busy" (all "—" without step timing) came in and squeezed the
+    # target to "/del…/100-1200"; a column past the outcome never makes the target unreadable
+    at_120 = {c.key: w for c, w in layout(72, 3)}
+    assert "busy" not in at_120
+    assert at_120["target"] >= 16
+    assert at_120["kind"] == 8
 
 
 def test_a_target_that_is_no_path_keeps_its_start() -> None:
