@@ -15,6 +15,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from loopscope.tasks.scenarios import LogEntry, LogKind, ScenarioRun
+from loopscope.widgets.text_wrap import hanging
 
 STYLES = {
     LogKind.STARTED: "bold",
@@ -116,9 +117,12 @@ class ScenarioLog(ScrollView):
         options = console.options.update_width(width)
         base = self.rich_style
         for entry in entries[self._wrapped_entries :]:
-            for line in console.render_lines(entry_text(entry), options, pad=False):
-                # no claimed width: the strip measures what it holds, so render_line pads it
-                self._lines.append(Strip(Segment.apply_style(line, base)))
+            # between words, a duration kept with its unit ("1.023" / "s" read as two
+            # figures), later rows of an entry indented so each entry reads as one
+            for row in hanging(entry_text(entry), width):
+                for line in console.render_lines(row, options, pad=False):
+                    # no claimed width: the strip measures what it holds; render_line pads it
+                    self._lines.append(Strip(Segment.apply_style(line, base)))
         self._wrapped_entries = len(entries)
         return True
 

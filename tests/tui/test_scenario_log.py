@@ -74,3 +74,27 @@ async def test_every_drawn_line_fills_the_panel_up_to_its_right_border() -> None
         inner = [strip.text[1:-1] for strip in lines[1:-1]]
         # the newest line is drawn, and short lines are padded (no leftovers after "z")
         assert inner[-1].rstrip(" ▁▇█▆▅▄▃▂") == "z"
+
+
+async def test_a_duration_stays_with_its_unit_when_a_line_wraps() -> None:
+    """Trial: at 80x24 the limits scenario's log read "measured 1.023" / "s for 50 fetches"."""
+    app = LogApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        log = app.query_one(ScenarioLog)
+        run = FakeRun()
+        run.say("Sensors", LogKind.STARTED)
+        log.follow(run)  # type: ignore[arg-type]
+        log.sync()
+        await pilot.pause()
+        width = log.scrollable_content_region.width
+        room = width - len(" 1.023")  # "1.023" ends the first row exactly
+        prefix = " ".join(["a"] * ((room + 1) // 2))
+        prefix = prefix if len(prefix) == room else "b" + prefix
+        assert len(prefix) == room
+        line = prefix + " 1.023 s for 50"
+        run.say(line)
+        log.sync()
+        await pilot.pause()
+        rows = [log.render_line(y).text.rstrip(" ▁▇█▆▅▄▃▂") for y in range(log.size.height)]
+        assert not any(row.strip() == "s for 50" or row.endswith(" 1.023") for row in rows)
+        assert any(row.strip().startswith("1.023 s for 50") for row in rows)
