@@ -77,9 +77,9 @@ ESSENTIAL = frozenset({"id", "state", "kind", "target", "run"})
 TARGET_READABLE = 16
 """The target's share of the spare comes first, up to this many cells ("sample-64KiB.txt"):
 before the other columns widen from their ``least``."""
-TARGET_CAP = 20
-"""The target column grows up to this many cells ("2,000,000 in process", what ``p``
-launches); the last column takes the rest."""
+TARGET_CAP = 18
+"""The target column grows up to this many cells; the last column takes the rest (at 20, what
+``p`` launches showed whole, but an error's reason lost two cells at 160 columns)."""
 
 
 def progress_text(record: TaskRecord) -> str:
