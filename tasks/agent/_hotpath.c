@@ -115,6 +115,54 @@ static char code_cache_library[CODE_CACHE];
 
 #define SLOT(obj, offset) (*(PyObject **)((char *)(obj) + (offset)))
 
+/* asyncio.Task's own accessors, called directly for a task of exactly that type: each was a
+ * method or attribute looked up by name (the type's dict, then a bound call) several times
+ * per task; this is a C call through the descriptor's function, as the lookup would end in.
+ * NULL (use the lookup) where the type's accessor is not a plain C one (the Python Task,
+ * or a later Python whose methods take other calling conventions). */
+typedef PyObject *(*noargs_fn)(PyObject *, PyObject *);
+typedef struct {
+    noargs_fn call;           /* a METH_NOARGS method */
+    getter get;               /* or a getset's getter */
+    void *closure;
+    PyObject **name;
+} Accessor;
+static Accessor task_done = {NULL, NULL, NULL, &str_done},
+    task_cancelled = {NULL, NULL, NULL, &str_cancelled},
+    task_get_name = {NULL, NULL, NULL, &str_get_name},
+    task_get_coro = {NULL, NULL, NULL, &str_get_coro},
+    task_fut_waiter = {NULL, NULL, NULL, &str_fut_waiter},
+    task_exception = {NULL, NULL, NULL, &str_exception},
+    task_result = {NULL, NULL, NULL, &str_result};
+static Accessor *task_accessors[] = {&task_done, &task_cancelled, &task_get_name,
+                                     &task_get_coro, &task_fut_waiter, &task_exception,
+                                     &task_result, NULL};
+
+/* ``task.<name>()`` for a method accessor, ``task.<name>`` for an attribute one: a new
+ * reference, or NULL with an error set. */
+static inline PyObject *
+task_read(PyObject *task, Accessor *accessor)
+{
+    if (Py_IS_TYPE(task, (PyTypeObject *)c_task)) {
+        if (accessor->call != NULL) {
+            return accessor->call(task, NULL);
+        }
+        if (accessor->get != NULL) {
+            return accessor->get(task, accessor->closure);
+        }
+    }
+    if (accessor == &task_fut_waiter || accessor == &task_exception || accessor == &task_result) {
+        return PyObject_GetAttr(task, *accessor->name);
+    }
+    return PyObject_CallMethodNoArgs(task, *accessor->name);
+}
+
+/* The type whose ``__self__`` is a C getter (the task step's wrapper), and that getter:
+ * the step's task read without a lookup by name. */
+static PyTypeObject *self_type;
+static getter self_get;
+static void *self_closure;
+
 static inline void
 set_slot(PyObject *obj, Py_ssize_t offset, PyObject *value)  /* steals value */
 {
@@ -286,6 +334,22 @@ bound_self(PyObject *callback)
         Py_INCREF(self);
         return self;
     }
+    if (Py_TYPE(callback) == self_type) {
+        self = self_get(callback, self_closure);
+        if (self == NULL) {
+            PyErr_Clear();
+        }
+        return self;
+    }
+    PyObject *descr = _PyType_Lookup(Py_TYPE(callback), str_self);  /* borrowed */
+    if (descr != NULL && Py_IS_TYPE(descr, &PyGetSetDescr_Type)
+            && ((PyGetSetDescrObject *)descr)->d_getset->get != NULL
+            && !(Py_TYPE(callback)->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
+        /* a static type (asyncio's step wrapper): its getter lives as long as the module */
+        self_type = Py_TYPE(callback);
+        self_get = ((PyGetSetDescrObject *)descr)->d_getset->get;
+        self_closure = ((PyGetSetDescrObject *)descr)->d_getset->closure;
+    }
 #if PY_VERSION_HEX >= 0x030D0000
     if (PyObject_GetOptionalAttr(callback, str_self, &self) < 0) {
         PyErr_Clear();
@@ -394,7 +458,7 @@ retire(RecordObject *record, PyObject *end, int end_counter)
 static int
 finish(RecordObject *record, PyObject *task, double end_t)
 {
-    PyObject *cancelled = PyObject_CallMethodNoArgs(task, str_cancelled);
+    PyObject *cancelled = task_read(task, &task_cancelled);
     if (cancelled == NULL) {
         return -1;
     }
@@ -404,7 +468,7 @@ finish(RecordObject *record, PyObject *task, double end_t)
         return -1;
     }
     if (!is_cancelled) {
-        PyObject *exc = PyObject_GetAttr(task, str_exception);
+        PyObject *exc = task_read(task, &task_exception);
         if (exc == NULL) {
             return -1;
         }
@@ -430,12 +494,12 @@ finish(RecordObject *record, PyObject *task, double end_t)
     }
     Py_SETREF(record->ended_t, ended);
     record->waiting = 0;  /* as a frozen record reads: a finished task waits on nothing */
-    PyObject *name = PyObject_CallMethodNoArgs(task, str_get_name);
+    PyObject *name = task_read(task, &task_get_name);
     if (name == NULL) {
         return -1;
     }
     Py_SETREF(record->name, name);
-    PyObject *coro = PyObject_CallMethodNoArgs(task, str_get_coro);
+    PyObject *coro = task_read(task, &task_get_coro);
     if (coro == NULL) {
         return -1;
     }
@@ -458,7 +522,7 @@ finish(RecordObject *record, PyObject *task, double end_t)
     }
     Py_SETREF(record->qualname, qualname != NULL ? qualname : Py_NewRef(Py_None));
     if (!is_cancelled) {
-        PyObject *result = PyObject_GetAttr(task, str_result);
+        PyObject *result = task_read(task, &task_result);
         if (result == NULL) {
             return -1;
         }
@@ -515,7 +579,7 @@ after_step(RecordObject *record, PyObject *state, PyObject *task, double start)
         }
     }
     /* A task waiting on a future is not done: one attribute read, no call. */
-    PyObject *waiter = PyObject_GetAttr(task, str_fut_waiter);
+    PyObject *waiter = task_read(task, &task_fut_waiter);
     if (waiter == NULL) {
         return -1;
     }
@@ -523,7 +587,7 @@ after_step(RecordObject *record, PyObject *state, PyObject *task, double start)
     Py_DECREF(waiter);
     int finished_now = 0;
     if (!suspended) {
-        PyObject *is_done = PyObject_CallMethodNoArgs(task, str_done);
+        PyObject *is_done = task_read(task, &task_done);
         if (is_done == NULL) {
             return -1;
         }
@@ -1069,6 +1133,10 @@ clear_config(void)
     Py_CLEAR(program_ids);
     Py_CLEAR(seq_counter);
     Py_CLEAR(c_task);
+    for (Accessor **each = task_accessors; *each != NULL; each++) {
+        (*each)->call = NULL;
+        (*each)->get = NULL;
+    }
     Py_CLEAR(state_type);
     Py_CLEAR(clock_fn);
     Py_CLEAR(py_is_task_type);
@@ -1085,6 +1153,33 @@ clear_config(void)
      * that began while configured may raise after an uninstall (it is reported as
      * Handle._run would). */
     generation++;
+}
+
+/* Fill an accessor from the task type's descriptor, when it is a plain C one. */
+static void
+find_accessor(PyTypeObject *type, Accessor *accessor)
+{
+    accessor->call = NULL;
+    accessor->get = NULL;
+    accessor->closure = NULL;
+    if (!PyType_Check((PyObject *)type) || (type->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
+        return;  /* the Python Task (asyncio without its C module): looked up by name */
+    }
+    PyObject *descr = _PyType_Lookup(type, *accessor->name);  /* borrowed */
+    if (descr == NULL) {
+        return;
+    }
+    if (Py_IS_TYPE(descr, &PyMethodDescr_Type)) {
+        PyMethodDef *method = ((PyMethodDescrObject *)descr)->d_method;
+        if ((method->ml_flags & ~METH_COEXIST) == METH_NOARGS) {
+            accessor->call = (noargs_fn)(void (*)(void))method->ml_meth;
+        }
+    }
+    else if (Py_IS_TYPE(descr, &PyGetSetDescr_Type)) {
+        PyGetSetDef *getset = ((PyGetSetDescrObject *)descr)->d_getset;
+        accessor->get = getset->get;
+        accessor->closure = getset->closure;
+    }
 }
 
 /* The offset of a slot (a member descriptor ``cls.name`` holding an object). */
@@ -1201,6 +1296,9 @@ configure(PyObject *Py_UNUSED(module), PyObject *config)
             || slot_offset(state_cls, "batch_start", &s_batch_start) < 0
             || slot_offset(state_cls, "id", &s_id) < 0) {
         goto fail;
+    }
+    for (Accessor **each = task_accessors; *each != NULL; each++) {
+        find_accessor((PyTypeObject *)c_task, *each);
     }
     configured = 1;
     Py_RETURN_NONE;
