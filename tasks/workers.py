@@ -57,12 +57,12 @@ def sum_of_squares(n: int, stop: threading.Event | None = None) -> int:
     allocator keeps, per size class, a list of pools with free blocks; a pool that fills is
     unlinked, and linked back at the head when a block is freed. With the chunks, every one of
     the loop's 9 million int allocations filled a pool and every free linked it back (8.9
-    million flips per sum, in all nine starting states tried; most likely the objects each
-    chunk makes as it starts, a range, its iterator and two ints, leave a nearly full pool at
-    the head). The one loop flipped 0.01 million times in the race's lane process (3-6
-    million from other starting states); the plain script's loop 3.0 million. The race's
-    sequential lane took 1.11x the plain script's time with the chunks, 1.00x with the one
-    loop (median of 15 paired rounds).
+    million flips per sum, in all nine starting states tried; the same code in one chunk
+    flipped 3.0 million times: it is the chunks' starts, each making a range, its iterator
+    and two ints, that leave a nearly full pool at the head). The one loop flipped 0.01
+    million times in the race's lane process (3-6 million from other starting states), the
+    plain script's 3.0 million. The race's sequential lane took 1.11x the plain script's time
+    with the chunks, 1.00x with the one loop (median of 15 paired rounds).
     """
     total = 0
     if stop is None:
