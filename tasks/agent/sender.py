@@ -9,7 +9,9 @@ It never blocks the program: the socket is non-blocking and a batch is built onl
 last one was fully written, so a slow viewer gets fewer, larger batches (changes merge, since
 task rows are snapshots) and the samples queued meanwhile are bounded (``counts.dropped``).
 Its own cost is bounded too: after each batch it waits at least ``1/duty`` times what the
-batch cost, so it takes at most about ``duty`` of the program's time however busy it gets.
+batch cost, so it takes at most about ``duty`` of the program's time however busy it gets,
+and a batch built while the program works stops at ``batch_budget`` of this thread's CPU
+(``batches.py``: what a batch holds), so no single batch holds the program back for long.
 When the program itself is idle (its other threads used under ``IDLE_SHARE`` of a core since
 the last batch: its loop waits on timers or sockets), a batch costs it nothing, so the sender
 may take ``IDLE_DUTY``: a burst of 100,000 tasks that then wait reaches the screen in seconds,
@@ -31,15 +33,15 @@ from typing import Any
 
 from loopscope.tasks.agent import stalls, wire
 from loopscope.tasks.agent.address import Address, parse_address
+from loopscope.tasks.agent.batches import BATCH_BUDGET, BatchBuilder
 from loopscope.tasks.agent.recorder import Recorder
-from loopscope.tasks.agent.rows import RowBuilder
 from loopscope.tasks.agent.sender_pacing import duty_for
 from loopscope.tasks.agent.sender_socket import HANDSHAKE_TIMEOUT, answers, read_hello, socket_for
-from loopscope.tasks.units import human_seconds
 
 TICK = wire.BATCH_INTERVAL
 SWEEP_EVERY = 2.0
-"""Seconds between looks for tasks collected while pending (a walk over live records)."""
+"""Seconds between looks for tasks collected while pending (a walk over live records), or
+more: a look that cost ``c`` seconds waits at least ``c / duty``."""
 
 
 class AgentError(Exception):
@@ -50,14 +52,17 @@ class Sender:
     """Streams a ``Recorder``'s records to a viewer (connecting to it, or accepting it)."""
 
     def __init__(self, recorder: Recorder, *, status: dict[str, Any], token: str | None = None,
-                 max_rows: int = 2000, refresh_rows: int = 200, duty: float = 0.03) -> None:
+                 max_rows: int = 2000, refresh_rows: int = 200, duty: float = 0.03,
+                 batch_budget: float | None = BATCH_BUDGET) -> None:
         self.recorder = recorder
-        self.rows = RowBuilder(recorder)
+        self.batches = BatchBuilder(recorder, status, max_rows=max_rows,
+                                    refresh_rows=refresh_rows)
+        self.batch_budget = batch_budget
+        """Seconds of this thread's CPU a batch may take while the program works
+        (``batches.BATCH_BUDGET``); None: no bound."""
         self.status = status
         """The program status row (``wire.status_row`` shape); the runner updates it."""
         self.token = token
-        self.max_rows = max_rows
-        self.refresh_rows = refresh_rows
         self.duty = duty
         self.listener: socket.socket | None = None
         self.listen_address: Address | None = None
@@ -67,19 +72,11 @@ class Sender:
         self.connection: socket.socket | None = None
         self._decoder = wire.FrameDecoder()
         self._outgoing = b""
-        self._seq = 0
-        self._full = False
         self._next_batch = 0.0
         self._marks = (0.0, 0.0, 0.0)
         """(wall, process CPU, this thread's CPU) at the last batch: the program's own share
         of a core since then decides the duty (``duty_for``)."""
-        self._refresh: list[int] = []
-        """Keys of live records to refresh in turn: keys, not records, so that a task that
-        finishes meanwhile leaves no record alive here."""
-        self._refresh_at = 0
-        self._loop_tasks: dict[int, int] = {}
-        self._loop_tasks_t = 0.0
-        self._swept = 0.0
+        self._next_sweep = 0.0
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -141,6 +138,10 @@ class Sender:
         return address
 
     def start(self) -> None:
+        # The first sweep comes a period after the start, not at the first tick: a program
+        # that starts a burst of tasks at once paid for a walk over all of them (and held
+        # each alive meanwhile) 50 ms in, about 5% of a one-second run.
+        self._next_sweep = time.perf_counter() + SWEEP_EVERY
         self._thread = threading.Thread(target=self._run, name="loopscope-agent", daemon=True)
         self._thread.start()
         atexit.register(self.close)
@@ -172,7 +173,7 @@ class Sender:
             self._decoder = wire.FrameDecoder()
             self._decoder.feed(wire.PREAMBLE)  # the viewer's preamble was read already
             self._outgoing = b""
-            self._full = True
+            self.batches.full = True
             self.viewers += 1
         if old is not None:
             with contextlib.suppress(OSError):
@@ -194,10 +195,13 @@ class Sender:
         for state in list(recorder.loops):
             stalls.post_probe(recorder, state)
         now = time.perf_counter()
-        if now - self._swept > SWEEP_EVERY:
-            self._swept = now
+        if now >= self._next_sweep:
+            started = time.thread_time()
             recorder.sweep()
             stalls.prune_loops(recorder)
+            # a walk over 100,000 live tasks costs tens of milliseconds: paced like batches
+            spent = time.thread_time() - started
+            self._next_sweep = now + max(SWEEP_EVERY, spent / self.duty)
         if self.listener is not None:
             self._accept()
         with self._lock:
@@ -215,7 +219,10 @@ class Sender:
                 return
             started = time.thread_time()
             duty = self._duty_now(now, started)
-            message = self._batch(final=False)
+            # While the program works, a batch stops at its budget; while it idles, the
+            # batch costs it nothing and may be as large as the limit allows.
+            budget = self.batch_budget if duty <= self.duty else None
+            message = self.batches.build(final=False, budget=budget, merged=self.merged_batches)
             self._outgoing = wire.encode_frame(message)
             self._flush()
             spent = time.thread_time() - started
@@ -321,104 +328,6 @@ class Sender:
         self.connection = None
         self._outgoing = b""
 
-    # -- batches -------------------------------------------------------------------------
-
-    def _batch(self, *, final: bool, limit: int | None = None) -> dict[str, Any]:
-        try:
-            return self._build_batch(final=final, limit=limit)
-        finally:
-            self.rows.forget_tasks()  # the agent keeps no task alive between batches
-
-    def _build_batch(self, *, final: bool, limit: int | None = None) -> dict[str, Any]:
-        recorder = self.recorder
-        rows = self.rows
-        now = recorder.clock()
-        full = self._full
-        if full:
-            self._full = False
-            recorder.gone.clear()
-            recorder.discard_dirty()
-            for kept in [*recorder.live.values(), *recorder.finished]:
-                if not isinstance(kept, tuple):
-                    kept.dirty = True
-                    # a live record by its key; a failed one (kept as a record) itself
-                    recorder.dirty[kept.seq] = kept if kept.end is not None else kept.task_id
-                else:
-                    recorder.dirty[kept[0]] = kept
-        limit = self.max_rows if limit is None else limit
-        task_rows: list[list[Any]] = []
-        for record in recorder.take_dirty(limit):
-            if not recorder.evicted(record):
-                task_rows.append(rows.task_row(record, now))
-        task_rows.extend(self._refreshed(now, final))
-        gone = []
-        while recorder.gone:
-            gone.append(recorder.gone.popleft())
-        jobs: dict[int, list[Any]] = {}
-        while recorder.dirty_jobs:
-            job = recorder.dirty_jobs.popleft()
-            jobs[job[0]] = list(job)
-        lag = _drain(recorder.lag)
-        spikes = [rows.spike_row(raw) for raw in _drain(recorder.spikes)]
-        warnings = [rows.warning_row(raw) for raw in _drain(recorder.warnings)]
-        self._seq += 1
-        return {
-            "kind": "batch", "seq": self._seq, "t": now, "full": full, "final": final,
-            "tasks": task_rows, "gone": gone, "jobs": list(jobs.values()), "lag": lag,
-            "spikes": spikes, "warnings": warnings, "loops": self._loop_rows(now),
-            "status": dict(self.status), "counts": self._counts(),
-        }
-
-    def _refreshed(self, now: float, final: bool) -> list[list[Any]]:
-        """A few live tasks that did not step (idle time grows; stuck tasks get a warning)."""
-        recorder = self.recorder
-        if final:
-            return []
-        if self._refresh_at >= len(self._refresh):
-            self._refresh = list(recorder.live)
-            self._refresh_at = 0
-        keys = self._refresh[self._refresh_at : self._refresh_at + self.refresh_rows]
-        self._refresh_at += len(keys)
-        rows = []
-        live = recorder.live
-        for key in keys:
-            record = live.get(key)
-            if record is None or record.end is not None or record.dirty:
-                continue
-            row = self.rows.task_row(record, now)
-            rows.append(row)
-            if (row[6] == "suspended" and not record.warned_stuck
-                    and now - record.last_end >= recorder.stuck_s):
-                record.warned_stuck = True
-                where = _innermost_program_frame(row[16])
-                place = f" at {where[1]}:{where[2]}" if where else ""
-                recorder.warn(
-                    "stuck", record.seq, where,
-                    f"suspended for {human_seconds(now - record.last_end)}{place}", now,
-                )
-        return rows
-
-    def _loop_rows(self, now: float) -> list[list[Any]]:
-        recorder = self.recorder
-        if now - self._loop_tasks_t > 1.0:
-            counts: dict[int, int] = {}
-            for record in list(recorder.live.values()):
-                counts[record.loop.id] = counts.get(record.loop.id, 0) + 1
-            self._loop_tasks = counts
-            self._loop_tasks_t = now
-        return [
-            self.rows.loop_row(state, now, self._loop_tasks.get(state.id, 0))
-            for state in recorder.loops
-        ]
-
-    def _counts(self) -> dict[str, Any]:
-        recorder = self.recorder
-        dropped = {key: value for key, value in recorder.all_dropped().items() if value}
-        if self.merged_batches:
-            dropped["merged_batches"] = self.merged_batches
-        return {"created": recorder.created, "finished": dict(recorder.ended),
-                "dropped": dropped}
-
     # -- the end -------------------------------------------------------------------------
 
     def close(self, timeout: float = 5.0) -> None:
@@ -440,7 +349,8 @@ class Sender:
                     self._outgoing = b""
                     while True:
                         final = not self.recorder.dirty or time.monotonic() > deadline
-                        message = self._batch(final=final, limit=5000)
+                        message = self.batches.build(
+                            final=final, limit=5000, budget=None, merged=self.merged_batches)
                         if final and self.recorder.dirty:
                             message["final"] = False  # out of time: say so by not finishing
                         self._send_blocking(wire.encode_frame(message), deadline)
@@ -474,17 +384,3 @@ class Sender:
                 continue
             view = view[sent:]
 
-
-def _drain(queue: Any) -> list[Any]:
-    items = []
-    while queue:
-        items.append(queue.popleft())
-    return items
-
-
-def _innermost_program_frame(chain: list[list[Any]]) -> list[Any] | None:
-    frame: list[Any]  # reversed() of a list of Any-holding lists types its items as Any
-    for frame in reversed(chain):
-        if len(frame) == 3:
-            return frame
-    return chain[-1] if chain else None

@@ -53,3 +53,42 @@ def test_the_programs_share_leaves_out_the_senders_own_cpu(
     process_cpu = iter([11.9])
     # then the program used 0.8 s of the second: busy, back to the small duty
     assert sender._duty_now(103.0, 1.85) == sender.duty  # noqa: SLF001
+
+
+class SweepClock:
+    """``time`` for ``Sender._tick``: wall and thread CPU clocks the test moves."""
+
+    def __init__(self) -> None:
+        self.wall = 100.0
+        self.cpu = 5.0
+
+    def perf_counter(self) -> float:
+        return self.wall
+
+    def thread_time(self) -> float:
+        return self.cpu
+
+
+def test_a_costly_sweep_waits_longer_before_the_next_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A walk over 100,000 live tasks took tens of milliseconds every two seconds."""
+    clock = SweepClock()
+    recorder = Recorder()
+    sweeps: list[float] = []
+
+    def slow_sweep() -> None:
+        sweeps.append(clock.wall)
+        clock.cpu += 0.3  # this look cost 0.3 s of the thread's CPU
+
+    monkeypatch.setattr(recorder, "sweep", slow_sweep)
+    monkeypatch.setattr(sender_module, "time", clock)
+    sender = Sender(recorder, status={}, duty=0.03)
+    sender._tick()  # noqa: SLF001 - the first tick of a sender never started: sweeps at once
+    assert sweeps == [100.0]
+    clock.wall += sender_module.SWEEP_EVERY + 0.1
+    sender._tick()  # noqa: SLF001
+    assert sweeps == [100.0], "0.3 s at a 3% duty: the next look waits 10 s, not 2"
+    clock.wall = 100.0 + 0.3 / 0.03 + 0.01
+    sender._tick()  # noqa: SLF001
+    assert sweeps == [100.0, clock.wall]
