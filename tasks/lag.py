@@ -17,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import FrameType
 
 from loopscope.tasks.blame import SpikeCause, StallEvidence, Verdict
 
@@ -201,11 +202,24 @@ class StallWatchdog:
                 self._caught = self.catch()
 
     def catch(self) -> tuple[str, str] | None:
-        """Where the loop's thread is now, unless it is in the loop's own machinery."""
+        """Where the loop's thread is now, unless it is in the loop's own machinery.
+
+        Code made at run time (a namedtuple's ``__new__``, a dataclass's ``__init__``: file
+        ``<string>``) is named by the line that called it, when that line is not the loop's
+        own: "<lambda> (<string>:1)" told a user nothing."""
         # sys._current_frames is the documented way to see another thread's stack
         frame = sys._current_frames().get(self._loop_thread)
-        if frame is None or any(part in frame.f_code.co_filename for part in LOOP_MACHINERY):
+        caller = frame
+        while caller is not None and caller.f_code.co_filename.startswith("<"):
+            caller = caller.f_back
+        if caller is not None and not _in_machinery(caller):
+            frame = caller
+        if frame is None or _in_machinery(frame):
             return None
         code = frame.f_code
         name = os.path.basename(code.co_filename)
         return f"{code.co_name} ({name}:{frame.f_lineno})", code.co_filename
+
+
+def _in_machinery(frame: FrameType) -> bool:
+    return any(part in frame.f_code.co_filename for part in LOOP_MACHINERY)

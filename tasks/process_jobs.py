@@ -1,8 +1,14 @@
 """The manager's process pool, and how its workers announce that a job started.
 
 "spawn", not "fork": forking a process that runs an event loop and threads is unsafe (and
-deprecated on 3.12+). A worker puts (job id, start time) on a queue as it picks a job up; a
+deprecated on 3.12+). A worker writes (job id, start time) on a pipe as it picks a job up; a
 reader thread hands that to the loop, so a CPU job is "pending" until a worker is free.
+
+A pipe with no lock, not a ``multiprocessing`` queue: a queue's writers share a lock, and a
+worker killed while it held it (a user's ``kill``, the out-of-memory killer) left every later
+writer, and ``stop`` itself, waiting for it forever: quitting hung (seen once in the suite,
+with a test that kills a worker). Each announcement is one write of a few dozen bytes, which
+a pipe takes whole or not at all (under ``PIPE_BUF``), so writers need no lock.
 """
 
 from __future__ import annotations
@@ -64,7 +70,8 @@ class ProcessJobs:
         self._pool: ProcessPoolExecutor | None = None
         self._retired: list[ProcessPoolExecutor] = []
         """Pools replaced (resized or broken): their workers are ended on ``stop``."""
-        self._queue: Any = None
+        self._announcements: Any = None
+        """(reading end, writing end) of the workers' announcement pipe."""
         self._reader: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._jobs: dict[int, concurrent.futures.Future[Any]] = {}
@@ -91,9 +98,8 @@ class ProcessJobs:
         if self._pool is None:
             self._loop = asyncio.get_running_loop()
             context = multiprocessing.get_context("spawn")
-            if self._queue is None:
-                with real_stderr():  # the queue's lock starts multiprocessing's resource tracker
-                    self._queue = context.SimpleQueue()
+            if self._announcements is None:
+                self._announcements = context.Pipe(duplex=False)
                 self._reader = threading.Thread(
                     target=self._read_starts, name="loopscope-starts", daemon=True
                 )
@@ -102,7 +108,7 @@ class ProcessJobs:
                 self.workers,
                 mp_context=context,
                 initializer=init_process_worker,
-                initargs=(self._queue,),
+                initargs=(self._announcements[1],),
             )
         return self._pool
 
@@ -174,9 +180,12 @@ class ProcessJobs:
             self._retired.append(old)
 
     def _read_starts(self) -> None:
-        queue, loop = self._queue, self._loop
+        reading, loop = self._announcements[0], self._loop
         while True:
-            item = queue.get()
+            try:
+                item = reading.recv()
+            except (EOFError, OSError):
+                return
             if item is None or loop is None or loop.is_closed():
                 return
             if not call_soon(loop, self._announced, *item):
@@ -190,9 +199,10 @@ class ProcessJobs:
         processes = [p for pool in pools for p in _processes(pool)]
         for pool in pools:
             pool.shutdown(wait=False, cancel_futures=True)
-        queue, self._queue = self._queue, None
-        if queue is not None:  # before any worker is ended: one could die holding its lock
-            queue.put(None)
+        announcements, self._announcements = self._announcements, None
+        if announcements is not None:
+            with contextlib.suppress(OSError):
+                announcements[1].send(None)  # no lock to wait for, even if a worker died
             if self._reader is not None:
                 self._reader.join(timeout=2)
         for process in processes:
@@ -205,8 +215,9 @@ class ProcessJobs:
                 process.join(timeout=1)
         for pool in pools:
             pool.shutdown(wait=True)
-        if queue is not None:
-            queue.close()
+        if announcements is not None:
+            for end in announcements:
+                end.close()
 
 
 def _processes(pool: ProcessPoolExecutor) -> list[Any]:

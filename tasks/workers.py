@@ -15,18 +15,19 @@ from typing import Any
 
 CHUNK = 1 << 16
 
-_started_queue: Any = None
-"""In a process worker: the queue on which it announces (job id, start time)."""
+_announcements: Any = None
+"""In a process worker: the pipe's writing end (a ``Connection``) on which it announces
+(job id, start time); see process_jobs.py for why a pipe."""
 
 
 class JobStopped(Exception):
     """A thread job noticed its stop event: the task was cancelled or the manager closed."""
 
 
-def init_process_worker(queue: Any) -> None:
+def init_process_worker(announcements: Any) -> None:
     """ProcessPoolExecutor initializer: remember where to announce job starts."""
-    global _started_queue
-    _started_queue = queue
+    global _announcements
+    _announcements = announcements
 
 
 def blocking_wait(
@@ -83,8 +84,8 @@ def cpu_in_thread(n: int, on_start: Callable[[float], None], stop: threading.Eve
 
 
 def cpu_in_process(n: int, job_id: int) -> int:
-    if _started_queue is not None:
-        _started_queue.put((job_id, time.perf_counter()))
+    if _announcements is not None:
+        _announcements.send((job_id, time.perf_counter()))
     return sum_of_squares(n)
 
 
@@ -96,8 +97,8 @@ def http_get(url: str) -> int:
 
 def announced(job_id: int, function: Callable[..., Any], *args: Any) -> Any:
     """In a process worker: announce that job ``job_id`` started, then run it."""
-    if _started_queue is not None:
-        _started_queue.put((job_id, time.perf_counter()))
+    if _announcements is not None:
+        _announcements.send((job_id, time.perf_counter()))
     return function(*args)
 
 
