@@ -383,4 +383,3 @@ class Sender:
             except (BlockingIOError, InterruptedError):
                 continue
             view = view[sent:]
-
