@@ -126,14 +126,15 @@ typedef struct {
     getter get;               /* or a getset's getter */
     void *closure;
     PyObject **name;
+    int attribute;            /* read as ``task.<name>``, not called as ``task.<name>()`` */
 } Accessor;
-static Accessor task_done = {NULL, NULL, NULL, &str_done},
-    task_cancelled = {NULL, NULL, NULL, &str_cancelled},
-    task_get_name = {NULL, NULL, NULL, &str_get_name},
-    task_get_coro = {NULL, NULL, NULL, &str_get_coro},
-    task_fut_waiter = {NULL, NULL, NULL, &str_fut_waiter},
-    task_exception = {NULL, NULL, NULL, &str_exception},
-    task_result = {NULL, NULL, NULL, &str_result};
+static Accessor task_done = {NULL, NULL, NULL, &str_done, 0},
+    task_cancelled = {NULL, NULL, NULL, &str_cancelled, 0},
+    task_get_name = {NULL, NULL, NULL, &str_get_name, 0},
+    task_get_coro = {NULL, NULL, NULL, &str_get_coro, 0},
+    task_fut_waiter = {NULL, NULL, NULL, &str_fut_waiter, 1},
+    task_exception = {NULL, NULL, NULL, &str_exception, 1},
+    task_result = {NULL, NULL, NULL, &str_result, 1};
 static Accessor *task_accessors[] = {&task_done, &task_cancelled, &task_get_name,
                                      &task_get_coro, &task_fut_waiter, &task_exception,
                                      &task_result, NULL};
@@ -151,7 +152,7 @@ task_read(PyObject *task, Accessor *accessor)
             return accessor->get(task, accessor->closure);
         }
     }
-    if (accessor == &task_fut_waiter || accessor == &task_exception || accessor == &task_result) {
+    if (accessor->attribute) {
         return PyObject_GetAttr(task, *accessor->name);
     }
     return PyObject_CallMethodNoArgs(task, *accessor->name);

@@ -82,6 +82,7 @@ async def run_fetch(ctx: TaskContext, record: TaskRecord, plan: FetchPlan) -> st
     if plan.secret_headers:
         options = {**options, "middlewares": (keep_secrets_at_origin(url),)}
     slot = ctx.fetch_slot(url)
+    # Slot.acquire, inlined: no coroutine made per request on the common path
     if not slot.take():  # pending, waiting for a connection slot
         waiting = slot.wait(record)
         try:
