@@ -6,6 +6,11 @@ the order remembers the sort key of every row it shows. A batch of changes moves
 changed rows (a binary search takes each out, another puts it back); another direction or a
 longer filter re-sorts the remembered keys; only another column builds the keys again.
 
+Without a filter, in a column's natural order, the rows are those of the column's
+``ColumnIndex`` (``watch_column_index``), which keeps every column in order as changes
+arrive: moving to another column then lays out ids already in order, no keys are built and
+nothing is sorted while the key waits.
+
 The order is the one ``watch_rows.flat_rows`` defines: by the column (largest first when
 reversed), equal rows by id either way round. Pure: no screen, tests read it on its own.
 """
@@ -16,7 +21,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from loopscope.tasks.agent.model import TaskSnapshot
-from loopscope.widgets.watch_columns import COLUMNS, matches, sort_keys
+from loopscope.widgets.watch_column_index import INDEXED, ColumnIndexes
+from loopscope.widgets.watch_columns import COLUMNS, DESCENDING, matches, sort_keys
 
 MOVE_AT_MOST = 300
 """Beyond this many changed rows a re-sort of the remembered keys is cheaper than moving each
@@ -26,7 +32,9 @@ MOVE_AT_MOST = 300
 class FlatOrder:
     """The ids of the tasks that match a filter, in the order of one column."""
 
-    def __init__(self) -> None:
+    def __init__(self, indexes: ColumnIndexes | None = None) -> None:
+        self.indexes = indexes
+        """Every column kept in order (None: each order is built when asked for)."""
         self.column = "id"
         self.reverse = False
         self.needle = ""
@@ -35,6 +43,10 @@ class FlatOrder:
         self._keys: dict[int, Any] = {}
         """The sort key of every row shown, as of the snapshot the row was placed with."""
         self._built = False
+        self._indexed = False
+        """The rows are a column index's (``indexes``), not sorted here."""
+        self._seen = -1
+        """The index's version the rows were taken at."""
 
     def __repr__(self) -> str:
         return (f"<FlatOrder by {self.column}{' reversed' if self.reverse else ''}"
@@ -44,13 +56,24 @@ class FlatOrder:
               needle: str, changed: Iterable[int] = ()) -> None:
         """Order ``tasks`` by ``column``, taking in ``changed`` (tasks new, changed or
         forgotten since the last call). The keys are kept when only the direction changed or
-        the filter grew longer (its matches are among the rows shown): a re-sort, no more."""
+        the filter grew longer (its matches are among the rows shown): a re-sort, no more.
+        Without a filter, in the column's natural order, the rows are its index's."""
+        changed = list(changed)
+        self.take(tasks, changed)
+        if self._indexable(column, reverse, needle):
+            self.column, self.reverse, self.needle = column, reverse, needle
+            self._indexed, self._built, self._keys = True, False, {}
+            self._seen = -1
+            self._from_index(tasks)
+            return
+        self._indexed = False
         reuse = self._built and column == self.column and self.needle in needle
         if not reuse:
             shown = {i: t for i, t in tasks.items() if matches(t, needle)} if needle else tasks
-            self._keys = dict(zip(shown, sort_keys(column, shown), strict=True))
+            # the id column's keys are the ids: no snapshot is read
+            keys = shown if column == "id" else sort_keys(column, shown)
+            self._keys = dict(zip(shown, keys, strict=True))
         else:
-            changed = list(changed)
             self._take(tasks, changed)
             if needle != self.needle:
                 keys = self._keys
@@ -62,8 +85,31 @@ class FlatOrder:
         self._built = True
         self._sort()
 
+    @property
+    def indexed(self) -> bool:
+        """The rows are kept in order by the column's index as changes arrive (``take``)."""
+        return self._indexed
+
+    def take(self, tasks: Mapping[int, TaskSnapshot], changed: Iterable[int]) -> None:
+        """Note for every column's index the tasks in ``changed`` (new, changed or forgotten
+        since the last call). Whatever is shown, every change must come through here (the
+        tree view too: ``update`` and ``reset`` do it), or an index falls out of step."""
+        if self.indexes is not None:
+            self.indexes.note(changed)
+
+    def work(self, tasks: Mapping[int, TaskSnapshot], *, calm: bool) -> bool:
+        """A few milliseconds for the columns not shown (``ColumnIndexes.work``): True
+        when work is left."""
+        if self.indexes is None:
+            return False
+        return self.indexes.work(tasks, shown=self.column if self._indexed else None,
+                                 calm=calm)
+
     def index(self, task_id: int) -> int | None:
         """Where the row of ``task_id`` is (a binary search), None when it is not shown."""
+        if self._indexed:
+            assert self.indexes is not None
+            return self.indexes.indexes[self.column].position(task_id)
         key = self._keys.get(task_id, _MISSING)
         if key is _MISSING:
             return None
@@ -73,11 +119,15 @@ class FlatOrder:
     def forget(self) -> None:
         """Build the order anew at the next ``reset`` (the rows were not kept up to date)."""
         self._built = False
+        self._indexed = False
 
     def update(self, tasks: Mapping[int, TaskSnapshot], changed: Iterable[int]) -> bool:
         """Take in the tasks in ``changed`` (new, changed or forgotten): True when the rows
         or their order changed."""
         changed = list(dict.fromkeys(changed))
+        self.take(tasks, changed)
+        if self._indexed:
+            return self._from_index(tasks)
         if len(changed) > MOVE_AT_MOST:
             return self._resort(tasks, changed)
         moved = False
@@ -110,6 +160,22 @@ class FlatOrder:
         return moved
 
     # --- internals ------------------------------------------------------------------------
+
+    def _indexable(self, column: str, reverse: bool, needle: str) -> bool:
+        """The view is a column in its natural order, unfiltered: its index's rows."""
+        return (self.indexes is not None and not needle and column in INDEXED
+                and reverse == (column in DESCENDING))
+
+    def _from_index(self, tasks: Mapping[int, TaskSnapshot]) -> bool:
+        """The rows of the column's index, caught up; True when they changed since."""
+        assert self.indexes is not None
+        index = self.indexes.ready(self.column, tasks)
+        assert index is not None
+        if index.version == self._seen:
+            return False
+        self._seen = index.version
+        self.rows = index.rows()
+        return True
 
     def _resort(self, tasks: Mapping[int, TaskSnapshot], changed: list[int]) -> bool:
         self._take(tasks, changed)

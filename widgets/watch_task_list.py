@@ -22,10 +22,13 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
 
 from loopscope.tasks.agent.model import TaskSnapshot, TaskState
 from loopscope.tasks.watch.store import WatchStore
+from loopscope.widgets.watch_column_index import CALM, ColumnIndexes
 from loopscope.widgets.watch_columns import (
+    DESCENDING,
     SORT_ORDER,
     fit_location,
     layout,
@@ -39,6 +42,11 @@ from loopscope.widgets.watch_rows import next_match, tree_rows
 BIG = 5_000
 """Above this many rows a tree walk, or a re-sort for a batch of many changes, waits for every
 tenth sync (~1 s)."""
+BACKGROUND_S = 0.03
+"""The pause between two pieces of the columns' background work (each a few ms)."""
+INDEX_FROM = 10_000
+"""From this many tasks, each pull keeps the columns not shown in order too, so that ``s``
+finds its next column sorted (fewer rows sort in a few milliseconds when asked)."""
 
 
 class WatchTaskList(ScrollView, can_focus=True):
@@ -132,11 +140,14 @@ class WatchTaskList(ScrollView, can_focus=True):
         self._stale = True
         self._dirty = False
         """The tree must be walked again (held back while there are many rows)."""
-        self._order = FlatOrder()
+        self._order = FlatOrder(ColumnIndexes())
         self._pending: set[int] = set()
         """Tasks changed since the flat order last took them in (held back while a batch is
         too large to move row by row)."""
         self._ticks = 0
+        self._calm = False
+        """The last pull brought few changes: the columns may be sorted anew meanwhile."""
+        self._background: Timer | None = None
         self._cursor = 0
         self._selected: int | None = None
         self._follow = False
@@ -330,8 +341,7 @@ class WatchTaskList(ScrollView, can_focus=True):
         else:
             # the order first, quietly, then the key: one re-sort, not two (at 100,000 rows
             # each costs the screen tens of milliseconds)
-            self.set_reactive(WatchTaskList.sort_reverse,
-                              key not in ("id", "name", "state", "where"))
+            self.set_reactive(WatchTaskList.sort_reverse, key in DESCENDING)
             self.sort_key = key
 
     def next_sort(self) -> None:
@@ -377,9 +387,21 @@ class WatchTaskList(ScrollView, can_focus=True):
         if changed:
             remember_locations(store.tasks, changed)
         if self.tree_view:
+            self._order.take(store.tasks, changed)  # every column's order, whatever is shown
             self._sync_tree(changed)
         else:
             self._sync_flat(changed)
+        if len(store.tasks) >= INDEX_FROM:
+            self._calm = len(changed) * CALM <= len(store.tasks)
+            if self._background is None:  # else a piece is due soon anyway
+                self._work_on_orders()
+
+    def _work_on_orders(self) -> None:
+        """A piece of the columns' background work, and another soon while work is left:
+        a few milliseconds at a time, so that a key waits for a piece, never for a sort."""
+        self._background = None
+        if self._order.work(self.store.tasks, calm=self._calm) and self.is_mounted:
+            self._background = self.set_timer(BACKGROUND_S, self._work_on_orders)
 
     # --- internals --------------------------------------------------------------------------
 
@@ -410,8 +432,9 @@ class WatchTaskList(ScrollView, can_focus=True):
             return
         if not pending:
             return
-        if len(pending) > MOVE_AT_MOST and len(self._rows) > BIG and self._ticks % 10:
-            self._refresh_visible(changed)
+        if (len(pending) > MOVE_AT_MOST and len(self._rows) > BIG and self._ticks % 10
+                and not self._order.indexed):
+            self._refresh_visible(changed)  # the columns' orders get these with the rest
             return
         top = self.scroll_offset.y
         seen = self._rows[top : top + self.size.height]
