@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import heapq
 import time
+from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import accumulate, chain, islice
 from operator import neg
-from typing import Any
+from typing import Any, overload
 
 from loopscope.tasks.agent.model import TaskSnapshot
 from loopscope.widgets.watch_columns import COLUMNS, DESCENDING, SORT_ORDER, sort_keys
@@ -38,12 +39,18 @@ FAR_BEHIND = 4
 ``SMALL`` of them) is sorted anew rather than caught up row by row."""
 SMALL = 2_000
 CALM = 20
-"""A pull that changes at most one in this many rows is calm: a column sorted anew then is
-not behind again by the time it is done (a stream's first batches add more)."""
+"""A pull that adds at most one row in this many is calm: a column sorted anew then is not
+far behind again by the time it is done (a stream's first batches add more)."""
 BUDGET_S = 0.004
 """How long one piece of background work may take (a key pressed meanwhile waits for it)."""
 RUN = 1_024
 """Rows sorted in one piece of a build."""
+
+TYPECODES = {"state": "q", "busy": "d", "scheduled": "d", "idle": "d", "steps": "q",
+             "longest": "d"}
+"""Columns whose keys are stored as machine numbers: the collector never walks an array (a
+full collection walking 100,000 keys per column held the screen for tens of ms); the
+texts of the others stay in lists."""
 
 INDEXED = tuple(key for key in SORT_ORDER if key != "id")
 """The columns kept in order (the id order is the store's own, sorted in C in a moment)."""
@@ -71,8 +78,8 @@ class _Build:
         self.at = 0
         self.runs: list[list[tuple[Any, int]]] = []
         self.merged: Iterator[tuple[Any, int]] | None = None
-        self.chunks: list[list[int]] = []
-        self.keys: list[list[Any]] = []
+        self.chunks: list[array[int]] = []
+        self.keys: list[Any] = []
         self.placed: dict[int, Any] = {}
 
     def step(self, tasks: Mapping[int, TaskSnapshot]) -> bool:
@@ -95,8 +102,8 @@ class _Build:
                 return True
             ids = [i for _, i in piece]
             keys = [k for k, _ in piece]
-            self.chunks.append(ids)
-            self.keys.append(keys)
+            self.chunks.append(array("q", ids))
+            self.keys.append(_keys(self.column, keys))
             self.placed.update(zip(ids, keys, strict=True))
         return False
 
@@ -117,8 +124,9 @@ class ColumnIndex:
         """The stored key of a task."""
         self.built = False
         """Sorted once at least (before, every row is pending)."""
-        self._ids: list[list[int]] = []
-        self._keys: list[list[Any]] = []
+        self._ids: list[array[int]] = []
+        self._keys: list[Any] = []
+        """Each chunk's keys: an array of numbers, or a list of texts."""
         self._last: list[tuple[Any, int]] = []
         """(key, id) of each chunk's last row: the chunk a row belongs to, by one bisect."""
         self._placed: dict[int, Any] = {}
@@ -128,7 +136,7 @@ class ColumnIndex:
         self._build: _Build | None = None
         """A build in pieces under way (the order is not usable until it is done)."""
         self._starts: list[int] | None = None
-        self._rows: list[int] | None = None
+        self._rows = ColumnRows(self)
         self.version = 0
         """Rises whenever the order changes."""
 
@@ -181,8 +189,9 @@ class ColumnIndex:
         placed = self._placed = dict(zip(tasks, keys, strict=True))
         order = sorted(placed)
         order.sort(key=placed.__getitem__)
-        self._ids = [order[at:at + LOAD] for at in range(0, len(order), LOAD)]
-        self._keys = [list(map(placed.__getitem__, ids)) for ids in self._ids]
+        parts = [order[at:at + LOAD] for at in range(0, len(order), LOAD)]
+        self._ids = [array("q", ids) for ids in parts]
+        self._keys = [_keys(self.column, map(placed.__getitem__, ids)) for ids in parts]
         self._last = [(keys[-1], ids[-1]) for keys, ids in zip(self._keys, self._ids,
                                                                strict=True)]
         self._pending.clear()
@@ -191,31 +200,35 @@ class ColumnIndex:
 
     def catch_up(self, tasks: Mapping[int, TaskSnapshot], *, until: float | None = None,
                  clock: Clock = time.perf_counter) -> bool:
-        """Move the pending rows to their places (or sort anew, when far behind); with
-        ``until``, stop once ``clock()`` passes it. True when nothing is left pending."""
-        if self._build is not None:
-            if until is None:  # asked for now: sorting anew at once is cheaper than the rest
-                self.rebuild(tasks)
-                return True
-            while not self.build_step(tasks):
-                if clock() >= until:
-                    return False
-        if self.far_behind(len(tasks)):
-            self.rebuild(tasks)
-            return True
+        """Move the pending rows to their places; a column far behind is sorted anew, at
+        once when asked for now, else in pieces. With ``until``, stop once ``clock()``
+        passes it. True when nothing is left pending."""
+        if self._build is not None or self.far_behind(len(tasks)):
+            if until is None:  # asked for now: the merge's rest, or all at once
+                if self._build is not None and self._build.merged is not None:
+                    while not self.build_step(tasks):
+                        pass
+                else:
+                    self.rebuild(tasks)
+                    return True
+            else:
+                while not self.build_step(tasks):
+                    if clock() >= until:
+                        return False
         pending = self._pending
+        take_in = self._take_in
         while pending:
-            for task_id in list(islice(pending, 64)):
-                del pending[task_id]
-                self._take_in(task_id, tasks.get(task_id))
+            # from the newest: taking from the front of a dict that keeps growing at its
+            # end walks every slot emptied before (quadratic over a session)
+            for _ in range(min(64, len(pending))):
+                task_id, _ = pending.popitem()
+                take_in(task_id, tasks.get(task_id))
             if until is not None and clock() >= until:
                 break
         return not pending
 
-    def rows(self) -> list[int]:
-        """Every id in order (built once per change of the order: C-level, under a ms)."""
-        if self._rows is None:
-            self._rows = list(chain.from_iterable(self._ids))
+    def rows(self) -> ColumnRows:
+        """Every id in order: a view of the chunks, as they are now (nothing is copied)."""
         return self._rows
 
     def position(self, task_id: int) -> int | None:
@@ -224,7 +237,7 @@ class ColumnIndex:
         if key is _MISSING:
             return None
         chunk, at = self._find(key, task_id)
-        return self._offsets()[chunk] + at
+        return self.starts()[chunk] + at
 
     # --- internals ----------------------------------------------------------------------
 
@@ -246,8 +259,8 @@ class ColumnIndex:
 
     def _insert(self, key: Any, task_id: int) -> None:
         if not self._ids:
-            self._ids.append([task_id])
-            self._keys.append([key])
+            self._ids.append(array("q", [task_id]))
+            self._keys.append(_keys(self.column, [key]))
             self._last.append((key, task_id))
             self._changed()
             return
@@ -284,18 +297,90 @@ class ColumnIndex:
         high = bisect_right(keys, key, low)
         return chunk, bisect_left(self._ids[chunk], task_id, low, high)  # equal keys: by id
 
-    def _offsets(self) -> list[int]:
+    @property
+    def chunks(self) -> list[array[int]]:
+        """The ids in order, chunk by chunk (read only)."""
+        return self._ids
+
+    def starts(self) -> list[int]:
+        """Where each chunk starts among the rows, and the number of rows last."""
         if self._starts is None:
             self._starts = [0, *accumulate(map(len, self._ids))]
         return self._starts
 
     def _changed(self) -> None:
         self._starts = None
-        self._rows = None
         self.version += 1
 
 
 _MISSING: Any = object()
+
+
+def _keys(column: str, keys: Iterable[Any]) -> Any:
+    code = TYPECODES.get(column)
+    return list(keys) if code is None else array(code, keys)
+
+
+class ColumnRows(Sequence[int]):
+    """The ids of a ``ColumnIndex`` in order, read through its chunks (live: it changes
+    with the index). What the list draws from: a row by its place, a slice, a row's place."""
+
+    def __init__(self, index: ColumnIndex) -> None:
+        self._index = index
+
+    def __len__(self) -> int:
+        return self._index.starts()[-1] if self._index.chunks else 0
+
+    @overload
+    def __getitem__(self, at: int) -> int: ...
+
+    @overload
+    def __getitem__(self, at: slice) -> list[int]: ...
+
+    def __getitem__(self, at: int | slice) -> int | list[int]:
+        if isinstance(at, slice):
+            start, stop, step = at.indices(len(self))
+            if step != 1:
+                return [self[i] for i in range(start, stop, step)]
+            return self._run(start, stop)
+        size = len(self)
+        if at < 0:
+            at += size
+        if not 0 <= at < size:
+            raise IndexError("row out of range")
+        starts = self._index.starts()
+        chunk = bisect_right(starts, at) - 1
+        return self._index.chunks[chunk][at - starts[chunk]]
+
+    def __iter__(self) -> Iterator[int]:
+        return chain.from_iterable(self._index.chunks)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return len(self) == len(other) and list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def index(self, value: Any, start: int = 0, stop: int | None = None) -> int:
+        at = self._index.position(value)
+        if at is None or at < start or (stop is not None and at >= stop):
+            raise ValueError(f"{value!r} is not shown")
+        return at
+
+    def _run(self, start: int, stop: int) -> list[int]:
+        if start >= stop:
+            return []
+        starts = self._index.starts()
+        chunk = bisect_right(starts, start) - 1
+        out: list[int] = []
+        at = start - starts[chunk]
+        ids = self._index.chunks
+        while len(out) < stop - start and chunk < len(ids):
+            out.extend(ids[chunk][at:at + stop - start - len(out)])
+            chunk += 1
+            at = 0
+        return out
 
 
 class ColumnIndexes:
@@ -344,13 +429,9 @@ class ColumnIndexes:
                 continue
             if self.clock() >= until:
                 return True
-            if index.building or index.far_behind(size):
-                if not calm:
-                    left = True
-                    continue
-                while not index.build_step(tasks):
-                    if self.clock() >= until:
-                        return True
-            if index.pending and not index.catch_up(tasks, until=until, clock=self.clock):
+            if not calm and (index.building or index.far_behind(size)):
+                left = True  # sorted anew once the stream is calm
+                continue
+            if not index.catch_up(tasks, until=until, clock=self.clock):
                 return True
         return left

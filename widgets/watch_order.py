@@ -17,7 +17,7 @@ reversed), equal rows by id either way round. Pure: no screen, tests read it on 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from loopscope.tasks.agent.model import TaskSnapshot
@@ -38,8 +38,11 @@ class FlatOrder:
         self.column = "id"
         self.reverse = False
         self.needle = ""
-        self.rows: list[int] = []
-        """The ids shown, in order (read only)."""
+        self.rows: Sequence[int] = []
+        """The ids shown, in order (read only): a list sorted here, or a column index's
+        rows (a live view of its chunks)."""
+        self._list: list[int] = []
+        """The rows sorted here (moved in place row by row)."""
         self._keys: dict[int, Any] = {}
         """The sort key of every row shown, as of the snapshot the row was placed with."""
         self._built = False
@@ -133,7 +136,7 @@ class FlatOrder:
         moved = False
         sort = COLUMNS[self.column].sort
         keys = self._keys
-        rows = self.rows
+        rows = self._list
         needle = self.needle
         for task_id in changed:
             task = tasks.get(task_id)
@@ -179,9 +182,9 @@ class FlatOrder:
 
     def _resort(self, tasks: Mapping[int, TaskSnapshot], changed: list[int]) -> bool:
         self._take(tasks, changed)
-        old = self.rows
+        old = self._list
         self._sort()
-        return self.rows != old
+        return self._list != old
 
     def _take(self, tasks: Mapping[int, TaskSnapshot], changed: Iterable[int]) -> None:
         """The keys of the ``changed`` tasks (rows come and go with them), not yet sorted."""
@@ -204,7 +207,7 @@ class FlatOrder:
             rows.sort(key=keys.__getitem__, reverse=self.reverse)
         elif self.reverse:
             rows.reverse()
-        self.rows = rows
+        self.rows = self._list = rows
 
     def _position(self, key: Any, task_id: int) -> int:
         """Where the row (``key``, ``task_id``) is or belongs: the first row not before it."""

@@ -9,7 +9,7 @@ second when there are many thousands of tasks.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -42,6 +42,7 @@ from loopscope.widgets.watch_rows import next_match, tree_rows
 BIG = 5_000
 """Above this many rows a tree walk, or a re-sort for a batch of many changes, waits for every
 tenth sync (~1 s)."""
+CURSOR = "watch-list--cursor"
 BACKGROUND_S = 0.03
 """The pause between two pieces of the columns' background work (each a few ms)."""
 INDEX_FROM = 10_000
@@ -131,7 +132,7 @@ class WatchTaskList(ScrollView, can_focus=True):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.store = store
-        self._rows: list[int] = []
+        self._rows: Sequence[int] = []
         self._depth: dict[int, int] = {}
         self._context_rows: set[int] = set()
         """Tree rows shown only as the ancestors of a match (drawn muted, skipped by n/N)."""
@@ -146,13 +147,19 @@ class WatchTaskList(ScrollView, can_focus=True):
         too large to move row by row)."""
         self._ticks = 0
         self._calm = False
-        """The last pull brought few changes: the columns may be sorted anew meanwhile."""
+        """The last pull added few rows: the columns may be sorted anew meanwhile."""
+        self._count = 0
+        """How many tasks there were at the last pull."""
         self._background: Timer | None = None
         self._cursor = 0
         self._selected: int | None = None
         self._follow = False
         self._cache: LRUCache[int, tuple[TaskSnapshot, tuple[object, ...], Strip]] = LRUCache(2048)
         self._styles: dict[RowKind, RowStyles] = {}
+        self._looks: tuple[Style, ...] = ()
+        """The styles the cached rows were drawn with (the list's own and its components')."""
+        self._cursor_looks: dict[bool, Style] = {}
+        """The cursor's style with and without focus, as the cached rows were drawn."""
         self._axis: tuple[float, float] = (0.0, 1.0)
         """The time the lanes span: the agent's clock at the first batch and at the latest."""
 
@@ -172,8 +179,9 @@ class WatchTaskList(ScrollView, can_focus=True):
         is_cursor = index == self._cursor
         depth = self._depth.get(task_id, 0) if self.tree_view else 0
         context = task_id in self._context_rows
-        key = (is_cursor, width, depth, self.has_focus, self._axis if self.lanes else None,
-               context)
+        # focus styles only the cursor's row: another row drawn with or without it is the same
+        key = (is_cursor, width, depth, is_cursor and self.has_focus,
+               self._axis if self.lanes else None, context)
         cached = self._cache.get(task_id)
         # The snapshot itself, compared by identity: the cache holds it, so its memory cannot
         # be reused by a newer snapshot (an ``id()`` key could be, and then showed a stale row).
@@ -229,8 +237,25 @@ class WatchTaskList(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._cache.clear()
-        self._styles.clear()
+        # Focus moving to the filter box restyles the list (its border): its rows are drawn
+        # again only if what they are drawn with changed (50 rows were, for ``/``).
+        # The cursor's style depends on focus: its rows and styles are kept by focus, so it
+        # is compared with how it looked the last time the list had (or lacked) focus.
+        try:
+            rows = (self.rich_style, *(self.get_component_rich_style(name, partial=True)
+                                       for name in sorted(self.COMPONENT_CLASSES - {CURSOR})))
+            cursor = self.get_component_rich_style(CURSOR, partial=True)
+        except KeyError:  # not styled yet (mounting): nothing drawn to keep
+            self._cache.clear()
+            self._styles.clear()
+            return
+        was = self._cursor_looks.get(self.has_focus, cursor)
+        self._cursor_looks[self.has_focus] = cursor
+        if rows != self._looks or cursor != was:
+            self._looks = rows
+            self._cursor_looks = {self.has_focus: cursor}
+            self._cache.clear()
+            self._styles.clear()
 
     # --- reactives --------------------------------------------------------------------------
 
@@ -313,7 +338,7 @@ class WatchTaskList(ScrollView, can_focus=True):
         return len(self._rows)
 
     @property
-    def rows(self) -> list[int]:
+    def rows(self) -> Sequence[int]:
         """The task ids shown, in order (read only)."""
         return self._rows
 
@@ -392,7 +417,9 @@ class WatchTaskList(ScrollView, can_focus=True):
         else:
             self._sync_flat(changed)
         if len(store.tasks) >= INDEX_FROM:
-            self._calm = len(changed) * CALM <= len(store.tasks)
+            count = len(store.tasks)
+            self._calm = (count - self._count) * CALM <= count  # not a stream's first batches
+            self._count = count
             if self._background is None:  # else a piece is due soon anyway
                 self._work_on_orders()
 

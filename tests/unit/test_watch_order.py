@@ -212,7 +212,7 @@ def test_locations_of_snapshots_not_yet_remembered_are_built_in_place() -> None:
 
 def caught_up(index: ColumnIndex, tasks: dict[int, TaskSnapshot]) -> list[int]:
     assert index.catch_up(tasks)
-    return index.rows()
+    return list(index.rows())
 
 
 @pytest.mark.parametrize("column", INDEXED)
@@ -313,7 +313,7 @@ def test_a_build_in_pieces_takes_in_what_changed_meanwhile(
     rng = random.Random(f"build-{column}")
     tasks = {i: random_task(rng, i) for i in range(1, 400)}
     reverse = column in DESCENDING
-    for finish_at_once in (False, True):
+    for finish_at in (None, 4, 12):  # never, while sorting runs, while merging them
         index = ColumnIndex(column)
         next_id = 1_000
         steps = 0
@@ -321,7 +321,7 @@ def test_a_build_in_pieces_takes_in_what_changed_meanwhile(
             changed, next_id = churn(rng, tasks, next_id, 6)
             index.note(changed)
             steps += 1
-            if finish_at_once and steps == 4:
+            if steps == finish_at:
                 assert index.building
                 indexes = ColumnIndexes()
                 indexes.indexes[column] = index
@@ -377,3 +377,32 @@ def test_an_indexed_order_says_when_its_rows_changed() -> None:
     tasks[last] = dataclasses.replace(tasks[last], idle_s=99.0)
     assert order.update(tasks, [last])
     assert order.rows[0] == last
+
+
+def test_a_column_index_is_read_through_its_chunks_like_a_list(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the list reads from the rows (a row by place, slices across chunks, a row's
+    place, iteration) is what the same rows as a list give, and it follows the index."""
+    monkeypatch.setattr(watch_column_index, "LOAD", 4)
+    rng = random.Random(37)
+    tasks = {i: random_task(rng, i) for i in range(1, 60)}
+    index = ColumnIndex("idle")
+    index.rebuild(tasks)
+    rows = index.rows()
+    expected = flat_rows(tasks, "idle", True, "")
+    assert list(rows) == expected
+    assert len(rows) == len(expected)
+    assert [rows[i] for i in range(-3, len(expected))] == expected[-3:] + expected
+    for start, stop in [(0, 5), (3, 11), (7, 8), (50, 70), (10, 3), (0, 1_000)]:
+        assert rows[start:stop] == expected[start:stop]
+    assert rows[1:20:3] == expected[1:20:3]
+    assert all(rows.index(task_id) == place for place, task_id in enumerate(expected))
+    with pytest.raises(IndexError):
+        rows[len(expected)]
+    changed, _ = churn(rng, tasks, 60, 10)
+    index.note(changed)
+    index.catch_up(tasks)
+    assert rows == flat_rows(tasks, "idle", True, "")  # the same view, following
+    gone = next(i for i in range(1, 70) if i not in tasks)
+    with pytest.raises(ValueError, match="not shown"):
+        rows.index(gone)
