@@ -41,7 +41,7 @@ SMALL = 2_000
 CALM = 20
 """A pull that adds at most one row in this many is calm: a column sorted anew then is not
 far behind again by the time it is done (a stream's first batches add more)."""
-BUDGET_S = 0.004
+BUDGET_S = 0.006
 """How long one piece of background work may take (a key pressed meanwhile waits for it)."""
 RUN = 1_024
 """Rows sorted in one piece of a build."""

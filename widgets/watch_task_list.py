@@ -43,7 +43,7 @@ BIG = 5_000
 """Above this many rows a tree walk, or a re-sort for a batch of many changes, waits for every
 tenth sync (~1 s)."""
 CURSOR = "watch-list--cursor"
-BACKGROUND_S = 0.03
+BACKGROUND_S = 0.02
 """The pause between two pieces of the columns' background work (each a few ms)."""
 INDEX_FROM = 10_000
 """From this many tasks, each pull keeps the columns not shown in order too, so that ``s``
