@@ -160,6 +160,10 @@ class ColumnIndex:
         """The tasks ``changed`` (new, changed or forgotten) are to be taken in."""
         self._pending.update(dict.fromkeys(changed))
 
+    def forget(self) -> None:
+        """Drop the order and what is pending (no longer kept up to date)."""
+        self.__init__(self.column)  # type: ignore[misc]
+
     @property
     def building(self) -> bool:
         return self._build is not None
@@ -387,8 +391,13 @@ class ColumnIndexes:
     """A ``ColumnIndex`` per sortable column: the one shown exact at every pull, the others
     caught up a few milliseconds at a time, or sorted anew when far behind and calm."""
 
-    def __init__(self, *, budget_s: float = BUDGET_S, clock: Clock = time.perf_counter) -> None:
+    def __init__(self, *, start_at: int = 0, budget_s: float = BUDGET_S,
+                 clock: Clock = time.perf_counter) -> None:
         self.indexes = {column: ColumnIndex(column) for column in INDEXED}
+        self.start_at = start_at
+        """Below this many tasks nothing is kept (a sort then costs a few ms when asked)."""
+        self.active = start_at <= 0
+        """The columns are being kept in order (there are ``start_at`` tasks or more)."""
         self.budget_s = budget_s
         self.clock = clock
         """Tests replace it to say when a pull's budget is spent."""
@@ -397,19 +406,30 @@ class ColumnIndexes:
     def __repr__(self) -> str:
         return f"<ColumnIndexes {list(self.indexes.values())}>"
 
-    def note(self, changed: Iterable[int]) -> None:
+    def note(self, changed: Iterable[int], size: int) -> None:
         """The tasks ``changed`` (new, changed or forgotten) are to be taken in by every
-        column; whatever is shown, every change must come through here."""
+        column, ``size`` the tasks there are now; whatever is shown, every change must come
+        through here. Below ``start_at`` tasks the orders are dropped, and nothing is noted
+        (it would pile up: nothing takes it in then)."""
+        if size < self.start_at:
+            if self.active:
+                self.active = False
+                for index in self.indexes.values():
+                    index.forget()
+            return
+        self.active = True
         changed = list(changed)
         if changed:
             for index in self.indexes.values():
                 index.note(changed)
 
     def ready(self, column: str, tasks: Mapping[int, TaskSnapshot]) -> ColumnIndex | None:
-        """``column``'s index caught up with ``tasks`` (sorted anew if far behind)."""
+        """``column``'s index caught up with ``tasks`` (sorted anew if far behind); None
+        when the column has none, or while the orders are not kept."""
         index = self.indexes.get(column)
-        if index is not None:
-            index.catch_up(tasks)
+        if index is None or not self.active or len(tasks) < self.start_at:
+            return None
+        index.catch_up(tasks)
         return index
 
     def work(self, tasks: Mapping[int, TaskSnapshot], *, shown: str | None,
@@ -418,6 +438,8 @@ class ColumnIndexes:
         ``shown``, the next in ``s``'s order first; a column far behind is sorted anew in
         pieces, only once the stream is ``calm`` (a stream's first batches are not: the
         order would be behind again before it is done). True when work is left."""
+        if not self.active:
+            return False
         until = self.clock() + self.budget_s
         order = list(self.indexes)
         first = order.index(shown) + 1 if shown in order else 0

@@ -63,11 +63,10 @@ class FlatOrder:
         Without a filter, in the column's natural order, the rows are its index's."""
         changed = list(changed)
         self.take(tasks, changed)
-        if self._indexable(column, reverse, needle):
+        if self._indexable(column, reverse, needle) and self._from_index(tasks, column,
+                                                                          fresh=True):
             self.column, self.reverse, self.needle = column, reverse, needle
             self._indexed, self._built, self._keys = True, False, {}
-            self._seen = -1
-            self._from_index(tasks)
             return
         self._indexed = False
         reuse = self._built and column == self.column and self.needle in needle
@@ -98,7 +97,7 @@ class FlatOrder:
         since the last call). Whatever is shown, every change must come through here (the
         tree view too: ``update`` and ``reset`` do it), or an index falls out of step."""
         if self.indexes is not None:
-            self.indexes.note(changed)
+            self.indexes.note(changed, len(tasks))
 
     def work(self, tasks: Mapping[int, TaskSnapshot], *, calm: bool) -> bool:
         """A few milliseconds for the columns not shown (``ColumnIndexes.work``): True
@@ -130,7 +129,15 @@ class FlatOrder:
         changed = list(dict.fromkeys(changed))
         self.take(tasks, changed)
         if self._indexed:
-            return self._from_index(tasks)
+            if self._from_index(tasks, self.column):
+                return True
+            if self.indexes is not None and self.indexes.ready(self.column, tasks) is None:
+                # the orders are no longer kept (fewer tasks): sorted here from now on
+                self._indexed = False
+                old = list(self.rows)
+                self.reset(tasks, self.column, self.reverse, self.needle)
+                return self.rows != old
+            return False
         if len(changed) > MOVE_AT_MOST:
             return self._resort(tasks, changed)
         moved = False
@@ -169,11 +176,16 @@ class FlatOrder:
         return (self.indexes is not None and not needle and column in INDEXED
                 and reverse == (column in DESCENDING))
 
-    def _from_index(self, tasks: Mapping[int, TaskSnapshot]) -> bool:
-        """The rows of the column's index, caught up; True when they changed since."""
+    def _from_index(self, tasks: Mapping[int, TaskSnapshot], column: str, *,
+                    fresh: bool = False) -> bool:
+        """The rows of ``column``'s index, caught up: True when they changed since last
+        taken (``fresh``: True when the index is there to take them from)."""
         assert self.indexes is not None
-        index = self.indexes.ready(self.column, tasks)
-        assert index is not None
+        index = self.indexes.ready(column, tasks)
+        if index is None:
+            return False
+        if fresh:
+            self._seen = -1
         if index.version == self._seen:
             return False
         self._seen = index.version

@@ -278,7 +278,7 @@ def test_the_columns_not_shown_catch_up_a_piece_at_a_time(
     tasks = {i: random_task(rng, i) for i in range(1, 3_001)}
     ticks = iter(range(10_000_000))
     indexes = ColumnIndexes(budget_s=20.0, clock=lambda: float(next(ticks)))
-    indexes.note(tasks)
+    indexes.note(tasks, len(tasks))
     assert indexes.work(tasks, shown="busy", calm=False)  # a stream's batches: work left
     assert not any(index.built or index.building for index in indexes.indexes.values())
     assert indexes.work(tasks, shown="busy", calm=True)  # one piece, the budget spent
@@ -288,7 +288,7 @@ def test_the_columns_not_shown_catch_up_a_piece_at_a_time(
         pieces += 1
         assert pieces < 1_000
     changed, _ = churn(rng, tasks, 3_001, 600)
-    indexes.note(changed)
+    indexes.note(changed, len(tasks))
     assert indexes.work(tasks, shown="busy", calm=True)  # stopped on the clock
     while indexes.work(tasks, shown="busy", calm=True):
         pass
@@ -406,3 +406,35 @@ def test_a_column_index_is_read_through_its_chunks_like_a_list(
     gone = next(i for i in range(1, 70) if i not in tasks)
     with pytest.raises(ValueError, match="not shown"):
         rows.index(gone)
+
+
+def test_below_start_at_the_orders_are_not_kept_and_nothing_piles_up() -> None:
+    """Few tasks: nothing noted (it would pile up, nothing takes it in), no index offered,
+    the list sorts as before; more tasks: the columns are kept; fewer again: dropped, and
+    the order shown stays a full sort's throughout."""
+    rng = random.Random(43)
+    tasks = {i: random_task(rng, i) for i in range(1, 40)}
+    indexes = ColumnIndexes(start_at=100)
+    order = FlatOrder(indexes)
+    order.reset(tasks, "busy", True, "")
+    assert not order.indexed
+    next_id = 40
+    sizes = []
+    for size in [60] * 8 + [-40] * 4 + [10] * 3:
+        if size > 0:
+            changed, next_id = churn(rng, tasks, next_id, size)
+        else:
+            changed = rng.sample(list(tasks), min(-size, len(tasks) - 60))
+            for task_id in changed:
+                del tasks[task_id]
+        order.update(tasks, changed)
+        sizes.append((len(tasks), order.indexed))
+        assert order.rows == flat_rows(tasks, "busy", True, "")
+        if len(tasks) < 100:
+            assert all(index.pending == 0 and len(index) == 0
+                       for index in indexes.indexes.values())
+            assert indexes.ready("busy", tasks) is None
+        order.reset(tasks, "busy", True, "")  # as a key would: the index, once there is one
+        assert order.rows == flat_rows(tasks, "busy", True, "")
+    assert any(indexed for _, indexed in sizes)
+    assert not sizes[-1][1]
