@@ -423,6 +423,13 @@ class ColumnIndexes:
             for index in self.indexes.values():
                 index.note(changed)
 
+    @property
+    def sorting(self) -> bool:
+        """A column is being sorted anew (or waits to be): the next ``s`` may find it not
+        ready, so its pieces should come closer together."""
+        return self.active and any(index.building or not index.built
+                                   for index in self.indexes.values())
+
     def ready(self, column: str, tasks: Mapping[int, TaskSnapshot]) -> ColumnIndex | None:
         """``column``'s index caught up with ``tasks`` (sorted anew if far behind); None
         when the column has none, or while the orders are not kept."""

@@ -107,6 +107,11 @@ class FlatOrder:
         return self.indexes.work(tasks, shown=self.column if self._indexed else None,
                                  calm=calm)
 
+    @property
+    def sorting(self) -> bool:
+        """A column is being sorted anew in the background (``ColumnIndexes.sorting``)."""
+        return self.indexes is not None and self.indexes.sorting
+
     def index(self, task_id: int) -> int | None:
         """Where the row of ``task_id`` is (a binary search), None when it is not shown."""
         if self._indexed:
