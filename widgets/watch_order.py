@@ -17,11 +17,11 @@ reversed), equal rows by id either way round. Pure: no screen, tests read it on 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from loopscope.tasks.agent.model import TaskSnapshot
-from loopscope.widgets.watch_column_index import INDEXED, ColumnIndexes
+from loopscope.widgets.watch_column_index import CALM, INDEXED, ColumnIndexes
 from loopscope.widgets.watch_columns import COLUMNS, DESCENDING, matches, sort_keys
 
 MOVE_AT_MOST = 300
@@ -259,6 +259,56 @@ class FlatOrder:
 
 
 _MISSING = object()
+
+KEEP_FROM = 25_000
+"""From this many tasks the list keeps every column in order, so that ``s`` finds its next
+column sorted (fewer rows sort in a few milliseconds when asked; a program of 100,000 short
+tasks, whose finished ones the agent keeps 10,000 of, stays below it)."""
+PAUSE_S = 0.02
+"""The pause between two pieces of the columns' background work (each a few ms)."""
+SORTING_PAUSE_S = 0.008
+"""The pause while columns are sorted anew after a stream calmed down: each takes about a
+second at 100,000 tasks with the longer pause, and the first ``s`` comes soon after."""
+
+
+def kept_order() -> FlatOrder:
+    """The list's order: every column kept in order from ``KEEP_FROM`` tasks on."""
+    return FlatOrder(ColumnIndexes(start_at=KEEP_FROM))
+
+
+class OrderUpkeep:
+    """The pieces of background work that keep an order's columns in order: one after a
+    pull, then another soon while work is left, a few milliseconds each, so that a key waits
+    for a piece, never for a sort. ``later(delay, callback)`` runs a callback after a delay
+    (the widget's timer)."""
+
+    def __init__(self, order: FlatOrder, tasks: Mapping[int, TaskSnapshot],
+                 later: Callable[[float, Callable[[], None]], object]) -> None:
+        self.order = order
+        self.tasks = tasks
+        self.later = later
+        self.calm = False
+        """The last pull added few rows: the columns may be sorted anew meanwhile."""
+        self._count = 0
+        self._due = False
+
+    def pulled(self) -> None:
+        """A pull took in the changes: a piece now, unless one is due soon anyway."""
+        indexes = self.order.indexes
+        count = len(self.tasks)
+        if indexes is None or count < indexes.start_at:
+            return
+        self.calm = (count - self._count) * CALM <= count  # not a stream's first batches
+        self._count = count
+        if not self._due:
+            self._piece()
+
+    def _piece(self) -> None:
+        self._due = False
+        if self.order.work(self.tasks, calm=self.calm):
+            self._due = True
+            self.later(SORTING_PAUSE_S if self.calm and self.order.sorting else PAUSE_S,
+                       self._piece)
 
 
 def _shows(task: TaskSnapshot | None, needle: str) -> bool:

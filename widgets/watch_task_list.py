@@ -3,13 +3,12 @@
 A Line-API list (a ScrollView whose ``render_line`` draws only the rows on screen) with a row
 cache keyed by the task's snapshot: the agent replaces a snapshot when the task changes, so an
 unchanged row is never drawn twice. ``sync()`` pulls the ids changed since the last call; the
-rows are re-sorted or the tree re-walked only when something changed, and at most once a
-second when there are many thousands of tasks.
+flat order moves changed rows (``FlatOrder``), the tree is re-walked at most once a second.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -22,11 +21,9 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.timer import Timer
 
 from loopscope.tasks.agent.model import TaskSnapshot, TaskState
 from loopscope.tasks.watch.store import WatchStore
-from loopscope.widgets.watch_column_index import CALM, ColumnIndexes
 from loopscope.widgets.watch_columns import (
     DESCENDING,
     SORT_ORDER,
@@ -35,23 +32,13 @@ from loopscope.widgets.watch_columns import (
     remember_locations,
 )
 from loopscope.widgets.watch_lanes import axis_text, fit, lane
-from loopscope.widgets.watch_order import MOVE_AT_MOST, FlatOrder
-from loopscope.widgets.watch_row_styles import RowKind, RowStyles, row_styles
+from loopscope.widgets.watch_order import MOVE_AT_MOST, OrderUpkeep, kept_order
+from loopscope.widgets.watch_row_styles import RowKind, RowLooks, RowStyles, row_styles
 from loopscope.widgets.watch_rows import next_match, tree_rows
 
 BIG = 5_000
 """Above this many rows a tree walk, or a re-sort for a batch of many changes, waits for every
 tenth sync (~1 s)."""
-CURSOR = "watch-list--cursor"
-BACKGROUND_S = 0.02
-"""The pause between two pieces of the columns' background work (each a few ms)."""
-SORTING_PAUSE_S = 0.008
-"""The pause while columns are sorted anew after a stream calmed down: each takes about a
-second at 100,000 tasks with the longer pause, and the first ``s`` comes soon after."""
-INDEX_FROM = 25_000
-"""From this many tasks every column is kept in order, so that ``s`` finds its next column
-sorted (fewer rows sort in a few milliseconds when asked; a program of 100,000 short tasks,
-whose finished ones the agent keeps 10,000 of, stays below it)."""
 
 
 class WatchTaskList(ScrollView, can_focus=True):
@@ -145,27 +132,23 @@ class WatchTaskList(ScrollView, can_focus=True):
         self._stale = True
         self._dirty = False
         """The tree must be walked again (held back while there are many rows)."""
-        self._order = FlatOrder(ColumnIndexes(start_at=INDEX_FROM))
+        self._order = kept_order()  # every column in order, from many tasks on
+        self._upkeep = OrderUpkeep(self._order, store.tasks, self._later)
         self._pending: set[int] = set()
         """Tasks changed since the flat order last took them in (held back while a batch is
         too large to move row by row)."""
         self._ticks = 0
-        self._calm = False
-        """The last pull added few rows: the columns may be sorted anew meanwhile."""
-        self._count = 0
-        """How many tasks there were at the last pull."""
-        self._background: Timer | None = None
         self._cursor = 0
         self._selected: int | None = None
         self._follow = False
         self._cache: LRUCache[int, tuple[TaskSnapshot, tuple[object, ...], Strip]] = LRUCache(2048)
         self._styles: dict[RowKind, RowStyles] = {}
-        self._looks: tuple[Style, ...] = ()
-        """The styles the cached rows were drawn with (the list's own and its components')."""
-        self._cursor_looks: dict[bool, Style] = {}
-        """The cursor's style with and without focus, as the cached rows were drawn."""
+        self._looks = RowLooks()
         self._axis: tuple[float, float] = (0.0, 1.0)
         """The time the lanes span: the agent's clock at the first batch and at the latest."""
+
+    def _later(self, delay: float, callback: Callable[[], None]) -> None:
+        _ = self.is_mounted and self.set_timer(delay, callback)
 
     # --- rendering ------------------------------------------------------------------------
 
@@ -241,23 +224,7 @@ class WatchTaskList(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        # Focus moving to the filter box restyles the list (its border): its rows are drawn
-        # again only if what they are drawn with changed (50 rows were, for ``/``).
-        # The cursor's style depends on focus: its rows and styles are kept by focus, so it
-        # is compared with how it looked the last time the list had (or lacked) focus.
-        try:
-            rows = (self.rich_style, *(self.get_component_rich_style(name, partial=True)
-                                       for name in sorted(self.COMPONENT_CLASSES - {CURSOR})))
-            cursor = self.get_component_rich_style(CURSOR, partial=True)
-        except KeyError:  # not styled yet (mounting): nothing drawn to keep
-            self._cache.clear()
-            self._styles.clear()
-            return
-        was = self._cursor_looks.get(self.has_focus, cursor)
-        self._cursor_looks[self.has_focus] = cursor
-        if rows != self._looks or cursor != was:
-            self._looks = rows
-            self._cursor_looks = {self.has_focus: cursor}
+        if self._looks.changed(self, self.COMPONENT_CLASSES):  # not for a move of focus
             self._cache.clear()
             self._styles.clear()
 
@@ -368,8 +335,7 @@ class WatchTaskList(ScrollView, can_focus=True):
         if key == self.sort_key:
             self.sort_reverse = not self.sort_reverse
         else:
-            # the order first, quietly, then the key: one re-sort, not two (at 100,000 rows
-            # each costs the screen tens of milliseconds)
+            # the order first, quietly, then the key: one new order, not two
             self.set_reactive(WatchTaskList.sort_reverse, key in DESCENDING)
             self.sort_key = key
 
@@ -420,20 +386,7 @@ class WatchTaskList(ScrollView, can_focus=True):
             self._sync_tree(changed)
         else:
             self._sync_flat(changed)
-        if len(store.tasks) >= INDEX_FROM:
-            count = len(store.tasks)
-            self._calm = (count - self._count) * CALM <= count  # not a stream's first batches
-            self._count = count
-            if self._background is None:  # else a piece is due soon anyway
-                self._work_on_orders()
-
-    def _work_on_orders(self) -> None:
-        """A piece of the columns' background work, and another soon while work is left:
-        a few milliseconds at a time, so that a key waits for a piece, never for a sort."""
-        self._background = None
-        if self._order.work(self.store.tasks, calm=self._calm) and self.is_mounted:
-            pause = SORTING_PAUSE_S if self._calm and self._order.sorting else BACKGROUND_S
-            self._background = self.set_timer(pause, self._work_on_orders)
+        self._upkeep.pulled()
 
     # --- internals --------------------------------------------------------------------------
 
@@ -499,8 +452,8 @@ class WatchTaskList(ScrollView, can_focus=True):
         self._structure = store.structure_version
         needle = self.filter_text.lower().strip()
         if self.tree_view:
-            rows, self._depth, self._context_rows = tree_rows(store.tasks, store.children, needle)
-            self._rows = rows
+            self._rows, self._depth, self._context_rows = tree_rows(store.tasks, store.children,
+                                                                    needle)
             self._order.forget()  # not kept up to date meanwhile
         else:
             self._order.reset(store.tasks, self.sort_key, self.sort_reverse, needle,
@@ -520,10 +473,7 @@ class WatchTaskList(ScrollView, can_focus=True):
             self._cursor = len(rows) - 1
         elif self._selected is not None:
             if self.tree_view:
-                try:
-                    index: int | None = rows.index(self._selected)
-                except ValueError:
-                    index = None
+                index = rows.index(self._selected) if self._selected in rows else None
             else:  # a binary search in the order, not a walk through 100,000 rows
                 index = self._order.index(self._selected)
             self._cursor = index if index is not None else min(self._cursor, len(rows) - 1)

@@ -11,7 +11,7 @@ from textual.strip import Strip
 
 from loopscope.tasks.agent.model import TaskSnapshot
 from loopscope.tui.watch_app import make_watch_app
-from loopscope.widgets import watch_task_list
+from loopscope.widgets import watch_order
 from loopscope.widgets.watch_columns import DESCENDING, SORT_ORDER
 from loopscope.widgets.watch_rows import flat_rows
 from loopscope.widgets.watch_task_list import WatchTaskList
@@ -66,7 +66,7 @@ async def test_s_walks_the_columns_in_a_full_sorts_order_while_rows_change(
 ) -> None:
     """With many tasks every column is kept in order in the background: whatever ``s``
     lands on (ready or not yet), the rows are what a full sort gives, changes included."""
-    monkeypatch.setattr(watch_task_list, "INDEX_FROM", 10_000)  # kept from here on
+    monkeypatch.setattr(watch_order, "KEEP_FROM", 10_000)  # kept from here on
     rng = random.Random(41)
     rows = [dataclasses.replace(task, busy_s=rng.choice([0.0, 0.002, 0.5]),
                                 idle_s=rng.random(), steps=rng.randrange(4),
