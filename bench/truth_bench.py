@@ -117,10 +117,10 @@ async def race_part(repeats: int, lock: Path | None = None, save: Path | None = 
     result = await compare(repeats, lambda line: print(line, flush=True), lock)
     if save is not None:  # every run's figures, for a closer look
         save_runs(save, result.runs)
-    print("  CPU lanes: the minimum of the rounds, every side alike (other processes only add "
-          "time to CPU work, so the fastest run is the best estimate of the unloaded time);\n"
-          "  I/O lanes: the median (they wait on the server's timers; load moves them little)."
-          "\n  spread: slowest run over fastest, per side (plain/headless/dashboard); cpu: what "
+    print("  each side's figure: CPU lanes the minimum of the rounds, I/O lanes the median; "
+          "(x): its wall over the plain script's in the same round, the median over rounds, "
+          "which the verdict judges (load lasting longer than a round cancels out)\n"
+          "  spread: slowest run over fastest, per side (plain/headless/dashboard); cpu: what "
           "the watching process used (headless/dashboard, of one core) while the lane was "
           "timed", flush=True)
     missed = 0
@@ -138,9 +138,10 @@ async def race_part(repeats: int, lock: Path | None = None, save: Path | None = 
             lane_shares = [result.share(side, key, name) for side in ("headless", "dashboard")]
             cpu = "" if None in lane_shares else "  cpu " + "/".join(
                 f"{share:.0%}" for share in lane_shares if share is not None)
+            ratios = [result.paired_ratio(side, key, name) for side in ("headless", "dashboard")]
             print(f"  {key:3} {name:10} plain {reference:6.3f} s   headless {headless:6.3f} s "
-                  f"({headless / reference:4.2f}x)   dashboard {dashboard:6.3f} s "
-                  f"({dashboard / reference:4.2f}x)  [{verdict(ok)}]   spread {spreads}{cpu}",
+                  f"({ratios[0]:4.2f}x)   dashboard {dashboard:6.3f} s "
+                  f"({ratios[1]:4.2f}x)  [{verdict(ok)}]   spread {spreads}{cpu}",
                   flush=True)
             if not ok:
                 for reason in result.reasons(key, name):
