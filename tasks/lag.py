@@ -236,7 +236,7 @@ class StallWatchdog:
         """Tests replace it to step time by hand."""
         self._deadline = clock() + threshold
         """When the loop counts as stuck, unless it beats before."""
-        self._wakes_at = float("inf")
+        self.wakes_at = float("inf")
         """When the watching thread will look next (it is nudged if a beat makes that late)."""
         self._loop_thread = threading.get_ident()
         self._caught: tuple[str, str] | None = None
@@ -264,7 +264,7 @@ class StallWatchdog:
         within ``threshold + grace`` seconds unless it is stuck (``grace``: how much longer
         than usual the probe sleeps this time)."""
         self._deadline = deadline = self.clock() + self.threshold + grace
-        if self._wakes_at > deadline + self.period:  # asleep past it (an idle sleep ended)
+        if self.wakes_at > deadline + self.period:  # asleep past it (an idle sleep ended)
             self._nudge.set()
 
     def take(self) -> tuple[str, str] | None:
@@ -283,7 +283,9 @@ class StallWatchdog:
             if self._caught is None and now > self._deadline:
                 self._caught = self.catch()
             wait = self.next_wait(now)
-            self._wakes_at = now + wait
+            self.wakes_at = now + wait
+            # a beat just before ``wakes_at`` was set saw no reason to nudge: look again
+            wait = min(wait, self.next_wait(now))
             self._nudge.wait(wait)
             self._nudge.clear()
 
