@@ -4,8 +4,9 @@
 Three programs, each run plainly (``python prog.py``), under ``python -m loopscope watch --json
 prog.py``, and under the dashboard (the watch app, headless through Textual's ``run_test`` in
 this process, 160x50: it starts the program under the agent, receives every batch and draws
-its panels as ``loopscope watch prog.py`` does in a terminal), alternately, median of
-``--repeats`` runs:
+its panels as ``loopscope watch prog.py`` does in a terminal), in rounds: each round runs the
+three once (in an order that turns round by round), and a ratio is taken within its round;
+the figure is the median of ``--repeats`` rounds' ratios, after one warm-up round:
 
   (a) 5,000 aiohttp requests (GET /delay/0, gather, connector limit 100, warmed) to the demo
       server running in its own process;
@@ -14,7 +15,8 @@ its panels as ``loopscope watch prog.py`` does in a terminal), alternately, medi
 
 Per program and way of watching: the workload's wall time measured inside the program (what
 the program experiences: the same perf_counter bracket in every run; the target, <= 1.15x of
-the plain run), the process's CPU time over the same bracket (the agent's thread included;
+the plain run; the rounds' lowest and highest ratios beside it show how much the machine
+moved), the process's CPU time over the same bracket (the agent's thread included;
 steadier than wall time on a shared machine), and, for ``--json``, the whole command's wall
 time (start-up, the agent's connection, the final flush and the report included). The
 program writes its figures to the file named by its last argument.
@@ -159,6 +161,16 @@ def medians(runs: list[Run]) -> tuple[float, float, float]:
     return work, cpu, wall
 
 
+def paired(side: list[Run], plain: list[Run], field: int) -> list[float]:
+    """Each round's figure for ``side`` over the plain program's in the same round."""
+    return [run[field] / base[field] for run, base in zip(side, plain, strict=True)]
+
+
+def spread(values: list[float]) -> float:
+    """How far apart the slowest and fastest of ``values`` are, over their median."""
+    return (max(values) - min(values)) / statistics.median(values)
+
+
 def main(repeats: int, only: str = "") -> int:
     port = free_port()
     server = subprocess.Popen(
@@ -172,8 +184,8 @@ def main(repeats: int, only: str = "") -> int:
         with tempfile.TemporaryDirectory() as folder:
             hooks = "pure-Python hooks" if os.environ.get(PURE_PYTHON_ENV) else "C hot path"
             print(f"agent overhead ({hooks}): the program under `loopscope watch --json` and "
-                  f"under the dashboard / plain python, median of {repeats}; "
-                  f"target <= {TARGET:.2f}x", flush=True)
+                  f"under the dashboard / plain python in the same round, median of {repeats} "
+                  f"rounds; target <= {TARGET:.2f}x", flush=True)
             for title, source in PROGRAMS.items():
                 if only and not any(f"({key})" in title for key in only):
                     continue
@@ -184,21 +196,39 @@ def main(repeats: int, only: str = "") -> int:
                 plain_cmd = [sys.executable, *args]
                 json_cmd = [sys.executable, "-m", "loopscope", "watch", "--json", *args]
                 runs: dict[str, list[Run]] = {"plain": [], "json": [], "dashboard": []}
-                for _ in range(repeats):  # alternate, so drift hits every side alike
-                    runs["plain"].append(run_command(plain_cmd, out))
-                    runs["json"].append(run_command(json_cmd, out))
-                    wall = asyncio.run(run_dashboard(args))
-                    runs["dashboard"].append((*figures(out), wall))
-                work_p, cpu_p, wall_p = medians(runs["plain"])
-                print(f"{title:30} plain workload {work_p * 1000:6.0f} ms", flush=True)
+                sides = list(runs)
+                for round_no in range(repeats + 1):
+                    # Each round runs every side once, in an order that turns round by round,
+                    # and each side's ratio is taken within its round: the machine's speed
+                    # drifts by tens of percent within a minute, and a ratio of two runs
+                    # seconds apart is steadier than one of medians taken over the whole run.
+                    # Round 0 warms the disk cache and the interpreter's files, and is dropped.
+                    turn = round_no % len(sides)
+                    for side in sides[turn:] + sides[:turn]:
+                        if side == "plain":
+                            run = run_command(plain_cmd, out)
+                        elif side == "json":
+                            run = run_command(json_cmd, out)
+                        else:
+                            wall = asyncio.run(run_dashboard(args))
+                            run = (*figures(out), wall)
+                        if round_no:
+                            runs[side].append(run)
+                work_p, _, wall_p = medians(runs["plain"])
+                spread_p = spread([run[0] for run in runs["plain"]])
+                print(f"{title:30} plain workload {work_p * 1000:6.0f} ms  "
+                      f"(its own runs spread {spread_p:.0%})", flush=True)
                 for side, label in (("json", "watch --json"), ("dashboard", "dashboard")):
-                    work, cpu, wall = medians(runs[side])
-                    ratio = work / work_p
+                    work, _, wall = medians(runs[side])
+                    ratios = paired(runs[side], runs["plain"], 0)
+                    ratio = statistics.median(ratios)
+                    cpu_ratio = statistics.median(paired(runs[side], runs["plain"], 1))
                     missed += ratio > TARGET
                     whole = (f"  whole command {wall_p:.2f} -> {wall:.2f} s {wall / wall_p:.2f}x"
                              if side == "json" else "")
                     print(f"    {label:14} workload {work * 1000:6.0f} ms  ratio {ratio:.2f}x "
-                          f"[{'ok' if ratio <= TARGET else 'MISSED'}]  cpu {cpu / cpu_p:.2f}x"
+                          f"[{'ok' if ratio <= TARGET else 'MISSED'}]  rounds "
+                          f"{min(ratios):.2f}-{max(ratios):.2f}x  cpu {cpu_ratio:.2f}x"
                           f"{whole}", flush=True)
     finally:
         server.terminate()
@@ -210,7 +240,8 @@ def main(repeats: int, only: str = "") -> int:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=7,
+                        help="rounds per program, after one warm-up round (default: 7)")
     parser.add_argument("--only", default="", help="the programs to run, e.g. bc (default: all)")
     options = parser.parse_args()
     raise SystemExit(main(options.repeats, options.only))

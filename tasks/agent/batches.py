@@ -78,9 +78,11 @@ class BatchBuilder:
         while left > 0 and recorder.dirty:
             take = min(ROW_CHUNK, left)
             left -= take
-            for record in recorder.take_dirty(take):
-                if not recorder.evicted(record):
-                    task_rows.append(rows.task_row(record, now))
+            records = [
+                record for record in recorder.take_dirty(take) if not recorder.evicted(record)
+            ]
+            rows.find_tasks(records)
+            task_rows.extend(rows.task_row(record, now) for record in records)
             if deadline is not None and time.thread_time() > deadline:
                 break
         if deadline is None or time.thread_time() <= deadline:
@@ -113,12 +115,14 @@ class BatchBuilder:
             self._refresh_at = 0
         keys = self._refresh[self._refresh_at : self._refresh_at + self.refresh_rows]
         self._refresh_at += len(keys)
-        rows = []
         live = recorder.live
-        for key in keys:
-            record = live.get(key)
-            if record is None or record.end is not None or record.dirty:
-                continue
+        records = [
+            record for record in map(live.get, keys)
+            if record is not None and record.end is None and not record.dirty
+        ]
+        self.rows.find_tasks(records)
+        rows = []
+        for record in records:
             row = self.rows.task_row(record, now)
             rows.append(row)
             if (row[6] == "suspended" and not record.warned_stuck

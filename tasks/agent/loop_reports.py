@@ -16,13 +16,12 @@ path: it runs on a report, on a slow step, or on the sender's thread.
 
 from __future__ import annotations
 
-import asyncio
-import sys
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from loopscope.tasks.agent.places import line_at
+from loopscope.tasks.agent.registry import tasks_by_id
 
 if TYPE_CHECKING:
     from loopscope.tasks.agent.records import LoopState, TaskRecord
@@ -122,37 +121,3 @@ class LoopReports:
                 if len(swept) > KEEP_BY_ID:
                     del swept[next(iter(swept))]
         del present
-
-
-def tasks_by_id(loops: list[LoopState]) -> dict[int, Any] | None:
-    """asyncio's registry of tasks, read from another thread the way ``asyncio.all_tasks``
-    reads it: copy, and try again if the loop's thread changed it meanwhile."""
-    module: Any = asyncio.tasks
-    registries = [
-        registry for registry in (
-            getattr(module, "_scheduled_tasks", None), getattr(module, "_all_tasks", None),
-            getattr(module, "_eager_tasks", None),
-        ) if registry is not None
-    ]
-    found: dict[int, Any] = {}
-    if not registries or sys.version_info >= (3, 14):
-        # 3.14 keeps native tasks in per-thread lists: ask per loop (pending tasks only).
-        for state in loops:
-            loop = state.ref()
-            if loop is None or loop.is_closed():
-                continue
-            try:
-                found.update((id(task), task) for task in asyncio.all_tasks(loop))
-            except RuntimeError:
-                return None
-    for registry in registries:
-        for _ in range(100):
-            try:
-                tasks = list(registry)
-            except RuntimeError:  # "set changed size during iteration"
-                continue
-            found.update((id(task), task) for task in tasks)
-            break
-        else:
-            return None
-    return found

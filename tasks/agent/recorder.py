@@ -48,7 +48,7 @@ import os
 import time
 from array import array
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from types import CodeType, FrameType
 from typing import Any
 
@@ -58,10 +58,11 @@ from loopscope.tasks.agent.asyncio_hooks import PURE_PYTHON_ENV as PURE_PYTHON_E
 from loopscope.tasks.agent.asyncio_hooks import _hotpath as _hotpath
 from loopscope.tasks.agent.asyncio_hooks import step_hook_is_free as step_hook_is_free
 from loopscope.tasks.agent.executor_jobs import ExecutorJobs
-from loopscope.tasks.agent.loop_reports import LoopReports, tasks_by_id
+from loopscope.tasks.agent.loop_reports import LoopReports
 from loopscope.tasks.agent.places import short_repr
 from loopscope.tasks.agent.records import LoopState as LoopState
 from loopscope.tasks.agent.records import TaskRecord as TaskRecord
+from loopscope.tasks.agent.registry import tasks_by_id
 from loopscope.tasks.units import human_seconds
 
 SLOW_STEP_S = 0.1
@@ -259,11 +260,12 @@ class Recorder:
         self.dirty[record.seq] = key
         return record
 
-    def tasks_by_id(self) -> dict[int, Any] | None:
-        """Every task asyncio still knows of (pending, or done and not yet collected), by id;
-        None if asyncio's registry could not be read. For the sender's thread: the result
-        holds the tasks strongly, so it must be dropped after use."""
-        return tasks_by_id(self.loops)
+    def tasks_by_id(self, ids: Collection[int] | None = None) -> dict[int, Any] | None:
+        """Tasks asyncio still knows of (pending, or done and not yet collected), by id:
+        those of ``ids``, or all; None if asyncio's registry could not be read. For the
+        sender's thread: the result holds the tasks strongly, so it must be dropped after
+        use (``registry``)."""
+        return tasks_by_id(self.loops, ids)
 
     def _classify(self, code: CodeType) -> bool:
         """Whether ``code`` is asyncio's or the agent's (a creation line skips it)."""

@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import threading
 import traceback
+from collections.abc import Iterable
 from types import CodeType
 from typing import Any
 
 from loopscope.tasks.agent.places import is_library_file, line_at
 from loopscope.tasks.agent.recorder import LoopState, Recorder, TaskRecord
+from loopscope.tasks.agent.registry import finds_in_place
 
 MAX_CHAIN = 64
 
@@ -24,21 +26,48 @@ class RowBuilder:
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
         self._frames: dict[tuple[int, int], tuple[CodeType, list[Any]]] = {}
-        self._tasks: dict[int, Any] | None = None
-        """The program's tasks by id while a batch is built (``Recorder.tasks_by_id``, read
-        at the first live row); ``forget_tasks`` after each batch keeps no task alive."""
+        self._tasks: dict[int, Any] = {}
+        """The program's live tasks by id while a batch is built, found in asyncio's
+        registry a chunk of records at a time (``find_tasks``); ``forget_tasks`` after each
+        batch keeps no task alive."""
+        self._looked: set[int] = set()
+        """Ids already looked for in this batch (found or not)."""
+        self._copied = False
+        """Every task was copied for this batch (where ``registry`` cannot find in place)."""
+
+    def find_tasks(self, records: Iterable[TaskRecord]) -> None:
+        """Finds the live tasks of ``records`` in one look at asyncio's registry (a look
+        per record cost a pass over the registry each)."""
+        if self._copied:
+            return
+        looked = self._looked
+        wanted = {
+            record.task_id for record in records
+            if record.end is None and record.task_id not in looked
+        }
+        if not wanted:
+            return
+        if finds_in_place():
+            looked |= wanted
+            found = self.recorder.tasks_by_id(wanted)
+        else:
+            self._copied = True
+            found = self.recorder.tasks_by_id()
+        if found:
+            self._tasks.update(found)
 
     def task_of(self, record: TaskRecord) -> Any:
         """The live task of a record, or None (finished, or collected)."""
         if record.end is not None:
             return None
-        tasks = self._tasks
-        if tasks is None:
-            tasks = self._tasks = self.recorder.tasks_by_id() or {}
-        return tasks.get(record.task_id)
+        if not self._copied and record.task_id not in self._looked:
+            self.find_tasks((record,))
+        return self._tasks.get(record.task_id)
 
     def forget_tasks(self) -> None:
-        self._tasks = None
+        self._tasks = {}
+        self._looked = set()
+        self._copied = False
 
     def frame(self, where: tuple[CodeType, int] | None) -> list[Any] | None:
         if where is None:

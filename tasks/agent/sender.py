@@ -298,7 +298,7 @@ class Sender:
     def _cancel(self, seq: Any) -> None:
         for record in list(self.recorder.live.values()):
             if record.seq == seq:
-                tasks = self.recorder.tasks_by_id() or {}
+                tasks = self.recorder.tasks_by_id((record.task_id,)) or {}
                 task = tasks.get(record.task_id)
                 del tasks
                 loop = record.loop.ref()
