@@ -118,7 +118,8 @@ def test_a_short_beat_wakes_a_watchdog_asleep_for_an_idle_probe() -> None:
             return caught[0] is not None
 
         assert wait_for(caught_it, 30)
-        assert caught[0] is not None and caught[0][0].startswith("spin (test_idle_probes.py:")
+        assert caught[0] is not None
+        assert caught[0][0].startswith("spin (test_idle_probes.py:")
     finally:
         done.append(1)
         thread.join(5)
@@ -145,7 +146,9 @@ async def test_psutil_samples_arrive_from_their_own_thread() -> None:
     try:
         await until(lambda: monitor.version >= 2)
         latest = monitor.latest
-        assert latest is not None and latest.rss_bytes > 0 and latest.threads >= 2
+        assert latest is not None
+        assert latest.rss_bytes > 0
+        assert latest.threads >= 2
         names = {thread.name for thread in threading.enumerate()}
         assert "loopscope-psutil" in names
     finally:
