@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import threading
 
+from loopscope.tasks.records import TaskState
 from loopscope.tui.pull_cadence import IDLE_REFRESH_S, REFRESH_S, PullCadence
+from loopscope.tui.screens.detail import DetailScreen
 from loopscope.tui.screens.main import MainScreen
 from loopscope.widgets.status_line import StatusLine
 from loopscope.widgets.task_list import TaskList
@@ -79,6 +81,7 @@ async def test_a_key_wakes_the_lag_probe_of_an_idle_dashboard() -> None:
         lag.settle = 1
         lag.wake()
         await until(pilot, lambda: lag.sleeping == lag.idle_interval)
+        lag.settle = 10_000  # what a wake starts lasts beyond this test
         await pilot.press("plus")  # any key: what it does next may hold the loop
         assert lag.sleeping == lag.interval
 
@@ -91,3 +94,22 @@ async def test_a_notice_from_another_thread_is_shown_without_polling() -> None:
         thread.start()
         thread.join()
         await until(pilot, lambda: text in app.said)
+
+
+async def test_a_detail_view_follows_its_task_until_it_ends_then_stops_sampling() -> None:
+    """An open detail view of an ended task must not keep an idle dashboard awake."""
+    app = new_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        batch = app.manager.launch("sleep 3600")
+        await until(pilot, lambda: batch.records and batch.records[0].state is TaskState.RUNNING)
+        record = batch.records[0]
+        await app.push_screen(DetailScreen(app.manager, record))
+        await until(pilot, lambda: isinstance(app.screen, DetailScreen))
+        detail = app.screen
+        assert isinstance(detail, DetailScreen)
+        assert detail.following
+        app.manager.cancel(record.id)
+        await until(pilot, lambda: not detail.following)
+        assert record.state is TaskState.CANCELLED
+        await pilot.pause()
+        assert "cancelled" in app.export_screenshot()  # its last state is on screen
