@@ -101,7 +101,8 @@ async def test_a_detail_view_follows_its_task_until_it_ends_then_stops_sampling(
     app = new_app()
     async with app.run_test(size=(160, 50)) as pilot:
         batch = app.manager.launch("sleep 3600")
-        await until(pilot, lambda: batch.records and batch.records[0].state is TaskState.RUNNING)
+        running = TaskState.RUNNING
+        await until(pilot, lambda: bool(batch.records) and batch.records[0].state is running)
         record = batch.records[0]
         await app.push_screen(DetailScreen(app.manager, record))
         await until(pilot, lambda: isinstance(app.screen, DetailScreen))
