@@ -224,9 +224,9 @@ async def main() -> int:
     print(f"  first frame            {run.first_frame_s * 1000:6.0f} ms  [target <= 1000 ms: "
           f"{verdict(run.first_frame_s <= 1.0)}]")
     assert run.idle_empty is not None
-    print(f"  idle, no tasks         {run.idle_empty * 100:5.1f}% of one core  "
+    print(f"  idle, no tasks         {run.idle_empty * 100:5.2f}% of one core  "
           f"[<= 2%: {verdict(run.idle_empty <= 0.02)}]")
-    print(f"  idle, 10,000 finished  {run.idle_after * 100:5.1f}% of one core  "
+    print(f"  idle, 10,000 finished  {run.idle_after * 100:5.2f}% of one core  "
           f"[<= 2%: {verdict(run.idle_after <= 0.02)}]")
     print_busy("10,000 x sleep 2", run, bare_s, bare_lag, 0.10)
     ok = run.lag.p99_ms <= 50 and run.lag.max_ms <= 250
@@ -234,7 +234,7 @@ async def main() -> int:
     spec = "sleep 5 x100000"
     run = await dashboard(spec, probe_help=True, idle_first=False)
     bare_s, bare_lag = await engine_only(spec)
-    print(f"  idle, 100,000 finished {run.idle_after * 100:5.1f}% of one core  "
+    print(f"  idle, 100,000 finished {run.idle_after * 100:5.2f}% of one core  "
           f"[<= 2%: {verdict(run.idle_after <= 0.02)}]")
     print_busy("100,000 x sleep 5", run, bare_s, bare_lag, None)
     if run.help_latency_s is not None:
