@@ -31,7 +31,7 @@ import threading
 import time
 from typing import Any
 
-from loopscope.tasks.agent import stalls, wire
+from loopscope.tasks.agent import collector, stalls, wire
 from loopscope.tasks.agent.address import Address, parse_address
 from loopscope.tasks.agent.batches import BATCH_BUDGET, BatchBuilder
 from loopscope.tasks.agent.recorder import Recorder
@@ -197,7 +197,8 @@ class Sender:
         now = time.perf_counter()
         if now >= self._next_sweep:
             started = time.thread_time()
-            recorder.sweep()
+            with collector.paused():
+                recorder.sweep()
             stalls.prune_loops(recorder)
             # a walk over 100,000 live tasks costs tens of milliseconds: paced like batches
             spent = time.thread_time() - started
@@ -222,8 +223,11 @@ class Sender:
             # While the program works, a batch stops at its budget; while it idles, the
             # batch costs it nothing and may be as large as the limit allows.
             budget = self.batch_budget if duty <= self.duty else None
-            message = self.batches.build(final=False, budget=budget, merged=self.merged_batches)
-            self._outgoing = wire.encode_frame(message)
+            with collector.paused():  # see collector.py: no collection set off mid-batch
+                message = self.batches.build(
+                    final=False, budget=budget, merged=self.merged_batches)
+                self._outgoing = wire.encode_frame(message)
+                del message
             self._flush()
             spent = time.thread_time() - started
             self._next_batch = now + max(TICK, spent / duty) - TICK

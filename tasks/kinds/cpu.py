@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from loopscope.tasks.kinds.context import TaskContext
 from loopscope.tasks.kinds.executor import starter
 from loopscope.tasks.kinds.kind import Kind, Param
-from loopscope.tasks.kinds.values import choice, parse_count
+from loopscope.tasks.kinds.values import choice, count_text, parse_count
 from loopscope.tasks.records import TaskRecord
 from loopscope.tasks.workers import cpu_in_process, cpu_in_thread
 
@@ -58,7 +58,8 @@ KIND = Kind(
         Param("in", choice(CPU_POOLS, "in"), "process", metavar="process|thread",
               normal=str.lower, name="pool"),
     ),
-    describe=lambda args: f"{args.n:,} in {args.pool}",
+    # "3M in process", as the spec may write it: "3,000,000 in process" was cut at 160 columns
+    describe=lambda args: f"{count_text(args.n)} in {args.pool}",
     details="pure-Python sum of squares up to N (`3000000`, `3M`, `3e6`), in the process pool "
     "(default) or the thread pool, to show the GIL",
     example="cpu 2000000 x4",

@@ -84,6 +84,16 @@ def parse_count(word: str, *, what: str = "N", maximum: int = MAX_CPU_N) -> int:
     return int(value)
 
 
+def count_text(count: int) -> str:
+    """A count for display, short as the spec language may write it (``3M``, ``2.5M``,
+    ``500k``: ``parse_count`` reads these back), or in full with separators when no suffix
+    says it exactly (``1,234,567``)."""
+    for suffix, unit in (("G", 10**9), ("M", 10**6), ("k", 10**3)):
+        if count >= unit:
+            return f"{count / unit:g}{suffix}" if count % (unit // 10) == 0 else f"{count:,}"
+    return f"{count:,}"
+
+
 def parse_int(word: str, *, what: str = "the value") -> int:
     """Any whole number (``-3``, ``1_000``) of at most 18 digits."""
     if not _INT.match(word) or len(word) > 24:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from loopscope.tasks.errors import SpecError
 from loopscope.tasks.kinds.registry import names
-from loopscope.tasks.kinds.values import parse_size
+from loopscope.tasks.kinds.values import count_text, parse_count, parse_size
 from loopscope.tasks.spec import (
     MAX_REPEAT,
     TaskSpec,
@@ -213,3 +213,13 @@ def test_the_cli_caps_the_launch_over_all_its_arguments() -> None:
     assert "these specs ask for 300,000" in lines[0]
     assert "Traceback" not in out.stderr
     assert "MemoryError" not in out.stderr
+
+
+def test_a_cpu_target_shows_its_count_as_the_spec_may_write_it() -> None:
+    """Trial at 160 columns: "2,000,000 in proc…" was cut; "2M in process" fits whole."""
+    assert [count_text(n) for n in (3_000_000, 2_500_000, 500_000, 1_500, 999)] == [
+        "3M", "2.5M", "500k", "1.5k", "999",
+    ]
+    assert all(parse_count(count_text(n)) == n for n in (3_000_000, 2_500_000, 500_000, 1_500))
+    assert count_text(1_234_000) == "1,234,000", "no suffix says it exactly: in full"
+    assert describe_target(parse_spec("cpu 2000000 x2 in=process")) == "2M in process"
