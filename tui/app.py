@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import psutil
 from textual import events
 from textual.app import App
+from textual.driver import Driver
 
 from loopscope.tasks.gc_tuning import tune_garbage_collector
 from loopscope.tasks.kinds import Kind, register
@@ -98,6 +100,19 @@ class LoopscopeApp(NoticeApp):
     def _notice_arrived(self) -> None:
         """The engine has a new notice (from any thread): shown from the app's own loop."""
         self.call_later(self._show_notices)
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver, except on Linux: the same driver without its input thread's
+        10 Hz poll (tui/quiet_driver.py)."""
+        driver = super().get_driver_class()
+        if sys.platform.startswith("linux"):
+            from textual.drivers.linux_driver import LinuxDriver
+
+            from loopscope.tui.quiet_driver import QuietLinuxDriver
+
+            if driver is LinuxDriver:
+                return QuietLinuxDriver
+        return driver
 
     def _show_notices(self) -> None:
         """The engine's one-line notices (a worker died, too many open files), once each."""
