@@ -83,4 +83,4 @@ async def main() -> None:
 if __name__ == "__main__":
     asyncio.run(main())
     print()
-    key_latency.main()
+    key_latency.main([])

@@ -186,6 +186,9 @@ COLUMNS: dict[str, WatchColumn] = {
 }
 SORT_ORDER = tuple(key for key in COLUMNS if key != "lane")
 """The order ``s`` walks through the columns."""
+DESCENDING = frozenset({"busy", "scheduled", "idle", "steps", "longest", "lane"})
+"""The columns sorted largest first when first chosen (times and counts; the lanes, newest
+first); the others (id, name, state, where a task waits) smallest first."""
 DISPLAY_ORDER = tuple(COLUMNS)
 FIT_ORDER = ("id", "state", "name", "where", "busy", "steps", "longest", "scheduled", "idle")
 """Which columns get room first when the list is narrow (the last are dropped first)."""

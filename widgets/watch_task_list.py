@@ -3,13 +3,12 @@
 A Line-API list (a ScrollView whose ``render_line`` draws only the rows on screen) with a row
 cache keyed by the task's snapshot: the agent replaces a snapshot when the task changes, so an
 unchanged row is never drawn twice. ``sync()`` pulls the ids changed since the last call; the
-rows are re-sorted or the tree re-walked only when something changed, and at most once a
-second when there are many thousands of tasks.
+flat order moves changed rows (``FlatOrder``), the tree is re-walked at most once a second.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -26,14 +25,15 @@ from textual.strip import Strip
 from loopscope.tasks.agent.model import TaskSnapshot, TaskState
 from loopscope.tasks.watch.store import WatchStore
 from loopscope.widgets.watch_columns import (
+    DESCENDING,
     SORT_ORDER,
     fit_location,
     layout,
     remember_locations,
 )
 from loopscope.widgets.watch_lanes import axis_text, fit, lane
-from loopscope.widgets.watch_order import MOVE_AT_MOST, FlatOrder
-from loopscope.widgets.watch_row_styles import RowKind, RowStyles, row_styles
+from loopscope.widgets.watch_order import MOVE_AT_MOST, OrderUpkeep, kept_order
+from loopscope.widgets.watch_row_styles import RowKind, RowLooks, RowStyles, row_styles
 from loopscope.widgets.watch_rows import next_match, tree_rows
 
 BIG = 5_000
@@ -123,7 +123,7 @@ class WatchTaskList(ScrollView, can_focus=True):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.store = store
-        self._rows: list[int] = []
+        self._rows: Sequence[int] = []
         self._depth: dict[int, int] = {}
         self._context_rows: set[int] = set()
         """Tree rows shown only as the ancestors of a match (drawn muted, skipped by n/N)."""
@@ -132,7 +132,8 @@ class WatchTaskList(ScrollView, can_focus=True):
         self._stale = True
         self._dirty = False
         """The tree must be walked again (held back while there are many rows)."""
-        self._order = FlatOrder()
+        self._order = kept_order()  # every column in order, from many tasks on
+        self._upkeep = OrderUpkeep(self._order, store.tasks, self._later)
         self._pending: set[int] = set()
         """Tasks changed since the flat order last took them in (held back while a batch is
         too large to move row by row)."""
@@ -142,8 +143,12 @@ class WatchTaskList(ScrollView, can_focus=True):
         self._follow = False
         self._cache: LRUCache[int, tuple[TaskSnapshot, tuple[object, ...], Strip]] = LRUCache(2048)
         self._styles: dict[RowKind, RowStyles] = {}
+        self._looks = RowLooks()
         self._axis: tuple[float, float] = (0.0, 1.0)
         """The time the lanes span: the agent's clock at the first batch and at the latest."""
+
+    def _later(self, delay: float, callback: Callable[[], None]) -> None:
+        _ = self.is_mounted and self.set_timer(delay, callback)
 
     # --- rendering ------------------------------------------------------------------------
 
@@ -161,8 +166,9 @@ class WatchTaskList(ScrollView, can_focus=True):
         is_cursor = index == self._cursor
         depth = self._depth.get(task_id, 0) if self.tree_view else 0
         context = task_id in self._context_rows
-        key = (is_cursor, width, depth, self.has_focus, self._axis if self.lanes else None,
-               context)
+        # focus styles only the cursor's row: another row drawn with or without it is the same
+        key = (is_cursor, width, depth, is_cursor and self.has_focus,
+               self._axis if self.lanes else None, context)
         cached = self._cache.get(task_id)
         # The snapshot itself, compared by identity: the cache holds it, so its memory cannot
         # be reused by a newer snapshot (an ``id()`` key could be, and then showed a stale row).
@@ -218,8 +224,9 @@ class WatchTaskList(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._cache.clear()
-        self._styles.clear()
+        if self._looks.changed(self, self.COMPONENT_CLASSES):  # not for a move of focus
+            self._cache.clear()
+            self._styles.clear()
 
     # --- reactives --------------------------------------------------------------------------
 
@@ -302,7 +309,7 @@ class WatchTaskList(ScrollView, can_focus=True):
         return len(self._rows)
 
     @property
-    def rows(self) -> list[int]:
+    def rows(self) -> Sequence[int]:
         """The task ids shown, in order (read only)."""
         return self._rows
 
@@ -328,10 +335,8 @@ class WatchTaskList(ScrollView, can_focus=True):
         if key == self.sort_key:
             self.sort_reverse = not self.sort_reverse
         else:
-            # the order first, quietly, then the key: one re-sort, not two (at 100,000 rows
-            # each costs the screen tens of milliseconds)
-            self.set_reactive(WatchTaskList.sort_reverse,
-                              key not in ("id", "name", "state", "where"))
+            # the order first, quietly, then the key: one new order, not two
+            self.set_reactive(WatchTaskList.sort_reverse, key in DESCENDING)
             self.sort_key = key
 
     def next_sort(self) -> None:
@@ -377,9 +382,11 @@ class WatchTaskList(ScrollView, can_focus=True):
         if changed:
             remember_locations(store.tasks, changed)
         if self.tree_view:
+            self._order.take(store.tasks, changed)  # every column's order, whatever is shown
             self._sync_tree(changed)
         else:
             self._sync_flat(changed)
+        self._upkeep.pulled()
 
     # --- internals --------------------------------------------------------------------------
 
@@ -410,8 +417,9 @@ class WatchTaskList(ScrollView, can_focus=True):
             return
         if not pending:
             return
-        if len(pending) > MOVE_AT_MOST and len(self._rows) > BIG and self._ticks % 10:
-            self._refresh_visible(changed)
+        if (len(pending) > MOVE_AT_MOST and len(self._rows) > BIG and self._ticks % 10
+                and not self._order.indexed):
+            self._refresh_visible(changed)  # the columns' orders get these with the rest
             return
         top = self.scroll_offset.y
         seen = self._rows[top : top + self.size.height]
@@ -444,8 +452,8 @@ class WatchTaskList(ScrollView, can_focus=True):
         self._structure = store.structure_version
         needle = self.filter_text.lower().strip()
         if self.tree_view:
-            rows, self._depth, self._context_rows = tree_rows(store.tasks, store.children, needle)
-            self._rows = rows
+            self._rows, self._depth, self._context_rows = tree_rows(store.tasks, store.children,
+                                                                    needle)
             self._order.forget()  # not kept up to date meanwhile
         else:
             self._order.reset(store.tasks, self.sort_key, self.sort_reverse, needle,
@@ -465,10 +473,7 @@ class WatchTaskList(ScrollView, can_focus=True):
             self._cursor = len(rows) - 1
         elif self._selected is not None:
             if self.tree_view:
-                try:
-                    index: int | None = rows.index(self._selected)
-                except ValueError:
-                    index = None
+                index = rows.index(self._selected) if self._selected in rows else None
             else:  # a binary search in the order, not a walk through 100,000 rows
                 index = self._order.index(self._selected)
             self._cursor = index if index is not None else min(self._cursor, len(rows) - 1)

@@ -8,6 +8,7 @@ import dataclasses
 import pytest
 from textual.strip import Strip
 
+from loopscope.tasks.agent.model import TaskSnapshot
 from loopscope.tui.screens.watch import WatchScreen
 from loopscope.tui.screens.watch_modals import WatchHelpScreen
 from loopscope.tui.watch_app import make_watch_app
@@ -88,3 +89,30 @@ async def test_help_opened_again_is_the_one_built_the_first_time() -> None:
         assert first.query_one("#watch-help-body").border_title == "loopscope watch: keys"
         await pilot.press("question_mark")  # ? closes it too
         assert isinstance(app.screen, WatchScreen)
+
+
+async def test_the_filter_box_opening_redraws_only_the_cursor_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Focus moving to the filter box restyles the list (its border): every visible row was
+    drawn again for it (tens of ms at the key); only the cursor's row looks different."""
+    app = make_watch_app(fake_session(feed=FakeFeed(tasks=many_tasks(500), with_events=False)))
+    async with app.run_test(size=(160, 50)) as pilot:
+        tasks = app.screen.query_one(WatchTaskList)
+        await until(pilot, lambda: tasks.row_count == 500)
+        await pilot.pause(0.2)
+        drawn: list[int] = []
+        original = tasks._render_row  # noqa: SLF001 - counts the rows the list draws
+
+        def counting(task: TaskSnapshot, width: int, is_cursor: bool, depth: int) -> Strip:
+            drawn.append(task.id)
+            return original(task, width, is_cursor, depth)
+
+        monkeypatch.setattr(tasks, "_render_row", counting)
+        await pilot.press("slash")
+        await pilot.pause(0.2)
+        assert drawn == [tasks.selected_id]
+        drawn.clear()
+        app.theme = "textual-light" if app.theme != "textual-light" else "textual-dark"
+        visible = tasks.size.height - 1  # the header is the first line
+        await until(pilot, lambda: len(set(drawn)) >= visible)  # new colours: every row anew
