@@ -60,5 +60,10 @@ class LedgerReading:
     def live_count(self) -> int:
         return self.ledger.live_count
 
+    @property
+    def batches_in_flight(self) -> int:
+        """Batches launched and not yet complete (replays included)."""
+        return self.ledger.in_flight
+
     def session_timing(self) -> Timing:
         return self.ledger.session_timing()

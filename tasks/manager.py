@@ -78,7 +78,9 @@ class TaskManager(LedgerReading):
         self.ledger = TaskLedger(clock=clock, history_limit=options.history_limit)
         self.collector = BusyCollector(options.gc_threshold)
         """The collector's threshold, raised while a batch is in flight (tasks/busy_gc.py)."""
-        self.ledger.on_busy = self.collector.busy
+        self.ledger.on_busy = self._busy
+        self._busy_listeners: list[Callable[[bool], None]] = []
+        self._notice_listeners: list[Callable[[], None]] = []
         self._watched: set[asyncio.Task[Any]] = set()
         self.gil_jobs_running = 0
         """CPU-bound jobs running in threads now: they starve the loop of the GIL."""
@@ -258,10 +260,28 @@ class TaskManager(LedgerReading):
         self._live.stop()
         self.fetch_deadlines.stop()
 
+    def on_busy(self, listener: Callable[[bool], None]) -> None:
+        """Tell ``listener`` True when a batch starts with none in flight and False when the
+        last one completes (a screen that slows down while idle wakes up on it)."""
+        self._busy_listeners.append(listener)
+
+    def _busy(self, busy: bool) -> None:
+        self.collector.busy(busy)
+        self.lag.busy(busy)
+        for listener in self._busy_listeners:
+            listener(busy)
+
+    def on_notice(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after each new notice (from whichever thread noticed it: a
+        screen hands it to its own loop), so nobody has to poll ``notices``."""
+        self._notice_listeners.append(listener)
+
     def notice(self, text: str) -> None:
         """Tell the person once (repeats of the newest notice are dropped)."""
         if not self.notices or self.notices[-1] != text:
             self.notices.append(text)
+            for listener in self._notice_listeners:
+                listener()
 
     # --- launching ------------------------------------------------------------------------
 

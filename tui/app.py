@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import psutil
 from textual import events
 from textual.app import App
+from textual.driver import Driver
 
 from loopscope.tasks.gc_tuning import tune_garbage_collector
 from loopscope.tasks.kinds import Kind, register
@@ -31,6 +33,13 @@ anyway (its process-pool workers killed)."""
 WIDE_COLUMNS = 120
 """Where the wide layout starts (``HORIZONTAL_BREAKPOINTS``): narrower, no room for a panel
 docked beside the dashboard."""
+LAG_IDLE_INTERVAL_S = 1.0
+"""The lag probe's sleep while the engine is idle (50 ms while busy, after a key, a spike or
+a batch's end: tasks/lag.py). Each wake-up of an idle process costs CPU: at 20 Hz the probe
+and its watchdog were a third of the idle dashboard's cost."""
+WAKING_EVENTS = (events.InputEvent, events.Paste, events.Resize)
+"""What the person does: the screen pulls at 10 Hz again and the lag probe samples closely,
+since what follows (a launch, a big redraw) may hold the loop."""
 
 
 class LoopscopeApp(NoticeApp):
@@ -54,6 +63,9 @@ class LoopscopeApp(NoticeApp):
     ) -> None:
         super().__init__()
         self.manager = manager_factory()
+        self.manager.lag.idle_interval = LAG_IDLE_INTERVAL_S
+        self.manager.on_notice(self._notice_arrived)
+        self._main: MainScreen | None = None
         self.batch_size = batch_size
         self.scenario_options = scenario_options
         self._notices_shown = 0
@@ -65,13 +77,10 @@ class LoopscopeApp(NoticeApp):
         manager = self.manager
         began = manager.clock()
         await manager.start()
-        await self.push_screen(
-            MainScreen(
-                manager,
-                batch_size=self.batch_size,
-                scenario_options=self.scenario_options,
-            )
+        self._main = MainScreen(
+            manager, batch_size=self.batch_size, scenario_options=self.scenario_options
         )
+        await self.push_screen(self._main)
         tune_garbage_collector()
 
         def started() -> None:  # building and first drawing the screen is loopscope's own work
@@ -79,7 +88,31 @@ class LoopscopeApp(NoticeApp):
 
         self.call_after_refresh(started)
         self._handle_stop_signals()
-        self.set_interval(0.5, self._show_notices)
+        self._show_notices()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, WAKING_EVENTS):
+            self.manager.lag.wake()
+            if self._main is not None:
+                self._main.wake()
+        await super().on_event(event)
+
+    def _notice_arrived(self) -> None:
+        """The engine has a new notice (from any thread): shown from the app's own loop."""
+        self.call_later(self._show_notices)
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver, except on Linux: the same driver without its input thread's
+        10 Hz poll (tui/quiet_driver.py)."""
+        driver = super().get_driver_class()
+        if sys.platform.startswith("linux"):
+            from textual.drivers.linux_driver import LinuxDriver
+
+            from loopscope.tui.quiet_driver import QuietLinuxDriver
+
+            if driver is LinuxDriver:
+                return QuietLinuxDriver
+        return driver
 
     def _show_notices(self) -> None:
         """The engine's one-line notices (a worker died, too many open files), once each."""

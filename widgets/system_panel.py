@@ -20,10 +20,15 @@ from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.units import human_bytes, human_seconds
 
 SPARK_SAMPLES = 120
-"""Lag samples behind the sparkline (at 50 ms each: the last six seconds)."""
+"""Lag samples behind the sparkline: the newest 120, the last six seconds while the probe
+samples every 50 ms; the last two minutes or so while it samples once a second (an idle
+engine, tasks/lag.py)."""
 SPARK = "▁▂▃▄▅▆▇█"
 REDRAW_S = 1.0
-"""The lag line and sparkline are redrawn at most this often (a new spike is shown at once)."""
+"""The lag line and sparkline are redrawn about this often (a new spike is shown at once)."""
+REDRAW_SLACK_S = 0.1
+"""An idle screen pulls once a second, a few milliseconds early or late: a pull this close to
+``REDRAW_S`` after the last redraw counts as due, or the line would move every other second."""
 
 
 def sparkline(values: list[float], width: int) -> str:
@@ -157,7 +162,8 @@ class SystemPanel(Widget):
         manager = self.manager
         lag = manager.lag
         now = self.clock()
-        if lag.version and (now - self._lag_at >= REDRAW_S or now < self._lag_at):
+        if lag.version and (now - self._lag_at >= REDRAW_S - REDRAW_SLACK_S
+                            or now < self._lag_at):
             self._lag_at = now
             self._lag_text = f"{lag.stats().p99_ms:.1f} ms"
             self._spark = lag.recent(SPARK_SAMPLES)

@@ -5,11 +5,15 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen
+from textual.timer import Timer
 
 from loopscope.tasks.manager import TaskManager
 from loopscope.tasks.records import TaskRecord
 from loopscope.widgets.notice_line import NoticeLine
 from loopscope.widgets.task_detail import TaskDetail
+
+SAMPLE_S = 0.25
+"""How often the view samples a live task (where it waits, its timings)."""
 
 
 class DetailScreen(ModalScreen[None]):
@@ -21,6 +25,7 @@ class DetailScreen(ModalScreen[None]):
         super().__init__()
         self.manager = manager
         self.record = record
+        self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         batch = self.manager.batches.get(self.record.batch_id)
@@ -33,13 +38,25 @@ class DetailScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.sample()
-        self.set_interval(0.25, self.sample)
+        if not self.record.state.finished:
+            self._timer = self.set_interval(SAMPLE_S, self.sample)
+
+    @property
+    def following(self) -> bool:
+        """Whether the view still samples its task (it stops once the task has ended)."""
+        return self._timer is not None
 
     def sample(self) -> None:
-        """Where the task waits now (sampled only while this view is open), then redraw."""
-        if not self.record.state.finished:
+        """Where the task waits now (sampled only while this view is open), then redraw.
+        Once the task has ended and its last state is drawn, the timer stops: an ended task
+        changes no more, and an open view must not keep an idle dashboard awake."""
+        finished = self.record.state.finished
+        if not finished:
             self.manager.sample_insight([self.record.id])
         self.query_one(TaskDetail).sync()
+        if finished and self._timer is not None:
+            self._timer.stop()
+            self._timer = None
 
     def sync(self, *, force: bool = False) -> None:
         """Show the task's latest state (tests and screenshots call every screen's sync)."""

@@ -1,7 +1,8 @@
 """The dashboard: task list, gain and system panels, timeline, status line, command bar.
 
-Widgets pull the manager's changes on one timer (10 Hz) inside ``app.batch_update()``; no
-message is posted per task event, so 100,000 tasks cost the screen what ~50 visible rows do.
+Widgets pull the manager's changes on one timer (10 Hz, once a second while idle: see
+tui/pull_cadence.py) inside ``app.batch_update()``; no message is posted per task event, so
+100,000 tasks cost the screen what ~50 visible rows do.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.geometry import Size
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widget import Widget
 
 from loopscope.tasks.clean_replay import CleanReplay
@@ -41,6 +43,7 @@ from loopscope.tui.launch_keys import (
     next_batch_size,
 )
 from loopscope.tui.panel_titles import gain_title, task_list_title, timeline_title
+from loopscope.tui.pull_cadence import REFRESH_S, PullCadence
 from loopscope.tui.replay_key import ReplayKey
 from loopscope.tui.screens.detail import DetailScreen
 from loopscope.tui.screens.help import HelpScreen
@@ -56,7 +59,6 @@ from loopscope.widgets.system_panel import SystemPanel
 from loopscope.widgets.task_list import TaskList
 from loopscope.widgets.timeline import Timeline
 
-REFRESH_S = 0.1
 PACED_ABOVE = 500
 TIMED_REFRESH_S = 0.5
 """While a clean process times its work (a race lane, ``R``), the screen pulls and draws at
@@ -149,6 +151,13 @@ class MainScreen(Screen[None]):
         self._race_shown: ScenarioRun | None = None
         self._titles: dict[str | None, str] = {}
         self._quiet_key: tuple[object, ...] | None = None
+        self._sampled: tuple[int, int] | None = None
+        """The clock's second and the psutil sample's version at the last sync: the lag line
+        and the process figures are redrawn when either moves."""
+        self.cadence = PullCadence()
+        """How often ``_pull`` runs: 10 Hz, once a second while idle (tui/pull_cadence.py)."""
+        self._pull_timer: Timer | None = None
+        self._pull_every = REFRESH_S
         self._pacer = FramePacer()
         """When the next pull is due (``_pull``), from what the last frame cost."""
         self._was_quiet = False
@@ -197,7 +206,30 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one(TaskList).focus()
         self.sync()
-        self.set_interval(REFRESH_S, self._pull)
+        self._pull_timer = self.set_interval(self._pull_every, self._pull)
+        self.manager.on_busy(self._engine_busy)
+
+    def _engine_busy(self, busy: bool) -> None:
+        if busy:
+            self.wake()
+
+    def wake(self) -> None:
+        """Something happened (a batch started, a key was pressed): pull at 10 Hz again."""
+        if self.cadence.wake():
+            self._retime(self.cadence.interval)
+
+    @property
+    def pull_interval(self) -> float:
+        """How often the screen pulls from the engine now (seconds)."""
+        return self._pull_every
+
+    def _retime(self, interval: float) -> None:
+        """Pull every ``interval`` from now on (a new timer: Textual's cannot be changed)."""
+        if interval == self._pull_every or self._pull_timer is None:
+            return
+        self._pull_timer.stop()
+        self._pull_every = interval
+        self._pull_timer = self.set_interval(interval, self._pull)
 
     def sync(self, *, force: bool = False) -> None:
         """Pull the engine's changes into every widget, as one screen update.
@@ -223,7 +255,8 @@ class MainScreen(Screen[None]):
             self._set_title(task_list, task_list_title(task_list, len(self.manager.records)))
 
     def _pull(self) -> None:
-        """The 10 Hz timer: while nothing runs and nothing changed, one comparison and out.
+        """The 10 Hz timer: while nothing runs and nothing changed, one comparison and out;
+        once idle a while, it runs once a second (``PullCadence``).
 
         A frame of a busy dashboard costs tens of milliseconds: the next pull waits as
         ``FramePacer`` says, so the screen never takes more than about 1/FRAME_BUDGET of the
@@ -243,13 +276,18 @@ class MainScreen(Screen[None]):
         self._was_quiet = keep_quiet
         if not pacer.due(start) and (self.manager.live_count > PACED_ABOVE or keep_quiet):
             return
-        if not self._quiet():
+        busy = self._busy()
+        changed = self._changed()
+        sampled = (int(self.manager.clock()), self.manager.process.version)
+        if busy or changed or sampled != self._sampled:
+            self._sampled = sampled
             began = self.manager.clock()
             self.sync()
             self._note_own_work(began, "updating the screen")
             pacer.pulled(start)
             if keep_quiet and self.timed_refresh_s is not None:
                 pacer.hold(start + self.timed_refresh_s)
+        self._retime(self.cadence.pulled(busy=busy or keep_quiet, changed=changed))
 
     # Textual's own drawing passes, timed so the pull can pace itself (see _pull).
     def _compositor_refresh(self) -> None:
@@ -278,10 +316,23 @@ class MainScreen(Screen[None]):
         if ended - began >= OWN_WORK_NOTE_S:
             self.manager.note_own_work(began, ended, label)
 
-    def _quiet(self) -> bool:
-        """True when no widget could show anything new: no task live, the engine's version,
-        the psutil sample and the spikes unchanged, and the same second as the last pull (the
-        lag line is redrawn once a second)."""
+    def _busy(self) -> bool:
+        """Something runs that the screen follows: tasks, a batch, a scenario, a replay."""
+        manager = self.manager
+        run = self.scenario_run
+        replay = self.clean_replay
+        return bool(
+            manager.live_count
+            or manager.batches_in_flight
+            or (run is not None and not run.done)
+            or (replay is not None and not replay.done)
+        )
+
+    def _changed(self) -> bool:
+        """True when something was done or happened: the engine's version, the spikes, the
+        list's sort or filter, a scenario or replay moved on. (A new psutil sample and the lag
+        line change once a second however idle: ``_pull`` syncs for them without counting them
+        as changes, or the screen would never slow down.)"""
         manager = self.manager
         spikes = manager.lag.spikes
         run = self.scenario_run
@@ -293,17 +344,15 @@ class MainScreen(Screen[None]):
             task_list.state_filter,
             manager.version,
             manager.history_version,
-            manager.process.version,
             len(spikes),
             spikes[-1] if spikes else None,
-            int(manager.clock()),
             None if run is None else (run.context.version, run.done),
             None if self.clean_replay is None else (id(self.clean_replay), self.clean_replay.done),
         )
-        if manager.live_count or key != self._quiet_key:
+        if key != self._quiet_key:
             self._quiet_key = key
-            return False
-        return True
+            return True
+        return False
 
     def _set_title(self, widget: Widget, title: str) -> None:
         """Set a border title only when it changed: every assignment repaints the widget."""
