@@ -45,6 +45,7 @@ from loopscope.tasks.process_records import CLOSE_GRACE_S, ProcessRecords
 from loopscope.tasks.process_stats import ProcessMonitor
 from loopscope.tasks.records import TaskRecord, TaskState
 from loopscope.tasks.scratch import ScratchSpace
+from loopscope.tasks.settings_reading import SettingsReading
 from loopscope.tasks.slots import FetchSlot
 from loopscope.tasks.spec import TaskSpec
 from loopscope.tasks.stopping import await_to_the_end
@@ -56,7 +57,7 @@ T = TypeVar("T")
 __all__ = ["CLOSE_GRACE_S", "TaskManager"]
 
 
-class TaskManager(LedgerReading):
+class TaskManager(LedgerReading, SettingsReading):
     """Runs task specs concurrently on the current event loop and records everything.
 
     Its parts, each in its own module: the records (``TaskLedger``, read through
@@ -133,37 +134,7 @@ class TaskManager(LedgerReading):
         self._closing: asyncio.Task[None] | None = None
         self._started = False
 
-    # --- settings -------------------------------------------------------------------------
-
-    @property
-    def connector_limit(self) -> int:
-        """Most connections open at once (0: no limit)."""
-        return self.options.connector_limit
-
-    @property
-    def limit_per_host(self) -> int:
-        return self.options.limit_per_host
-
-    @property
-    def thread_workers(self) -> int:
-        return self.options.thread_workers
-
-    @property
-    def process_workers(self) -> int:
-        return self.options.process_pool_size
-
-    @property
-    def process_workers_busy(self) -> int:
-        """Process-pool workers running a job now (cancelled ones included until they end)."""
-        return self._processes.jobs.busy
-
-    @property
-    def default_fetch_timeout(self) -> float:
-        return self.options.fetch_timeout
-
-    @property
-    def trace_connections(self) -> bool:
-        return self.options.trace_connections
+    # --- settings (read: ``SettingsReading``) ---------------------------------------------
 
     def set_limits(
         self,

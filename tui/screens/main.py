@@ -7,13 +7,11 @@ tui/pull_cadence.py) inside ``app.batch_update()``; no message is posted per tas
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.geometry import Size
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
@@ -47,6 +45,7 @@ from loopscope.tui.pull_cadence import REFRESH_S, PullCadence
 from loopscope.tui.replay_key import ReplayKey
 from loopscope.tui.screens.detail import DetailScreen
 from loopscope.tui.screens.help import HelpScreen
+from loopscope.tui.screens.paced_drawing import PacedDrawing
 from loopscope.tui.screens.scenarios import RaceScreen, ScenarioPicker
 from loopscope.tui.screens.search import SearchScreen
 from loopscope.widgets.command_bar import CommandBar
@@ -63,12 +62,10 @@ PACED_ABOVE = 500
 TIMED_REFRESH_S = 0.5
 """While a clean process times its work (a race lane, ``R``), the screen pulls and draws at
 most this often: a lane that needs both cores must not share them with a 10 Hz redraw."""
-OWN_WORK_NOTE_S = 0.01
-"""A pull or a draw at least this long is noted as loopscope's own work (for lag blame)."""
 FILTERS: tuple[TaskState | None, ...] = (None, *TaskState)
 
 
-class MainScreen(Screen[None]):
+class MainScreen(PacedDrawing, Screen[None]):
     """Everything on one screen, driven from the keyboard."""
 
     LAUNCH = Binding.Group("launch", compact=True)
@@ -288,33 +285,6 @@ class MainScreen(Screen[None]):
             if keep_quiet and self.timed_refresh_s is not None:
                 pacer.hold(start + self.timed_refresh_s)
         self._retime(self.cadence.pulled(busy=busy or keep_quiet, changed=changed))
-
-    # Textual's own drawing passes, timed so the pull can pace itself (see _pull).
-    def _compositor_refresh(self) -> None:
-        self._timed(super()._compositor_refresh)
-
-    def _refresh_layout(self, size: Size | None = None, scroll: bool = False) -> None:
-        self._timed(lambda: super(MainScreen, self)._refresh_layout(size, scroll))
-
-    def _timed(self, draw: Callable[[], None]) -> None:
-        began = self.manager.clock()
-        self._pacer.timed_draw(draw, lambda: self._note_own_work(began, "drawing the screen"))
-
-    @property
-    def pace_clock(self) -> Callable[[], float]:
-        """The clock that paces pulls and draws (tests replace it to step time by hand)."""
-        return self._pacer.clock
-
-    @pace_clock.setter
-    def pace_clock(self, clock: Callable[[], float]) -> None:
-        self._pacer.clock = clock
-
-    def _note_own_work(self, began: float, label: str) -> None:
-        """A pull or a draw long enough to show as lag is loopscope's own work: a spike over it
-        is blamed on the screen, never "cause unknown" (short ones are not worth a note)."""
-        ended = self.manager.clock()
-        if ended - began >= OWN_WORK_NOTE_S:
-            self.manager.note_own_work(began, ended, label)
 
     def _busy(self) -> bool:
         """Something runs that the screen follows: tasks, a batch, a scenario, a replay."""
