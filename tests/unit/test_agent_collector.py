@@ -4,7 +4,6 @@ collections land where its heap was largest), and leaves the collector as it fou
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import socket
 from collections.abc import Iterator
@@ -13,8 +12,8 @@ from typing import Any
 import pytest
 
 from loopscope.tasks.agent import collector
-from loopscope.tasks.agent.recorder import Recorder
 from loopscope.tasks.agent.sender import Sender
+from tests.unit.test_agent_batches import recorded_tasks
 
 
 @pytest.fixture
@@ -41,24 +40,8 @@ def eager_collector() -> Iterator[list[int]]:
             gc.disable()
 
 
-def recorded(count: int) -> Recorder:
-    recorder = Recorder()
-    recorder.install()
-    try:
-        async def one() -> None:
-            await asyncio.sleep(0)
-
-        async def main() -> None:
-            await asyncio.gather(*(one() for _ in range(count)))
-
-        asyncio.run(main())
-    finally:
-        recorder.uninstall()
-    return recorder
-
-
 def test_a_batch_sets_off_no_collection(eager_collector: list[int]) -> None:
-    recorder = recorded(300)
+    recorder = recorded_tasks()  # 300 finished tasks: a batch of more rows than 200
     sender = Sender(recorder, status={}, duty=1.0)
     ours, viewer = socket.socketpair()
     try:
