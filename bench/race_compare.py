@@ -242,9 +242,9 @@ class Comparison:
         )
 
     def reasons(self, workload: str, strategy: str) -> list[str]:
-        """Why a lane disagrees, as far as the numbers show it."""
-        figures = {side: self.figure(side, workload, strategy) for side in SIDES}
-        plain = figures["plain"]
+        """Why a lane disagrees, as far as the numbers show it. Which side differs is read
+        from the round-by-round ratios the verdict judges; the spread and a lucky minimum
+        say how far the printed figures can be trusted."""
         found: list[str] = []
         noisy = [(side, spread(self.values(side, workload, strategy))) for side in SIDES]
         noisy = [(side, s) for side, s in noisy if s > AGREE]
@@ -259,14 +259,15 @@ class Comparison:
                              f"the minimum on {', '.join(lucky)}: the machine was rarely "
                              "quiet during this lane, so that minimum is luck, not the "
                              "unloaded time; more rounds would tell")
-        loopscope = figures["headless"], figures["dashboard"]
-        if agree(loopscope[1], loopscope[0]) and all(
-            (value > plain) == (loopscope[0] > plain) and not agree(value, plain)
-            for value in loopscope
+        headless, dashboard = (self.paired_ratio(side, workload, strategy)
+                               for side in ("headless", "dashboard"))
+        if agree(dashboard, headless) and all(
+            (ratio > 1) == (headless > 1) and not agree(ratio, 1.0)
+            for ratio in (headless, dashboard)
         ):
             found.append(f"loopscope's two sides agree with each other "
-                         f"({loopscope[1] / loopscope[0]:.2f}x); only the plain script differs")
-        elif not agree(figures["dashboard"], plain) and agree(figures["headless"], plain):
+                         f"({dashboard / headless:.2f}x); only the plain script differs")
+        elif not agree(dashboard, 1.0) and agree(headless, 1.0):
             share = self.share("dashboard", workload, strategy)
             if share is not None:
                 need = " and this lane needs every core" if strategy == "processes" else ""
