@@ -23,6 +23,7 @@ from loopscope.tasks.watch.supervisor import ProgramSupervisor
 from loopscope.tui.screens.watch import WatchScreen
 from loopscope.tui.screens.watch_modals import WatchDetailScreen
 from loopscope.tui.watch_app import WatchApp, make_watch_app, program_session
+from loopscope.widgets.prerendered_text import PrerenderedText
 from loopscope.widgets.program_output import ProgramOutputView
 from loopscope.widgets.watch_events import WatchEvents
 from loopscope.widgets.watch_jobs import WatchJobs
@@ -453,7 +454,7 @@ async def test_the_dashboard_sort_keys_work_on_the_watch_screen_too() -> None:
         await pilot.press("question_mark")
 
         def help_text_now() -> str:
-            return " ".join(rendered(w.content) for w in app.screen.query(Static))
+            return " ".join(w.text for w in app.screen.query(PrerenderedText))
 
         await until(pilot, lambda: "previous column" in help_text_now())
         help_text = help_text_now()

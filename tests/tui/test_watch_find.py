@@ -8,6 +8,7 @@ from textual.widgets import Footer
 
 from loopscope.tui.screens.watch_modals import WatchHelpScreen
 from loopscope.tui.watch_app import make_watch_app
+from loopscope.widgets.prerendered_text import PrerenderedText
 from loopscope.widgets.watch_task_list import WatchTaskList
 from tests.staging import until
 from tests.watch_fake import fake_session
@@ -80,5 +81,6 @@ async def test_help_lists_n_and_N() -> None:
         await until(pilot, lambda: app.screen.query_one(WatchTaskList).row_count == 8)
         await pilot.press("question_mark")
         assert isinstance(app.screen, WatchHelpScreen)
-        keys = {binding.key for binding in app.screen.bindings}
-        assert {"n", "N"} <= keys
+        lines = app.screen.query_one(PrerenderedText).text.splitlines()
+        assert any(line.startswith("n ") and "the next matching task" in line for line in lines)
+        assert any(line.startswith("N ") and "the previous matching" in line for line in lines)

@@ -4,14 +4,17 @@ with 100,000 tasks every repaint is time a pressed key waits for."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
+from rich.table import Table
 from textual.strip import Strip
 
 from loopscope.tasks.agent.model import TaskSnapshot
 from loopscope.tui.screens.watch import WatchScreen
-from loopscope.tui.screens.watch_modals import WatchHelpScreen
+from loopscope.tui.screens.watch_modals import WatchHelpScreen, help_text_width
 from loopscope.tui.watch_app import make_watch_app
+from loopscope.widgets.prerendered_text import PrerenderedText
 from loopscope.widgets.watch_detail import WatchDetail
 from loopscope.widgets.watch_task_list import WatchTaskList
 from tests.staging import until
@@ -116,3 +119,34 @@ async def test_the_filter_box_opening_redraws_only_the_cursor_row(
         app.theme = "textual-light" if app.theme != "textual-light" else "textual-dark"
         visible = tasks.size.height - 1  # the header is the first line
         await until(pilot, lambda: len(set(drawn)) >= visible)  # new colours: every row anew
+
+
+@pytest.mark.parametrize("size", [(160, 50), (80, 24)], ids=["160x50", "80x24"])
+async def test_the_first_help_shows_text_rendered_before_the_key(
+    monkeypatch: pytest.MonkeyPatch, size: tuple[int, int],
+) -> None:
+    """The help's key table (every binding, wrapped) was rendered when ``?`` was first pressed:
+    with the screen's building, most of the first opening's wait (100-130 ms at 100,000 tasks,
+    bench/key_latency.py). The screen renders it for its width after its first frame; the key
+    only looks it up, and the text it shows is that width's."""
+    app = make_watch_app(fake_session())
+    async with app.run_test(size=size) as pilot:
+        screen = app.screen
+        assert isinstance(screen, WatchScreen)
+        await until(pilot, lambda: screen.help_text.has(help_text_width(app.size)))
+        tables_rendered: list[Table] = []
+        original = Table.__rich_console__
+
+        def counting(table: Table, *args: Any) -> Any:
+            tables_rendered.append(table)
+            return original(table, *args)
+
+        monkeypatch.setattr(Table, "__rich_console__", counting)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, WatchHelpScreen)
+        await pilot.pause()
+        help_body = app.screen.query_one(PrerenderedText)
+        assert help_body.size.width == help_text_width(app.size)
+        assert "cancel the selected task in the watched program" in help_body.text
+        assert "waits at / outcome" in help_body.text  # the columns' meanings, under the keys
+        assert tables_rendered == []

@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.geometry import Size
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Input
 
@@ -25,7 +26,12 @@ from loopscope.tasks.watch.output import ProgramOutput
 from loopscope.tasks.watch.session import WatchSession
 from loopscope.tasks.watch.store import CancelUnavailable
 from loopscope.tui.frame_pacing import FramePacer
-from loopscope.tui.screens.watch_modals import WatchDetailScreen, WatchHelpScreen
+from loopscope.tui.screens.watch_modals import (
+    WatchDetailScreen,
+    WatchHelpScreen,
+    help_text,
+    help_text_width,
+)
 from loopscope.widgets.notice_line import NoticeLine
 from loopscope.widgets.program_output import ProgramOutputView
 from loopscope.widgets.watch_columns import COLUMNS
@@ -39,6 +45,9 @@ REFRESH_S = 0.1
 WATCH_MAX_WAIT_S = 1.0
 """However costly its frames, the watch screen shows what changed at least once a second."""
 HELP_SCREEN = "watch-help"
+HELP_AHEAD_S = 1.0
+"""After the first frame (and after a resize settles), the help's text is rendered for the
+screen's width this much later, in one go, so the first ``?`` only looks it up."""
 
 
 class WatchScreen(Screen[None]):
@@ -88,6 +97,11 @@ class WatchScreen(Screen[None]):
         """When the timer's next pull is due, from what the last frame cost."""
         self._titles: dict[tuple[str, str], str] = {}
         """The border titles as last set (by widget id and which border)."""
+        # the list's own keys with an id (n/N) go right after the filter they belong to
+        own = [b for b in WatchTaskList.BINDINGS if isinstance(b, Binding) and b.id]
+        self.help_text = help_text([self.BINDINGS[0], *own, *self.BINDINGS[1:]])
+        """The ``?`` screen's text, rendered per width ahead of time (``prepare_help``)."""
+        self._help_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         session = self.session
@@ -122,6 +136,24 @@ class WatchScreen(Screen[None]):
         self.query_one(WatchTaskList).focus()
         self.sync()
         self.set_interval(REFRESH_S, self._pull)
+        self.call_after_refresh(self._prepare_help_later)
+
+    def on_resize(self) -> None:
+        self._prepare_help_later()
+
+    def _prepare_help_later(self) -> None:
+        """One timer, not one per resize event: a window dragged wider sends dozens."""
+        if self._help_timer is not None:
+            self._help_timer.stop()
+        self._help_timer = self.set_timer(HELP_AHEAD_S, self.prepare_help)
+
+    def prepare_help(self) -> None:
+        """Render the help's text for this screen's width now, if it is not yet: a one-off
+        (about 20 ms here) while the user is not pressing ``?``, instead of at the key."""
+        self._help_timer = None
+        width = help_text_width(self.app.size)
+        if not self.help_text.has(width):
+            self.help_text.at(width, self.app.console)
 
     def _pull(self) -> None:
         """The timer's pull, when the pacer says a frame is due."""
@@ -281,10 +313,7 @@ class WatchScreen(Screen[None]):
         # Installed once and kept: opened again, it is shown as it was laid out and drawn,
         # not built anew (composing and measuring it cost most of the wait for ``?``).
         if not self.app.is_screen_installed(HELP_SCREEN):
-            # the list's own keys with an id (n/N) go right after the filter they belong to
-            own = [b for b in WatchTaskList.BINDINGS if isinstance(b, Binding) and b.id]
-            help_screen = WatchHelpScreen([self.BINDINGS[0], *own, *self.BINDINGS[1:]])
-            self.app.install_screen(help_screen, HELP_SCREEN)
+            self.app.install_screen(WatchHelpScreen(self.help_text), HELP_SCREEN)
         self.app.push_screen(HELP_SCREEN)
 
 

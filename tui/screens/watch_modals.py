@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.geometry import Size
 from textual.screen import ModalScreen
-from textual.widgets import Static
 
 from loopscope.tasks.watch.store import WatchStore
 from loopscope.widgets.notice_line import NoticeLine
+from loopscope.widgets.prerendered_text import LinesByWidth, PrerenderedText
 from loopscope.widgets.watch_detail import WatchDetail
 
 KEY_NAMES = {
@@ -23,6 +25,10 @@ KEY_NAMES = {
 
 KEYS_WIDTH = 14
 """The widest the help's key column grows (``click a header``)."""
+HELP_MAX_WIDTH = 120
+"""The help's box at most (``max-width`` of ``#watch-help-body`` in watch.tcss)."""
+SCROLLBAR_WIDTH = 2
+"""The help's vertical scrollbar, whose gutter it always keeps (watch.tcss)."""
 EXTRA_HELP = (
     ("↑ ↓ PgUp PgDn Home End", "move in the list (End follows the newest task)"),
     ("click a header", "sort by that column; again to reverse"),
@@ -68,24 +74,38 @@ class WatchHelpScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="watch-help.close")]
 
-    def __init__(self, bindings: Iterable[BindingType]) -> None:
+    def __init__(self, text: LinesByWidth) -> None:
         super().__init__()
-        self.bindings = [b for b in bindings if isinstance(b, Binding)]
+        self.text = text
+        """The help's lines (``help_text``), rendered ahead of time for the width they need."""
 
     def compose(self) -> ComposeResult:
-        table = Table.grid(padding=(0, 2))
-        # keys wrap past KEYS_WIDTH ("↑ ↓ PgUp PgDn" / "Home End"): one long name squeezed
-        # every description at 80 columns
-        table.add_column(style="bold", max_width=KEYS_WIDTH)
-        table.add_column()
-        for binding in self.bindings:
-            keys = " ".join(KEY_NAMES.get(k, k) for k in binding.key.split(","))
-            table.add_row(keys, binding.tooltip or binding.description)
-        for keys, text in EXTRA_HELP:
-            table.add_row(keys, text)
         with VerticalScroll(id="watch-help-body") as body:
             body.border_title = "loopscope watch: keys"
             body.border_subtitle = "escape to close"
-            yield Static(table)
-            yield Static(COLUMN_HELP)
+            yield PrerenderedText(self.text)
         yield NoticeLine()  # a message while this is open: below it, not over it
+
+
+def help_text(bindings: Iterable[BindingType]) -> LinesByWidth:
+    """The keys (from the bindings, each with its tooltip) and what the columns mean."""
+    table = Table.grid(padding=(0, 2))
+    # keys wrap past KEYS_WIDTH ("↑ ↓ PgUp PgDn" / "Home End"): one long name squeezed
+    # every description at 80 columns
+    table.add_column(style="bold", max_width=KEYS_WIDTH)
+    table.add_column()
+    for binding in bindings:
+        if isinstance(binding, Binding):
+            keys = " ".join(KEY_NAMES.get(k, k) for k in binding.key.split(","))
+            table.add_row(keys, binding.tooltip or binding.description)
+    for keys, text in EXTRA_HELP:
+        table.add_row(keys, text)
+    return LinesByWidth(Group(table, COLUMN_HELP))
+
+
+def help_text_width(screen: Size) -> int:
+    """The width the help's text gets on a screen of this size: the body's 90% (at most 120,
+    watch.tcss) less its border, padding and the scrollbar's gutter, which it always keeps so
+    that the width does not hang on the height."""
+    body = min(screen.width * 9 // 10, HELP_MAX_WIDTH)
+    return max(1, body - 2 - 2 - SCROLLBAR_WIDTH)
