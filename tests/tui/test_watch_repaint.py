@@ -125,15 +125,21 @@ async def test_the_filter_box_opening_redraws_only_the_cursor_row(
 async def test_the_first_help_shows_text_rendered_before_the_key(
     monkeypatch: pytest.MonkeyPatch, size: tuple[int, int],
 ) -> None:
-    """The help's key table (every binding, wrapped) was rendered when ``?`` was first pressed:
-    with the screen's building, most of the first opening's wait (100-130 ms at 100,000 tasks,
-    bench/key_latency.py). The screen renders it for its width after its first frame; the key
-    only looks it up, and the text it shows is that width's."""
+    """The help screen was composed and its key table (every binding, wrapped) rendered when
+    ``?`` was first pressed: the first opening's wait, 100-130 ms at 100,000 tasks
+    (bench/key_latency.py). The watch screen builds both after its first frame; the key only
+    shows them, with the text rendered for that width."""
     app = make_watch_app(fake_session())
     async with app.run_test(size=size) as pilot:
         screen = app.screen
         assert isinstance(screen, WatchScreen)
         await until(pilot, lambda: screen.help_text.has(help_text_width(app.size)))
+        await until(pilot, lambda: app.is_screen_installed("watch-help")
+                    and bool(app.get_screen("watch-help").query(PrerenderedText)))
+        composed: list[object] = []
+        original_compose = WatchHelpScreen.compose
+        monkeypatch.setattr(WatchHelpScreen, "compose",
+                            lambda self: composed.append(self) or original_compose(self))
         tables_rendered: list[Table] = []
         original = Table.__rich_console__
 
@@ -150,3 +156,4 @@ async def test_the_first_help_shows_text_rendered_before_the_key(
         assert "cancel the selected task in the watched program" in help_body.text
         assert "waits at / outcome" in help_body.text  # the columns' meanings, under the keys
         assert tables_rendered == []
+        assert composed == []
