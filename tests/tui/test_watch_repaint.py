@@ -138,8 +138,12 @@ async def test_the_first_help_shows_text_rendered_before_the_key(
                     and bool(app.get_screen("watch-help").query(PrerenderedText)))
         composed: list[object] = []
         original_compose = WatchHelpScreen.compose
-        monkeypatch.setattr(WatchHelpScreen, "compose",
-                            lambda self: composed.append(self) or original_compose(self))
+
+        def counting_compose(help_screen: WatchHelpScreen) -> Any:
+            composed.append(help_screen)
+            return original_compose(help_screen)
+
+        monkeypatch.setattr(WatchHelpScreen, "compose", counting_compose)
         tables_rendered: list[Table] = []
         original = Table.__rich_console__
 
