@@ -18,7 +18,8 @@ from rich.text import Text
 from loopscope.tasks.agent.model import AgentWarning, LagSample, LagSpike, WarningKind
 from loopscope.tasks.units import human_seconds
 from loopscope.tasks.watch.places import where
-from loopscope.widgets.text_wrap import newest_that_fit
+from loopscope.tasks.watch.store import WatchStore
+from loopscope.widgets.text_wrap import hanging, newest_that_fit
 from loopscope.widgets.watch_panel import WatchPanel
 
 BARS = "▁▂▃▄▅▆▇█"
@@ -93,6 +94,24 @@ def shown_warnings(warnings: list[AgentWarning], spikes: list[LagSpike]) -> list
     ]
 
 
+def event_texts(store: WatchStore, newest: int | None = None) -> list[Text]:
+    """The lag spikes and the warnings worth a line, oldest first: of each kind the
+    ``newest`` (all if None)."""
+    spikes = list(store.spikes)[-newest:] if newest else list(store.spikes)
+    warnings = list(store.warnings)[-newest:] if newest else list(store.warnings)
+    events: list[tuple[float, Text]] = [
+        (s.at, spike_text(s, store.relative(s.at))) for s in spikes
+    ]
+    events += [(w.at, warning_text(w, store.relative(w.at)))
+               for w in shown_warnings(warnings, spikes)]
+    events.sort(key=lambda pair: pair[0])
+    return [text for _, text in events]
+
+
+ALL_HINT = "w: all, whole"
+"""The panel's subtitle when an event is cut or left out: the key that shows them whole."""
+
+
 class WatchEvents(WatchPanel):
     """The newest lag spikes and warnings that fit, oldest at the top, each wrapped."""
 
@@ -100,20 +119,37 @@ class WatchEvents(WatchPanel):
         store = self.store
         width = self.content_size.width or self.size.width
         lag = lag_line(list(store.state.lag)[-width:], width)
-        room = max(1, self.size.height - 1)
-        events: list[tuple[float, Text]] = [
-            (s.at, spike_text(s, store.relative(s.at))) for s in list(store.spikes)[-room:]
-        ]
-        events += [
-            (w.at, warning_text(w, store.relative(w.at)))
-            for w in shown_warnings(list(store.warnings)[-room:], list(store.spikes)[-room:])
-        ]
-        if not events:
+        lines, cut = self._event_lines(width)
+        if self._hint(cut):  # here too: a resize changes what fits
+            self.call_later(self.refresh)  # the border is drawn already: it shows next frame
+        if not lines:
             quiet = "no lag spike or warning" + ("" if self.ended else " yet")
             return Text("\n").join([lag, Text(quiet, style="dim")])
-        events.sort(key=lambda pair: pair[0])
-        return Text("\n").join([lag, *newest_that_fit([text for _, text in events], width,
-                                                      room)])
+        return Text("\n").join([lag, *lines])
+
+    def _event_lines(self, width: int) -> tuple[list[Text], bool]:
+        """The rows of the newest events that fit, and whether any event is cut or left out
+        (a long cause, a long path or task name, is cut to fit at 80x24: the panel has no
+        room to scroll, so its subtitle says which key shows them whole)."""
+        store = self.store
+        room = max(1, self.size.height - 1)  # under the probe's line
+        events = event_texts(store, newest=room)
+        if not events:
+            return [], False
+        lines = newest_that_fit(events, width, room)
+        every = len(store.spikes) + len(shown_warnings(list(store.warnings),
+                                                       list(store.spikes)))
+        cut = (every > len(events)
+               or sum(len(hanging(text, width)) for text in events) > len(lines))
+        return lines, cut
+
+    def _hint(self, cut: bool) -> bool:
+        """The subtitle for ``cut``; True if it changed."""
+        subtitle = ALL_HINT if cut else ""
+        if self.border_subtitle == subtitle:  # each assignment repaints the panel
+            return False
+        self.border_subtitle = subtitle
+        return True
 
     def sync(self) -> None:
         store = self.store
@@ -124,4 +160,7 @@ class WatchEvents(WatchPanel):
             count = len(store.spikes) + len(shown_warnings(list(store.warnings),
                                                            list(store.spikes)))
             self.border_title = f"Lag & warnings {count:,}" if count else "Lag & warnings"
+            width = self.content_size.width
+            if width:  # laid out: the hint in the same frame as the events
+                self._hint(self._event_lines(width)[1])
             self.refresh()

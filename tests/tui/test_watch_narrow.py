@@ -7,6 +7,8 @@ Trial: ``loopscope watch examples/taskgroup_fail.py`` at 80x24 ended its status 
 
 from __future__ import annotations
 
+import pytest
+
 from loopscope.tui.watch_app import make_watch_app
 from loopscope.widgets.watch_events import WatchEvents
 from loopscope.widgets.watch_jobs import WatchJobs
@@ -100,3 +102,64 @@ async def test_the_jobs_panel_wraps_at_80_columns() -> None:
         assert " ".join(line.strip() for line in shown).endswith(
             "(loop.run_in_executor, asyncio.to_thread)")
         assert all(len(line) <= jobs.content_size.width for line in shown)
+
+
+LONG_PATH = "/srv/reports/quarterly_report_generator_with_a_long_name.py"
+LONG_NAME = "regenerate-quarterly-report-for-region-3-north-east-and-south-west"
+
+
+async def test_a_long_spike_cause_cut_at_80x24_is_whole_in_the_w_pop_up() -> None:
+    """Trial: at 80x24 a spike blamed on a long file name and a long task name needs more
+    rows than the panel has; its end (the task's name, the probe's figure) was cut after
+    "…" and nothing on the screen showed it whole. The panel now says ``w``, and ``w`` shows
+    every spike and warning whole."""
+    from loopscope.tasks.agent.model import Frame, LagSpike
+    from loopscope.tui.screens.watch import WatchScreen
+    from loopscope.tui.screens.watch_modals import WatchEventsScreen
+    from loopscope.widgets.watch_events import ALL_HINT
+    from loopscope.widgets.watch_events_whole import WatchEventsWhole
+    from tests.watch_fake import batch
+
+    app = make_watch_app(fake_session(program=exited_program()))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, WatchScreen)
+        events = screen.query_one(WatchEvents)
+        await until(pilot, lambda: "never-retrieved" in " ".join(lines_of(events)))
+        assert events.border_subtitle == ALL_HINT  # the older spike ends "probe lag…"
+        spike = LagSpike(102.0, 289.0, 1, 4, LONG_NAME,
+                         Frame("regenerate", LONG_PATH, 5), 0.300)
+        app.session.store.apply_message(batch([], t=102.1, spikes=[spike]))
+        screen.sync()
+        await until(pilot, lambda: LONG_NAME[:20] in "".join(lines_of(events)))
+        panel = "".join(line.strip() for line in lines_of(events))
+        assert "probe lag 0.289 s" not in panel  # cut: the panel has six rows
+        assert events.border_subtitle == ALL_HINT
+        await pilot.press("w")
+        assert isinstance(app.screen, WatchEventsScreen)
+        whole = app.screen.query_one(WatchEventsWhole)
+        await until(pilot, lambda: whole.content_size.width > 0)
+        rows = [row.plain for row in whole.lines(whole.content_size.width)]
+        assert all(len(row) <= whole.content_size.width for row in rows)
+        text = " ".join(row.strip() for row in rows)
+        assert (f"quarterly_report_generator_with_a_long_name.py:5 step held 0.300 s #4 "
+                f"{LONG_NAME} · probe lag 0.289 s") in text
+        assert "tiny_crawler.py:18 step held" in text  # the older events too
+        assert "never-retrieved" in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, WatchScreen)
+
+
+@pytest.mark.parametrize(("size", "cut"), [((160, 50), False), ((80, 24), True)])
+async def test_the_events_panel_hints_at_w_only_when_something_is_cut(
+    size: tuple[int, int], cut: bool,
+) -> None:
+    """At 80x24 the crawler's older spike ends in "probe lag…"; at 160x50 all is whole."""
+    from loopscope.widgets.watch_events import ALL_HINT
+
+    app = make_watch_app(fake_session(program=exited_program()))
+    async with app.run_test(size=size) as pilot:
+        events = app.screen.query_one(WatchEvents)
+        await until(pilot, lambda: "never-retrieved" in " ".join(lines_of(events)))
+        await until(pilot, lambda: events.border_subtitle == (ALL_HINT if cut else ""))
+        assert ("probe lag…" in " ".join(lines_of(events))) is cut

@@ -28,6 +28,7 @@ from loopscope.tasks.watch.store import CancelUnavailable
 from loopscope.tui.frame_pacing import FramePacer
 from loopscope.tui.screens.watch_modals import (
     WatchDetailScreen,
+    WatchEventsScreen,
     WatchHelpScreen,
     help_text,
     help_text_width,
@@ -78,6 +79,9 @@ class WatchScreen(Screen[None]):
         Binding("L", "lanes", "lanes", id="watch.lanes",
                 tooltip="lanes: each task's lifetime on the program's time axis, ! where the "
                 "loop was held"),
+        Binding("w", "events", "spikes", id="watch.events", show=False,
+                tooltip="every lag spike and warning whole, newest last (the panel shows "
+                "the newest that fit, and says w when one is cut)"),
         Binding("J", "jobs", "jobs", id="watch.jobs", show=False,
                 tooltip="executor jobs (run_in_executor) in place of lag & warnings, and back"),
         Binding("o", "focus_output", "output", id="watch.output", show=False,
@@ -310,6 +314,9 @@ class WatchScreen(Screen[None]):
         tasks = self.query_one(WatchTaskList)
         tasks.lanes = not tasks.lanes
         self.sync()  # the lanes' time axis too
+
+    def action_events(self) -> None:
+        self.app.push_screen(WatchEventsScreen(self.session.store))
 
     def action_jobs(self) -> None:
         self.query_one(WatchEvents).toggle_class("-hidden")

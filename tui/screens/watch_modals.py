@@ -1,4 +1,5 @@
-"""The watch screen's pop-ups: one task in full, and the keys (generated from the bindings)."""
+"""The watch screen's pop-ups: one task in full, every lag spike and warning whole, and the keys
+(generated from the bindings)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from loopscope.tasks.watch.store import WatchStore
 from loopscope.widgets.notice_line import NoticeLine
 from loopscope.widgets.prerendered_text import LinesByWidth, PrerenderedText
 from loopscope.widgets.watch_detail import WatchDetail
+from loopscope.widgets.watch_events_whole import WatchEventsWhole
 
 KEY_NAMES = {
     "slash": "/", "question_mark": "?", "enter": "enter", "escape": "escape",
@@ -67,6 +69,35 @@ class WatchDetailScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         self.query_one(WatchDetail).show(self.task_id)
         self.set_interval(0.1, self.query_one(WatchDetail).sync)
+
+
+class WatchEventsScreen(ModalScreen[None]):
+    """Every lag spike and warning whole, newest at the bottom, still live."""
+
+    BINDINGS = [Binding("escape,q,w", "dismiss", "Close", id="watch-events.close")]
+
+    def __init__(self, store: WatchStore) -> None:
+        super().__init__()
+        self.store = store
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="watch-events-full") as body:
+            body.border_title = "Lag spikes & warnings"
+            body.border_subtitle = "escape to close"
+            yield WatchEventsWhole(self.store)
+        yield NoticeLine()  # a message while this is open: below it, not over it
+
+    def on_mount(self) -> None:
+        self.query_one(WatchEventsWhole).sync()
+        self.call_after_refresh(self._newest)
+        self.set_interval(0.5, self._sync)
+
+    def _sync(self) -> None:
+        if self.query_one(WatchEventsWhole).sync():
+            self.call_after_refresh(self._newest)
+
+    def _newest(self) -> None:
+        self.query_one("#watch-events-full", VerticalScroll).scroll_end(animate=False)
 
 
 class WatchHelpScreen(ModalScreen[None]):
