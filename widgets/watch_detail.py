@@ -69,8 +69,9 @@ def await_chain_text(task: TaskSnapshot, store: WatchStore) -> Text:
         chain.append("  " * len(task.await_chain) + "└ ", "dim")
         chain.append(f"awaits {awaited}", "bold italic")
     chain.rstrip()
-    chain.no_wrap = True
-    chain.overflow = "ellipsis"
+    # a long function or file name folds onto the next row: the file:line at its end is
+    # what the user looks for (at 80 columns it was cut to "quart…")
+    chain.overflow = "fold"
     return chain
 
 
@@ -100,7 +101,7 @@ def outcome_parts(task: TaskSnapshot) -> list[RenderableType]:
 def describe_task(task: TaskSnapshot, store: WatchStore) -> RenderableType:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
-    table.add_column()
+    table.add_column(overflow="fold")  # a long name folds whole, never ends in "…"
     table.add_row("task", f"#{task.id} {task.name}")
     table.add_row("coroutine", task.coro)
     table.add_row("state", task.state.value)

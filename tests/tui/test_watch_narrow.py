@@ -163,3 +163,30 @@ async def test_the_events_panel_hints_at_w_only_when_something_is_cut(
         await until(pilot, lambda: "never-retrieved" in " ".join(lines_of(events)))
         await until(pilot, lambda: events.border_subtitle == (ALL_HINT if cut else ""))
         assert ("probe lag…" in " ".join(lines_of(events))) is cut
+
+
+def test_a_long_task_name_and_await_chain_fold_whole_in_the_detail() -> None:
+    """Trial at 80x24: the detail pop-up of a task named
+    "regenerate-quarterly-report-for-region-2-north-east-and-south-west" read
+    "…-north-e…", its coroutine "…_every_region…", its await chain's file:line "quart…"."""
+    import io
+
+    from rich.console import Console
+
+    from loopscope.tasks.watch.store import WatchStore
+    from loopscope.widgets.watch_detail import describe_task
+    from tests.watch_fake import at, task
+
+    coro = "regenerate_the_quarterly_report_for_every_region_in_one_go"
+    chain = (at(19, coro),)
+    long = task(3, LONG_NAME, coro, "suspended", None, at(37, "main"), chain=chain,
+                awaiting="sleep(0.5)")
+    console = Console(width=70, file=io.StringIO(), record=True)  # the pop-up at 80x24
+    console.print(describe_task(long, WatchStore()))
+    rows = console.export_text().splitlines()
+    assert not any("…" in row for row in rows)
+    assert all(len(row) <= 70 for row in rows)
+    text = "".join(row.strip() for row in rows)
+    assert f"#3{LONG_NAME}" in text
+    assert coro in text
+    assert f"{coro}tiny_crawler.py:19" in text  # the chain's file:line, whole
