@@ -26,7 +26,10 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
+#include <math.h>
 #include <time.h>
+
+#include "live_table.h"
 
 /* On 3.11 the creating frame is found without making a frame object for every frame walked
  * (PyEval_GetFrame and PyFrame_GetBack make one each, a tracked object for the program's
@@ -48,8 +51,8 @@ static unsigned long generation = 0;  /* changes with every configure and clear:
                                         * its bookkeeping */
 
 static PyObject *recorder;          /* the Recorder (for counters) */
-static PyObject *live;              /* dict id(task) -> TaskRecord */
-static PyObject *dirty;             /* dict seq -> task key, or a finished record */
+static LiveObject *live;            /* task address -> TaskRecord (live_table.h) */
+static PyObject *dirty;             /* dict seq -> the changed record */
 static PyObject *finished;          /* deque of kept finished tasks */
 static PyObject *gone;              /* deque of evicted seqs */
 static PyObject *finished_append, *finished_popleft, *gone_append;  /* bound methods */
@@ -86,13 +89,14 @@ static Py_ssize_t s_current, s_step_t, s_batch_start, s_id;
 typedef struct {
     PyObject_HEAD
     PyObject *seq;            /* int: the how-manieth task created (the key of ``dirty``) */
-    PyObject *task_id;        /* int: id(task) (the key of ``live``) */
+    uintptr_t task_id;        /* id(task), its address (the key of ``live``); an int when
+                               * read: no int object kept per task */
     PyObject *loop;           /* LoopState */
     PyObject *parent;         /* int or None */
     PyObject *created_code;   /* code or None */
-    PyObject *ended_t;        /* float or None */
     PyObject *longest_line, *blocked, *end, *name, *qualname, *result, *exc, *error, *chain;
     double created_t, ready_t, busy, scheduled, longest, last_end;
+    double ended_t;           /* NaN while not ended (None when read): no float kept */
     long long steps, finish_no, chain_steps;
     int created_lasti;
     char dirty, waiting, warned_stuck, sent;
@@ -489,11 +493,7 @@ finish(RecordObject *record, PyObject *task, double end_t)
             return 0;
         }
     }
-    PyObject *ended = PyFloat_FromDouble(end_t);
-    if (ended == NULL) {
-        return -1;
-    }
-    Py_SETREF(record->ended_t, ended);
+    record->ended_t = end_t;
     record->waiting = 0;  /* as a frozen record reads: a finished task waits on nothing */
     PyObject *name = task_read(task, &task_get_name);
     if (name == NULL) {
@@ -539,15 +539,8 @@ finish(RecordObject *record, PyObject *task, double end_t)
             Py_DECREF(result);
         }
     }
-    PyObject *key = Py_NewRef(record->task_id);
-    int gone = PyDict_DelItem(live, key);  /* one lookup; absent is fine (swept already) */
-    Py_DECREF(key);
-    if (gone < 0) {
-        if (!PyErr_ExceptionMatches(PyExc_KeyError)) {
-            return -1;
-        }
-        PyErr_Clear();
-    }
+    /* Absent is fine (swept already). Not its last reference: the step holds the record. */
+    Py_XDECREF(live_take(live, (void *)record->task_id));
     return is_cancelled ? retire(record, str_str_cancelled, C_CANCELLED)
                         : retire(record, str_str_done, C_DONE);
 }
@@ -624,8 +617,8 @@ after_step(RecordObject *record, PyObject *state, PyObject *task, double start)
     }
     if (!record->dirty) {
         record->dirty = 1;
-        /* its key, not the record: see Recorder.dirty */
-        if (PyDict_SetItem(dirty, record->seq, record->task_id) < 0) {
+        /* the record itself: out of the collector's sight (see Recorder.dirty) */
+        if (PyDict_SetItem(dirty, record->seq, (PyObject *)record) < 0) {
             return -1;
         }
     }
@@ -638,19 +631,11 @@ static int
 before_step(PyObject *handle, PyObject *task, RecordObject **record_out, PyObject **state_out,
             double *start_out)
 {
-    PyObject *key = PyLong_FromVoidPtr(task);
-    if (key == NULL) {
-        return -1;
-    }
-    PyObject *found = PyDict_GetItemWithError(live, key);
-    Py_DECREF(key);
+    PyObject *found = live_get(live, task);
     if (found != NULL) {
         Py_INCREF(found);
     }
     else {
-        if (PyErr_Occurred()) {
-            return -1;
-        }
         PyObject *loop = SLOT(handle, h_loop);
         found = PyObject_CallFunctionObjArgs(py_adopt, task, loop ? loop : Py_None, NULL);
         if (found == NULL) {
@@ -830,7 +815,7 @@ static RecordObject *free_records;  /* linked through their seq field */
 static Py_ssize_t n_free_records;
 
 static RecordObject *
-new_record(PyObject *seq, PyObject *key, PyObject *state, PyObject *parent, PyObject *code,
+new_record(PyObject *seq, const void *task, PyObject *state, PyObject *parent, PyObject *code,
            int lasti, double created_t)
 {
     RecordObject *record;
@@ -847,11 +832,11 @@ new_record(PyObject *seq, PyObject *key, PyObject *state, PyObject *parent, PyOb
         return NULL;
     }
     record->seq = Py_NewRef(seq);
-    record->task_id = Py_NewRef(key);
+    record->task_id = (uintptr_t)task;
     record->loop = Py_NewRef(state);
     record->parent = Py_NewRef(parent);
     record->created_code = Py_NewRef(code);
-    record->ended_t = Py_NewRef(Py_None);
+    record->ended_t = Py_NAN;
     record->longest_line = Py_NewRef(Py_None);
     record->blocked = Py_NewRef(Py_None);
     record->end = Py_NewRef(Py_None);
@@ -874,11 +859,9 @@ static void
 record_dealloc(RecordObject *record)
 {
     Py_XDECREF(record->seq);
-    Py_XDECREF(record->task_id);
     Py_XDECREF(record->loop);
     Py_XDECREF(record->parent);
     Py_XDECREF(record->created_code);
-    Py_XDECREF(record->ended_t);
     Py_XDECREF(record->longest_line);
     Py_XDECREF(record->blocked);
     Py_XDECREF(record->end);
@@ -905,11 +888,15 @@ record_new(PyTypeObject *Py_UNUSED(type), PyObject *args, PyObject *kwargs)
     int lasti;
     double created_t;
     static char *names[] = {"seq", "task_id", "loop", "parent", "code", "lasti", "now", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOOid", names, &seq, &key, &state,
-                                     &parent, &code, &lasti, &created_t)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO!OOOid", names, &seq, &PyLong_Type, &key,
+                                     &state, &parent, &code, &lasti, &created_t)) {
         return NULL;
     }
-    return (PyObject *)new_record(seq, key, state, parent, code, lasti, created_t);
+    void *task = PyLong_AsVoidPtr(key);
+    if (task == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
+    return (PyObject *)new_record(seq, task, state, parent, code, lasti, created_t);
 }
 
 static PyObject *
@@ -930,8 +917,7 @@ record_kept(PyObject *record, PyObject *Py_UNUSED(ignored))
 #define OBJECT(name) {#name, T_OBJECT, offsetof(RecordObject, name), 0, NULL}
 #define NUMBER(name, kind) {#name, kind, offsetof(RecordObject, name), 0, NULL}
 static PyMemberDef record_members[] = {
-    OBJECT(seq), OBJECT(task_id), OBJECT(loop), OBJECT(parent), OBJECT(created_code),
-    OBJECT(ended_t), OBJECT(longest_line), OBJECT(blocked), OBJECT(end), OBJECT(name),
+    OBJECT(seq), OBJECT(loop), OBJECT(parent), OBJECT(created_code), OBJECT(longest_line), OBJECT(blocked), OBJECT(end), OBJECT(name),
     OBJECT(qualname), OBJECT(result), OBJECT(exc), OBJECT(error), OBJECT(chain),
     NUMBER(created_t, T_DOUBLE), NUMBER(ready_t, T_DOUBLE), NUMBER(busy, T_DOUBLE),
     NUMBER(scheduled, T_DOUBLE), NUMBER(longest, T_DOUBLE), NUMBER(last_end, T_DOUBLE),
@@ -942,6 +928,47 @@ static PyMemberDef record_members[] = {
 };
 #undef OBJECT
 #undef NUMBER
+
+static PyObject *
+record_get_task_id(RecordObject *record, void *Py_UNUSED(closure))
+{
+    return PyLong_FromVoidPtr((void *)record->task_id);
+}
+
+static PyObject *
+record_get_ended_t(RecordObject *record, void *Py_UNUSED(closure))
+{
+    if (isnan(record->ended_t)) {
+        Py_RETURN_NONE;
+    }
+    return PyFloat_FromDouble(record->ended_t);
+}
+
+static int
+record_set_ended_t(RecordObject *record, PyObject *value, void *Py_UNUSED(closure))
+{
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "ended_t cannot be deleted");
+        return -1;
+    }
+    if (value == Py_None) {
+        record->ended_t = Py_NAN;
+        return 0;
+    }
+    double t = PyFloat_AsDouble(value);
+    if (t == -1.0 && PyErr_Occurred()) {
+        return -1;
+    }
+    record->ended_t = t;
+    return 0;
+}
+
+static PyGetSetDef record_getset[] = {
+    {"task_id", (getter)record_get_task_id, NULL, "id(task) (read-only).", NULL},
+    {"ended_t", (getter)record_get_ended_t, (setter)record_set_ended_t,
+     "When it finished (None: not finished).", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
 
 static PyMethodDef record_methods[] = {
     {"kept", record_kept, METH_NOARGS,
@@ -960,6 +987,7 @@ static PyTypeObject Record_Type = {
     .tp_repr = (reprfunc)record_repr,
     .tp_members = record_members,
     .tp_methods = record_methods,
+    .tp_getset = record_getset,
 };
 
 /* Recorder._created for a loop already known; -1 on error. */
@@ -1027,17 +1055,10 @@ created(PyObject *task, PyObject *loop)
     PyObject *current = SLOT(state, s_current);
     PyObject *parent = (current != NULL && Py_IS_TYPE(current, &Record_Type))
         ? RECORD(current)->seq : Py_None;
-    PyObject *key = PyLong_FromVoidPtr(task);
     int rc = -1;
     PyObject *seq = NULL;
     RecordObject *record = NULL;
-    if (key == NULL) {
-        goto out;
-    }
-    PyObject *old = PyDict_GetItemWithError(live, key);  /* borrowed */
-    if (old == NULL && PyErr_Occurred()) {
-        goto out;
-    }
+    PyObject *old = live_get(live, task);  /* borrowed */
     if (old != NULL && Py_IS_TYPE(old, &Record_Type) && RECORD(old)->end == Py_None) {
         /* its task was collected and the id is in use again */
         PyObject *done = PyObject_CallOneArg(py_destroyed, old);
@@ -1054,18 +1075,23 @@ created(PyObject *task, PyObject *loop)
     if (seq == NULL) {
         goto out;
     }
-    record = new_record(seq, key, state, parent ? parent : Py_None,
+    record = new_record(seq, task, state, parent ? parent : Py_None,
                         code != NULL ? (PyObject *)code : Py_None, lasti, t);
-    if (record == NULL || PyDict_SetItem(live, key, (PyObject *)record) < 0) {
+    if (record == NULL) {
+        goto out;
+    }
+    int error;
+    PyObject *replaced = live_put(live, task, (PyObject *)record, &error);
+    if (error < 0) {
         goto out;
     }
     counters[C_CREATED]++;
     record->dirty = 1;
-    rc = PyDict_SetItem(dirty, seq, key);
+    rc = PyDict_SetItem(dirty, seq, (PyObject *)record);
+    Py_XDECREF(replaced);  /* the destroyed task's record, once the table is consistent */
 out:
     Py_XDECREF(record);
     Py_XDECREF(seq);
-    Py_XDECREF(key);
     Py_XDECREF(code);
     Py_DECREF(state);
     return rc;
@@ -1234,7 +1260,12 @@ configure(PyObject *Py_UNUSED(module), PyObject *config)
         return NULL;
     }
     TAKE(recorder);
-    TAKE(live);
+    PyObject *live_obj = PyDict_GetItemString(config, "live");
+    if (live_obj == NULL || !Py_IS_TYPE(live_obj, &Live_Type)) {
+        PyErr_SetString(PyExc_TypeError, "configure: live must be a LiveTable");
+        goto fail;
+    }
+    Py_XSETREF(live, (LiveObject *)Py_NewRef(live_obj));
     TAKE(dirty);
     TAKE(finished);
     TAKE(gone);
@@ -1278,7 +1309,7 @@ configure(PyObject *Py_UNUSED(module), PyObject *config)
         PyErr_SetString(PyExc_TypeError, "configure: counters must be array('q') of 6");
         goto fail;
     }
-    if (!PyDict_Check(live) || !PyDict_Check(dirty) || !PyDict_Check(task_types) || !PySet_Check(library_ids)
+    if (!PyDict_Check(dirty) || !PyDict_Check(task_types) || !PySet_Check(library_ids)
             || !PySet_Check(program_ids)) {
         PyErr_SetString(PyExc_TypeError, "configure: wrong container types");
         goto fail;
@@ -1369,14 +1400,15 @@ PyInit__hotpath(void)
     INTERN(str_append, "append");
     INTERN(str_str_done, "done");
     INTERN(str_str_cancelled, "cancelled");
-    if (PyType_Ready(&Record_Type) < 0) {
+    if (PyType_Ready(&Record_Type) < 0 || PyType_Ready(&Live_Type) < 0) {
         return NULL;
     }
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL) {
         return NULL;
     }
-    if (PyModule_AddObjectRef(module, "TaskRecord", (PyObject *)&Record_Type) < 0) {
+    if (PyModule_AddObjectRef(module, "TaskRecord", (PyObject *)&Record_Type) < 0
+            || PyModule_AddObjectRef(module, "LiveTable", (PyObject *)&Live_Type) < 0) {
         Py_DECREF(module);
         return NULL;
     }

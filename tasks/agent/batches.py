@@ -69,8 +69,10 @@ class BatchBuilder:
             for kept in [*recorder.live.values(), *recorder.finished]:
                 if not isinstance(kept, tuple):
                     kept.dirty = True
-                    # a live record by its key; a failed one (kept as a record) itself
-                    recorder.dirty[kept.seq] = kept if kept.end is not None else kept.task_id
+                    # a live Python record by its key (Recorder.dirty); a C record, or a
+                    # failed one (kept as a record), itself
+                    queued = kept.end is not None or recorder.accelerated
+                    recorder.dirty[kept.seq] = kept if queued else kept.task_id
                 else:
                     recorder.dirty[kept[0]] = kept
         left = self.max_rows if limit is None else limit
