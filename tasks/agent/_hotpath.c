@@ -105,10 +105,21 @@ typedef struct {
 static PyTypeObject Record_Type;
 #define RECORD(obj) ((RecordObject *)(obj))
 
+/* Ask for every cache line of a record at once (a step reads its head and its times, which
+ * lie lines apart): one wait for memory instead of several in a row. */
+static inline void
+record_prefetch(PyObject *record)
+{
+    const char *start = (const char *)record;
+    for (size_t offset = 0; offset < sizeof(RecordObject); offset += 64) {
+        __builtin_prefetch(start + offset, 1);
+    }
+}
+
 /* Interned names. */
 static PyObject *str_done, *str_fut_waiter, *str_self, *str_loopscope_state, *str_get_name,
     *str_get_coro, *str_qualname, *str_cancelled, *str_exception, *str_result,
-    *str_popleft, *str_append, *str_str_done, *str_str_cancelled;
+    *str_popleft, *str_append, *str_str_done, *str_str_cancelled, *str_ready;
 
 /* Whether a code object is library code, by address: a small direct-mapped cache in front
  * of the recorder's sets (its ``_codes_seen`` keeps every classified code alive, so an
@@ -167,6 +178,10 @@ task_read(PyObject *task, Accessor *accessor)
 static PyTypeObject *self_type;
 static getter self_get;
 static void *self_closure;
+static int self_inline;  /* the wrapper keeps its task right after its object header (as
+                          * 3.11-3.13's TaskStepMethWrapper does, checked against the getter
+                          * on the first wrapper seen): look_ahead reads it without the
+                          * getter's reference, so without touching the task */
 
 static inline void
 set_slot(PyObject *obj, Py_ssize_t offset, PyObject *value)  /* steals value */
@@ -354,6 +369,14 @@ bound_self(PyObject *callback)
         self_type = Py_TYPE(callback);
         self_get = ((PyGetSetDescrObject *)descr)->d_getset->get;
         self_closure = ((PyGetSetDescrObject *)descr)->d_getset->closure;
+        PyObject *got = self_get(callback, self_closure);
+        if (got == NULL) {
+            PyErr_Clear();
+        }
+        self_inline = got != NULL && self_type->tp_basicsize >= (Py_ssize_t)(
+                          sizeof(PyObject) + sizeof(PyObject *))
+                      && *(PyObject **)((char *)callback + sizeof(PyObject)) == got;
+        Py_XDECREF(got);
     }
 #if PY_VERSION_HEX >= 0x030D0000
     if (PyObject_GetOptionalAttr(callback, str_self, &self) < 0) {
@@ -394,6 +417,46 @@ is_task(PyObject *obj)
 
 /* -- finishing a task ------------------------------------------------------------------ */
 
+static PyTypeObject *deque_type;    /* collections.deque */
+
+/* The kept finished tasks leave in the order they came, each long after it was last touched:
+ * freeing one read its record and the objects it holds (its seq, name, result) from memory,
+ * one wait after another. The next two to leave are known, so each eviction asks for them
+ * ahead, one stage per indirection: the record after next is touched, and the objects of
+ * the next one (its record in cache by then) are prefetched. */
+static void
+evict_ahead(void)
+{
+    if (!Py_IS_TYPE(finished, deque_type)) {
+        return;
+    }
+    Py_ssize_t kept = Py_SIZE(finished);
+    if (kept > 0) {
+        PyObject *next = PySequence_GetItem(finished, 0);
+        if (next == NULL) {
+            PyErr_Clear();
+            return;
+        }
+        if (Py_IS_TYPE(next, &Record_Type)) {
+            __builtin_prefetch(RECORD(next)->seq, 1);
+            __builtin_prefetch(RECORD(next)->name, 1);
+            __builtin_prefetch(RECORD(next)->result, 1);
+        }
+        Py_DECREF(next);  /* the deque holds it */
+    }
+    if (kept > 1) {
+        PyObject *after = PySequence_GetItem(finished, 1);
+        if (after == NULL) {
+            PyErr_Clear();
+            return;
+        }
+        if (Py_IS_TYPE(after, &Record_Type)) {
+            record_prefetch(after);
+        }
+        Py_DECREF(after);
+    }
+}
+
 /* Recorder._retire for a task that ended "done" or "cancelled" (end is interned). */
 static int
 retire(RecordObject *record, PyObject *end, int end_counter)
@@ -420,6 +483,7 @@ retire(RecordObject *record, PyObject *end, int end_counter)
         if (old == NULL) {
             return -1;
         }
+        evict_ahead();
         PyObject *seq;
         int announce = 1;
         if (Py_IS_TYPE(old, &Record_Type)) {
@@ -633,6 +697,7 @@ before_step(PyObject *handle, PyObject *task, RecordObject **record_out, PyObjec
 {
     PyObject *found = live_get(live, task);
     if (found != NULL) {
+        record_prefetch(found);
         Py_INCREF(found);
     }
     else {
@@ -676,6 +741,93 @@ before_step(PyObject *handle, PyObject *task, RecordObject **record_out, PyObjec
     return 0;
 }
 
+/* -- looking ahead in the loop's queue ----------------------------------------------------
+ *
+ * The first thing a step touches is its handle's context (and its callback), objects made
+ * when the step was scheduled, often tens of thousands of callbacks ago: a wait for memory
+ * that asyncio's own Handle._run pays as well; then the task's slot in the live table.
+ * While one callback runs, the next handles in the loop's ready queue are known, so each
+ * step asks for what the coming ones will need, one stage per indirection: the handle
+ * three ahead is touched (its fields can be read at the next step), the context and
+ * callback of the one two ahead are prefetched, and the live-table slot of the next one's
+ * task (its callback is in cache by then) is prefetched. Prefetches take no reference and
+ * change nothing. A hint only: a queue of another type, a foreign object in it, or a loop
+ * gone since, and nothing is done. */
+
+static PyTypeObject *handle_type;   /* asyncio.events.Handle */
+static PyObject *ahead_loop;        /* whose ready queue ahead_ready is (compared, not held) */
+static PyObject *ahead_ready;       /* that loop's ``_ready`` (strong) */
+
+static void
+look_ahead(PyObject *handle)
+{
+    PyObject *loop = SLOT(handle, h_loop);
+    if (loop == NULL) {
+        return;
+    }
+    if (loop != ahead_loop) {
+        PyObject *ready = PyObject_GetAttr(loop, str_ready);
+        if (ready == NULL) {
+            PyErr_Clear();
+        }
+        PyObject *old = ahead_ready;
+        ahead_ready = ready;
+        ahead_loop = loop;
+        Py_XDECREF(old);
+    }
+    PyObject *ready = ahead_ready;
+    if (ready == NULL || !Py_IS_TYPE(ready, deque_type)) {
+        return;
+    }
+    Py_ssize_t queued = Py_SIZE(ready);
+    if (queued > 0) {  /* the next step: its task's slot */
+        PyObject *next = PySequence_GetItem(ready, 0);
+        if (next == NULL) {
+            PyErr_Clear();
+            return;
+        }
+        PyObject *callback = PyObject_TypeCheck(next, handle_type) ? SLOT(next, h_callback)
+                                                                    : NULL;
+        const void *task = NULL;  /* an address only: read, never dereferenced */
+        if (callback != NULL && Py_TYPE(callback) == self_type && self_inline) {
+            task = *(PyObject **)((char *)callback + sizeof(PyObject));
+        }
+        else if (callback != NULL && PyCFunction_Check(callback)) {
+            task = PyCFunction_GET_SELF(callback);
+        }
+        if (task != NULL) {
+            __builtin_prefetch(task, 1);
+            live_prefetch(live, task);
+        }
+        Py_DECREF(next);  /* the queue holds it */
+    }
+    if (queued > 1) {  /* two ahead: its context and callback */
+        PyObject *after = PySequence_GetItem(ready, 1);
+        if (after == NULL) {
+            PyErr_Clear();
+            return;
+        }
+        if (PyObject_TypeCheck(after, handle_type)) {
+            PyObject *ctx = SLOT(after, h_context);
+            PyObject *callback = SLOT(after, h_callback);
+            if (ctx != NULL) {
+                __builtin_prefetch(ctx, 1);
+            }
+            if (callback != NULL) {
+                __builtin_prefetch(callback);
+            }
+        }
+        Py_DECREF(after);
+    }
+    if (queued > 2) {  /* three ahead: touched, so its fields are at hand next step */
+        PyObject *later = PySequence_GetItem(ready, 2);
+        if (later == NULL) {
+            PyErr_Clear();
+        }
+        Py_XDECREF(later);
+    }
+}
+
 /* Handle._run while the agent is installed (a method of asyncio.events.Handle). */
 static PyObject *
 hot_run(PyObject *handle, PyObject *Py_UNUSED(ignored))
@@ -683,6 +835,17 @@ hot_run(PyObject *handle, PyObject *Py_UNUSED(ignored))
     PyObject *callback = SLOT(handle, h_callback);
     PyObject *args = SLOT(handle, h_args);
     PyObject *ctx = SLOT(handle, h_context);
+    /* A task's step reads its context, its step wrapper, the task, the task's slot in the
+     * live table and its record: with thousands of tasks stepped in turn each is likely out
+     * of the processor's caches. Asked for early, their misses overlap rather than follow
+     * one another (the rest of the step's loads are prefetched as their addresses become
+     * known: live_prefetch, record_prefetch). */
+    if (ctx != NULL) {
+        __builtin_prefetch(ctx);
+    }
+    if (callback != NULL) {
+        __builtin_prefetch(callback);
+    }
     if (!configured || callback == NULL || args == NULL || ctx == NULL
             || !PyTuple_CheckExact(args) || !PyContext_CheckExact(ctx)) {
         if (original_run == NULL) {
@@ -691,6 +854,7 @@ hot_run(PyObject *handle, PyObject *Py_UNUSED(ignored))
         }
         return PyObject_CallOneArg(original_run, handle);
     }
+    look_ahead(handle);
     /* The callback may cancel its own handle (which clears these): hold them. */
     Py_INCREF(callback);
     Py_INCREF(args);
@@ -700,6 +864,7 @@ hot_run(PyObject *handle, PyObject *Py_UNUSED(ignored))
     if (!PyFunction_Check(callback)) {
         task = bound_self(callback);
         if (task != NULL) {
+            live_prefetch(live, task);
             int known = is_task(task);
             if (known < 0 && swallow() < 0) {
                 goto done;
@@ -1006,6 +1171,7 @@ created(PyObject *task, PyObject *loop)
         Py_XDECREF(done);
         return done == NULL ? -1 : 0;
     }
+    live_prefetch(live, task);  /* its slot, loaded while the frames are walked */
     /* The creation line: the first frame outside asyncio and the agent. */
     PyCodeObject *code = NULL;
     int lasti = -1;
@@ -1175,6 +1341,10 @@ clear_config(void)
     Py_CLEAR(py_destroyed);
     Py_CLEAR(py_classify);
     Py_CLEAR(py_short_repr);
+    Py_CLEAR(ahead_ready);
+    ahead_loop = NULL;
+    Py_CLEAR(handle_type);
+    Py_CLEAR(deque_type);
     /* original_run, original_create_task and py_report stay: a descriptor already handed
      * out may still be called (a loop running while the agent is uninstalled), and a step
      * that began while configured may raise after an uninstall (it is reported as
@@ -1315,6 +1485,13 @@ configure(PyObject *Py_UNUSED(module), PyObject *config)
         goto fail;
     }
     state_type = (PyTypeObject *)Py_NewRef(state_cls);
+    PyObject *deque_cls = PyDict_GetItemString(config, "deque_type");
+    if (!PyType_Check(handle_cls) || deque_cls == NULL || !PyType_Check(deque_cls)) {
+        PyErr_SetString(PyExc_TypeError, "configure: handle_type and deque_type must be types");
+        goto fail;
+    }
+    handle_type = (PyTypeObject *)Py_NewRef(handle_cls);
+    deque_type = (PyTypeObject *)Py_NewRef(deque_cls);
     clock_fn = clock_obj == Py_None ? NULL : Py_NewRef(clock_obj);
     if (!PyArg_ParseTuple(numbers, "ddn", &line_step_s, &slow_s, &keep_finished)) {
         goto fail;
@@ -1400,6 +1577,7 @@ PyInit__hotpath(void)
     INTERN(str_append, "append");
     INTERN(str_str_done, "done");
     INTERN(str_str_cancelled, "cancelled");
+    INTERN(str_ready, "_ready");
     if (PyType_Ready(&Record_Type) < 0 || PyType_Ready(&Live_Type) < 0) {
         return NULL;
     }
