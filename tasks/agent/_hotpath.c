@@ -95,6 +95,7 @@ typedef struct {
     PyObject *parent;         /* int or None */
     PyObject *created_code;   /* code or None */
     PyObject *longest_line, *blocked, *end, *name, *qualname, *result, *exc, *error, *chain;
+    PyObject *created_name;   /* the task's name when it was made, or NULL (see task_name) */
     double created_t, ready_t, busy, scheduled, longest, last_end;
     double ended_t;           /* NaN while not ended (None when read): no float kept */
     long long steps, finish_no, chain_steps;
@@ -171,6 +172,52 @@ task_read(PyObject *task, Accessor *accessor)
         return PyObject_GetAttr(task, *accessor->name);
     }
     return PyObject_CallMethodNoArgs(task, *accessor->name);
+}
+
+/* A task's name as asyncio.Task keeps it, read in place (borrowed; NULL if unknown).
+ *
+ * Why: a finished task's record takes its name, and get_name() takes a reference, which
+ * writes to the name string: made when the task was, it is long out of the processor's
+ * caches by the task's end (10,000 tasks later), one wait for memory per task. So the
+ * record takes the name when the task is made (``created_name``, in cache then), and at the
+ * end only compares the task's current name pointer with it, which reads the task (in cache:
+ * it is stepping) and not the string; a task renamed since is read as before.
+ *
+ * Where the C Task keeps its name is found once, on the first task seen: the one word of the
+ * object equal to what get_name() returns. Where that fails (a Python that makes names
+ * lazily, as 3.12 does, or no single match), name_offset stays -1 and get_name() is used. */
+static Py_ssize_t name_offset = 0;  /* 0: not looked for yet; -1: not found */
+
+static PyObject *
+task_name(PyObject *task)
+{
+    if (!Py_IS_TYPE(task, (PyTypeObject *)c_task) || name_offset < 0) {
+        return NULL;
+    }
+    if (name_offset == 0) {
+        name_offset = -1;
+        PyObject *name = task_read(task, &task_get_name);
+        if (name == NULL) {
+            PyErr_Clear();
+            return NULL;
+        }
+        Py_ssize_t found = -1, matches = 0;
+        Py_ssize_t size = Py_TYPE(task)->tp_basicsize;
+        for (Py_ssize_t offset = sizeof(PyObject); offset + (Py_ssize_t)sizeof(PyObject *) <= size;
+                offset += sizeof(PyObject *)) {
+            if (*(PyObject **)((char *)task + offset) == name) {
+                found = offset;
+                matches++;
+            }
+        }
+        int text = PyUnicode_Check(name);
+        Py_DECREF(name);  /* the task holds it */
+        if (matches != 1 || !text) {
+            return NULL;
+        }
+        name_offset = found;
+    }
+    return *(PyObject **)((char *)task + name_offset);
 }
 
 /* The type whose ``__self__`` is a C getter (the task step's wrapper), and that getter:
@@ -559,9 +606,15 @@ finish(RecordObject *record, PyObject *task, double end_t)
     }
     record->ended_t = end_t;
     record->waiting = 0;  /* as a frozen record reads: a finished task waits on nothing */
-    PyObject *name = task_read(task, &task_get_name);
-    if (name == NULL) {
-        return -1;
+    PyObject *name = record->created_name;
+    if (name != NULL && name == task_name(task)) {
+        record->created_name = NULL;  /* moved, not touched: see task_name */
+    }
+    else {
+        name = task_read(task, &task_get_name);
+        if (name == NULL) {
+            return -1;
+        }
     }
     Py_SETREF(record->name, name);
     PyObject *coro = task_read(task, &task_get_coro);
@@ -1011,6 +1064,7 @@ new_record(PyObject *seq, const void *task, PyObject *state, PyObject *parent, P
     record->exc = Py_NewRef(Py_None);
     record->error = Py_NewRef(Py_None);
     record->chain = Py_NewRef(Py_None);
+    record->created_name = NULL;
     record->created_t = record->ready_t = created_t;
     record->busy = record->scheduled = record->longest = record->last_end = 0.0;
     record->steps = record->finish_no = 0;
@@ -1036,6 +1090,7 @@ record_dealloc(RecordObject *record)
     Py_XDECREF(record->exc);
     Py_XDECREF(record->error);
     Py_XDECREF(record->chain);
+    Py_XDECREF(record->created_name);
     if (n_free_records < FREE_RECORDS_MAX) {
         record->seq = (PyObject *)free_records;
         free_records = record;
@@ -1251,6 +1306,7 @@ created(PyObject *task, PyObject *loop)
     if (error < 0) {
         goto out;
     }
+    record->created_name = Py_XNewRef(task_name(task));  /* in cache now, not at its end */
     counters[C_CREATED]++;
     record->dirty = 1;
     rc = PyDict_SetItem(dirty, seq, (PyObject *)record);
@@ -1343,6 +1399,7 @@ clear_config(void)
     Py_CLEAR(py_short_repr);
     Py_CLEAR(ahead_ready);
     ahead_loop = NULL;
+    name_offset = 0;
     Py_CLEAR(handle_type);
     Py_CLEAR(deque_type);
     /* original_run, original_create_task and py_report stay: a descriptor already handed

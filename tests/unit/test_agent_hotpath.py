@@ -439,3 +439,32 @@ def test_an_evicted_task_is_announced_gone_only_if_it_was_sent(accelerated: bool
         assert sorted(recorder.gone) == [1, 3, 4]
     else:
         assert set(recorder.gone) == evicted
+
+
+@pytest.mark.parametrize("accelerated", PATHS)
+def test_a_finished_task_has_the_name_it_ended_with(accelerated: bool) -> None:
+    """The C path takes a task's name when the task is made and keeps it at the end unless
+    the task was renamed meanwhile: a rename must win, a default name must stay."""
+
+    async def renames_itself() -> None:
+        await asyncio.sleep(0)
+        current = asyncio.current_task()
+        assert current is not None
+        current.set_name("renamed")
+        await asyncio.sleep(0)
+
+    async def main() -> None:
+        await asyncio.gather(
+            asyncio.create_task(renames_itself(), name="original"),
+            asyncio.create_task(child(1), name="given"),
+            asyncio.create_task(child(2)),
+        )
+
+    with recording(accelerated) as recorder:
+        asyncio.run(main())
+    names = {record.qualname: record.name for record in kept_records(recorder)}
+    assert names["test_a_finished_task_has_the_name_it_ended_with.<locals>.renames_itself"] \
+        == "renamed"
+    finished = sorted(record.name for record in kept_records(recorder))
+    assert "given" in finished
+    assert any(name.startswith("Task-") for name in finished)
