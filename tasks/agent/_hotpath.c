@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "live_table.h"
+#include "deque_peek.h"
 
 /* On 3.11 the creating frame is found without making a frame object for every frame walked
  * (PyEval_GetFrame and PyFrame_GetBack make one each, a tracked object for the program's
@@ -469,38 +470,24 @@ static PyTypeObject *deque_type;    /* collections.deque */
 /* The kept finished tasks leave in the order they came, each long after it was last touched:
  * freeing one read its record and the objects it holds (its seq, name, result) from memory,
  * one wait after another. The next two to leave are known, so each eviction asks for them
- * ahead, one stage per indirection: the record after next is touched, and the objects of
- * the next one (its record in cache by then) are prefetched. */
+ * ahead, one stage per indirection: the record after next is prefetched, and the objects of
+ * the next one (its record in cache by then) are. The deque is read in place (deque_peek.h:
+ * indexing it would take a reference, a write that waits for the very memory wanted). */
 static void
 evict_ahead(void)
 {
-    if (!Py_IS_TYPE(finished, deque_type)) {
+    if (!deque_peek_ok || !Py_IS_TYPE(finished, deque_type)) {
         return;
     }
-    Py_ssize_t kept = Py_SIZE(finished);
-    if (kept > 0) {
-        PyObject *next = PySequence_GetItem(finished, 0);
-        if (next == NULL) {
-            PyErr_Clear();
-            return;
-        }
-        if (Py_IS_TYPE(next, &Record_Type)) {
-            __builtin_prefetch(RECORD(next)->seq, 1);
-            __builtin_prefetch(RECORD(next)->name, 1);
-            __builtin_prefetch(RECORD(next)->result, 1);
-        }
-        Py_DECREF(next);  /* the deque holds it */
+    PyObject *next = deque_peek(finished, 0);
+    if (next != NULL && Py_IS_TYPE(next, &Record_Type)) {
+        __builtin_prefetch(RECORD(next)->seq, 1);
+        __builtin_prefetch(RECORD(next)->name, 1);
+        __builtin_prefetch(RECORD(next)->result, 1);
     }
-    if (kept > 1) {
-        PyObject *after = PySequence_GetItem(finished, 1);
-        if (after == NULL) {
-            PyErr_Clear();
-            return;
-        }
-        if (Py_IS_TYPE(after, &Record_Type)) {
-            record_prefetch(after);
-        }
-        Py_DECREF(after);
+    PyObject *after = deque_peek(finished, 1);
+    if (after != NULL) {
+        record_prefetch(after);
     }
 }
 
@@ -801,11 +788,11 @@ before_step(PyObject *handle, PyObject *task, RecordObject **record_out, PyObjec
  * that asyncio's own Handle._run pays as well; then the task's slot in the live table.
  * While one callback runs, the next handles in the loop's ready queue are known, so each
  * step asks for what the coming ones will need, one stage per indirection: the handle
- * three ahead is touched (its fields can be read at the next step), the context and
- * callback of the one two ahead are prefetched, and the live-table slot of the next one's
- * task (its callback is in cache by then) is prefetched. Prefetches take no reference and
- * change nothing. A hint only: a queue of another type, a foreign object in it, or a loop
- * gone since, and nothing is done. */
+ * three ahead, the context and callback of the one two ahead (its fields in cache by now),
+ * and the next one's task and live-table slot (its callback in cache by now). The queue is
+ * read in place (deque_peek.h) and prefetches take no reference and change nothing. A hint
+ * only: a queue of another type, a foreign object in it, or a loop gone since, and nothing
+ * is done. */
 
 static PyTypeObject *handle_type;   /* asyncio.events.Handle */
 static PyObject *ahead_loop;        /* whose ready queue ahead_ready is (compared, not held) */
@@ -829,18 +816,13 @@ look_ahead(PyObject *handle)
         Py_XDECREF(old);
     }
     PyObject *ready = ahead_ready;
-    if (ready == NULL || !Py_IS_TYPE(ready, deque_type)) {
+    if (ready == NULL || !deque_peek_ok || !Py_IS_TYPE(ready, deque_type)) {
         return;
     }
-    Py_ssize_t queued = Py_SIZE(ready);
-    if (queued > 0) {  /* the next step: its task's slot */
-        PyObject *next = PySequence_GetItem(ready, 0);
-        if (next == NULL) {
-            PyErr_Clear();
-            return;
-        }
-        PyObject *callback = PyObject_TypeCheck(next, handle_type) ? SLOT(next, h_callback)
-                                                                    : NULL;
+    /* the next step: its task's slot (its handle and callback are in cache by now) */
+    PyObject *next = deque_peek(ready, 0);
+    if (next != NULL && PyObject_TypeCheck(next, handle_type)) {
+        PyObject *callback = SLOT(next, h_callback);
         const void *task = NULL;  /* an address only: read, never dereferenced */
         if (callback != NULL && Py_TYPE(callback) == self_type && self_inline) {
             task = *(PyObject **)((char *)callback + sizeof(PyObject));
@@ -852,32 +834,23 @@ look_ahead(PyObject *handle)
             __builtin_prefetch(task, 1);
             live_prefetch(live, task);
         }
-        Py_DECREF(next);  /* the queue holds it */
     }
-    if (queued > 1) {  /* two ahead: its context and callback */
-        PyObject *after = PySequence_GetItem(ready, 1);
-        if (after == NULL) {
-            PyErr_Clear();
-            return;
+    /* two ahead: its context and callback (its handle is in cache by now) */
+    PyObject *after = deque_peek(ready, 1);
+    if (after != NULL && PyObject_TypeCheck(after, handle_type)) {
+        PyObject *ctx = SLOT(after, h_context);
+        PyObject *callback = SLOT(after, h_callback);
+        if (ctx != NULL) {
+            __builtin_prefetch(ctx, 1);
         }
-        if (PyObject_TypeCheck(after, handle_type)) {
-            PyObject *ctx = SLOT(after, h_context);
-            PyObject *callback = SLOT(after, h_callback);
-            if (ctx != NULL) {
-                __builtin_prefetch(ctx, 1);
-            }
-            if (callback != NULL) {
-                __builtin_prefetch(callback);
-            }
+        if (callback != NULL) {
+            __builtin_prefetch(callback);
         }
-        Py_DECREF(after);
     }
-    if (queued > 2) {  /* three ahead: touched, so its fields are at hand next step */
-        PyObject *later = PySequence_GetItem(ready, 2);
-        if (later == NULL) {
-            PyErr_Clear();
-        }
-        Py_XDECREF(later);
+    /* three ahead: the handle itself */
+    PyObject *later = deque_peek(ready, 2);
+    if (later != NULL) {
+        __builtin_prefetch(later);
     }
 }
 
@@ -1400,6 +1373,7 @@ clear_config(void)
     Py_CLEAR(ahead_ready);
     ahead_loop = NULL;
     name_offset = 0;
+    deque_peek_ok = 0;
     Py_CLEAR(handle_type);
     Py_CLEAR(deque_type);
     /* original_run, original_create_task and py_report stay: a descriptor already handed
@@ -1549,6 +1523,10 @@ configure(PyObject *Py_UNUSED(module), PyObject *config)
     }
     handle_type = (PyTypeObject *)Py_NewRef(handle_cls);
     deque_type = (PyTypeObject *)Py_NewRef(deque_cls);
+    deque_peek_ok = deque_peek_check(deque_type);
+    if (deque_peek_ok < 0) {
+        goto fail;
+    }
     clock_fn = clock_obj == Py_None ? NULL : Py_NewRef(clock_obj);
     if (!PyArg_ParseTuple(numbers, "ddn", &line_step_s, &slow_s, &keep_finished)) {
         goto fail;
@@ -1598,11 +1576,19 @@ perf_clock(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
     return PyFloat_FromDouble((double)ts.tv_sec + (double)ts.tv_nsec * 1e-9);
 }
 
+static PyObject *
+prefetching(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
+{
+    return PyBool_FromLong(configured && deque_peek_ok);
+}
+
 static PyMethodDef module_methods[] = {
     {"configure", configure, METH_O,
      "configure(dict): the recorder's objects and hooks; configure(None) drops them."},
     {"descriptors", descriptors, METH_VARARGS,
      "descriptors(Handle, BaseEventLoop) -> (Handle._run, BaseEventLoop.create_task)."},
+    {"prefetching", prefetching, METH_NOARGS,
+     "Whether the configured hot path reads the loop's queues in place to prefetch."},
     {"clock", perf_clock, METH_NOARGS,
      "The clock the hot path reads when the recorder's is time.perf_counter."},
     {NULL, NULL, 0, NULL},

@@ -468,3 +468,15 @@ def test_a_finished_task_has_the_name_it_ended_with(accelerated: bool) -> None:
     finished = sorted(record.name for record in kept_records(recorder))
     assert "given" in finished
     assert any(name.startswith("Task-") for name in finished)
+
+
+@needs_c
+@pytest.mark.skipif(not (3, 11) <= sys.version_info < (3, 14),
+                    reason="the deque layout is checked only where it is known")
+def test_the_hot_path_reads_the_loops_queue_in_place_where_the_layout_is_known() -> None:
+    """Prefetching depends on reading collections.deque's blocks in place (deque_peek.h),
+    checked against the deque's own indexing when the recorder is installed: on the
+    Pythons whose layout is known the check must pass, or the prefetching is silently off."""
+    with recording(True):
+        assert recorder_module._hotpath.prefetching()  # noqa: SLF001
+    assert not recorder_module._hotpath.prefetching()  # noqa: SLF001 - unconfigured
