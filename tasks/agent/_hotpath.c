@@ -1014,6 +1014,9 @@ new_record(PyObject *seq, const void *task, PyObject *state, PyObject *parent, P
         record = free_records;
         free_records = (RecordObject *)record->seq;
         n_free_records--;
+        if (free_records != NULL) {  /* freed a while ago: in cache by the next task */
+            record_prefetch((PyObject *)free_records);
+        }
         record = (RecordObject *)PyObject_Init((PyObject *)record, &Record_Type);
     }
     else {
