@@ -142,8 +142,11 @@ class BatchBuilder:
         recorder = self.recorder
         if now - self._loop_tasks_t > 1.0:
             counts: dict[int, int] = {}
-            for record in list(recorder.live.values()):
-                counts[record.loop.id] = counts.get(record.loop.id, 0) + 1
+            if len(recorder.loops) == 1:  # the usual case: no walk over every live record
+                counts[recorder.loops[0].id] = len(recorder.live)
+            else:
+                for record in list(recorder.live.values()):
+                    counts[record.loop.id] = counts.get(record.loop.id, 0) + 1
             self._loop_tasks = counts
             self._loop_tasks_t = now
         return [

@@ -108,7 +108,9 @@ class LoopReports:
         pending" report has done it already)."""
         live = self._live
         candidates = list(live.items())  # before the registry: a task made after it
-        present = tasks_by_id(self._loops)  # is not in ``candidates``, so never taken as gone
+        # is not in ``candidates``, so never taken as gone. By their ids: where the registry
+        # is read in place, no reference is made to every task of the program.
+        present = tasks_by_id(self._loops, [key for key, _ in candidates])
         if present is None:
             return
         for key, record in candidates:
