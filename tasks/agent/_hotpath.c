@@ -787,14 +787,36 @@ before_step(PyObject *handle, PyObject *task, RecordObject **record_out, PyObjec
  * when the step was scheduled, often tens of thousands of callbacks ago: a wait for memory
  * that asyncio's own Handle._run pays as well; then the task's slot in the live table.
  * While one callback runs, the next handles in the loop's ready queue are known, so each
- * step asks for what the coming ones will need, one stage per indirection: the handle
- * three ahead, the context and callback of the one two ahead (its fields in cache by now),
- * and the next one's task and live-table slot (its callback in cache by now). The queue is
+ * step asks for what the coming ones will need, one stage per indirection: the handle four
+ * ahead, the context and callback of the one three ahead (its fields in cache by now), the
+ * task and live-table slot of the one two ahead (its callback in cache by now), and the
+ * record of the next one (its slot in cache by now). The queue is
  * read in place (deque_peek.h) and prefetches take no reference and change nothing. A hint
  * only: a queue of another type, a foreign object in it, or a loop gone since, and nothing
  * is done. */
 
 static PyTypeObject *handle_type;   /* asyncio.events.Handle */
+
+/* The address of the task whose step a queued handle runs (never dereferenced), or NULL: the
+ * handle and its callback must be in cache (look_ahead reads them a stage after asking). */
+static inline const void *
+step_task(PyObject *handle)
+{
+    if (handle == NULL || !PyObject_TypeCheck(handle, handle_type)) {
+        return NULL;
+    }
+    PyObject *callback = SLOT(handle, h_callback);
+    if (callback == NULL) {
+        return NULL;
+    }
+    if (Py_TYPE(callback) == self_type && self_inline) {
+        return *(PyObject **)((char *)callback + sizeof(PyObject));
+    }
+    if (PyCFunction_Check(callback)) {  /* a wake-up: task_wakeup bound to its task */
+        return PyCFunction_GET_SELF(callback);
+    }
+    return NULL;
+}
 static PyObject *ahead_loop;        /* whose ready queue ahead_ready is (compared, not held) */
 static PyObject *ahead_ready;       /* that loop's ``_ready`` (strong) */
 
@@ -819,27 +841,23 @@ look_ahead(PyObject *handle)
     if (ready == NULL || !deque_peek_ok || !Py_IS_TYPE(ready, deque_type)) {
         return;
     }
-    /* the next step: its task's slot (its handle and callback are in cache by now) */
-    PyObject *next = deque_peek(ready, 0);
-    if (next != NULL && PyObject_TypeCheck(next, handle_type)) {
-        PyObject *callback = SLOT(next, h_callback);
-        const void *task = NULL;  /* an address only: read, never dereferenced */
-        if (callback != NULL && Py_TYPE(callback) == self_type && self_inline) {
-            task = *(PyObject **)((char *)callback + sizeof(PyObject));
-        }
-        else if (callback != NULL && PyCFunction_Check(callback)) {
-            task = PyCFunction_GET_SELF(callback);
-        }
-        if (task != NULL) {
-            __builtin_prefetch(task, 1);
-            live_prefetch(live, task);
-        }
+    /* one ahead (the next step): its record, read from its slot (in cache by now) */
+    const void *task = step_task(deque_peek(ready, 0));
+    PyObject *record = task != NULL ? live_get(live, task) : NULL;
+    if (record != NULL) {
+        record_prefetch(record);
     }
-    /* two ahead: its context and callback (its handle is in cache by now) */
-    PyObject *after = deque_peek(ready, 1);
-    if (after != NULL && PyObject_TypeCheck(after, handle_type)) {
-        PyObject *ctx = SLOT(after, h_context);
-        PyObject *callback = SLOT(after, h_callback);
+    /* two ahead: its task and the task's slot (its callback is in cache by now) */
+    task = step_task(deque_peek(ready, 1));
+    if (task != NULL) {
+        __builtin_prefetch(task, 1);
+        live_prefetch(live, task);
+    }
+    /* three ahead: its context and callback (its handle is in cache by now) */
+    PyObject *third = deque_peek(ready, 2);
+    if (third != NULL && PyObject_TypeCheck(third, handle_type)) {
+        PyObject *ctx = SLOT(third, h_context);
+        PyObject *callback = SLOT(third, h_callback);
         if (ctx != NULL) {
             __builtin_prefetch(ctx, 1);
         }
@@ -847,11 +865,12 @@ look_ahead(PyObject *handle)
             __builtin_prefetch(callback);
         }
     }
-    /* three ahead: the handle itself */
-    PyObject *later = deque_peek(ready, 2);
-    if (later != NULL) {
-        __builtin_prefetch(later);
+    /* four ahead: the handle itself; and the queue's own memory further on */
+    PyObject *fourth = deque_peek(ready, 3);
+    if (fourth != NULL) {
+        __builtin_prefetch(fourth);
     }
+    deque_prefetch(ready, 16);
 }
 
 /* Handle._run while the agent is installed (a method of asyncio.events.Handle). */

@@ -48,6 +48,22 @@ deque_peek(PyObject *deque, Py_ssize_t index)
     return block->data[at];
 }
 
+/* Ask for the memory holding item ``index`` (its slot in the deque, not the item), or, past
+ * the left block, for the link to the next block: the queue's own memory, written when the
+ * items were queued, is as far out of cache as they are. */
+static inline void
+deque_prefetch(PyObject *deque, Py_ssize_t index)
+{
+    const dq_head *head = (const dq_head *)deque;
+    Py_ssize_t at = head->leftindex + index;
+    if (at < DQ_BLOCKLEN) {
+        __builtin_prefetch(&head->leftblock->data[at]);
+    }
+    else {
+        __builtin_prefetch(&head->leftblock->rightlink);
+    }
+}
+
 /* Whether deque_peek reads deques of this type right: 1, 0, or -1 with an error set. Only
  * Pythons whose layout is known are tried (a wrong layout could not be read safely). */
 static int
