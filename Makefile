@@ -1,6 +1,6 @@
 # Two commands: `make run` opens the dashboard, `make test` passes the tests.
 # Both build .venv first; it is reinstalled when pyproject.toml or the agent's C modules
-# (tasks/agent/_hotpath.c and _registry.c, built by the install) change.
+# (tasks/agent/_hotpath.c with its headers, and _registry.c, built by the install) change.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -9,7 +9,8 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: run test lint bench screenshots clean setup lock
 
-$(STAMP): pyproject.toml constraints.txt tasks/agent/_hotpath.c tasks/agent/_registry.c
+$(STAMP): pyproject.toml constraints.txt tasks/agent/_hotpath.c tasks/agent/live_table.h \
+		tasks/agent/deque_peek.h tasks/agent/_registry.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
 		-c constraints.txt -e '.[test]'

@@ -26,7 +26,11 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
+#include <math.h>
 #include <time.h>
+
+#include "live_table.h"
+#include "deque_peek.h"
 
 /* On 3.11 the creating frame is found without making a frame object for every frame walked
  * (PyEval_GetFrame and PyFrame_GetBack make one each, a tracked object for the program's
@@ -48,8 +52,8 @@ static unsigned long generation = 0;  /* changes with every configure and clear:
                                         * its bookkeeping */
 
 static PyObject *recorder;          /* the Recorder (for counters) */
-static PyObject *live;              /* dict id(task) -> TaskRecord */
-static PyObject *dirty;             /* dict seq -> task key, or a finished record */
+static LiveObject *live;            /* task address -> TaskRecord (live_table.h) */
+static PyObject *dirty;             /* dict seq -> the changed record */
 static PyObject *finished;          /* deque of kept finished tasks */
 static PyObject *gone;              /* deque of evicted seqs */
 static PyObject *finished_append, *finished_popleft, *gone_append;  /* bound methods */
@@ -86,13 +90,15 @@ static Py_ssize_t s_current, s_step_t, s_batch_start, s_id;
 typedef struct {
     PyObject_HEAD
     PyObject *seq;            /* int: the how-manieth task created (the key of ``dirty``) */
-    PyObject *task_id;        /* int: id(task) (the key of ``live``) */
+    uintptr_t task_id;        /* id(task), its address (the key of ``live``); an int when
+                               * read: no int object kept per task */
     PyObject *loop;           /* LoopState */
     PyObject *parent;         /* int or None */
     PyObject *created_code;   /* code or None */
-    PyObject *ended_t;        /* float or None */
     PyObject *longest_line, *blocked, *end, *name, *qualname, *result, *exc, *error, *chain;
+    PyObject *created_name;   /* the task's name when it was made, or NULL (see task_name) */
     double created_t, ready_t, busy, scheduled, longest, last_end;
+    double ended_t;           /* NaN while not ended (None when read): no float kept */
     long long steps, finish_no, chain_steps;
     int created_lasti;
     char dirty, waiting, warned_stuck, sent;
@@ -101,10 +107,21 @@ typedef struct {
 static PyTypeObject Record_Type;
 #define RECORD(obj) ((RecordObject *)(obj))
 
+/* Ask for every cache line of a record at once (a step reads its head and its times, which
+ * lie lines apart): one wait for memory instead of several in a row. */
+static inline void
+record_prefetch(PyObject *record)
+{
+    const char *start = (const char *)record;
+    for (size_t offset = 0; offset < sizeof(RecordObject); offset += 64) {
+        __builtin_prefetch(start + offset, 1);
+    }
+}
+
 /* Interned names. */
 static PyObject *str_done, *str_fut_waiter, *str_self, *str_loopscope_state, *str_get_name,
     *str_get_coro, *str_qualname, *str_cancelled, *str_exception, *str_result,
-    *str_popleft, *str_append, *str_str_done, *str_str_cancelled;
+    *str_popleft, *str_append, *str_str_done, *str_str_cancelled, *str_ready;
 
 /* Whether a code object is library code, by address: a small direct-mapped cache in front
  * of the recorder's sets (its ``_codes_seen`` keeps every classified code alive, so an
@@ -158,11 +175,61 @@ task_read(PyObject *task, Accessor *accessor)
     return PyObject_CallMethodNoArgs(task, *accessor->name);
 }
 
+/* A task's name as asyncio.Task keeps it, read in place (borrowed; NULL if unknown).
+ *
+ * Why: a finished task's record takes its name, and get_name() takes a reference, which
+ * writes to the name string: made when the task was, it is long out of the processor's
+ * caches by the task's end (10,000 tasks later), one wait for memory per task. So the
+ * record takes the name when the task is made (``created_name``, in cache then), and at the
+ * end only compares the task's current name pointer with it, which reads the task (in cache:
+ * it is stepping) and not the string; a task renamed since is read as before.
+ *
+ * Where the C Task keeps its name is found once, on the first task seen: the one word of the
+ * object equal to what get_name() returns. Where that fails (a Python that makes names
+ * lazily, as 3.12 does, or no single match), name_offset stays -1 and get_name() is used. */
+static Py_ssize_t name_offset = 0;  /* 0: not looked for yet; -1: not found */
+
+static PyObject *
+task_name(PyObject *task)
+{
+    if (!Py_IS_TYPE(task, (PyTypeObject *)c_task) || name_offset < 0) {
+        return NULL;
+    }
+    if (name_offset == 0) {
+        name_offset = -1;
+        PyObject *name = task_read(task, &task_get_name);
+        if (name == NULL) {
+            PyErr_Clear();
+            return NULL;
+        }
+        Py_ssize_t found = -1, matches = 0;
+        Py_ssize_t size = Py_TYPE(task)->tp_basicsize;
+        for (Py_ssize_t offset = sizeof(PyObject); offset + (Py_ssize_t)sizeof(PyObject *) <= size;
+                offset += sizeof(PyObject *)) {
+            if (*(PyObject **)((char *)task + offset) == name) {
+                found = offset;
+                matches++;
+            }
+        }
+        int text = PyUnicode_Check(name);
+        Py_DECREF(name);  /* the task holds it */
+        if (matches != 1 || !text) {
+            return NULL;
+        }
+        name_offset = found;
+    }
+    return *(PyObject **)((char *)task + name_offset);
+}
+
 /* The type whose ``__self__`` is a C getter (the task step's wrapper), and that getter:
  * the step's task read without a lookup by name. */
 static PyTypeObject *self_type;
 static getter self_get;
 static void *self_closure;
+static int self_inline;  /* the wrapper keeps its task right after its object header (as
+                          * 3.11-3.13's TaskStepMethWrapper does, checked against the getter
+                          * on the first wrapper seen): look_ahead reads it without the
+                          * getter's reference, so without touching the task */
 
 static inline void
 set_slot(PyObject *obj, Py_ssize_t offset, PyObject *value)  /* steals value */
@@ -350,6 +417,14 @@ bound_self(PyObject *callback)
         self_type = Py_TYPE(callback);
         self_get = ((PyGetSetDescrObject *)descr)->d_getset->get;
         self_closure = ((PyGetSetDescrObject *)descr)->d_getset->closure;
+        PyObject *got = self_get(callback, self_closure);
+        if (got == NULL) {
+            PyErr_Clear();
+        }
+        self_inline = got != NULL && self_type->tp_basicsize >= (Py_ssize_t)(
+                          sizeof(PyObject) + sizeof(PyObject *))
+                      && *(PyObject **)((char *)callback + sizeof(PyObject)) == got;
+        Py_XDECREF(got);
     }
 #if PY_VERSION_HEX >= 0x030D0000
     if (PyObject_GetOptionalAttr(callback, str_self, &self) < 0) {
@@ -390,6 +465,32 @@ is_task(PyObject *obj)
 
 /* -- finishing a task ------------------------------------------------------------------ */
 
+static PyTypeObject *deque_type;    /* collections.deque */
+
+/* The kept finished tasks leave in the order they came, each long after it was last touched:
+ * freeing one read its record and the objects it holds (its seq, name, result) from memory,
+ * one wait after another. The next two to leave are known, so each eviction asks for them
+ * ahead, one stage per indirection: the record after next is prefetched, and the objects of
+ * the next one (its record in cache by then) are. The deque is read in place (deque_peek.h:
+ * indexing it would take a reference, a write that waits for the very memory wanted). */
+static void
+evict_ahead(void)
+{
+    if (!deque_peek_ok || !Py_IS_TYPE(finished, deque_type)) {
+        return;
+    }
+    PyObject *next = deque_peek(finished, 0);
+    if (next != NULL && Py_IS_TYPE(next, &Record_Type)) {
+        __builtin_prefetch(RECORD(next)->seq, 1);
+        __builtin_prefetch(RECORD(next)->name, 1);
+        __builtin_prefetch(RECORD(next)->result, 1);
+    }
+    PyObject *after = deque_peek(finished, 1);
+    if (after != NULL) {
+        record_prefetch(after);
+    }
+}
+
 /* Recorder._retire for a task that ended "done" or "cancelled" (end is interned). */
 static int
 retire(RecordObject *record, PyObject *end, int end_counter)
@@ -416,6 +517,7 @@ retire(RecordObject *record, PyObject *end, int end_counter)
         if (old == NULL) {
             return -1;
         }
+        evict_ahead();
         PyObject *seq;
         int announce = 1;
         if (Py_IS_TYPE(old, &Record_Type)) {
@@ -489,15 +591,17 @@ finish(RecordObject *record, PyObject *task, double end_t)
             return 0;
         }
     }
-    PyObject *ended = PyFloat_FromDouble(end_t);
-    if (ended == NULL) {
-        return -1;
-    }
-    Py_SETREF(record->ended_t, ended);
+    record->ended_t = end_t;
     record->waiting = 0;  /* as a frozen record reads: a finished task waits on nothing */
-    PyObject *name = task_read(task, &task_get_name);
-    if (name == NULL) {
-        return -1;
+    PyObject *name = record->created_name;
+    if (name != NULL && name == task_name(task)) {
+        record->created_name = NULL;  /* moved, not touched: see task_name */
+    }
+    else {
+        name = task_read(task, &task_get_name);
+        if (name == NULL) {
+            return -1;
+        }
     }
     Py_SETREF(record->name, name);
     PyObject *coro = task_read(task, &task_get_coro);
@@ -539,15 +643,8 @@ finish(RecordObject *record, PyObject *task, double end_t)
             Py_DECREF(result);
         }
     }
-    PyObject *key = Py_NewRef(record->task_id);
-    int gone = PyDict_DelItem(live, key);  /* one lookup; absent is fine (swept already) */
-    Py_DECREF(key);
-    if (gone < 0) {
-        if (!PyErr_ExceptionMatches(PyExc_KeyError)) {
-            return -1;
-        }
-        PyErr_Clear();
-    }
+    /* Absent is fine (swept already). Not its last reference: the step holds the record. */
+    Py_XDECREF(live_take(live, (void *)record->task_id));
     return is_cancelled ? retire(record, str_str_cancelled, C_CANCELLED)
                         : retire(record, str_str_done, C_DONE);
 }
@@ -624,8 +721,8 @@ after_step(RecordObject *record, PyObject *state, PyObject *task, double start)
     }
     if (!record->dirty) {
         record->dirty = 1;
-        /* its key, not the record: see Recorder.dirty */
-        if (PyDict_SetItem(dirty, record->seq, record->task_id) < 0) {
+        /* the record itself: out of the collector's sight (see Recorder.dirty) */
+        if (PyDict_SetItem(dirty, record->seq, (PyObject *)record) < 0) {
             return -1;
         }
     }
@@ -638,19 +735,12 @@ static int
 before_step(PyObject *handle, PyObject *task, RecordObject **record_out, PyObject **state_out,
             double *start_out)
 {
-    PyObject *key = PyLong_FromVoidPtr(task);
-    if (key == NULL) {
-        return -1;
-    }
-    PyObject *found = PyDict_GetItemWithError(live, key);
-    Py_DECREF(key);
+    PyObject *found = live_get(live, task);
     if (found != NULL) {
+        record_prefetch(found);
         Py_INCREF(found);
     }
     else {
-        if (PyErr_Occurred()) {
-            return -1;
-        }
         PyObject *loop = SLOT(handle, h_loop);
         found = PyObject_CallFunctionObjArgs(py_adopt, task, loop ? loop : Py_None, NULL);
         if (found == NULL) {
@@ -691,6 +781,98 @@ before_step(PyObject *handle, PyObject *task, RecordObject **record_out, PyObjec
     return 0;
 }
 
+/* -- looking ahead in the loop's queue ----------------------------------------------------
+ *
+ * The first thing a step touches is its handle's context (and its callback), objects made
+ * when the step was scheduled, often tens of thousands of callbacks ago: a wait for memory
+ * that asyncio's own Handle._run pays as well; then the task's slot in the live table.
+ * While one callback runs, the next handles in the loop's ready queue are known, so each
+ * step asks for what the coming ones will need, one stage per indirection: the handle four
+ * ahead, the context and callback of the one three ahead (its fields in cache by now), the
+ * task and live-table slot of the one two ahead (its callback in cache by now), and the
+ * record of the next one (its slot in cache by now). The queue is
+ * read in place (deque_peek.h) and prefetches take no reference and change nothing. A hint
+ * only: a queue of another type, a foreign object in it, or a loop gone since, and nothing
+ * is done. */
+
+static PyTypeObject *handle_type;   /* asyncio.events.Handle */
+
+/* The address of the task whose step a queued handle runs (never dereferenced), or NULL: the
+ * handle and its callback must be in cache (look_ahead reads them a stage after asking). */
+static inline const void *
+step_task(PyObject *handle)
+{
+    if (handle == NULL || !PyObject_TypeCheck(handle, handle_type)) {
+        return NULL;
+    }
+    PyObject *callback = SLOT(handle, h_callback);
+    if (callback == NULL) {
+        return NULL;
+    }
+    if (Py_TYPE(callback) == self_type && self_inline) {
+        return *(PyObject **)((char *)callback + sizeof(PyObject));
+    }
+    if (PyCFunction_Check(callback)) {  /* a wake-up: task_wakeup bound to its task */
+        return PyCFunction_GET_SELF(callback);
+    }
+    return NULL;
+}
+static PyObject *ahead_loop;        /* whose ready queue ahead_ready is (compared, not held) */
+static PyObject *ahead_ready;       /* that loop's ``_ready`` (strong) */
+
+static void
+look_ahead(PyObject *handle)
+{
+    PyObject *loop = SLOT(handle, h_loop);
+    if (loop == NULL) {
+        return;
+    }
+    if (loop != ahead_loop) {
+        PyObject *ready = PyObject_GetAttr(loop, str_ready);
+        if (ready == NULL) {
+            PyErr_Clear();
+        }
+        PyObject *old = ahead_ready;
+        ahead_ready = ready;
+        ahead_loop = loop;
+        Py_XDECREF(old);
+    }
+    PyObject *ready = ahead_ready;
+    if (ready == NULL || !deque_peek_ok || !Py_IS_TYPE(ready, deque_type)) {
+        return;
+    }
+    /* one ahead (the next step): its record, read from its slot (in cache by now) */
+    const void *task = step_task(deque_peek(ready, 0));
+    PyObject *record = task != NULL ? live_get(live, task) : NULL;
+    if (record != NULL) {
+        record_prefetch(record);
+    }
+    /* two ahead: its task and the task's slot (its callback is in cache by now) */
+    task = step_task(deque_peek(ready, 1));
+    if (task != NULL) {
+        __builtin_prefetch(task, 1);
+        live_prefetch(live, task);
+    }
+    /* three ahead: its context and callback (its handle is in cache by now) */
+    PyObject *third = deque_peek(ready, 2);
+    if (third != NULL && PyObject_TypeCheck(third, handle_type)) {
+        PyObject *ctx = SLOT(third, h_context);
+        PyObject *callback = SLOT(third, h_callback);
+        if (ctx != NULL) {
+            __builtin_prefetch(ctx, 1);
+        }
+        if (callback != NULL) {
+            __builtin_prefetch(callback);
+        }
+    }
+    /* four ahead: the handle itself; and the queue's own memory further on */
+    PyObject *fourth = deque_peek(ready, 3);
+    if (fourth != NULL) {
+        __builtin_prefetch(fourth);
+    }
+    deque_prefetch(ready, 16);
+}
+
 /* Handle._run while the agent is installed (a method of asyncio.events.Handle). */
 static PyObject *
 hot_run(PyObject *handle, PyObject *Py_UNUSED(ignored))
@@ -698,6 +880,17 @@ hot_run(PyObject *handle, PyObject *Py_UNUSED(ignored))
     PyObject *callback = SLOT(handle, h_callback);
     PyObject *args = SLOT(handle, h_args);
     PyObject *ctx = SLOT(handle, h_context);
+    /* A task's step reads its context, its step wrapper, the task, the task's slot in the
+     * live table and its record: with thousands of tasks stepped in turn each is likely out
+     * of the processor's caches. Asked for early, their misses overlap rather than follow
+     * one another (the rest of the step's loads are prefetched as their addresses become
+     * known: live_prefetch, record_prefetch). */
+    if (ctx != NULL) {
+        __builtin_prefetch(ctx);
+    }
+    if (callback != NULL) {
+        __builtin_prefetch(callback);
+    }
     if (!configured || callback == NULL || args == NULL || ctx == NULL
             || !PyTuple_CheckExact(args) || !PyContext_CheckExact(ctx)) {
         if (original_run == NULL) {
@@ -706,6 +899,7 @@ hot_run(PyObject *handle, PyObject *Py_UNUSED(ignored))
         }
         return PyObject_CallOneArg(original_run, handle);
     }
+    look_ahead(handle);
     /* The callback may cancel its own handle (which clears these): hold them. */
     Py_INCREF(callback);
     Py_INCREF(args);
@@ -715,6 +909,7 @@ hot_run(PyObject *handle, PyObject *Py_UNUSED(ignored))
     if (!PyFunction_Check(callback)) {
         task = bound_self(callback);
         if (task != NULL) {
+            live_prefetch(live, task);
             int known = is_task(task);
             if (known < 0 && swallow() < 0) {
                 goto done;
@@ -830,7 +1025,7 @@ static RecordObject *free_records;  /* linked through their seq field */
 static Py_ssize_t n_free_records;
 
 static RecordObject *
-new_record(PyObject *seq, PyObject *key, PyObject *state, PyObject *parent, PyObject *code,
+new_record(PyObject *seq, const void *task, PyObject *state, PyObject *parent, PyObject *code,
            int lasti, double created_t)
 {
     RecordObject *record;
@@ -838,6 +1033,9 @@ new_record(PyObject *seq, PyObject *key, PyObject *state, PyObject *parent, PyOb
         record = free_records;
         free_records = (RecordObject *)record->seq;
         n_free_records--;
+        if (free_records != NULL) {  /* freed a while ago: in cache by the next task */
+            record_prefetch((PyObject *)free_records);
+        }
         record = (RecordObject *)PyObject_Init((PyObject *)record, &Record_Type);
     }
     else {
@@ -847,11 +1045,11 @@ new_record(PyObject *seq, PyObject *key, PyObject *state, PyObject *parent, PyOb
         return NULL;
     }
     record->seq = Py_NewRef(seq);
-    record->task_id = Py_NewRef(key);
+    record->task_id = (uintptr_t)task;
     record->loop = Py_NewRef(state);
     record->parent = Py_NewRef(parent);
     record->created_code = Py_NewRef(code);
-    record->ended_t = Py_NewRef(Py_None);
+    record->ended_t = Py_NAN;
     record->longest_line = Py_NewRef(Py_None);
     record->blocked = Py_NewRef(Py_None);
     record->end = Py_NewRef(Py_None);
@@ -861,6 +1059,7 @@ new_record(PyObject *seq, PyObject *key, PyObject *state, PyObject *parent, PyOb
     record->exc = Py_NewRef(Py_None);
     record->error = Py_NewRef(Py_None);
     record->chain = Py_NewRef(Py_None);
+    record->created_name = NULL;
     record->created_t = record->ready_t = created_t;
     record->busy = record->scheduled = record->longest = record->last_end = 0.0;
     record->steps = record->finish_no = 0;
@@ -874,11 +1073,9 @@ static void
 record_dealloc(RecordObject *record)
 {
     Py_XDECREF(record->seq);
-    Py_XDECREF(record->task_id);
     Py_XDECREF(record->loop);
     Py_XDECREF(record->parent);
     Py_XDECREF(record->created_code);
-    Py_XDECREF(record->ended_t);
     Py_XDECREF(record->longest_line);
     Py_XDECREF(record->blocked);
     Py_XDECREF(record->end);
@@ -888,6 +1085,7 @@ record_dealloc(RecordObject *record)
     Py_XDECREF(record->exc);
     Py_XDECREF(record->error);
     Py_XDECREF(record->chain);
+    Py_XDECREF(record->created_name);
     if (n_free_records < FREE_RECORDS_MAX) {
         record->seq = (PyObject *)free_records;
         free_records = record;
@@ -905,11 +1103,15 @@ record_new(PyTypeObject *Py_UNUSED(type), PyObject *args, PyObject *kwargs)
     int lasti;
     double created_t;
     static char *names[] = {"seq", "task_id", "loop", "parent", "code", "lasti", "now", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOOid", names, &seq, &key, &state,
-                                     &parent, &code, &lasti, &created_t)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO!OOOid", names, &seq, &PyLong_Type, &key,
+                                     &state, &parent, &code, &lasti, &created_t)) {
         return NULL;
     }
-    return (PyObject *)new_record(seq, key, state, parent, code, lasti, created_t);
+    void *task = PyLong_AsVoidPtr(key);
+    if (task == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
+    return (PyObject *)new_record(seq, task, state, parent, code, lasti, created_t);
 }
 
 static PyObject *
@@ -930,8 +1132,7 @@ record_kept(PyObject *record, PyObject *Py_UNUSED(ignored))
 #define OBJECT(name) {#name, T_OBJECT, offsetof(RecordObject, name), 0, NULL}
 #define NUMBER(name, kind) {#name, kind, offsetof(RecordObject, name), 0, NULL}
 static PyMemberDef record_members[] = {
-    OBJECT(seq), OBJECT(task_id), OBJECT(loop), OBJECT(parent), OBJECT(created_code),
-    OBJECT(ended_t), OBJECT(longest_line), OBJECT(blocked), OBJECT(end), OBJECT(name),
+    OBJECT(seq), OBJECT(loop), OBJECT(parent), OBJECT(created_code), OBJECT(longest_line), OBJECT(blocked), OBJECT(end), OBJECT(name),
     OBJECT(qualname), OBJECT(result), OBJECT(exc), OBJECT(error), OBJECT(chain),
     NUMBER(created_t, T_DOUBLE), NUMBER(ready_t, T_DOUBLE), NUMBER(busy, T_DOUBLE),
     NUMBER(scheduled, T_DOUBLE), NUMBER(longest, T_DOUBLE), NUMBER(last_end, T_DOUBLE),
@@ -942,6 +1143,47 @@ static PyMemberDef record_members[] = {
 };
 #undef OBJECT
 #undef NUMBER
+
+static PyObject *
+record_get_task_id(RecordObject *record, void *Py_UNUSED(closure))
+{
+    return PyLong_FromVoidPtr((void *)record->task_id);
+}
+
+static PyObject *
+record_get_ended_t(RecordObject *record, void *Py_UNUSED(closure))
+{
+    if (isnan(record->ended_t)) {
+        Py_RETURN_NONE;
+    }
+    return PyFloat_FromDouble(record->ended_t);
+}
+
+static int
+record_set_ended_t(RecordObject *record, PyObject *value, void *Py_UNUSED(closure))
+{
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "ended_t cannot be deleted");
+        return -1;
+    }
+    if (value == Py_None) {
+        record->ended_t = Py_NAN;
+        return 0;
+    }
+    double t = PyFloat_AsDouble(value);
+    if (t == -1.0 && PyErr_Occurred()) {
+        return -1;
+    }
+    record->ended_t = t;
+    return 0;
+}
+
+static PyGetSetDef record_getset[] = {
+    {"task_id", (getter)record_get_task_id, NULL, "id(task) (read-only).", NULL},
+    {"ended_t", (getter)record_get_ended_t, (setter)record_set_ended_t,
+     "When it finished (None: not finished).", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
 
 static PyMethodDef record_methods[] = {
     {"kept", record_kept, METH_NOARGS,
@@ -960,6 +1202,7 @@ static PyTypeObject Record_Type = {
     .tp_repr = (reprfunc)record_repr,
     .tp_members = record_members,
     .tp_methods = record_methods,
+    .tp_getset = record_getset,
 };
 
 /* Recorder._created for a loop already known; -1 on error. */
@@ -978,6 +1221,7 @@ created(PyObject *task, PyObject *loop)
         Py_XDECREF(done);
         return done == NULL ? -1 : 0;
     }
+    live_prefetch(live, task);  /* its slot, loaded while the frames are walked */
     /* The creation line: the first frame outside asyncio and the agent. */
     PyCodeObject *code = NULL;
     int lasti = -1;
@@ -1027,17 +1271,10 @@ created(PyObject *task, PyObject *loop)
     PyObject *current = SLOT(state, s_current);
     PyObject *parent = (current != NULL && Py_IS_TYPE(current, &Record_Type))
         ? RECORD(current)->seq : Py_None;
-    PyObject *key = PyLong_FromVoidPtr(task);
     int rc = -1;
     PyObject *seq = NULL;
     RecordObject *record = NULL;
-    if (key == NULL) {
-        goto out;
-    }
-    PyObject *old = PyDict_GetItemWithError(live, key);  /* borrowed */
-    if (old == NULL && PyErr_Occurred()) {
-        goto out;
-    }
+    PyObject *old = live_get(live, task);  /* borrowed */
     if (old != NULL && Py_IS_TYPE(old, &Record_Type) && RECORD(old)->end == Py_None) {
         /* its task was collected and the id is in use again */
         PyObject *done = PyObject_CallOneArg(py_destroyed, old);
@@ -1054,18 +1291,24 @@ created(PyObject *task, PyObject *loop)
     if (seq == NULL) {
         goto out;
     }
-    record = new_record(seq, key, state, parent ? parent : Py_None,
+    record = new_record(seq, task, state, parent ? parent : Py_None,
                         code != NULL ? (PyObject *)code : Py_None, lasti, t);
-    if (record == NULL || PyDict_SetItem(live, key, (PyObject *)record) < 0) {
+    if (record == NULL) {
         goto out;
     }
+    int error;
+    PyObject *replaced = live_put(live, task, (PyObject *)record, &error);
+    if (error < 0) {
+        goto out;
+    }
+    record->created_name = Py_XNewRef(task_name(task));  /* in cache now, not at its end */
     counters[C_CREATED]++;
     record->dirty = 1;
-    rc = PyDict_SetItem(dirty, seq, key);
+    rc = PyDict_SetItem(dirty, seq, (PyObject *)record);
+    Py_XDECREF(replaced);  /* the destroyed task's record, once the table is consistent */
 out:
     Py_XDECREF(record);
     Py_XDECREF(seq);
-    Py_XDECREF(key);
     Py_XDECREF(code);
     Py_DECREF(state);
     return rc;
@@ -1149,6 +1392,12 @@ clear_config(void)
     Py_CLEAR(py_destroyed);
     Py_CLEAR(py_classify);
     Py_CLEAR(py_short_repr);
+    Py_CLEAR(ahead_ready);
+    ahead_loop = NULL;
+    name_offset = 0;
+    deque_peek_ok = 0;
+    Py_CLEAR(handle_type);
+    Py_CLEAR(deque_type);
     /* original_run, original_create_task and py_report stay: a descriptor already handed
      * out may still be called (a loop running while the agent is uninstalled), and a step
      * that began while configured may raise after an uninstall (it is reported as
@@ -1234,7 +1483,12 @@ configure(PyObject *Py_UNUSED(module), PyObject *config)
         return NULL;
     }
     TAKE(recorder);
-    TAKE(live);
+    PyObject *live_obj = PyDict_GetItemString(config, "live");
+    if (live_obj == NULL || !Py_IS_TYPE(live_obj, &Live_Type)) {
+        PyErr_SetString(PyExc_TypeError, "configure: live must be a LiveTable");
+        goto fail;
+    }
+    Py_XSETREF(live, (LiveObject *)Py_NewRef(live_obj));
     TAKE(dirty);
     TAKE(finished);
     TAKE(gone);
@@ -1278,12 +1532,23 @@ configure(PyObject *Py_UNUSED(module), PyObject *config)
         PyErr_SetString(PyExc_TypeError, "configure: counters must be array('q') of 6");
         goto fail;
     }
-    if (!PyDict_Check(live) || !PyDict_Check(dirty) || !PyDict_Check(task_types) || !PySet_Check(library_ids)
+    if (!PyDict_Check(dirty) || !PyDict_Check(task_types) || !PySet_Check(library_ids)
             || !PySet_Check(program_ids)) {
         PyErr_SetString(PyExc_TypeError, "configure: wrong container types");
         goto fail;
     }
     state_type = (PyTypeObject *)Py_NewRef(state_cls);
+    PyObject *deque_cls = PyDict_GetItemString(config, "deque_type");
+    if (!PyType_Check(handle_cls) || deque_cls == NULL || !PyType_Check(deque_cls)) {
+        PyErr_SetString(PyExc_TypeError, "configure: handle_type and deque_type must be types");
+        goto fail;
+    }
+    handle_type = (PyTypeObject *)Py_NewRef(handle_cls);
+    deque_type = (PyTypeObject *)Py_NewRef(deque_cls);
+    deque_peek_ok = deque_peek_check(deque_type);
+    if (deque_peek_ok < 0) {
+        goto fail;
+    }
     clock_fn = clock_obj == Py_None ? NULL : Py_NewRef(clock_obj);
     if (!PyArg_ParseTuple(numbers, "ddn", &line_step_s, &slow_s, &keep_finished)) {
         goto fail;
@@ -1333,11 +1598,19 @@ perf_clock(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
     return PyFloat_FromDouble((double)ts.tv_sec + (double)ts.tv_nsec * 1e-9);
 }
 
+static PyObject *
+prefetching(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
+{
+    return PyBool_FromLong(configured && deque_peek_ok);
+}
+
 static PyMethodDef module_methods[] = {
     {"configure", configure, METH_O,
      "configure(dict): the recorder's objects and hooks; configure(None) drops them."},
     {"descriptors", descriptors, METH_VARARGS,
      "descriptors(Handle, BaseEventLoop) -> (Handle._run, BaseEventLoop.create_task)."},
+    {"prefetching", prefetching, METH_NOARGS,
+     "Whether the configured hot path reads the loop's queues in place to prefetch."},
     {"clock", perf_clock, METH_NOARGS,
      "The clock the hot path reads when the recorder's is time.perf_counter."},
     {NULL, NULL, 0, NULL},
@@ -1369,14 +1642,16 @@ PyInit__hotpath(void)
     INTERN(str_append, "append");
     INTERN(str_str_done, "done");
     INTERN(str_str_cancelled, "cancelled");
-    if (PyType_Ready(&Record_Type) < 0) {
+    INTERN(str_ready, "_ready");
+    if (PyType_Ready(&Record_Type) < 0 || PyType_Ready(&Live_Type) < 0) {
         return NULL;
     }
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL) {
         return NULL;
     }
-    if (PyModule_AddObjectRef(module, "TaskRecord", (PyObject *)&Record_Type) < 0) {
+    if (PyModule_AddObjectRef(module, "TaskRecord", (PyObject *)&Record_Type) < 0
+            || PyModule_AddObjectRef(module, "LiveTable", (PyObject *)&Live_Type) < 0) {
         Py_DECREF(module);
         return NULL;
     }

@@ -14,6 +14,7 @@ module was built, ``_hotpath.c`` replaces both, field for field (``_accelerate``
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import inspect
 import os
@@ -203,7 +204,7 @@ def _accelerate(recorder: Recorder) -> tuple[Any, Any]:
     as it provides them. It does what the Python hooks in ``install`` do, field for
     field, and calls back into the methods named here for anything rare."""
     _hotpath.configure({
-        "handle_type": events.Handle, "state_type": LoopState,
+        "handle_type": events.Handle, "state_type": LoopState, "deque_type": collections.deque,
         "clock": None if recorder.clock is time.perf_counter else recorder.clock,
         "numbers": (LINE_STEP_S, recorder.slow_step_s, recorder.keep_finished),
         "recorder": recorder, "live": recorder.live, "dirty": recorder.dirty,

@@ -69,8 +69,10 @@ class BatchBuilder:
             for kept in [*recorder.live.values(), *recorder.finished]:
                 if not isinstance(kept, tuple):
                     kept.dirty = True
-                    # a live record by its key; a failed one (kept as a record) itself
-                    recorder.dirty[kept.seq] = kept if kept.end is not None else kept.task_id
+                    # a live Python record by its key (Recorder.dirty); a C record, or a
+                    # failed one (kept as a record), itself
+                    queued = kept.end is not None or recorder.accelerated
+                    recorder.dirty[kept.seq] = kept if queued else kept.task_id
                 else:
                     recorder.dirty[kept[0]] = kept
         left = self.max_rows if limit is None else limit
@@ -140,8 +142,11 @@ class BatchBuilder:
         recorder = self.recorder
         if now - self._loop_tasks_t > 1.0:
             counts: dict[int, int] = {}
-            for record in list(recorder.live.values()):
-                counts[record.loop.id] = counts.get(record.loop.id, 0) + 1
+            if len(recorder.loops) == 1:  # the usual case: no walk over every live record
+                counts[recorder.loops[0].id] = len(recorder.live)
+            else:
+                for record in list(recorder.live.values()):
+                    counts[record.loop.id] = counts.get(record.loop.id, 0) + 1
             self._loop_tasks = counts
             self._loop_tasks_t = now
         return [

@@ -17,7 +17,7 @@ path: it runs on a report, on a slow step, or on the sender's thread.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from loopscope.tasks.agent.places import line_at
@@ -33,7 +33,7 @@ KEEP_BY_ID = 1000
 class LoopReports:
     """The warnings queue, and the records a late report may still need to name."""
 
-    def __init__(self, *, clock: Callable[[], float], live: dict[int, TaskRecord],
+    def __init__(self, *, clock: Callable[[], float], live: MutableMapping[int, TaskRecord],
                  dirty: dict[int, Any], loops: list[LoopState],
                  destroyed: Callable[[TaskRecord], None], dropped: dict[str, int]) -> None:
         self.clock = clock
@@ -108,7 +108,9 @@ class LoopReports:
         pending" report has done it already)."""
         live = self._live
         candidates = list(live.items())  # before the registry: a task made after it
-        present = tasks_by_id(self._loops)  # is not in ``candidates``, so never taken as gone
+        # is not in ``candidates``, so never taken as gone. By their ids: where the registry
+        # is read in place, no reference is made to every task of the program.
+        present = tasks_by_id(self._loops, [key for key, _ in candidates])
         if present is None:
             return
         for key, record in candidates:

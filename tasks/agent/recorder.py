@@ -48,7 +48,7 @@ import os
 import time
 from array import array
 from collections import deque
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, MutableMapping
 from types import CodeType, FrameType
 from typing import Any
 
@@ -100,8 +100,12 @@ class Recorder:
         self.keep_finished = keep_finished
         self.slow_step_s = slow_step_s
         self.stuck_s = stuck_s
-        self.live: dict[int, TaskRecord] = {}
-        """id(task) -> record, for tasks not finished (removed when the task is collected)."""
+        self.live: MutableMapping[int, TaskRecord] = (
+            _hotpath.LiveTable() if self.accelerated else {}
+        )
+        """id(task) -> record, for tasks not finished (removed when the task is collected).
+        The C path's own table (``live_table.h``: keyed by the task's address, no int made
+        per lookup) or a dict; the same mapping either way to the rest of the agent."""
         self.finished: deque[TaskRecord | tuple[Any, ...]] = deque()
         """The last ``keep_finished`` finished tasks, as ``record.kept()`` gives them: the
         Python path's ``TaskRecord.frozen`` tuples, the C path's records themselves; and the
@@ -114,12 +118,13 @@ class Recorder:
         """Ids of finished records dropped by retention, for the sender to announce."""
         self.dirty: dict[int, int | TaskRecord | tuple[Any, ...]] = {}
         """Changed since the sender last looked, by seq, oldest first (``take_dirty``): a
-        live record's key in ``live``, or a finished one as kept (``_retire`` puts it in the
-        key's place: a frozen tuple, a C record, a failed task's record). Keys, frozen tuples
-        and C records only (none of them tracked), so the program's garbage collector stops
-        tracking this dict, which holds every task that finished since the sender last looked
-        (100,000 of them when the sender is behind): a dict that holds Python records is
-        walked on every full collection."""
+        live record (a C record itself; the Python path's by its key in ``live``), or a
+        finished one as kept (``_retire`` puts it in the same place: a frozen tuple, a C
+        record, a failed task's record). Keys, frozen tuples and C records only (none of
+        them tracked), so the program's garbage collector stops tracking this dict, which
+        holds every task that finished since the sender last looked (100,000 of them when
+        the sender is behind): a dict that holds Python records is walked on every full
+        collection."""
         self.loops: list[LoopState] = []
         self.lag: deque[list[Any]] = deque(maxlen=2000)
         self.spikes: deque[list[Any]] = deque(maxlen=500)
@@ -257,7 +262,8 @@ class Recorder:
         )
         self.counters[_CREATED] += 1
         record.dirty = True
-        self.dirty[record.seq] = key
+        # A C record is out of the collector's sight: queued as itself, no lookup later.
+        self.dirty[record.seq] = record if self.accelerated else key
         return record
 
     def tasks_by_id(self, ids: Collection[int] | None = None) -> dict[int, Any] | None:

@@ -439,3 +439,44 @@ def test_an_evicted_task_is_announced_gone_only_if_it_was_sent(accelerated: bool
         assert sorted(recorder.gone) == [1, 3, 4]
     else:
         assert set(recorder.gone) == evicted
+
+
+@pytest.mark.parametrize("accelerated", PATHS)
+def test_a_finished_task_has_the_name_it_ended_with(accelerated: bool) -> None:
+    """The C path takes a task's name when the task is made and keeps it at the end unless
+    the task was renamed meanwhile: a rename must win, a default name must stay."""
+
+    async def renames_itself() -> None:
+        await asyncio.sleep(0)
+        current = asyncio.current_task()
+        assert current is not None
+        current.set_name("renamed")
+        await asyncio.sleep(0)
+
+    async def main() -> None:
+        await asyncio.gather(
+            asyncio.create_task(renames_itself(), name="original"),
+            asyncio.create_task(child(1), name="given"),
+            asyncio.create_task(child(2)),
+        )
+
+    with recording(accelerated) as recorder:
+        asyncio.run(main())
+    names = {record.qualname: record.name for record in kept_records(recorder)}
+    assert names["test_a_finished_task_has_the_name_it_ended_with.<locals>.renames_itself"] \
+        == "renamed"
+    finished = sorted(record.name for record in kept_records(recorder))
+    assert "given" in finished
+    assert any(name.startswith("Task-") for name in finished)
+
+
+@needs_c
+@pytest.mark.skipif(not (3, 11) <= sys.version_info < (3, 14),
+                    reason="the deque layout is checked only where it is known")
+def test_the_hot_path_reads_the_loops_queue_in_place_where_the_layout_is_known() -> None:
+    """Prefetching depends on reading collections.deque's blocks in place (deque_peek.h),
+    checked against the deque's own indexing when the recorder is installed: on the
+    Pythons whose layout is known the check must pass, or the prefetching is silently off."""
+    with recording(True):
+        assert recorder_module._hotpath.prefetching()  # noqa: SLF001
+    assert not recorder_module._hotpath.prefetching()  # noqa: SLF001 - unconfigured
