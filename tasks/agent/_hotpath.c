@@ -53,7 +53,7 @@ static unsigned long generation = 0;  /* changes with every configure and clear:
 
 static PyObject *recorder;          /* the Recorder (for counters) */
 static LiveObject *live;            /* task address -> TaskRecord (live_table.h) */
-static PyObject *dirty;             /* dict seq -> the changed record */
+static PyObject *dirty;             /* the changed records (a ChangedQueue) */
 static PyObject *finished;          /* deque of kept finished tasks */
 static PyObject *gone;              /* deque of evicted seqs */
 static PyObject *finished_append, *finished_popleft, *gone_append;  /* bound methods */
@@ -87,9 +87,9 @@ static Py_ssize_t s_current, s_step_t, s_batch_start, s_id;
  * the collector's sight (no GC flag: nothing of the program's refers to a record, and the
  * values it refers to are plain), kept as it is once its task finishes: nothing to freeze. */
 
-typedef struct {
+typedef struct RecordObject {
     PyObject_HEAD
-    PyObject *seq;            /* int: the how-manieth task created (the key of ``dirty``) */
+    PyObject *seq;            /* int: the how-manieth task created */
     uintptr_t task_id;        /* id(task), its address (the key of ``live``); an int when
                                * read: no int object kept per task */
     PyObject *loop;           /* LoopState */
@@ -102,6 +102,8 @@ typedef struct {
     long long steps, finish_no, chain_steps;
     int created_lasti;
     char dirty, waiting, warned_stuck, sent;
+    char queued;              /* in the queue of changed tasks (changed_queue.h) */
+    struct RecordObject *changed_prev, *changed_next;  /* its place there */
 } RecordObject;
 
 static PyTypeObject Record_Type;
@@ -117,6 +119,9 @@ record_prefetch(PyObject *record)
         __builtin_prefetch(start + offset, 1);
     }
 }
+
+#include "changed_queue.h"
+#define CHANGED ((ChangedObject *)dirty)
 
 /* Interned names. */
 static PyObject *str_done, *str_fut_waiter, *str_self, *str_loopscope_state, *str_get_name,
@@ -500,9 +505,7 @@ retire(RecordObject *record, PyObject *end, int end_counter)
     counters[C_RETIRED]++;
     record->finish_no = counters[C_RETIRED];
     record->dirty = 1;
-    if (PyDict_SetItem(dirty, record->seq, (PyObject *)record) < 0) {
-        return -1;
-    }
+    changed_add(CHANGED, record);
     PyObject *done = PyObject_CallOneArg(finished_append, (PyObject *)record);
     if (done == NULL) {
         return -1;
@@ -539,18 +542,14 @@ retire(RecordObject *record, PyObject *end, int end_counter)
         /* A viewer is told to forget only what it was sent (Recorder._retire). */
         done = announce ? PyObject_CallOneArg(gone_append, seq) : Py_NewRef(Py_None);
         /* Never sent now: out of the changed-task queue at once (Recorder._retire). */
-        int queued = done == NULL ? -1 : PyDict_Contains(dirty, seq);
-        if (queued > 0 && PyDict_DelItem(dirty, seq) < 0) {
-            queued = -1;
+        if (Py_IS_TYPE(old, &Record_Type)) {
+            changed_discard(CHANGED, RECORD(old));
         }
         Py_DECREF(seq);
         if (done == NULL) {
             return -1;
         }
         Py_DECREF(done);
-        if (queued < 0) {
-            return -1;
-        }
         counters[C_EVICTED]++;
     }
     return 0;
@@ -719,12 +718,9 @@ after_step(RecordObject *record, PyObject *state, PyObject *task, double start)
         }
         Py_DECREF(done);
     }
-    if (!record->dirty) {
+    if (!record->dirty) {  /* changed since the sender last looked: queued once */
         record->dirty = 1;
-        /* the record itself: out of the collector's sight (see Recorder.dirty) */
-        if (PyDict_SetItem(dirty, record->seq, (PyObject *)record) < 0) {
-            return -1;
-        }
+        changed_add(CHANGED, record);
     }
     return 0;
 }
@@ -1060,6 +1056,8 @@ new_record(PyObject *seq, const void *task, PyObject *state, PyObject *parent, P
     record->error = Py_NewRef(Py_None);
     record->chain = Py_NewRef(Py_None);
     record->created_name = NULL;
+    record->queued = 0;
+    record->changed_prev = record->changed_next = NULL;
     record->created_t = record->ready_t = created_t;
     record->busy = record->scheduled = record->longest = record->last_end = 0.0;
     record->steps = record->finish_no = 0;
@@ -1304,7 +1302,8 @@ created(PyObject *task, PyObject *loop)
     record->created_name = Py_XNewRef(task_name(task));  /* in cache now, not at its end */
     counters[C_CREATED]++;
     record->dirty = 1;
-    rc = PyDict_SetItem(dirty, seq, (PyObject *)record);
+    changed_add(CHANGED, record);
+    rc = 0;
     Py_XDECREF(replaced);  /* the destroyed task's record, once the table is consistent */
 out:
     Py_XDECREF(record);
@@ -1532,7 +1531,7 @@ configure(PyObject *Py_UNUSED(module), PyObject *config)
         PyErr_SetString(PyExc_TypeError, "configure: counters must be array('q') of 6");
         goto fail;
     }
-    if (!PyDict_Check(dirty) || !PyDict_Check(task_types) || !PySet_Check(library_ids)
+    if (!Py_IS_TYPE(dirty, &Changed_Type) || !PyDict_Check(task_types) || !PySet_Check(library_ids)
             || !PySet_Check(program_ids)) {
         PyErr_SetString(PyExc_TypeError, "configure: wrong container types");
         goto fail;
@@ -1643,7 +1642,8 @@ PyInit__hotpath(void)
     INTERN(str_str_done, "done");
     INTERN(str_str_cancelled, "cancelled");
     INTERN(str_ready, "_ready");
-    if (PyType_Ready(&Record_Type) < 0 || PyType_Ready(&Live_Type) < 0) {
+    if (PyType_Ready(&Record_Type) < 0 || PyType_Ready(&Live_Type) < 0
+            || PyType_Ready(&Changed_Type) < 0) {
         return NULL;
     }
     PyObject *module = PyModule_Create(&module_def);
@@ -1651,7 +1651,8 @@ PyInit__hotpath(void)
         return NULL;
     }
     if (PyModule_AddObjectRef(module, "TaskRecord", (PyObject *)&Record_Type) < 0
-            || PyModule_AddObjectRef(module, "LiveTable", (PyObject *)&Live_Type) < 0) {
+            || PyModule_AddObjectRef(module, "LiveTable", (PyObject *)&Live_Type) < 0
+            || PyModule_AddObjectRef(module, "ChangedQueue", (PyObject *)&Changed_Type) < 0) {
         Py_DECREF(module);
         return NULL;
     }

@@ -73,7 +73,7 @@ class BatchBuilder:
                     # failed one (kept as a record), itself
                     queued = kept.end is not None or recorder.accelerated
                     recorder.dirty[kept.seq] = kept if queued else kept.task_id
-                else:
+                elif not recorder.accelerated:  # frozen: the Python path's queue only
                     recorder.dirty[kept[0]] = kept
         left = self.max_rows if limit is None else limit
         task_rows: list[list[Any]] = []

@@ -34,7 +34,7 @@ class LoopReports:
     """The warnings queue, and the records a late report may still need to name."""
 
     def __init__(self, *, clock: Callable[[], float], live: MutableMapping[int, TaskRecord],
-                 dirty: dict[int, Any], loops: list[LoopState],
+                 dirty: Any, loops: list[LoopState],
                  destroyed: Callable[[TaskRecord], None], dropped: dict[str, int]) -> None:
         self.clock = clock
         self._live = live

@@ -116,15 +116,15 @@ class Recorder:
         increments in place (an attribute or dict increment cost it more than the rest)."""
         self.gone: deque[int] = deque(maxlen=100_000)
         """Ids of finished records dropped by retention, for the sender to announce."""
-        self.dirty: dict[int, int | TaskRecord | tuple[Any, ...]] = {}
-        """Changed since the sender last looked, by seq, oldest first (``take_dirty``): a
-        live record (a C record itself; the Python path's by its key in ``live``), or a
-        finished one as kept (``_retire`` puts it in the same place: a frozen tuple, a C
-        record, a failed task's record). Keys, frozen tuples and C records only (none of
-        them tracked), so the program's garbage collector stops tracking this dict, which
-        holds every task that finished since the sender last looked (100,000 of them when
-        the sender is behind): a dict that holds Python records is walked on every full
-        collection."""
+        self.dirty: Any = _hotpath.ChangedQueue() if self.accelerated else {}
+        """Changed since the sender last looked, oldest first (``take_dirty``). The C path's
+        own queue, linked through its records (``changed_queue.h``: no hash or table entry
+        per task). The Python path's dict by seq: a live record by its key in ``live``, or a
+        finished one as kept (``_retire`` puts it in the same place: a frozen tuple, a
+        failed task's record). Keys and frozen tuples only (neither tracked), so the
+        program's garbage collector stops tracking this dict, which holds every task that
+        finished since the sender last looked (100,000 of them when the sender is behind): a
+        dict that holds Python records is walked on every full collection."""
         self.loops: list[LoopState] = []
         self.lag: deque[list[Any]] = deque(maxlen=2000)
         self.spikes: deque[list[Any]] = deque(maxlen=500)
@@ -338,7 +338,10 @@ class Recorder:
             # Never sent now (``take_dirty`` skips it): out of the queue at once, so the queue
             # holds at most the kept tasks however far behind the sender is, and the memory
             # of 100,000 short tasks is reused rather than grown.
-            self.dirty.pop(old_seq, None)
+            if self.accelerated:
+                self.dirty.discard(old)
+            else:
+                self.dirty.pop(old_seq, None)
             counters[_EVICTED] += 1
 
     def take_dirty(self, limit: int) -> list[TaskRecord]:
@@ -346,6 +349,9 @@ class Recorder:
         sender's thread; the loop's thread may add meanwhile)."""
         loops = self.loops
         oldest_kept = self.retired - self.keep_finished  # finished up to it: evicted
+        if self.accelerated:  # C records, marked taken by the queue
+            return [record for record in self.dirty.take(limit)
+                    if not 0 < record.finish_no <= oldest_kept]
         taken: list[TaskRecord] = []
         for kept in self._take_dirty(limit):
             if isinstance(kept, tuple):  # frozen (the Python path): not thawed to be skipped
@@ -358,7 +364,10 @@ class Recorder:
     def discard_dirty(self) -> None:
         """Forget what changed (no viewer to tell)."""
         while self.dirty:
-            self._take_dirty(10_000)
+            if self.accelerated:
+                self.dirty.take(10_000)
+            else:
+                self._take_dirty(10_000)
 
     def _take_dirty(self, limit: int) -> list[TaskRecord | tuple[Any, ...]]:
         dirty = self.dirty
@@ -382,9 +391,9 @@ class Recorder:
                     continue
                 kept = record
             if not isinstance(kept, tuple):
-                kept.dirty = False  # type: ignore[union-attr]
-                kept.sent = True  # type: ignore[union-attr]
-            taken.append(kept)  # type: ignore[arg-type]
+                kept.dirty = False
+                kept.sent = True
+            taken.append(kept)
         return taken
 
     def evicted(self, record: TaskRecord) -> bool:

@@ -136,6 +136,7 @@ def hook(recorder: Recorder, module: ModuleType) -> None:  # noqa: C901 - hooks 
     skip = (*_SKIP_DIRS, os.path.dirname(module.__file__ or "") + os.sep)
     live = recorder.live
     dirty = recorder.dirty
+    accelerated = recorder.accelerated
     clock = recorder.clock
     created = recorder._created
     adopt = recorder._adopt
@@ -193,7 +194,8 @@ def hook(recorder: Recorder, module: ModuleType) -> None:  # noqa: C901 - hooks 
                         slow_step(record, task, took, end)
                     if not record.dirty:
                         record.dirty = True
-                        dirty[record.seq] = record.task_id  # its key: see Recorder.dirty
+                        # a C record itself, a Python one by its key: see Recorder.dirty
+                        dirty[record.seq] = record if accelerated else record.task_id
                 except Exception:
                     pass
 
