@@ -10,7 +10,8 @@ STAMP  := $(VENV)/.installed-stamp
 .PHONY: run test lint bench screenshots clean setup lock
 
 $(STAMP): pyproject.toml constraints.txt tasks/agent/_hotpath.c tasks/agent/live_table.h \
-		tasks/agent/deque_peek.h tasks/agent/changed_queue.h tasks/agent/_registry.c
+		tasks/agent/deque_peek.h tasks/agent/changed_queue.h tasks/agent/look_ahead.h \
+		tasks/agent/_registry.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
 		-c constraints.txt -e '.[test]'
