@@ -26,6 +26,7 @@ from loopscope.tasks.watch.session import WatchSession
 from loopscope.tasks.watch.store import WatchStore
 from loopscope.tasks.watch.supervisor import ExitStatus, ProgramState, ProgramSupervisor
 from loopscope.tui.watch_app import WatchApp, make_watch_app
+from loopscope.widgets.watch_task_list import WatchTaskList
 
 CRAWLER = str(Path(__file__).resolve().parent / "programs" / "tiny_crawler.py")
 
@@ -181,3 +182,17 @@ def many_tasks(count: int, *, busy: float = 0.001) -> list[TaskSnapshot]:
              chain[0], chain, "sleep(1)")
         for n in range(2, count + 1)
     ]
+
+
+def count_drawn_rows(monkeypatch: Any, tasks: WatchTaskList) -> list[int]:
+    """The ids of the rows ``tasks`` draws from now on, in order (its row renderer, counted):
+    for tests that check a change redraws only what it must."""
+    drawn: list[int] = []
+    original = tasks._render_row  # noqa: SLF001 - counts the rows the list draws
+
+    def counting(task: TaskSnapshot, width: int, is_cursor: bool, depth: int) -> Any:
+        drawn.append(task.id)
+        return original(task, width, is_cursor, depth)
+
+    monkeypatch.setattr(tasks, "_render_row", counting)
+    return drawn

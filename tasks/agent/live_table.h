@@ -206,6 +206,21 @@ live_key(PyObject *key)
     return (uintptr_t)address;
 }
 
+/* A Python key as an address, or 0 (no error set) for anything that cannot be a task's id:
+ * for the lookups that answer "not there" rather than raise (``in``, ``get``, ``pop``). */
+static uintptr_t
+live_id(PyObject *key)
+{
+    if (!PyLong_Check(key)) {
+        return 0;
+    }
+    void *address = PyLong_AsVoidPtr(key);
+    if (address == NULL && PyErr_Occurred()) {
+        PyErr_Clear();  /* out of range: not an id */
+    }
+    return (uintptr_t)address;
+}
+
 static PyObject *
 Live_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
@@ -296,17 +311,8 @@ Live_ass_subscript(LiveObject *table, PyObject *key, PyObject *value)
 static int
 Live_contains(LiveObject *table, PyObject *key)
 {
-    if (!PyLong_Check(key)) {
-        return 0;
-    }
-    void *address = PyLong_AsVoidPtr(key);
-    if (address == NULL) {
-        if (PyErr_Occurred()) {
-            PyErr_Clear();  /* out of range: not an id, so not in the table */
-        }
-        return 0;
-    }
-    return live_get(table, address) != NULL;
+    uintptr_t address = live_id(key);
+    return address != 0 && live_get(table, (void *)address) != NULL;
 }
 
 /* A list of the keys (as ints) or of the values, in table order. The list is made first (its
@@ -413,17 +419,8 @@ Live_get_method(LiveObject *table, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *fallback = nargs == 2 ? args[1] : Py_None;
-    if (!PyLong_Check(args[0])) {
-        return Py_NewRef(fallback);
-    }
-    void *address = PyLong_AsVoidPtr(args[0]);
-    if (address == NULL) {
-        if (PyErr_Occurred()) {
-            PyErr_Clear();
-        }
-        return Py_NewRef(fallback);
-    }
-    PyObject *value = live_get(table, address);
+    uintptr_t address = live_id(args[0]);
+    PyObject *value = address != 0 ? live_get(table, (void *)address) : NULL;
     return Py_NewRef(value != NULL ? value : fallback);
 }
 
@@ -435,10 +432,7 @@ Live_pop(LiveObject *table, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "pop(key[, default])");
         return NULL;
     }
-    uintptr_t address = PyLong_Check(args[0]) ? (uintptr_t)PyLong_AsVoidPtr(args[0]) : 0;
-    if (address == 0 && PyErr_Occurred()) {
-        PyErr_Clear();
-    }
+    uintptr_t address = live_id(args[0]);
     PyObject *value = address != 0 ? live_take(table, (void *)address) : NULL;
     if (value != NULL) {
         return value;

@@ -45,6 +45,7 @@ step_task(PyObject *handle)
     }
     return NULL;
 }
+
 static PyObject *ahead_loop;        /* whose ready queue ahead_ready is (compared, not held) */
 static PyObject *ahead_ready;       /* that loop's ``_ready`` (strong) */
 

@@ -7,16 +7,14 @@ import dataclasses
 import random
 
 import pytest
-from textual.strip import Strip
 
-from loopscope.tasks.agent.model import TaskSnapshot
 from loopscope.tui.watch_app import make_watch_app
 from loopscope.widgets import watch_order
 from loopscope.widgets.watch_columns import DESCENDING, SORT_ORDER
 from loopscope.widgets.watch_rows import flat_rows
 from loopscope.widgets.watch_task_list import WatchTaskList
 from tests.staging import until
-from tests.watch_fake import FakeFeed, batch, fake_session, many_tasks
+from tests.watch_fake import FakeFeed, batch, count_drawn_rows, fake_session, many_tasks
 
 COUNT = 20_000
 
@@ -30,14 +28,7 @@ async def test_many_tasks_redraw_only_visible_changes_and_keys_work(
         tasks = app.screen.query_one(WatchTaskList)
         await until(pilot, lambda: tasks.row_count == COUNT)
         await pilot.pause(0.3)
-        drawn: list[int] = []
-        original = tasks._render_row  # noqa: SLF001 - counts the rows the list draws
-
-        def counting(task: TaskSnapshot, width: int, is_cursor: bool, depth: int) -> Strip:
-            drawn.append(task.id)
-            return original(task, width, is_cursor, depth)
-
-        monkeypatch.setattr(tasks, "_render_row", counting)
+        drawn = count_drawn_rows(monkeypatch, tasks)
         store = app.session.store
         offscreen = [dataclasses.replace(store.tasks[i], steps=3) for i in range(10_000, 11_000)]
         store.apply_message(batch(offscreen))

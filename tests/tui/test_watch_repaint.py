@@ -10,7 +10,6 @@ import pytest
 from rich.table import Table
 from textual.strip import Strip
 
-from loopscope.tasks.agent.model import TaskSnapshot
 from loopscope.tui.screens.watch import WatchScreen
 from loopscope.tui.screens.watch_modals import WatchHelpScreen, help_text_width
 from loopscope.tui.watch_app import make_watch_app
@@ -18,7 +17,7 @@ from loopscope.widgets.prerendered_text import PrerenderedText
 from loopscope.widgets.watch_detail import WatchDetail
 from loopscope.widgets.watch_task_list import WatchTaskList
 from tests.staging import until
-from tests.watch_fake import FakeFeed, batch, fake_session, many_tasks
+from tests.watch_fake import FakeFeed, batch, count_drawn_rows, fake_session, many_tasks
 
 
 async def test_a_quiet_screen_repaints_neither_the_list_nor_the_detail(
@@ -104,14 +103,7 @@ async def test_the_filter_box_opening_redraws_only_the_cursor_row(
         tasks = app.screen.query_one(WatchTaskList)
         await until(pilot, lambda: tasks.row_count == 500)
         await pilot.pause(0.2)
-        drawn: list[int] = []
-        original = tasks._render_row  # noqa: SLF001 - counts the rows the list draws
-
-        def counting(task: TaskSnapshot, width: int, is_cursor: bool, depth: int) -> Strip:
-            drawn.append(task.id)
-            return original(task, width, is_cursor, depth)
-
-        monkeypatch.setattr(tasks, "_render_row", counting)
+        drawn = count_drawn_rows(monkeypatch, tasks)
         await pilot.press("slash")
         await pilot.pause(0.2)
         assert drawn == [tasks.selected_id]
